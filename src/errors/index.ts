@@ -1,0 +1,47 @@
+// One error hierarchy for l4mesh: every error has a stable code that tests and callers match on.
+
+export type ErrorCode =
+  | 'L4MESH_ERR_INVALID_RESOURCE'
+  | 'L4MESH_ERR_UNKNOWN_KIND'
+  | 'L4MESH_ERR_YAML'
+  | 'L4MESH_ERR_NOT_FOUND'
+  | 'L4MESH_ERR_CONFLICT'
+  | 'L4MESH_ERR_UNAUTHENTICATED'
+  | 'L4MESH_ERR_PERMISSION_DENIED'
+  | 'L4MESH_ERR_INVALID_CSR'
+  | 'L4MESH_ERR_CONFIG'
+  | 'L4MESH_ERR_STORE'
+  | 'L4MESH_ERR_NO_CONTROL_PLANE'
+  | 'L4MESH_ERR_NO_HEALTHY_UPSTREAM'
+  | 'L4MESH_ERR_CONNECT_TIMEOUT'
+  | 'L4MESH_ERR_IDENTITY_MISMATCH'
+  | 'L4MESH_ERR_POLICY_DENIED'
+  | 'L4MESH_ERR_PROTOCOL'
+  | 'L4MESH_ERR_CERTIFICATE';
+
+export class L4meshError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = 'L4meshError';
+  }
+}
+
+/** A resource failed validation; `path` names the offending field, e.g. `spec.subsets[1].labels`. */
+export class InvalidResourceError extends L4meshError {
+  readonly documentIndex: number;
+  readonly kind: string;
+  readonly resourceName: string;
+  readonly path: string;
+  constructor(documentIndex: number, kind: string, resourceName: string, path: string, problem: string) {
+    super(
+      'L4MESH_ERR_INVALID_RESOURCE',
+      `document ${documentIndex}: ${kind}/${resourceName || '<unnamed>'}: ${path ? path + ': ' : ''}${problem}`,
+    );
+    this.documentIndex = documentIndex;
+    this.kind = kind;
+    this.resourceName = resourceName;
+    this.path = path;
+  }
+}
