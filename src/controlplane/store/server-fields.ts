@@ -1,0 +1,68 @@
+// The fields the store owns (uid, creationTimestamp, generation, resourceVersion) and when a write changes anything.
+import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import type { ApplyAction, Resource } from '../../api/types.js';
+
+/** RFC 3339 with whole seconds, as Kubernetes writes creationTimestamp. */
+export function rfc3339Seconds(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** An absent map and an empty one mean the same to a user. */
+function mapOrEmpty(m: Record<string, unknown> | undefined): Record<string, unknown> {
+  return m ?? {};
+}
+
+function specEqual(a: Resource, b: Resource): boolean {
+  return isDeepStrictEqual(a.spec ?? {}, b.spec ?? {});
+}
+
+/**
+ * True when `incoming` would change nothing a user can set: labels, annotations, spec, and for Pods the
+ * status (the local runtime reports a Pod's phase and IP through it).
+ */
+export function sameContent(stored: Resource, incoming: Resource): boolean {
+  return (
+    isDeepStrictEqual(mapOrEmpty(stored.metadata.labels), mapOrEmpty(incoming.metadata.labels)) &&
+    isDeepStrictEqual(mapOrEmpty(stored.metadata.annotations), mapOrEmpty(incoming.metadata.annotations)) &&
+    specEqual(stored, incoming) &&
+    (incoming.kind !== 'Pod' || isDeepStrictEqual(stored.status ?? {}, incoming.status ?? {}))
+  );
+}
+
+export function actionFor(stored: Resource | undefined, incoming: Resource): ApplyAction {
+  if (!stored) return 'created';
+  return sameContent(stored, incoming) ? 'unchanged' : 'configured';
+}
+
+/**
+ * The object the store keeps for `incoming`: a private copy with server fields set. uid and
+ * creationTimestamp survive updates; generation counts spec changes.
+ */
+export function stampResource(incoming: Resource, stored: Resource | undefined, resourceVersion: number, now: Date): Resource {
+  const copy = structuredClone(incoming);
+  const { resourceVersion: _rv, uid: _uid, creationTimestamp: _ct, generation: _gen, ...userMeta } = copy.metadata;
+  const generation = stored ? (stored.metadata.generation ?? 1) + (specEqual(stored, incoming) ? 0 : 1) : 1;
+  copy.metadata = {
+    ...userMeta,
+    resourceVersion: String(resourceVersion),
+    uid: stored?.metadata.uid ?? randomUUID(),
+    creationTimestamp: stored?.metadata.creationTimestamp ?? rfc3339Seconds(now),
+    generation,
+  };
+  return deepFreeze(copy);
+}
+
+/** Stored objects are shared with every reader, so they are frozen instead of copied on each read. */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as Record<string, unknown>)) deepFreeze(v);
+  }
+  return value;
+}
+
+/** The resource with a different resourceVersion, for the copy handed out on deletion. */
+export function withResourceVersion(r: Resource, resourceVersion: number): Resource {
+  return deepFreeze({ ...r, metadata: { ...r.metadata, resourceVersion: String(resourceVersion) } });
+}
