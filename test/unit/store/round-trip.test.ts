@@ -14,7 +14,7 @@ test('applied resources are stored one JSON file each under resources/<plural>/<
   await store.apply([service('reviews', 'bookinfo'), namespaceObject('bookinfo')]);
 
   const file = JSON.parse(await readFile(join(dir, 'resources/services/bookinfo/reviews.json'), 'utf8'));
-  assert.deepEqual(file, store.get('Service', 'bookinfo', 'reviews'));
+  assert.deepEqual(store.get('Service', 'bookinfo', 'reviews'), file);
   assert.deepEqual(withoutServerFields(file), service('reviews', 'bookinfo'));
   assert.equal(file.metadata.resourceVersion, '1');
   assert.equal(file.metadata.generation, 1);
