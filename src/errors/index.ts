@@ -17,7 +17,9 @@ export type ErrorCode =
   | 'L4MESH_ERR_IDENTITY_MISMATCH'
   | 'L4MESH_ERR_POLICY_DENIED'
   | 'L4MESH_ERR_PROTOCOL'
-  | 'L4MESH_ERR_CERTIFICATE';
+  | 'L4MESH_ERR_CERTIFICATE'
+  | 'L4MESH_ERR_BODY_TOO_LARGE'
+  | 'L4MESH_ERR_METHOD_NOT_ALLOWED';
 
 export class L4meshError extends Error {
   readonly code: ErrorCode;
