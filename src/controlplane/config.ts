@@ -1,0 +1,99 @@
+// Control-plane configuration: every option has a flag, an environment variable and a named default.
+import { parseArgs } from 'node:util';
+import { isIP } from 'node:net';
+import { L4meshError } from '../errors/index.js';
+
+/** Port of the xDS + CA gRPC server, Istio's istiod port. */
+export const DEFAULT_GRPC_PORT = 15012;
+/** Port of the HTTP server (resource API, debug, metrics), Istio's istiod monitoring port. */
+export const DEFAULT_HTTP_PORT = 15014;
+/** Loopback by default: a laptop mesh must not be reachable from the network unless asked. */
+export const DEFAULT_ADDRESS = '127.0.0.1';
+/** Where `l4mesh up` keeps its state too, so both find the same mesh without flags. */
+export const DEFAULT_STATE_DIR = '.l4mesh';
+export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
+/** Istio's default cluster id; it shows up in the *_cluster metric labels. */
+export const DEFAULT_CLUSTER_ID = 'Kubernetes';
+/** Service VIPs: a loopback block, so local-mode workloads can reach them without routes. */
+export const DEFAULT_VIP_RANGE = '127.2.0.0/16';
+
+export const ENV = {
+  stateDir: 'L4MESH_STATE_DIR',
+  address: 'L4MESH_ADDRESS',
+  grpcPort: 'L4MESH_GRPC_PORT',
+  httpPort: 'L4MESH_HTTP_PORT',
+  trustDomain: 'L4MESH_TRUST_DOMAIN',
+  clusterId: 'L4MESH_CLUSTER_ID',
+  vipRange: 'L4MESH_VIP_RANGE',
+} as const;
+
+export interface ControlPlaneConfig {
+  stateDir: string;
+  address: string;
+  grpcPort: number;
+  httpPort: number;
+  trustDomain: string;
+  clusterId: string;
+  vipRange: string;
+}
+
+export const CONTROL_PLANE_OPTIONS = {
+  'state-dir': { type: 'string' },
+  address: { type: 'string' },
+  'grpc-port': { type: 'string' },
+  'http-port': { type: 'string' },
+  'trust-domain': { type: 'string' },
+  'cluster-id': { type: 'string' },
+  'vip-range': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function port(value: string, what: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 0 || n > 65535) {
+    throw new L4meshError('L4MESH_ERR_CONFIG', `${what}: "${value}" is not a port number (0-65535)`);
+  }
+  return n;
+}
+
+export function parseCidr(value: string, what: string): { base: number; bits: number } {
+  const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(value);
+  if (!m || isIP(m[1]!) !== 4 || Number(m[2]) > 30) {
+    throw new L4meshError('L4MESH_ERR_CONFIG', `${what}: "${value}" is not an IPv4 CIDR such as 127.2.0.0/16 (prefix at most /30)`);
+  }
+  const base = m[1]!.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+  return { base, bits: Number(m[2]) };
+}
+
+/** Resolves flags, then environment, then defaults; a bad value fails naming the flag and variable. */
+export function controlPlaneConfig(values: Record<string, string | boolean | undefined>, env = process.env): ControlPlaneConfig {
+  const pick = (flag: string, key: keyof typeof ENV, fallback: string): [string, string] => {
+    const v = values[flag];
+    if (typeof v === 'string') return [v, `--${flag}`];
+    const e = env[ENV[key]];
+    if (e !== undefined && e !== '') return [e, ENV[key]];
+    return [fallback, `--${flag}`];
+  };
+  const [stateDir] = pick('state-dir', 'stateDir', DEFAULT_STATE_DIR);
+  const [address, addressFrom] = pick('address', 'address', DEFAULT_ADDRESS);
+  if (isIP(address) === 0) throw new L4meshError('L4MESH_ERR_CONFIG', `${addressFrom}: "${address}" is not an IP address`);
+  const [grpc, grpcFrom] = pick('grpc-port', 'grpcPort', String(DEFAULT_GRPC_PORT));
+  const [http, httpFrom] = pick('http-port', 'httpPort', String(DEFAULT_HTTP_PORT));
+  const [trustDomain] = pick('trust-domain', 'trustDomain', DEFAULT_TRUST_DOMAIN);
+  const [clusterId] = pick('cluster-id', 'clusterId', DEFAULT_CLUSTER_ID);
+  const [vipRange, vipFrom] = pick('vip-range', 'vipRange', DEFAULT_VIP_RANGE);
+  parseCidr(vipRange, vipFrom);
+  return {
+    stateDir,
+    address,
+    grpcPort: port(grpc, grpcFrom),
+    httpPort: port(http, httpFrom),
+    trustDomain,
+    clusterId,
+    vipRange,
+  };
+}
+
+export function parseControlPlaneArgs(args: string[]) {
+  return parseArgs({ args, options: CONTROL_PLANE_OPTIONS, allowPositionals: true, strict: true });
+}
