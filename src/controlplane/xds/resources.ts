@@ -1,0 +1,69 @@
+// What each proxy is sent: the mesh snapshot filtered for that proxy, encoded as xDS resources with
+// content-hash versions. Encodings are cached per object: the registry replaces an object when it
+// changes, so an unchanged object is never encoded twice.
+import {
+  ADDRESS_TYPE_URL,
+  AUTHORIZATION_TYPE_URL,
+  authorizationResourceName,
+  serviceResourceName,
+  workloadResourceName,
+  type MeshAuthorization,
+  type MeshService,
+  type MeshSnapshot,
+  type MeshWorkload,
+} from '../../api/mesh.js';
+import type { ProxyInfo } from '../registry/source.js';
+import { encodeAuthorization, encodeService, encodeWorkload, resourceVersion, type AnyMessage } from '../../proto/codec.js';
+
+export const SERVED_TYPE_URLS = [ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL] as const;
+
+export interface ProxyResources {
+  workloads: MeshWorkload[];
+  services: MeshService[];
+  authorizations: MeshAuthorization[];
+}
+
+/**
+ * The one place that decides which resources a proxy receives. Today every proxy gets everything,
+ * like ztunnel without on-demand discovery; narrowing (per node, per namespace) belongs here.
+ */
+export function selectResourcesFor(_proxy: ProxyInfo, snapshot: MeshSnapshot): ProxyResources {
+  return {
+    workloads: [...snapshot.workloads.values()],
+    services: [...snapshot.services.values()],
+    authorizations: [...snapshot.authorizations.values()],
+  };
+}
+
+export interface EncodedResource {
+  name: string;
+  version: string;
+  body: AnyMessage;
+}
+
+export class ResourceEncoder {
+  private readonly cache = new WeakMap<object, EncodedResource>();
+
+  /** Resources of one type URL for `proxy`, by resource name. */
+  resourcesOfType(typeUrl: string, proxy: ProxyInfo, snapshot: MeshSnapshot): Map<string, EncodedResource> {
+    const selected = selectResourcesFor(proxy, snapshot);
+    const out = new Map<string, EncodedResource>();
+    if (typeUrl === ADDRESS_TYPE_URL) {
+      for (const w of selected.workloads) this.add(out, w, workloadResourceName(w), typeUrl, () => encodeWorkload(w));
+      for (const s of selected.services) this.add(out, s, serviceResourceName(s), typeUrl, () => encodeService(s));
+    } else if (typeUrl === AUTHORIZATION_TYPE_URL) {
+      for (const a of selected.authorizations) this.add(out, a, authorizationResourceName(a), typeUrl, () => encodeAuthorization(a));
+    }
+    return out;
+  }
+
+  private add(out: Map<string, EncodedResource>, obj: object, name: string, typeUrl: string, encode: () => Buffer): void {
+    let encoded = this.cache.get(obj);
+    if (!encoded || encoded.name !== name) {
+      const value = encode();
+      encoded = { name, version: resourceVersion(value), body: { typeUrl, value } };
+      this.cache.set(obj, encoded);
+    }
+    out.set(name, encoded);
+  }
+}
