@@ -1,0 +1,150 @@
+// ztunnel-style access logs: one line per finished connection, as tab-separated text or JSON, written to
+// stdout and/or a file through buffered streams.
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { dirname } from 'node:path';
+
+export type AccessLogFormat = 'text' | 'json';
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'off';
+const LEVEL_RANK: Readonly<Record<LogLevel, number>> = { debug: 0, info: 1, warn: 2, error: 3, off: 4 };
+
+export interface AccessLogEntry {
+  /** When the connection completed, epoch milliseconds; fractions carry the microseconds. Default: now. */
+  timeMs?: number;
+  src: { addr: string; workload?: string; namespace?: string; identity?: string };
+  dst: { addr: string; hboneAddr?: string; service?: string; workload?: string; namespace?: string; identity?: string };
+  direction: 'inbound' | 'outbound';
+  /**
+   * Bytes as seen by the workload side of this proxy. ztunnel swaps sent/received of the source reporter's
+   * metric for its log (istio/istio#32399); callers pass the log's view here, metrics keep DESIGN's.
+   */
+  bytesSent: number;
+  bytesRecv: number;
+  durationMs: number;
+  /** Set for connections that failed; the line is then logged at `error`. */
+  error?: string;
+}
+
+/** Quoted like ztunnel's tracing output: backslash, quote and control characters escaped. */
+function quote(v: string): string {
+  return '"' + v.replace(/[\\"\n\r\t]/g, (c) => ({ '\\': '\\\\', '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c]!) + '"';
+}
+
+/** RFC 3339 UTC with microseconds, e.g. `2024-05-01T12:00:00.123456Z`. */
+export function formatTimestamp(timeMs: number): string {
+  const wholeMs = Math.floor(timeMs);
+  const micros = Math.floor((timeMs - wholeMs) * 1000 + 1e-6);
+  return new Date(wholeMs).toISOString().slice(0, -1) + String(micros).padStart(3, '0') + 'Z';
+}
+
+type Field = [key: string, value: string | number | undefined, quoted: boolean];
+
+/** Fields in ztunnel's order (src/proxy/metrics.rs access_log!), which DESIGN §6 also lists. */
+function fieldsOf(e: AccessLogEntry): Field[] {
+  return [
+    ['src.addr', e.src.addr, false],
+    ['src.workload', e.src.workload, true],
+    ['src.namespace', e.src.namespace, true],
+    ['src.identity', e.src.identity, true],
+    ['dst.addr', e.dst.addr, false],
+    ['dst.hbone_addr', e.dst.hboneAddr, false],
+    ['dst.service', e.dst.service, true],
+    ['dst.workload', e.dst.workload, true],
+    ['dst.namespace', e.dst.namespace, true],
+    ['dst.identity', e.dst.identity, true],
+    ['direction', e.direction, true],
+    ['bytes_sent', e.bytesSent, false],
+    ['bytes_recv', e.bytesRecv, false],
+    ['duration', `${Math.round(e.durationMs)}ms`, true],
+    ['error', e.error, true],
+  ];
+}
+
+export const ACCESS_SCOPE = 'access';
+export const ACCESS_MESSAGE = 'connection complete';
+
+export function levelOf(entry: AccessLogEntry): 'info' | 'error' {
+  return entry.error !== undefined ? 'error' : 'info';
+}
+
+/** One log line without the trailing newline; absent (undefined or empty) fields are omitted. */
+export function formatAccessLog(entry: AccessLogEntry, format: AccessLogFormat): string {
+  const timestamp = formatTimestamp(entry.timeMs ?? performance.timeOrigin + performance.now());
+  const level = levelOf(entry);
+  const fields = fieldsOf(entry).filter(([, v]) => v !== undefined && v !== '');
+  if (format === 'json') {
+    const obj: Record<string, string | number> = { timestamp, level, scope: ACCESS_SCOPE, message: ACCESS_MESSAGE };
+    for (const [k, v] of fields) obj[k] = v!;
+    return JSON.stringify(obj);
+  }
+  const text = fields.map(([k, v, q]) => `${k}=${q ? quote(String(v)) : String(v)}`).join(' ');
+  return `${timestamp}\t${level}\t${ACCESS_SCOPE}\t${ACCESS_MESSAGE}\t${text}`;
+}
+
+/**
+ * Past this many buffered bytes a destination is not keeping up (a blocked stdout pipe, a stalled disk);
+ * lines are dropped and counted rather than growing memory without bound.
+ */
+export const MAX_BUFFERED_LOG_BYTES = 8 * 1024 * 1024;
+
+export interface AccessLoggerOptions {
+  format: AccessLogFormat;
+  /** Appended to; its directory is created. */
+  file?: string;
+  /** true = process.stdout; a stream = that stream (tests). */
+  stdout?: boolean | NodeJS.WritableStream;
+  level?: LogLevel;
+}
+
+export class AccessLogger {
+  private readonly format: AccessLogFormat;
+  private level: LogLevel;
+  private readonly fileStream: WriteStream | undefined;
+  private readonly out: NodeJS.WritableStream | undefined;
+  /** Lines dropped because a destination was too far behind. */
+  dropped = 0;
+
+  constructor(options: AccessLoggerOptions) {
+    this.format = options.format;
+    this.level = options.level ?? 'info';
+    if (options.file) {
+      // Once at start-up; the writes themselves go through the stream's buffer.
+      mkdirSync(dirname(options.file), { recursive: true });
+      this.fileStream = createWriteStream(options.file, { flags: 'a' });
+      // A failing log file must not crash the proxy; the lines are lost, the error is reported once.
+      this.fileStream.once('error', (err) => process.emitWarning(`access log ${options.file}: ${err.message}`));
+    }
+    this.out = options.stdout === true ? process.stdout : options.stdout || undefined;
+  }
+
+  setLevel(level: LogLevel): void {
+    this.level = level;
+  }
+
+  getLevel(): LogLevel {
+    return this.level;
+  }
+
+  log(entry: AccessLogEntry): void {
+    if (LEVEL_RANK[levelOf(entry)] < LEVEL_RANK[this.level]) return;
+    const line = formatAccessLog(entry, this.format) + '\n';
+    this.write(this.fileStream, line);
+    this.write(this.out, line);
+  }
+
+  private write(stream: NodeJS.WritableStream | undefined, line: string): void {
+    if (!stream) return;
+    const buffered = (stream as { writableLength?: number }).writableLength ?? 0;
+    if (buffered > MAX_BUFFERED_LOG_BYTES) {
+      this.dropped++;
+      return;
+    }
+    stream.write(line);
+  }
+
+  /** Flushes and closes the file; stdout is left open. */
+  close(): Promise<void> {
+    const f = this.fileStream;
+    if (!f || f.closed) return Promise.resolve();
+    return new Promise((resolve) => f.end(() => resolve()));
+  }
+}
