@@ -110,7 +110,9 @@ function matchMatches(m: AuthorizationMatch, peer: Peer): boolean {
     fieldMatches(m.destinationPorts, m.notDestinationPorts, (port) => port === peer.destinationPort) &&
     fieldMatches(c.destinationIps, c.notDestinationIps, ipIn(peer.destinationIp)) &&
     fieldMatches(c.sourceIps, c.notSourceIps, ipIn(peer.sourceIp)) &&
-    fieldMatches(m.principals, m.notPrincipals, (s) => stringMatches(s, peer.principal)) &&
+    // Without an identity no principal condition holds, not even prefix '' (ztunnel does the same), so a
+    // notPrincipals entry never excludes a plaintext peer and a principals entry never admits one.
+    fieldMatches(m.principals, m.notPrincipals, (s) => peer.principal !== '' && stringMatches(s, peer.principal)) &&
     fieldMatches(m.namespaces, m.notNamespaces, (s) => stringMatches(s, peer.namespace))
   );
 }
