@@ -42,7 +42,7 @@ export interface StatusMessage {
 export interface NodeMessage {
   id: string;
   cluster?: string;
-  /** google.protobuf.Struct in protobufjs form: `{ fields: { k: { stringValue: 'v' } } }`. */
+  /** google.protobuf.Struct as protobufjs bundles it (snake_case): `{ fields: { k: { string_value: "v" } } }`. */
   metadata?: { fields: Record<string, unknown> } | null;
 }
 export interface DeltaDiscoveryRequest {
@@ -85,6 +85,7 @@ function loadTypes(): XdsTypes {
   root.resolvePath = (_origin, target) => join(dir, target);
   try {
     root.loadSync(XDS_PROTO_FILES, { keepCase: false });
+    camelCaseAny(root);
     root.resolveAll();
   } catch (err) {
     throw new L4meshError('L4MESH_ERR_CONFIG', `cannot load the xDS .proto files from ${dir}: ${(err as Error).message}`, { cause: err });
@@ -117,6 +118,16 @@ function pruneDefaults(type: protobuf.Type, msg: Record<string, any>): void {
       if (isDefault) delete msg[field.name];
     }
   }
+}
+
+// protobufjs bundles google/protobuf/any.proto as JSON with the field spelled `type_url`, unlike
+// the camelCase our .proto files get; respell it in this private root so every Any is {typeUrl, value}.
+function camelCaseAny(root: protobuf.Root): void {
+  const any = root.lookupType('google.protobuf.Any');
+  const typeUrl = any.fields['type_url'];
+  if (!typeUrl) return;
+  any.remove(typeUrl);
+  any.add(new protobuf.Field('typeUrl', typeUrl.id, 'string'));
 }
 
 function encodeWith(type: protobuf.Type, obj: object): Buffer {

@@ -5,8 +5,10 @@ import {
   decodeAddress,
   decodeAuthorization,
   decodeDeltaRequest,
+  decodeDeltaResponse,
   encodeAuthorization,
   encodeDeltaRequest,
+  encodeDeltaResponse,
   encodeService,
   encodeWorkload,
   resourceVersion,
@@ -147,4 +149,18 @@ test('a DeltaDiscoveryRequest NACK round-trips with its error detail', () => {
   assert.deepEqual(req.resourceNamesSubscribe, []);
   assert.equal(req.responseNonce, 'n1');
   assert.deepEqual({ code: req.errorDetail?.code, message: req.errorDetail?.message }, { code: 3, message: 'bad' });
+});
+
+test('a DeltaDiscoveryResponse envelope encodes Any as {type_url 1, value 2} with Envoy field numbers', () => {
+  const bytes = encodeDeltaResponse({
+    typeUrl: 't',
+    nonce: 'n',
+    removedResources: [],
+    resources: [{ name: 'x', version: '1', resource: { typeUrl: 'tt', value: Buffer.from('ab') } }],
+  });
+  // resources (2) { version (1) "1"; resource (2) Any { type_url (1) "tt"; value (2) "ab" }; name (3) "x" };
+  // type_url (4) "t"; nonce (5) "n"
+  assert.equal(bytes.toString('hex'), '1210' + '0a0131' + '1208' + '0a027474' + '12026162' + '1a0178' + '220174' + '2a016e');
+  const decoded = decodeDeltaResponse(bytes);
+  assert.deepEqual(decoded.resources.map((r) => [r.name, r.version, r.resource?.typeUrl, Buffer.from(r.resource!.value).toString()]), [['x', '1', 'tt', 'ab']]);
 });
