@@ -32,7 +32,8 @@ function quote(v: string): string {
 /** RFC 3339 UTC with microseconds, e.g. `2024-05-01T12:00:00.123456Z`. */
 export function formatTimestamp(timeMs: number): string {
   const wholeMs = Math.floor(timeMs);
-  const micros = Math.floor((timeMs - wholeMs) * 1000 + 1e-6);
+  // Rounded, not floored: epoch milliseconds carry ~0.2 µs of floating-point error at today's dates.
+  const micros = Math.min(999, Math.round((timeMs - wholeMs) * 1000));
   return new Date(wholeMs).toISOString().slice(0, -1) + String(micros).padStart(3, '0') + 'Z';
 }
 

@@ -1,0 +1,103 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { AccessLogger, formatAccessLog, formatTimestamp, type AccessLogEntry } from '../../../src/dataplane/telemetry/access-log.js';
+
+// 2024-05-01T12:00:00.123456Z
+const T = Date.UTC(2024, 4, 1, 12, 0, 0, 123) + 0.456;
+
+const ok: AccessLogEntry = {
+  timeMs: T,
+  src: { addr: '127.0.10.1:40312', workload: 'productpage-v1-0', namespace: 'default', identity: 'spiffe://cluster.local/ns/default/sa/bookinfo-productpage' },
+  dst: {
+    addr: '127.0.20.1:15008',
+    hboneAddr: '127.0.20.5:9080',
+    service: 'ratings.default.svc.cluster.local',
+    workload: 'ratings-v2-0',
+    namespace: 'default',
+    identity: 'spiffe://cluster.local/ns/default/sa/bookinfo-ratings',
+  },
+  direction: 'inbound',
+  bytesSent: 4096,
+  bytesRecv: 120,
+  durationMs: 12.4,
+};
+
+const OK_TEXT =
+  '2024-05-01T12:00:00.123456Z\tinfo\taccess\tconnection complete\t' +
+  'src.addr=127.0.10.1:40312 src.workload="productpage-v1-0" src.namespace="default" ' +
+  'src.identity="spiffe://cluster.local/ns/default/sa/bookinfo-productpage" dst.addr=127.0.20.1:15008 ' +
+  'dst.hbone_addr=127.0.20.5:9080 dst.service="ratings.default.svc.cluster.local" dst.workload="ratings-v2-0" ' +
+  'dst.namespace="default" dst.identity="spiffe://cluster.local/ns/default/sa/bookinfo-ratings" direction="inbound" ' +
+  'bytes_sent=4096 bytes_recv=120 duration="12ms"';
+
+const failed: AccessLogEntry = {
+  timeMs: Date.UTC(2024, 4, 1, 12, 0, 1, 5),
+  src: { addr: '127.0.10.1:40313', workload: 'productpage-v1-0', namespace: 'default' },
+  dst: { addr: '10.96.0.20:9080', service: 'ratings.default.svc.cluster.local' },
+  direction: 'outbound',
+  bytesSent: 0,
+  bytesRecv: 0,
+  durationMs: 3,
+  error: 'connection refused by "ratings"',
+};
+
+const FAILED_TEXT =
+  '2024-05-01T12:00:01.005000Z\terror\taccess\tconnection complete\t' +
+  'src.addr=127.0.10.1:40313 src.workload="productpage-v1-0" src.namespace="default" dst.addr=10.96.0.20:9080 ' +
+  'dst.service="ratings.default.svc.cluster.local" direction="outbound" bytes_sent=0 bytes_recv=0 duration="3ms" ' +
+  'error="connection refused by \\"ratings\\""';
+
+test('timestamps are RFC 3339 UTC with microseconds', () => {
+  assert.equal(formatTimestamp(T), '2024-05-01T12:00:00.123456Z');
+  assert.equal(formatTimestamp(Date.UTC(2024, 0, 2, 3, 4, 5)), '2024-01-02T03:04:05.000000Z');
+});
+
+test('text access log lines, complete and failed', () => {
+  assert.equal(formatAccessLog(ok, 'text'), OK_TEXT);
+  assert.equal(formatAccessLog(failed, 'text'), FAILED_TEXT);
+});
+
+test('JSON access log lines carry the same keys', () => {
+  assert.equal(
+    formatAccessLog(failed, 'json'),
+    '{"timestamp":"2024-05-01T12:00:01.005000Z","level":"error","scope":"access","message":"connection complete",' +
+      '"src.addr":"127.0.10.1:40313","src.workload":"productpage-v1-0","src.namespace":"default","dst.addr":"10.96.0.20:9080",' +
+      '"dst.service":"ratings.default.svc.cluster.local","direction":"outbound","bytes_sent":0,"bytes_recv":0,"duration":"3ms",' +
+      '"error":"connection refused by \\"ratings\\""}',
+  );
+  const parsed = JSON.parse(formatAccessLog(ok, 'json'));
+  assert.deepEqual(Object.keys(parsed), [
+    'timestamp', 'level', 'scope', 'message', 'src.addr', 'src.workload', 'src.namespace', 'src.identity', 'dst.addr',
+    'dst.hbone_addr', 'dst.service', 'dst.workload', 'dst.namespace', 'dst.identity', 'direction', 'bytes_sent', 'bytes_recv', 'duration',
+  ]);
+  assert.equal(parsed.bytes_sent, 4096);
+});
+
+test('AccessLogger appends to a file in a created directory and to stdout, honouring the level', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'l4mesh-accesslog-'));
+  try {
+    const file = join(dir, 'logs', 'access.log');
+    const out = new PassThrough();
+    let stdout = '';
+    out.on('data', (c: Buffer) => (stdout += c.toString()));
+    const logger = new AccessLogger({ format: 'text', file, stdout: out, level: 'info' });
+    logger.log(ok);
+    logger.setLevel('error');
+    logger.log(ok); // below the level: dropped
+    logger.log(failed);
+    await logger.close();
+    assert.equal(await readFile(file, 'utf8'), `${OK_TEXT}\n${FAILED_TEXT}\n`);
+    assert.equal(stdout, `${OK_TEXT}\n${FAILED_TEXT}\n`);
+
+    const again = new AccessLogger({ format: 'json', file, level: 'off' });
+    again.log(failed);
+    await again.close();
+    assert.equal(await readFile(file, 'utf8'), `${OK_TEXT}\n${FAILED_TEXT}\n`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
