@@ -1,0 +1,117 @@
+// Copies bytes both ways between two duplex streams (TCP sockets, TLS sockets, HTTP/2 streams) with
+// backpressure, half-close and reset propagation, counting bytes as plain number additions.
+import { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import { constants as h2, type Http2Stream } from 'node:http2';
+import type { Duplex } from 'node:stream';
+import type { ConnectionStats } from './connection-stats.js';
+
+export interface SpliceOutcome {
+  /** The first failure on either side; absent when both directions ended cleanly (FIN / END_STREAM). */
+  error?: Error;
+  received: number;
+  sent: number;
+}
+
+/** node:http2 does not export its stream class, so HTTP/2 streams are recognised by shape. */
+function isHttp2Stream(side: Duplex): side is Duplex & Http2Stream {
+  return 'rstCode' in side && 'session' in side && typeof (side as Partial<Http2Stream>).close === 'function';
+}
+
+/** Tears `side` down so that its peer sees an abort, not a clean end. */
+function abort(side: Duplex): void {
+  if (side.destroyed) return;
+  if (isHttp2Stream(side)) {
+    // RST_STREAM(CANCEL): the peer's stream is aborted without a clean END_STREAM.
+    side.close(h2.NGHTTP2_CANCEL);
+  } else if (side instanceof Socket && !(side instanceof TLSSocket)) {
+    // RST instead of FIN, so the application behind it sees ECONNRESET as it would without the mesh.
+    try {
+      side.resetAndDestroy();
+    } catch {
+      side.destroy();
+    }
+  } else {
+    side.destroy();
+  }
+}
+
+/**
+ * One direction of the copy. Listeners are attached once per connection; per chunk the work is one
+ * addition and one write, and the source is paused while the destination's buffer is full.
+ */
+function pump(from: Duplex, to: Duplex, count: (n: number) => void): void {
+  from.on('data', (chunk: Buffer) => {
+    count(chunk.length);
+    if (!to.write(chunk)) from.pause();
+  });
+  to.on('drain', () => from.resume());
+  // End of one direction ends only the other side's writable; the reverse direction keeps flowing.
+  from.on('end', () => to.end());
+}
+
+function allowHalfOpen(side: Duplex): void {
+  // A net.Socket created without allowHalfOpen would answer the peer's FIN with its own FIN, cutting
+  // off the direction that is still sending; the flag is read when the FIN arrives, so set it here.
+  if (side instanceof Socket) side.allowHalfOpen = true;
+}
+
+/**
+ * Splices `a` (the client side) and `b` (the server side). Resolves when both sides have closed.
+ * `stats.received` counts a→b bytes, `stats.sent` b→a bytes.
+ */
+export function splice(a: Duplex, b: Duplex, stats: ConnectionStats): Promise<SpliceOutcome> {
+  return new Promise((resolve) => {
+    let firstError: Error | undefined;
+    let closed = 0;
+    let aborted = false;
+
+    const onClose = (side: Duplex, other: Duplex) => () => {
+      // A side that closes without having finished both directions was reset or destroyed: pass the
+      // abort on instead of letting the other side believe the stream ended cleanly.
+      const clean = side.readableEnded && side.writableFinished;
+      if (!clean) {
+        if (!firstError) firstError = abortReason(side);
+        if (!aborted) {
+          aborted = true;
+          abort(other);
+        }
+      }
+      if (++closed === 2) resolve({ error: firstError, received: stats.received, sent: stats.sent });
+    };
+
+    for (const [side, other] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      allowHalfOpen(side);
+      side.on('error', (err: Error) => {
+        if (!firstError && !aborted) firstError = err;
+      });
+      if (side.destroyed) {
+        // Already gone before the splice started (for example the peer reset during setup).
+        process.nextTick(onClose(side, other));
+      } else {
+        side.once('close', onClose(side, other));
+      }
+    }
+
+    pump(a, b, (n) => {
+      stats.received += n;
+    });
+    pump(b, a, (n) => {
+      stats.sent += n;
+    });
+  });
+}
+
+function abortReason(side: Duplex): Error {
+  if (isHttp2Stream(side) && side.rstCode !== undefined && side.rstCode !== h2.NGHTTP2_NO_ERROR) {
+    const err = new Error(`HTTP/2 stream reset (code ${side.rstCode})`) as NodeJS.ErrnoException;
+    err.code = 'ECONNRESET';
+    return err;
+  }
+  const err = new Error('connection closed before both directions finished') as NodeJS.ErrnoException;
+  err.code = 'ECONNRESET';
+  return err;
+}
