@@ -19,7 +19,8 @@ export type ErrorCode =
   | 'L4MESH_ERR_PROTOCOL'
   | 'L4MESH_ERR_CERTIFICATE'
   | 'L4MESH_ERR_BODY_TOO_LARGE'
-  | 'L4MESH_ERR_METHOD_NOT_ALLOWED';
+  | 'L4MESH_ERR_METHOD_NOT_ALLOWED'
+  | 'L4MESH_ERR_BAD_REQUEST';
 
 export class L4meshError extends Error {
   readonly code: ErrorCode;

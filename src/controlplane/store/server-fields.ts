@@ -13,12 +13,27 @@ function mapOrEmpty(m: Record<string, unknown> | undefined): Record<string, unkn
   return m ?? {};
 }
 
+/** Top-level fields that are not desired state: envelope, metadata, and status (reported, not desired). */
+const NOT_DESIRED_STATE = new Set(['apiVersion', 'kind', 'metadata', 'status']);
+
+/**
+ * The desired state of a resource: its spec, plus the few top-level fields some kinds have instead of a
+ * spec (ServiceAccount's automountServiceAccountToken, for instance).
+ */
+function desiredState(r: Resource): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(r)) if (!NOT_DESIRED_STATE.has(k) && v !== undefined) out[k] = v;
+  if (out['spec'] === undefined) out['spec'] = {};
+  return out;
+}
+
 function specEqual(a: Resource, b: Resource): boolean {
-  return isDeepStrictEqual(a.spec ?? {}, b.spec ?? {});
+  return isDeepStrictEqual(desiredState(a), desiredState(b));
 }
 
 /**
- * True when `incoming` would change nothing a user can set: labels, annotations, spec, and for Pods the
+ * True when `incoming` would change nothing a user can set: labels, annotations, spec (and any other
+ * desired-state field at the top level), and for Pods the
  * status (the local runtime reports a Pod's phase and IP through it).
  */
 export function sameContent(stored: Resource, incoming: Resource): boolean {
@@ -37,7 +52,7 @@ export function actionFor(stored: Resource | undefined, incoming: Resource): App
 
 /**
  * The object the store keeps for `incoming`: a private copy with server fields set. uid and
- * creationTimestamp survive updates; generation counts spec changes.
+ * creationTimestamp survive updates; generation counts desired-state (spec) changes.
  */
 export function stampResource(incoming: Resource, stored: Resource | undefined, resourceVersion: number, now: Date): Resource {
   const copy = structuredClone(incoming);

@@ -88,3 +88,17 @@ test('put returns the action and the stored object', async (t) => {
   assert.equal(unchanged.resource, created.resource);
   assert.equal((await store.put(service('a', 'default', 2))).action, 'configured');
 });
+
+test('a top-level desired-state field outside spec (ServiceAccount automountServiceAccountToken) counts as a change', async (t) => {
+  const store = await ResourceStore.open(await tempStateDir(t));
+  const sa = (automount?: boolean) => ({
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: { name: 'bookinfo-reviews', namespace: 'default' },
+    ...(automount === undefined ? {} : { automountServiceAccountToken: automount }),
+  });
+  assert.equal((await store.apply([sa()]))[0]!.action, 'created');
+  assert.equal((await store.apply([sa()]))[0]!.action, 'unchanged');
+  assert.equal((await store.apply([sa(false)]))[0]!.action, 'configured');
+  assert.equal(store.get('ServiceAccount', 'default', 'bookinfo-reviews')!.metadata.generation, 2);
+});

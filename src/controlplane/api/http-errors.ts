@@ -1,0 +1,63 @@
+// How the resource API turns errors into HTTP statuses and JSON bodies.
+import type { ServerResponse } from 'node:http';
+import { InvalidResourceError, L4meshError, type ErrorCode } from '../../errors/index.js';
+
+/** An error whose HTTP status is decided where it is raised (e.g. 404 for a path naming no kind). */
+export class ResourceApiError extends L4meshError {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  /** The offending field, for errors about the body (e.g. `metadata.name` not matching the URL). */
+  readonly path: string | undefined;
+  constructor(status: number, code: ErrorCode, message: string, extra: { headers?: Record<string, string>; path?: string } = {}) {
+    super(code, message);
+    this.status = status;
+    this.headers = extra.headers ?? {};
+    this.path = extra.path;
+    this.name = 'ResourceApiError';
+  }
+}
+
+const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
+  L4MESH_ERR_INVALID_RESOURCE: 400,
+  L4MESH_ERR_UNKNOWN_KIND: 400, // a body naming an unknown kind; unknown kind *paths* raise a 404 ResourceApiError
+  L4MESH_ERR_YAML: 400,
+  L4MESH_ERR_BAD_REQUEST: 400,
+  L4MESH_ERR_UNAUTHENTICATED: 401,
+  L4MESH_ERR_PERMISSION_DENIED: 403,
+  L4MESH_ERR_NOT_FOUND: 404,
+  L4MESH_ERR_METHOD_NOT_ALLOWED: 405,
+  L4MESH_ERR_CONFLICT: 409,
+  L4MESH_ERR_BODY_TOO_LARGE: 413,
+};
+
+export interface ErrorBody {
+  error: { code: string; message: string; path?: string };
+}
+
+export function errorResponse(err: unknown): { status: number; headers: Record<string, string>; body: ErrorBody } {
+  if (err instanceof L4meshError) {
+    const status = err instanceof ResourceApiError ? err.status : (STATUS_BY_CODE[err.code] ?? 500);
+    const body: ErrorBody = { error: { code: err.code, message: err.message } };
+    const path = err instanceof InvalidResourceError || err instanceof ResourceApiError ? err.path : undefined;
+    if (path) body.error.path = path;
+    return { status, headers: err instanceof ResourceApiError ? err.headers : {}, body };
+  }
+  // Not one of ours: a bug. Say so rather than pretending the request was bad.
+  const message = `internal error in the control plane's resource API: ${(err as Error)?.message ?? String(err)}; check the control plane's log`;
+  return { status: 500, headers: {}, body: { error: { code: 'L4MESH_ERR_STORE', message } } };
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body) + '\n';
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, err: unknown): void {
+  const { status, headers, body } = errorResponse(err);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, status, body, headers);
+}

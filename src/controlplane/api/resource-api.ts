@@ -1,0 +1,184 @@
+// The control plane's resource API on :15014: Kubernetes-shaped GET/PUT/DELETE plus POST /apply and /delete.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { apiVersionOf, type KindInfo } from '../../api/kinds.js';
+import { parseManifests, validateResource } from '../../api/manifest.js';
+import { keyOf, type ApplyResult, type Resource } from '../../api/types.js';
+import { L4meshError } from '../../errors/index.js';
+import type { ResourceStore } from '../store/resource-store.js';
+import { ResourceApiError, sendError, sendJson } from './http-errors.js';
+import { matchesLabels, parseLabelSelector } from './label-selector.js';
+import { MAX_BODY_BYTES, parseSingleObject, readBody } from './request-body.js';
+import { parseRoute, type Route } from './routes.js';
+
+export interface ResourceApiOptions {
+  /** The token from `<stateDir>/admin.token`; every request must send `Authorization: Bearer <token>`. */
+  adminToken: string;
+  /** Largest accepted request body; MAX_BODY_BYTES unless a test wants a smaller one. */
+  maxBodyBytes?: number;
+}
+
+export interface DeleteResult {
+  kind: string;
+  namespace: string;
+  name: string;
+  action: 'deleted' | 'notfound';
+}
+
+export interface ResourceList {
+  apiVersion: string;
+  kind: string;
+  metadata: { resourceVersion: string };
+  items: Resource[];
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+/** Hashing both sides first gives equal-length inputs, so the comparison time says nothing about the token. */
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+function authorized(req: IncomingMessage, expected: Buffer): boolean {
+  const header = req.headers.authorization ?? '';
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return timingSafeEqual(digest(match?.[1] ?? ''), expected) && match !== null;
+}
+
+function methodNotAllowed(method: string | undefined, allowed: string[]): ResourceApiError {
+  return new ResourceApiError(405, 'L4MESH_ERR_METHOD_NOT_ALLOWED', `method ${method ?? ''} is not allowed here; use ${allowed.join(' or ')}`, {
+    headers: { allow: allowed.join(', ') },
+  });
+}
+
+/**
+ * Returns a request handler for the resource API. It answers and returns true for its own paths
+ * (/api/..., /apis/..., /apply, /delete) and returns false, touching nothing, for any other path so the
+ * caller can route it elsewhere on the same server.
+ */
+export function createResourceApiHandler(store: ResourceStore, opts: ResourceApiOptions): Handler {
+  if (!opts.adminToken) throw new L4meshError('L4MESH_ERR_CONFIG', 'the resource API needs an admin token; ensureAdminToken(stateDir) provides one');
+  const expected = digest(opts.adminToken);
+  const limit = opts.maxBodyBytes ?? MAX_BODY_BYTES;
+  return (req, res) => {
+    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    let route: Route | undefined;
+    try {
+      route = parseRoute(pathname);
+    } catch (err) {
+      // A path under /api or /apis naming nothing we serve: still ours, but authenticate before saying so.
+      respond(req, res, expected, () => Promise.reject(err));
+      return true;
+    }
+    if (!route) return false;
+    const r = route;
+    respond(req, res, expected, () => serve(store, r, req, res, limit));
+    return true;
+  };
+}
+
+function respond(req: IncomingMessage, res: ServerResponse, expected: Buffer, work: () => Promise<void>): void {
+  if (!authorized(req, expected)) {
+    sendError(
+      res,
+      new ResourceApiError(
+        401,
+        'L4MESH_ERR_UNAUTHENTICATED',
+        'missing or wrong admin token: send "Authorization: Bearer <token>" with the token from <state dir>/admin.token',
+        { headers: { 'www-authenticate': 'Bearer' } },
+      ),
+    );
+    return;
+  }
+  work().catch((err: unknown) => {
+    sendError(res, err);
+    // After a 413 the rest of the body is never read; closing the connection is the only way to drop it.
+    if (err instanceof ResourceApiError && err.status === 413) res.on('finish', () => req.socket.destroy());
+  });
+}
+
+async function serve(store: ResourceStore, route: Route, req: IncomingMessage, res: ServerResponse, limit: number): Promise<void> {
+  const method = req.method ?? 'GET';
+  switch (route.type) {
+    case 'apply': {
+      if (method !== 'POST') throw methodNotAllowed(method, ['POST']);
+      const resources = parseManifests(await readBody(req, limit));
+      const results: ApplyResult[] = await store.apply(resources);
+      sendJson(res, 200, { results });
+      return;
+    }
+    case 'delete': {
+      if (method !== 'POST') throw methodNotAllowed(method, ['POST']);
+      const keys = parseManifests(await readBody(req, limit)).map(keyOf);
+      const deleted = await store.deleteMany(keys);
+      const results: DeleteResult[] = keys.map((k, i) => ({ ...k, action: deleted[i] ? 'deleted' : 'notfound' }));
+      sendJson(res, 200, { results });
+      return;
+    }
+    case 'list': {
+      if (method !== 'GET') throw methodNotAllowed(method, ['GET']);
+      const selector = new URL(req.url ?? '/', 'http://localhost').searchParams.get('labelSelector');
+      const requirements = selector ? parseLabelSelector(selector) : [];
+      const items = store.list(route.info.kind, route.namespace).filter((r) => matchesLabels(requirements, r.metadata.labels));
+      const list: ResourceList = {
+        apiVersion: apiVersionOf(route.info),
+        kind: `${route.info.kind}List`,
+        metadata: { resourceVersion: store.resourceVersion },
+        items,
+      };
+      sendJson(res, 200, list);
+      return;
+    }
+    case 'object':
+      return serveObject(store, route, method, req, res, limit);
+  }
+}
+
+function notFound(info: KindInfo, namespace: string, name: string): ResourceApiError {
+  const where = info.namespaced ? ` in namespace "${namespace}"` : '';
+  return new ResourceApiError(404, 'L4MESH_ERR_NOT_FOUND', `${info.plural} "${name}" not found${where}`);
+}
+
+async function serveObject(
+  store: ResourceStore,
+  route: Extract<Route, { type: 'object' }>,
+  method: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  limit: number,
+): Promise<void> {
+  const { info, namespace, name } = route;
+  if (method === 'GET') {
+    const found = store.get(info.kind, namespace, name);
+    if (!found) throw notFound(info, namespace, name);
+    sendJson(res, 200, found);
+  } else if (method === 'DELETE') {
+    const deleted = await store.delete(info.kind, namespace, name);
+    if (!deleted) throw notFound(info, namespace, name);
+    sendJson(res, 200, deleted);
+  } else if (method === 'PUT') {
+    const resource = resourceForPut(route, await readBody(req, limit));
+    const { action, resource: stored } = await store.put(resource);
+    sendJson(res, action === 'created' ? 201 : 200, stored);
+  } else {
+    throw methodNotAllowed(method, ['GET', 'PUT', 'DELETE']);
+  }
+}
+
+/** Validates a PUT body against its path: kind, namespace and name must all agree with the URL. */
+function resourceForPut(route: Extract<Route, { type: 'object' }>, body: string): Resource {
+  const { info, namespace, name } = route;
+  const obj = parseSingleObject(body);
+  const meta = obj['metadata'];
+  // As in Kubernetes, a body without a namespace takes the one in the path.
+  if (info.namespaced && meta && typeof meta === 'object' && !Array.isArray(meta) && (meta as Record<string, unknown>)['namespace'] === undefined) {
+    obj['metadata'] = { ...(meta as Record<string, unknown>), namespace };
+  }
+  const resource = validateResource(obj, 1);
+  const mismatch = (path: string, inBody: string, inPath: string) =>
+    new ResourceApiError(400, 'L4MESH_ERR_INVALID_RESOURCE', `${path} "${inBody}" in the body does not match "${inPath}" in the URL`, { path });
+  if (resource.kind !== info.kind) throw mismatch('kind', resource.kind, info.kind);
+  if ((resource.metadata.namespace ?? '') !== namespace) throw mismatch('metadata.namespace', resource.metadata.namespace ?? '', namespace);
+  if (resource.metadata.name !== name) throw mismatch('metadata.name', resource.metadata.name, name);
+  return resource;
+}
