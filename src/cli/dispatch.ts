@@ -3,6 +3,14 @@
 type Runner = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Runner> }> = {
+  'control-plane': {
+    summary: 'run the control plane (xDS + CA on :15012, HTTP API on :15014); "token create --node N" mints a node token',
+    load: async () => (await import('./control-plane.js')).run,
+  },
+  ztunnel: {
+    summary: 'run a node proxy (HBONE :15008, metrics :15020, admin :15000) for one node',
+    load: async () => (await import('./ztunnel.js')).run,
+  },
 };
 
 function usage(): string {

@@ -1,0 +1,71 @@
+// `l4mesh control-plane`: runs the control plane; `l4mesh control-plane token create --node N` mints a node token.
+import { mkdir } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { controlPlaneConfig, parseControlPlaneArgs, DEFAULT_STATE_DIR, ENV } from '../controlplane/config.js';
+import { startControlPlane } from '../controlplane/server.js';
+import { NodeTokenStore } from '../controlplane/ca/node-tokens.js';
+import { Logger } from '../logging/logger.js';
+import { L4meshError } from '../errors/index.js';
+
+const HELP = `usage: l4mesh control-plane [options]
+       l4mesh control-plane token create --node NAME [--state-dir DIR]
+
+Runs the control plane: xDS and the CA on :15012 (gRPC over TLS), the resource API,
+/ready, /metrics and /debug/* on :15014 (HTTP). State (resources, CA, tokens) lives in the
+state directory and survives restarts.
+
+options:
+  --state-dir DIR      state directory (env ${ENV.stateDir}, default ${DEFAULT_STATE_DIR})
+  --address IP         address to listen on (env ${ENV.address}, default 127.0.0.1)
+  --grpc-port N        xDS + CA port (env ${ENV.grpcPort}, default 15012)
+  --http-port N        HTTP port (env ${ENV.httpPort}, default 15014)
+  --trust-domain TD    SPIFFE trust domain (env ${ENV.trustDomain}, default cluster.local)
+  --cluster-id ID      cluster id reported in metrics (env ${ENV.clusterId}, default Kubernetes)
+  --vip-range CIDR     service VIP range (env ${ENV.vipRange}, default 127.2.0.0/16)
+`;
+
+async function tokenCreate(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { node: { type: 'string' }, 'state-dir': { type: 'string' } },
+    strict: true,
+  });
+  if (!values.node) {
+    throw new L4meshError('L4MESH_ERR_CONFIG', 'token create: --node NAME is required (the node the proxy runs on, e.g. node-1)');
+  }
+  const stateDir = values['state-dir'] ?? (process.env[ENV.stateDir] || DEFAULT_STATE_DIR);
+  await mkdir(stateDir, { recursive: true });
+  const tokens = await NodeTokenStore.open(stateDir);
+  process.stdout.write((await tokens.create(values.node)) + '\n');
+  return 0;
+}
+
+export async function run(args: string[]): Promise<number> {
+  try {
+    if (args[0] === 'token') {
+      if (args[1] !== 'create') throw new L4meshError('L4MESH_ERR_CONFIG', 'usage: l4mesh control-plane token create --node NAME');
+      return await tokenCreate(args.slice(2));
+    }
+    const { values } = parseControlPlaneArgs(args);
+    if (values.help) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    const config = controlPlaneConfig(values);
+    const log = new Logger('control-plane');
+    const cp = await startControlPlane(config, log);
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        log.info('shutting down', { signal });
+        cp.close().then(resolve, resolve);
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+    return 0;
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    process.stderr.write(`l4mesh control-plane: ${e.message}\n`);
+    return e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'L4MESH_ERR_CONFIG' ? 2 : 1;
+  }
+}

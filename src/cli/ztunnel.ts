@@ -1,0 +1,48 @@
+// `l4mesh ztunnel --node NAME`: runs a node proxy.
+import { ztunnelConfig, ENV, DEFAULT_CONTROL_PLANE } from '../ztunnel/config.js';
+import { NodeProxy } from '../ztunnel/node-proxy.js';
+import { Logger } from '../logging/logger.js';
+
+const HELP = `usage: l4mesh ztunnel --node NAME [options]
+
+Runs a node proxy: carries the TCP connections of the workloads on NAME over HBONE (mTLS) and
+reports istio_tcp_* metrics. Listens on its own address: 15008 HBONE, 15020 metrics,
+15021 readiness, 15000 admin.
+
+options:
+  --node NAME                 node this proxy serves (required)
+  --address IP                address to bind (default 127.0.10.<k> for node-<k>)
+  --control-plane HOST:PORT   xDS + CA (env ${ENV.controlPlane}, default ${DEFAULT_CONTROL_PLANE})
+  --token-file FILE           node token (default <state-dir>/tokens/<node>.token)
+  --root-cert FILE            mesh root (default <state-dir>/ca/root-cert.pem)
+  --state-dir DIR             logs, capture allocations (env ${ENV.stateDir}, default .l4mesh)
+  --capture-range CIDR        outbound listener addresses (default 127.64.0.0/10)
+  --log-format text|json      access log format (default text)
+  --log-level LEVEL           error, warn, info, debug, trace (default info)
+  --tcp-reporting-duration D  how often open connections report bytes (env ${ENV.tcpReportingDuration}, default 15s)
+  --drain-duration D          how long SIGTERM waits for open connections (default 5s)
+`;
+
+export async function run(args: string[]): Promise<number> {
+  try {
+    const config = ztunnelConfig(args);
+    if (config === 'help') {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    const log = new Logger('ztunnel', config.logLevel);
+    let quit: () => void = () => {};
+    const done = new Promise<void>((resolve) => (quit = resolve));
+    const proxy = new NodeProxy(config, log, () => quit());
+    await proxy.start();
+    process.once('SIGTERM', () => quit());
+    process.once('SIGINT', () => quit());
+    await done;
+    await proxy.stop();
+    return 0;
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    process.stderr.write(`l4mesh ztunnel: ${e.message}\n`);
+    return e.code === 'L4MESH_ERR_CONFIG' || e.code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1;
+  }
+}

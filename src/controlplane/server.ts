@@ -1,0 +1,157 @@
+// Composition of the control plane: store → registry → xDS + CA on :15012 (gRPC/TLS), and the
+// resource API, readiness, metrics and debug endpoints on :15014 (HTTP).
+import { mkdir } from 'node:fs/promises';
+import { createServer, type Server as HttpServer } from 'node:http';
+import * as grpc from '@grpc/grpc-js';
+import { collectDefaultMetrics, Registry as PromRegistry } from 'prom-client';
+import type { ControlPlaneConfig } from './config.js';
+import { ResourceStore } from './store/resource-store.js';
+import { ensureAdminToken } from './store/admin-token.js';
+import { createResourceApiHandler } from './api/resource-api.js';
+import { Registry } from './registry/registry.js';
+import { XdsServer } from './xds/server.js';
+import { loadOrCreateRootCa } from './ca/root-ca.js';
+import { NodeTokenStore } from './ca/node-tokens.js';
+import { addCaService } from './ca/service.js';
+import { createDebugHandler } from './debug/handlers.js';
+import { Logger } from '../logging/logger.js';
+import { L4meshError } from '../errors/index.js';
+
+/** Serving-certificate lifetime; renewed by restarting (the control plane is restarted far more often on a laptop). */
+const SERVING_CERT_TTL_SECONDS = 365 * 24 * 3600;
+
+export interface ControlPlane {
+  config: ControlPlaneConfig;
+  grpcPort: number;
+  httpPort: number;
+  adminToken: string;
+  store: ResourceStore;
+  registry: Registry;
+  xds: XdsServer;
+  tokens: NodeTokenStore;
+  rootCertPem: string;
+  close(): Promise<void>;
+}
+
+function listenHttp(server: HttpServer, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new L4meshError('L4MESH_ERR_CONFIG', `${host}:${port} is already in use — is another control plane running? ("l4mesh status")`)
+          : err,
+      ),
+    );
+    server.listen(port, host, () => {
+      const addr = server.address();
+      resolve(typeof addr === 'object' && addr ? addr.port : port);
+    });
+  });
+}
+
+function bindGrpc(server: grpc.Server, address: string, credentials: grpc.ServerCredentials): Promise<number> {
+  return new Promise((resolve, reject) =>
+    server.bindAsync(address, credentials, (err, port) =>
+      err
+        ? reject(new L4meshError('L4MESH_ERR_CONFIG', `cannot listen for gRPC on ${address}: ${err.message} — is another control plane running?`))
+        : resolve(port),
+    ),
+  );
+}
+
+export async function startControlPlane(config: ControlPlaneConfig, log = new Logger('control-plane')): Promise<ControlPlane> {
+  await mkdir(config.stateDir, { recursive: true });
+  const store = await ResourceStore.open(config.stateDir);
+  const adminToken = await ensureAdminToken(config.stateDir);
+  const ca = await loadOrCreateRootCa(config.stateDir);
+  const tokens = await NodeTokenStore.open(config.stateDir);
+  const registry = new Registry(store, {
+    trustDomain: config.trustDomain,
+    clusterId: config.clusterId,
+    vipRange: config.vipRange,
+    stateDir: config.stateDir,
+  });
+
+  const metrics = new PromRegistry();
+  collectDefaultMetrics({ register: metrics });
+  const xdsLog = log.child('xds');
+  const xds = new XdsServer({
+    source: registry,
+    metrics,
+    log: (level, message, fields) => xdsLog.log(level, message, fields),
+  });
+
+  const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+  xds.register(grpcServer);
+  const caLog = log.child('ca');
+  addCaService(grpcServer, {
+    ca,
+    tokens,
+    identitiesOnNode: (node) => registry.identitiesOnNode(node),
+    log: (line) => caLog.info(line),
+  });
+  const serving = await ca.issueServingCertificate({
+    dnsNames: ['localhost', 'istiod.istio-system.svc'],
+    ipAddresses: [...new Set(['127.0.0.1', config.address])],
+    ttlSeconds: SERVING_CERT_TTL_SECONDS,
+  });
+  const credentials = grpc.ServerCredentials.createSsl(
+    Buffer.from(ca.certPem),
+    [{ private_key: Buffer.from(serving.keyPem), cert_chain: Buffer.from(serving.certChainPem) }],
+    false,
+  );
+  const grpcPort = await bindGrpc(grpcServer, `${config.address}:${config.grpcPort}`, credentials);
+
+  const hostForUrl = config.address.includes(':') ? `[${config.address}]` : config.address;
+  const resourceApi = createResourceApiHandler(store, { adminToken });
+  let selfTarget = '';
+  const debug = createDebugHandler({
+    metrics,
+    ready: () => true,
+    registryz: () => registry.registryz(),
+    connections: () => xds.connections(),
+    resourcesFor: (proxy) => xds.resourcesFor(proxy),
+    selfMetricsTarget: () => selfTarget,
+  });
+  const http = createServer((req, res) => {
+    try {
+      if (debug(req, res) || resourceApi(req, res)) return;
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'L4MESH_ERR_NOT_FOUND', message: `no such endpoint: ${req.method} ${req.url}` } }) + '\n');
+    } catch (err) {
+      log.error('http handler failed', { path: req.url, error: err });
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    }
+  });
+  const httpPort = await listenHttp(http, config.address, config.httpPort);
+  // The SD endpoint lists the control plane itself; its port is known only after listening.
+  selfTarget = `${hostForUrl}:${httpPort}`;
+
+  log.info('control plane ready', {
+    xds: `${hostForUrl}:${grpcPort}`,
+    http: selfTarget,
+    stateDir: config.stateDir,
+    rootCert: `${config.stateDir}/ca/root-cert.pem`,
+  });
+
+  return {
+    config,
+    grpcPort,
+    httpPort,
+    adminToken,
+    store,
+    registry,
+    xds,
+    tokens,
+    rootCertPem: ca.certPem,
+    async close() {
+      await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
+      grpcServer.forceShutdown();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+      registry.close?.();
+      xds.close?.();
+    },
+  };
+}
