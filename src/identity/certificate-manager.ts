@@ -104,8 +104,8 @@ export class CertificateManager extends EventEmitter {
         if (updated !== identity) return;
         finish(this.get(identity));
       };
+      // Not unref'd: someone awaits this, and the wait is bounded by timeoutMs.
       const timer = setTimeout(() => finish(undefined), timeoutMs);
-      timer.unref();
       const finish = (certificate: WorkloadCertificate | undefined): void => {
         clearTimeout(timer);
         this.off('updated', onUpdated);
