@@ -98,6 +98,8 @@ export class TcpSeriesBinding {
     if (!s) {
       if (!this.isEnabled(metric)) return;
       s = this.owner.retain(metric, this.labels, this.policy);
+      // Added to after release: count it, but do not hold the series against expiry.
+      if (this.released) s.refs--;
       this.cache[i] = s;
     }
     s.value += amount;
@@ -109,6 +111,7 @@ export class TcpSeriesBinding {
     if (this.released) return;
     this.released = true;
     for (const s of this.cache) if (s) s.refs--;
+    this.cache.length = 0;
   }
 }
 
