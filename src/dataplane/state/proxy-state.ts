@@ -53,7 +53,7 @@ export class ProxyState extends EventEmitter {
   private readonly services = new ServiceIndex();
   private readonly policies = new PolicyIndex();
   // Read on every connection, invalidated by every update: updates are rare next to connections.
-  private readonly endpointCache = new Map<string, Endpoint[]>();
+  private readonly endpointCache = new Map<string, readonly Endpoint[]>();
   private readonly policyCache = new Map<string, MeshAuthorization[]>();
 
   /**
@@ -147,7 +147,7 @@ export class ProxyState extends EventEmitter {
    * workload's own mapping, else the service's, else the service port itself; a workload with no mapping
    * for a port the service does not declare is left out (it never said it serves that port).
    */
-  endpointsOf(serviceKey: string, servicePort: number): Endpoint[] {
+  endpointsOf(serviceKey: string, servicePort: number): readonly Endpoint[] {
     const cacheKey = `${serviceKey} ${servicePort}`;
     const cached = this.endpointCache.get(cacheKey);
     if (cached) return cached;
