@@ -1,6 +1,6 @@
 // Certificate signing requests: the proxy generates a P-256 key and CSR per identity; the CA reads and checks them.
 import { L4meshError } from '../errors/index.js';
-import { type EcKeyAlgorithm, ECDSA_P256_SHA256, generateP256KeyPair, privateKeyToPem, x509 } from './x509.js';
+import { type EcKeyAlgorithm, ECDSA_P256_SHA256, generateP256KeyPair, privateKeyToPem, terminatedPem, x509 } from './x509.js';
 
 const SUBJECT_ALT_NAME_OID = '2.5.29.17';
 
@@ -18,7 +18,7 @@ export async function generateCsr(spiffeId: string): Promise<GeneratedCsr> {
     signingAlgorithm: ECDSA_P256_SHA256,
     extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'url', value: spiffeId }], true)],
   });
-  return { keyPem: await privateKeyToPem(keys.privateKey), csrPem: csr.toString('pem') };
+  return { keyPem: await privateKeyToPem(keys.privateKey), csrPem: terminatedPem(csr.toString('pem')) };
 }
 
 export interface CheckedCsr {

@@ -1,6 +1,6 @@
 // A workload's certificate as the proxy holds it: key, chain and the facts read from the leaf.
 import { L4meshError } from '../errors/index.js';
-import { x509 } from './x509.js';
+import { terminatedPem, x509 } from './x509.js';
 
 export interface WorkloadCertificate {
   /** The SPIFFE id in the leaf's URI SAN. */
@@ -20,7 +20,9 @@ export interface WorkloadCertificate {
  * Builds a WorkloadCertificate from a CA answer (`cert_chain`: leaf first, root last) after checking
  * that the leaf really names `identity` — a CA bug must not make us present someone else's name.
  */
-export function workloadCertificateFromChain(identity: string, keyPem: string, certChain: string[]): WorkloadCertificate {
+export function workloadCertificateFromChain(identity: string, keyPem: string, answeredChain: string[]): WorkloadCertificate {
+  // Other CAs (istiod) may omit the final newline; chains are concatenated later, so normalize here.
+  const certChain = answeredChain.map(terminatedPem);
   if (certChain.length < 2) {
     throw new L4meshError('L4MESH_ERR_CERTIFICATE', `the CA answered a chain of ${certChain.length} certificate(s) for ${identity}; expected leaf and root`);
   }

@@ -23,7 +23,15 @@ export function generateP256KeyPair(): Promise<CryptoKeyPair> {
 /** PKCS#8 PEM ("PRIVATE KEY"), the format Node's tls and grpc-js accept. */
 export async function privateKeyToPem(key: CryptoKey): Promise<string> {
   const der = await globalThis.crypto.subtle.exportKey('pkcs8', key);
-  return x509.PemConverter.encode(der, 'PRIVATE KEY');
+  return terminatedPem(x509.PemConverter.encode(der, 'PRIVATE KEY'));
+}
+
+/**
+ * The library's PEM lacks a final newline; we always add one so PEMs can be concatenated into a chain
+ * (`chainPem.join('')`) and written to files as-is.
+ */
+export function terminatedPem(pem: string): string {
+  return pem.endsWith('\n') ? pem : pem + '\n';
 }
 
 export async function privateKeyFromPem(pem: string): Promise<CryptoKey> {

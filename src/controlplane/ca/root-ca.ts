@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { L4meshError } from '../../errors/index.js';
 import { checkCsr } from '../../identity/csr.js';
-import { type CryptoKey, ECDSA_P256_SHA256, generateP256KeyPair, privateKeyFromPem, privateKeyToPem, x509 } from '../../identity/x509.js';
+import { type CryptoKey, ECDSA_P256_SHA256, generateP256KeyPair, privateKeyFromPem, privateKeyToPem, terminatedPem, x509 } from '../../identity/x509.js';
 import {
   DEFAULT_SERVING_DNS_NAMES,
   DEFAULT_SERVING_IP_ADDRESSES,
@@ -31,7 +31,7 @@ export interface ServingCertificate {
 
 export class RootCa {
   readonly certificate: x509.X509Certificate;
-  /** The root certificate, PEM, byte-identical to `<stateDir>/ca/root-cert.pem`. */
+  /** The root certificate, PEM (newline-terminated), byte-identical to `<stateDir>/ca/root-cert.pem`. */
   readonly certPem: string;
   readonly #key: CryptoKey;
 
@@ -43,7 +43,7 @@ export class RootCa {
 
   /**
    * Signs the CSR's key for `spiffeId` (the caller has already decided the identity is allowed).
-   * Returns `[leaf PEM, root PEM]`. Throws L4MESH_ERR_INVALID_CSR for a malformed or non-P-256 CSR.
+   * Returns `[leaf PEM, root PEM]`, each newline-terminated. Throws L4MESH_ERR_INVALID_CSR for a malformed or non-P-256 CSR.
    */
   async issueWorkloadCertificate(csrPem: string, spiffeId: string, ttlSeconds: number): Promise<string[]> {
     if (!(ttlSeconds > 0)) {
@@ -59,7 +59,7 @@ export class RootCa {
       ttlSeconds,
       now: new Date(),
     });
-    return [leaf.toString('pem'), this.certPem];
+    return [terminatedPem(leaf.toString('pem')), this.certPem];
   }
 
   /** A fresh key and certificate for the control plane's own gRPC/HTTPS listener. */
@@ -79,7 +79,7 @@ export class RootCa {
       ttlSeconds: params.ttlSeconds ?? DEFAULT_SERVING_TTL_SECONDS,
       now: new Date(),
     });
-    return { keyPem: await privateKeyToPem(keys.privateKey), certChainPem: leaf.toString('pem') + '\n' + this.certPem };
+    return { keyPem: await privateKeyToPem(keys.privateKey), certChainPem: terminatedPem(leaf.toString('pem')) + this.certPem };
   }
 }
 
@@ -104,8 +104,8 @@ export async function loadOrCreateRootCa(stateDir: string): Promise<RootCa> {
   }
   const keys = await generateP256KeyPair();
   const certificate = await createRootCertificate(keys, new Date());
-  const newCertPem = certificate.toString('pem') + '\n';
-  await writeFileAtomic(keyPath, await privateKeyToPem(keys.privateKey) + '\n');
+  const newCertPem = terminatedPem(certificate.toString('pem'));
+  await writeFileAtomic(keyPath, await privateKeyToPem(keys.privateKey));
   await writeFileAtomic(certPath, newCertPem, 0o644);
   return new RootCa(newCertPem, await privateKeyFromPem(await readFile(keyPath, 'utf8')));
 }

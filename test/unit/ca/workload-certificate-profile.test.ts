@@ -31,6 +31,8 @@ test('a workload leaf: 16-byte positive serial, skew-backdated, URI SAN only, TL
   const [leafPem, rootPem] = await ca.issueWorkloadCertificate(csrPem, IDENTITY, 3600);
   const afterIssue = Date.now();
   assert.equal(rootPem, ca.certPem);
+  assert.ok(leafPem!.endsWith('-----END CERTIFICATE-----\n'));
+  assert.ok(rootPem!.endsWith('-----END CERTIFICATE-----\n'));
   const leaf = new x509.X509Certificate(leafPem!);
 
   assert.match(leaf.serialNumber, /^[0-7][0-9a-fA-F]{31}$/);

@@ -11,6 +11,9 @@ test('the CSR carries exactly the SPIFFE id as URI SAN, an empty subject, and th
   const { keyPem, csrPem } = await generateCsr(IDENTITY);
   assert.match(csrPem, /^-----BEGIN CERTIFICATE REQUEST-----\n/);
   assert.match(keyPem, /^-----BEGIN PRIVATE KEY-----\n/);
+  // Newline-terminated, so PEMs concatenate into valid bundles.
+  assert.ok(csrPem.endsWith('-----END CERTIFICATE REQUEST-----\n'));
+  assert.ok(keyPem.endsWith('-----END PRIVATE KEY-----\n'));
 
   const checked = await checkCsr(csrPem);
   assert.deepEqual(checked.uris, [IDENTITY]);
