@@ -147,3 +147,16 @@ test('CaClient returns a WorkloadCertificate and maps refusals to L4mesh codes',
 test('the CA logs each issuance with node, identity and TTL', () => {
   assert.ok(fixture.logLines.includes(`ca: issued ${PRODUCTPAGE} to node node-a, ttl 7200s`));
 });
+
+test('a CSR naming two URI SANs is INVALID_ARGUMENT (3): one certificate, one identity', async () => {
+  const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const keys = (await globalThis.crypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    keys,
+    signingAlgorithm: algorithm,
+    extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'url', value: PRODUCTPAGE }, { type: 'url', value: RATINGS }])],
+  });
+  const { error } = await createCertificate({ csr: csr.toString('pem'), metadata: stringStruct({ ImpersonatedIdentity: PRODUCTPAGE }) }, `Bearer ${fixture.tokenA}`);
+  assert.equal(error?.code, 3);
+  assert.equal(error?.details, 'node node-a: the CSR must carry exactly one URI SAN (the SPIFFE id), it has 2');
+});
