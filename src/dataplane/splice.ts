@@ -69,7 +69,7 @@ export function splice(a: Duplex, b: Duplex, stats: ConnectionStats): Promise<Sp
     const onClose = (side: Duplex, other: Duplex) => () => {
       // A side that closes without having finished both directions was reset or destroyed: pass the
       // abort on instead of letting the other side believe the stream ended cleanly.
-      const clean = side.readableEnded && side.writableFinished;
+      const clean = finishedCleanly(side);
       if (!clean) {
         if (!firstError) firstError = abortReason(side);
         if (!aborted) {
@@ -103,6 +103,13 @@ export function splice(a: Duplex, b: Duplex, stats: ConnectionStats): Promise<Sp
       stats.sent += n;
     });
   });
+}
+
+function finishedCleanly(side: Duplex): boolean {
+  // An HTTP/2 stream may close (both END_STREAMs exchanged) before its 'finish' event has run, so its
+  // own close code tells whether it ended cleanly.
+  if (isHttp2Stream(side)) return side.rstCode === h2.NGHTTP2_NO_ERROR && side.readableEnded && side.writableEnded;
+  return side.readableEnded && side.writableFinished;
 }
 
 function abortReason(side: Duplex): Error {

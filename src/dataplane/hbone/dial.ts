@@ -1,0 +1,125 @@
+// Opens one mutual-TLS HTTP/2 connection to a node proxy's HBONE port, with errors that say what failed.
+import { connect as h2connect, type ClientHttp2Session } from 'node:http2';
+import { connect as tlsConnect, type SecureContext, type TLSSocket } from 'node:tls';
+import { L4meshError } from '../../errors/index.js';
+import { HBONE_ALPN, hboneClientTlsOptions } from '../tls/secure-context.js';
+import { hboneServerName } from '../tls/server-name.js';
+import { HBONE_HTTP2_SETTINGS, HBONE_MAX_SESSION_MEMORY_MB, HBONE_SESSION_WINDOW_BYTES } from './settings.js';
+
+export interface DialTarget {
+  host: string;
+  port: number;
+  /** SPIFFE id the server must prove; also selects its certificate through SNI. */
+  dstIdentity: string;
+}
+
+export function describeTarget(target: { host: string; port: number }): string {
+  return target.host.includes(':') ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
+}
+
+export function connectTimeoutError(where: string, timeoutMs: number): L4meshError {
+  return new L4meshError(
+    'L4MESH_ERR_CONNECT_TIMEOUT',
+    `connection to ${where} timed out after ${timeoutMs} ms — is the destination node proxy running?`,
+  );
+}
+
+/** TLS verification failures as OpenSSL names them (`UNABLE_TO_VERIFY_LEAF_SIGNATURE`, `ERR_SSL_…`). */
+function isCertificateProblem(err: NodeJS.ErrnoException): boolean {
+  const code = err.code ?? '';
+  return code.startsWith('ERR_SSL') || /CERT|SIGNATURE|ISSUER|SELF_SIGNED|UNABLE_TO/.test(code);
+}
+
+function classify(err: Error, where: string, tcpConnected: boolean): L4meshError {
+  if (err instanceof L4meshError) return err;
+  const e = err as NodeJS.ErrnoException;
+  if (!tcpConnected) {
+    return new L4meshError(
+      'L4MESH_ERR_PROTOCOL',
+      `cannot connect to ${where}: ${e.code ?? e.message} — is the destination node proxy listening on its HBONE port?`,
+      { cause: err },
+    );
+  }
+  if (isCertificateProblem(e)) {
+    return new L4meshError(
+      'L4MESH_ERR_CERTIFICATE',
+      `TLS handshake with ${where} failed: ${e.message} — check that both proxies hold certificates from the same mesh root`,
+      { cause: err },
+    );
+  }
+  return new L4meshError(
+    'L4MESH_ERR_PROTOCOL',
+    `TLS handshake with ${where} failed: ${e.message} — the destination proxy refused our certificate or does not serve that identity`,
+    { cause: err },
+  );
+}
+
+/**
+ * Resolves with an HTTP/2 session whose peer proved `target.dstIdentity`. The TLS handshake is done
+ * before HTTP/2 starts so that every failure is reported once, with its cause, and within the timeout.
+ */
+export function dialHbone(context: SecureContext, target: DialTarget, timeoutMs: number): Promise<ClientHttp2Session> {
+  const where = describeTarget(target);
+  return new Promise((resolve, reject) => {
+    let tcpConnected = false;
+    const socket: TLSSocket = tlsConnect({
+      host: target.host,
+      port: target.port,
+      ...hboneClientTlsOptions(context, hboneServerName(target.dstIdentity), target.dstIdentity, where),
+    });
+    const fail = (err: Error): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(err);
+    };
+    const timer = setTimeout(() => fail(connectTimeoutError(where, timeoutMs)), timeoutMs);
+    timer.unref();
+    socket.once('connect', () => {
+      tcpConnected = true;
+      // Tunnelled applications do their own batching; Nagle here would only add latency per frame.
+      socket.setNoDelay(true);
+    });
+    socket.on('error', (err) => fail(classify(err, where, tcpConnected)));
+    socket.once('close', () => fail(classify(new Error('connection closed during the TLS handshake'), where, tcpConnected)));
+    socket.once('secureConnect', () => {
+      if (socket.alpnProtocol !== HBONE_ALPN) {
+        fail(new L4meshError('L4MESH_ERR_PROTOCOL', `${where} did not negotiate ALPN "${HBONE_ALPN}" — it is not an HBONE port`));
+        return;
+      }
+      socket.removeAllListeners('error');
+      socket.removeAllListeners('close');
+      const session = h2connect(`https://${where}`, {
+        createConnection: () => socket,
+        settings: HBONE_HTTP2_SETTINGS,
+        maxSessionMemory: HBONE_MAX_SESSION_MEMORY_MB,
+      });
+      // With TLS 1.3 the server checks our certificate after our side considers the handshake done;
+      // its first SETTINGS frame is the proof it accepted us. Waiting for it keeps refused connections
+      // out of the pool and reports the refusal as a certificate problem instead of a broken stream.
+      let settingsSeen = false;
+      session.on('error', (err: NodeJS.ErrnoException) => {
+        if (settingsSeen) return; // later failures surface through the streams and the pool's 'close'
+        fail(
+          /ALERT|CERT/.test(err.code ?? '')
+            ? new L4meshError(
+                'L4MESH_ERR_CERTIFICATE',
+                `${where} refused our certificate (${err.code}) — check that both proxies hold certificates from the same mesh root`,
+                { cause: err },
+              )
+            : classify(err, where, true),
+        );
+      });
+      session.once('close', () => {
+        if (!settingsSeen) {
+          fail(new L4meshError('L4MESH_ERR_CERTIFICATE', `${where} closed the connection right after the TLS handshake — it may have refused our certificate`));
+        }
+      });
+      session.once('remoteSettings', () => {
+        settingsSeen = true;
+        clearTimeout(timer);
+        session.setLocalWindowSize(HBONE_SESSION_WINDOW_BYTES);
+        resolve(session);
+      });
+    });
+  });
+}

@@ -1,0 +1,126 @@
+// The request headers of an HBONE CONNECT: W3C `baggage` with the source workload's peer metadata,
+// RFC 7239 `forwarded` with the original client address, and a W3C `traceparent`.
+import { randomBytes } from 'node:crypto';
+import { isIPv6 } from 'node:net';
+
+export const BAGGAGE_HEADER = 'baggage';
+export const FORWARDED_HEADER = 'forwarded';
+export const TRACEPARENT_HEADER = 'traceparent';
+
+/** Peer metadata carried in baggage, under the OpenTelemetry resource keys ztunnel uses. */
+export interface PeerBaggage {
+  clusterId?: string;
+  namespace?: string;
+  /** The owning workload, e.g. Deployment `ratings-v2`. */
+  workloadName?: string;
+  /** Lower-case kind of the owner: `deployment` (default), `cronjob`, `job` or `pod`. */
+  workloadType?: string;
+  /** Canonical service. */
+  serviceName?: string;
+  /** Canonical revision. */
+  serviceVersion?: string;
+  region?: string;
+  zone?: string;
+}
+
+const WORKLOAD_NAME_KEYS = new Set(['k8s.deployment.name', 'k8s.cronjob.name', 'k8s.pod.name', 'k8s.job.name']);
+
+/** W3C baggage-octet: printable ASCII except space, `"`, `,`, `;`, `\`; `%` is escaped too. */
+const NOT_BAGGAGE_OCTET = /[^\x21\x23-\x24\x26-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]/gu;
+
+function encodeValue(value: string): string {
+  return value.replace(NOT_BAGGAGE_OCTET, (c) => encodeURIComponent(c));
+}
+
+function decodeValue(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+/** Keys in the order ztunnel writes them; absent or empty fields are left out. */
+export function formatBaggage(b: PeerBaggage): string {
+  const members: string[] = [];
+  const add = (key: string, value: string | undefined): void => {
+    if (value) members.push(`${key}=${encodeValue(value)}`);
+  };
+  add('k8s.cluster.name', b.clusterId);
+  add('k8s.namespace.name', b.namespace);
+  add(`k8s.${(b.workloadType ?? 'deployment').toLowerCase()}.name`, b.workloadName);
+  add('service.name', b.serviceName);
+  add('service.version', b.serviceVersion);
+  add('cloud.region', b.region);
+  add('cloud.availability_zone', b.zone);
+  return members.join(',');
+}
+
+/** Parses one or more `baggage` header values; unknown keys and member properties (`;…`) are ignored. */
+export function parseBaggage(header: string | string[] | undefined): PeerBaggage {
+  const out: PeerBaggage = {};
+  if (header === undefined) return out;
+  for (const line of Array.isArray(header) ? header : [header]) {
+    for (const member of line.split(',')) {
+      const eq = member.indexOf('=');
+      if (eq < 0) continue;
+      const key = member.slice(0, eq).trim();
+      const semicolon = member.indexOf(';', eq);
+      const raw = member.slice(eq + 1, semicolon < 0 ? undefined : semicolon).trim();
+      if (!raw) continue;
+      const value = decodeValue(raw);
+      if (key === 'k8s.cluster.name') out.clusterId = value;
+      else if (key === 'k8s.namespace.name') out.namespace = value;
+      else if (WORKLOAD_NAME_KEYS.has(key)) {
+        out.workloadName = value;
+        out.workloadType = key.slice('k8s.'.length, -'.name'.length);
+      } else if (key === 'service.name') out.serviceName = value;
+      else if (key === 'service.version') out.serviceVersion = value;
+      else if (key === 'cloud.region') out.region = value;
+      else if (key === 'cloud.availability_zone') out.zone = value;
+    }
+  }
+  return out;
+}
+
+/** RFC 7239 node: IPv6 in brackets, and quoted because `:` and `[` are not token characters. */
+export function formatForwarded(ip: string, port: number): string {
+  return `for="${isIPv6(ip) ? `[${ip}]` : ip}:${port}"`;
+}
+
+/** The `for=` node of the first forwarded element, as ip and port; undefined when absent or obfuscated. */
+export function parseForwardedFor(header: string | undefined): { ip: string; port: number } | undefined {
+  if (!header) return undefined;
+  const first = header.split(',')[0] ?? '';
+  for (const pair of first.split(';')) {
+    const eq = pair.indexOf('=');
+    if (eq < 0 || pair.slice(0, eq).trim().toLowerCase() !== 'for') continue;
+    let node = pair.slice(eq + 1).trim();
+    if (node.startsWith('"') && node.endsWith('"')) node = node.slice(1, -1);
+    const match = /^\[([0-9a-fA-F:.]+)\](?::(\d+))?$/.exec(node) ?? /^([0-9.]+)(?::(\d+))?$/.exec(node);
+    if (!match) return undefined;
+    return { ip: match[1]!, port: match[2] ? Number(match[2]) : 0 };
+  }
+  return undefined;
+}
+
+const TRACE_ID_BYTES = 16;
+const SPAN_ID_BYTES = 8;
+
+/** A new W3C trace context (version 00, not sampled): one connection = one trace root. */
+export function newTraceparent(): string {
+  const bytes = randomBytes(TRACE_ID_BYTES + SPAN_ID_BYTES).toString('hex');
+  return `00-${bytes.slice(0, TRACE_ID_BYTES * 2)}-${bytes.slice(TRACE_ID_BYTES * 2)}-00`;
+}
+
+/** The three headers a source proxy sends on every HBONE CONNECT. */
+export function hboneRequestHeaders(
+  source: PeerBaggage,
+  client: { ip: string; port: number },
+): Record<string, string> {
+  return {
+    [BAGGAGE_HEADER]: formatBaggage(source),
+    [FORWARDED_HEADER]: formatForwarded(client.ip, client.port),
+    [TRACEPARENT_HEADER]: newTraceparent(),
+  };
+}

@@ -1,0 +1,243 @@
+// The inbound HBONE listener (:15008): terminates mutual TLS, accepts HTTP/2 CONNECT streams, asks a
+// handler (policy, upstream connect) what to do with each, and splices accepted streams to the workload.
+import { EventEmitter } from 'node:events';
+import {
+  constants as h2,
+  createSecureServer,
+  type Http2SecureServer,
+  type Http2Session,
+  type IncomingHttpHeaders,
+  type ServerHttp2Stream,
+} from 'node:http2';
+import { Socket, type AddressInfo } from 'node:net';
+import type { SecureContext, TLSSocket } from 'node:tls';
+import { L4meshError } from '../../errors/index.js';
+import { newConnectionStats, type ConnectionStats } from '../connection-stats.js';
+import { splice } from '../splice.js';
+import { localSpiffeId, peerSpiffeId } from '../tls/peer-identity.js';
+import { HBONE_TLS_MIN_VERSION } from '../tls/secure-context.js';
+import { parseHboneAuthority } from './authority.js';
+import { HBONE_HTTP2_SETTINGS, HBONE_MAX_SESSION_MEMORY_MB, HBONE_SESSION_WINDOW_BYTES } from './settings.js';
+
+export const DEFAULT_HBONE_PORT = 15008;
+/** How long `close()` lets open tunnels finish before cutting them, when the caller does not say. */
+export const DEFAULT_HBONE_CLOSE_GRACE_MS = 5_000;
+
+/** The local identities this proxy can present, looked up by the SNI the client sent. */
+export interface HboneIdentities {
+  secureContextFor(serverName: string): SecureContext | undefined;
+}
+
+export interface HboneInboundRequest {
+  /** `:authority` as sent, e.g. `10.0.0.5:9080`. */
+  authority: string;
+  host: string;
+  port: number;
+  headers: IncomingHttpHeaders;
+  /** SPIFFE id from the client certificate (verified against the mesh root). */
+  peerIdentity: string;
+  /** SPIFFE id of the certificate this proxy presented (chosen by SNI). */
+  localIdentity: string;
+  /** Address of the source node proxy (not of the original client; that is in `forwarded`). */
+  remoteAddress: string;
+  remotePort: number;
+}
+
+export type HboneInboundDecision =
+  | { status: 200; upstream: Socket }
+  | { status: 400 | 401 | 503; reason: string };
+
+export interface HboneServerOptions {
+  host: string;
+  port?: number;
+  identities: HboneIdentities;
+  handler: (request: HboneInboundRequest) => Promise<HboneInboundDecision>;
+}
+
+/** Events, so telemetry and access logs observe tunnels without sitting in the copy loop. */
+export interface HboneServerEvents {
+  /** A mutual-TLS HTTP/2 connection from another proxy was established. */
+  sessionOpened: (session: { peerIdentity: string; localIdentity: string; remoteAddress: string }) => void;
+  /** A tunnel was accepted (200 sent); `stats` is updated in place while bytes flow. */
+  streamOpened: (request: HboneInboundRequest, stats: ConnectionStats) => void;
+  streamClosed: (request: HboneInboundRequest, stats: ConnectionStats, error?: Error) => void;
+  /** A CONNECT was answered with a non-200 status; `request` is absent when it was malformed. */
+  streamRejected: (request: HboneInboundRequest | undefined, status: number, reason: string) => void;
+  /** A TLS handshake failed (unknown SNI, certificate from another root, no client certificate, ...). */
+  handshakeFailed: (error: Error, remoteAddress: string | undefined) => void;
+}
+
+interface SessionInfo {
+  peerIdentity: string;
+  localIdentity: string;
+  remoteAddress: string;
+  remotePort: number;
+}
+
+export interface HboneServer {
+  on<E extends keyof HboneServerEvents>(event: E, listener: HboneServerEvents[E]): this;
+  once<E extends keyof HboneServerEvents>(event: E, listener: HboneServerEvents[E]): this;
+  off<E extends keyof HboneServerEvents>(event: E, listener: HboneServerEvents[E]): this;
+  emit<E extends keyof HboneServerEvents>(event: E, ...args: Parameters<HboneServerEvents[E]>): boolean;
+}
+
+export class HboneServer extends EventEmitter {
+  private readonly options: HboneServerOptions;
+  private readonly server: Http2SecureServer;
+  private readonly sessions = new Map<Http2Session, SessionInfo>();
+  private readonly openStreams = new Set<ServerHttp2Stream>();
+
+  constructor(options: HboneServerOptions) {
+    super();
+    this.options = options;
+    this.server = createSecureServer({
+      allowHTTP1: false,
+      minVersion: HBONE_TLS_MIN_VERSION,
+      requestCert: true,
+      rejectUnauthorized: true,
+      // Each identity's context carries the mesh root, which is what verifies the client certificate.
+      SNICallback: (serverName, callback) => {
+        const context = options.identities.secureContextFor(serverName);
+        if (context) callback(null, context);
+        else callback(new L4meshError('L4MESH_ERR_CERTIFICATE', `no local workload identity for TLS server name "${serverName}"`));
+      },
+      settings: HBONE_HTTP2_SETTINGS,
+      maxSessionMemory: HBONE_MAX_SESSION_MEMORY_MB,
+    });
+    // Tunnelled applications do their own batching; Nagle here would only add latency per frame.
+    this.server.on('secureConnection', (socket: TLSSocket) => socket.setNoDelay(true));
+    this.server.on('session', (session) => this.onSession(session));
+    this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
+    this.server.on('tlsClientError', (err, socket) => this.emit('handshakeFailed', err, socket.remoteAddress));
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.server.once('error', onError);
+      this.server.listen(this.options.port ?? DEFAULT_HBONE_PORT, this.options.host, () => {
+        this.server.off('error', onError);
+        resolve();
+      });
+    });
+  }
+
+  address(): AddressInfo {
+    return this.server.address() as AddressInfo;
+  }
+
+  /** Number of tunnels currently spliced. */
+  get openStreamCount(): number {
+    return this.openStreams.size;
+  }
+
+  /** Stops accepting, lets open tunnels run for up to `graceMs`, then cuts what is left. */
+  async close(graceMs = DEFAULT_HBONE_CLOSE_GRACE_MS): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // GOAWAY: clients stop sending new streams here; streams already open keep running.
+    for (const session of this.sessions.keys()) session.close();
+    const deadline = setTimeout(() => {
+      for (const stream of this.openStreams) stream.close(h2.NGHTTP2_CANCEL);
+      for (const session of this.sessions.keys()) session.destroy();
+    }, graceMs);
+    try {
+      await closed;
+    } finally {
+      clearTimeout(deadline);
+    }
+  }
+
+  private onSession(session: Http2Session): void {
+    const socket = session.socket as TLSSocket;
+    const peerIdentity = peerSpiffeId(socket);
+    const localIdentity = localSpiffeId(socket);
+    if (!peerIdentity || !localIdentity) {
+      // The chain verified, but a mesh certificate carries exactly one SPIFFE id; refuse anything else.
+      const error = new L4meshError(
+        'L4MESH_ERR_CERTIFICATE',
+        `client certificate from ${socket.remoteAddress} has no single spiffe:// URI SAN`,
+      );
+      this.emit('handshakeFailed', error, socket.remoteAddress);
+      session.destroy();
+      return;
+    }
+    const info: SessionInfo = {
+      peerIdentity,
+      localIdentity,
+      remoteAddress: socket.remoteAddress ?? '',
+      remotePort: socket.remotePort ?? 0,
+    };
+    this.sessions.set(session, info);
+    session.on('close', () => this.sessions.delete(session));
+    session.on('error', () => {
+      // Reported through the streams it breaks; the session itself is simply gone.
+    });
+    session.setLocalWindowSize(HBONE_SESSION_WINDOW_BYTES);
+    this.emit('sessionOpened', { peerIdentity, localIdentity, remoteAddress: info.remoteAddress });
+  }
+
+  private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    const info = this.sessions.get(stream.session!);
+    if (!info) {
+      stream.close(h2.NGHTTP2_REFUSED_STREAM);
+      return;
+    }
+    // A peer reset before the splice starts must not become an unhandled 'error'.
+    stream.on('error', () => {});
+    if (headers[':method'] !== 'CONNECT') {
+      this.reject(stream, undefined, 400, `method ${String(headers[':method'])} is not CONNECT`);
+      return;
+    }
+    const authority = headers[':authority'] ?? '';
+    const target = parseHboneAuthority(authority);
+    if (!target) {
+      this.reject(stream, undefined, 400, `:authority "${authority}" is not ip:port`);
+      return;
+    }
+    const request: HboneInboundRequest = {
+      authority,
+      host: target.host,
+      port: target.port,
+      headers,
+      peerIdentity: info.peerIdentity,
+      localIdentity: info.localIdentity,
+      remoteAddress: info.remoteAddress,
+      remotePort: info.remotePort,
+    };
+    this.options.handler(request).then(
+      (decision) => {
+        if (decision.status === 200) this.accept(stream, request, decision.upstream);
+        else this.reject(stream, request, decision.status, decision.reason);
+      },
+      (err: unknown) => this.reject(stream, request, 503, `handler failed: ${(err as Error)?.message ?? err}`),
+    );
+  }
+
+  private accept(stream: ServerHttp2Stream, request: HboneInboundRequest, upstream: Socket): void {
+    if (stream.destroyed || stream.closed) {
+      // The client gave up while the upstream was being connected.
+      upstream.resetAndDestroy();
+      return;
+    }
+    upstream.setNoDelay(true);
+    stream.respond({ ':status': 200 });
+    const stats = newConnectionStats();
+    this.openStreams.add(stream);
+    this.emit('streamOpened', request, stats);
+    void splice(stream, upstream, stats).then((outcome) => {
+      this.openStreams.delete(stream);
+      this.emit('streamClosed', request, stats, outcome.error);
+    });
+  }
+
+  private reject(
+    stream: ServerHttp2Stream,
+    request: HboneInboundRequest | undefined,
+    status: number,
+    reason: string,
+  ): void {
+    this.emit('streamRejected', request, status, reason);
+    if (stream.destroyed || stream.closed) return;
+    stream.respond({ ':status': status }, { endStream: true });
+  }
+}

@@ -1,0 +1,46 @@
+// The client pool reuses one mutual-TLS connection per key and opens another only past 100 streams.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connectEcho, meshFixture, DST_ID, SRC_ID } from './mesh-fixture.js';
+
+async function echoOnce(stream: import('node:http2').ClientHttp2Stream, text: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  stream.end(text);
+  await once(stream, 'end');
+  return Buffer.concat(chunks).toString();
+}
+
+test('100 sequential streams share one TLS connection', async () => {
+  const f = await meshFixture();
+  try {
+    for (let i = 0; i < 100; i++) {
+      const stream = await connectEcho(f);
+      assert.equal(await echoOnce(stream, `ping ${i}`), `ping ${i}`);
+      if (!stream.closed) await once(stream, 'close');
+    }
+    assert.equal(f.counts.sessionsOpened, 1);
+    assert.equal(f.handled.length, 100);
+    assert.deepEqual(f.pool.stats(), [
+      { srcIdentity: SRC_ID, dstIdentity: DST_ID, dstNode: 'node-b', sessions: 1, openStreams: 0 },
+    ]);
+  } finally {
+    await f.close();
+  }
+});
+
+test('150 concurrent streams open exactly two connections (100 + 50)', async () => {
+  const f = await meshFixture();
+  try {
+    const streams = await Promise.all(Array.from({ length: 150 }, () => connectEcho(f)));
+    assert.equal(f.counts.sessionsOpened, 2);
+    assert.deepEqual(f.pool.stats(), [
+      { srcIdentity: SRC_ID, dstIdentity: DST_ID, dstNode: 'node-b', sessions: 2, openStreams: 150 },
+    ]);
+    const replies = await Promise.all(streams.map((s, i) => echoOnce(s, `c${i}`)));
+    assert.deepEqual(replies, streams.map((_, i) => `c${i}`));
+  } finally {
+    await f.close();
+  }
+});
