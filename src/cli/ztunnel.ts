@@ -16,7 +16,7 @@ options:
   --token-file FILE           node token (default <state-dir>/tokens/<node>.token)
   --root-cert FILE            mesh root (default <state-dir>/ca/root-cert.pem)
   --state-dir DIR             logs, capture allocations (env ${ENV.stateDir}, default .l4mesh)
-  --capture-range CIDR        outbound listener addresses (default 127.64.0.0/10)
+  --capture-range CIDR        outbound listener addresses (default 127.(64+k).0.0/16 for node-<k>)
   --log-format text|json      access log format (default text)
   --log-level LEVEL           error, warn, info, debug, trace (default info)
   --tcp-reporting-duration D  how often open connections report bytes (env ${ENV.tcpReportingDuration}, default 15s)

@@ -14,6 +14,7 @@ import { loadOrCreateRootCa } from './ca/root-ca.js';
 import { NodeTokenStore } from './ca/node-tokens.js';
 import { addCaService } from './ca/service.js';
 import { createDebugHandler } from './debug/handlers.js';
+import { proxyAdmission, registerNodeProxy } from './proxy-admission.js';
 import { Logger } from '../logging/logger.js';
 import { L4meshError } from '../errors/index.js';
 
@@ -79,6 +80,9 @@ export async function startControlPlane(config: ControlPlaneConfig, log = new Lo
     source: registry,
     metrics,
     log: (level, message, fields) => xdsLog.log(level, message, fields),
+    admit: proxyAdmission(tokens),
+    onProxyConnected: (proxy) =>
+      registerNodeProxy(store, proxy).catch((err: unknown) => xdsLog.error('cannot record the node proxy as a workload', { proxy: proxy.id, error: err })),
   });
 
   const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });

@@ -4,7 +4,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Registry } from 'prom-client';
 import type { MeshSource, ProxyInfo } from '../registry/source.js';
 import { aggregatedDiscoveryService } from '../../proto/ads-service.js';
-import { DeltaStream, type DeltaCall, type XdsLog } from './stream.js';
+import { DeltaStream, type DeltaCall, type XdsAdmission, type XdsLog } from './stream.js';
 import { ResourceEncoder, selectResourcesFor, type ProxyResources } from './resources.js';
 import { createXdsMetrics, type XdsMetrics } from './metrics.js';
 
@@ -13,6 +13,10 @@ export interface XdsServerOptions {
   log?: XdsLog;
   /** Where pilot_xds* metrics are registered; a private registry when omitted. */
   metrics?: Registry;
+  /** Checks each proxy's credentials once it named itself; absent = every proxy is admitted. */
+  admit?: XdsAdmission;
+  /** Called once per stream when the proxy is identified and admitted. */
+  onProxyConnected?: (proxy: ProxyInfo) => void;
 }
 
 export interface XdsConnection {
@@ -29,6 +33,7 @@ const NO_LOG: XdsLog = () => {};
 
 export class XdsServer {
   private readonly source: MeshSource;
+  private readonly options: XdsServerOptions;
   private readonly log: XdsLog;
   private readonly metrics: XdsMetrics;
   private readonly encoder = new ResourceEncoder();
@@ -39,6 +44,7 @@ export class XdsServer {
 
   constructor(options: XdsServerOptions) {
     this.source = options.source;
+    this.options = options;
     this.log = options.log ?? NO_LOG;
     this.metrics = createXdsMetrics(options.metrics);
     this.source.on('change', this.onChange);
@@ -85,7 +91,7 @@ export class XdsServer {
         this.metrics.connected.dec();
         if (s.proxy) this.log('info', 'xDS client disconnected', { proxy: s.proxy.id, pushes: s.pushes, nacks: s.nacks });
       }
-    });
+    }, this.options.admit, this.options.onProxyConnected);
     this.streams.add(stream);
     this.metrics.connected.inc();
   }

@@ -31,6 +31,9 @@ interface TypeState {
 
 export type DeltaCall = grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>;
 
+/** Decides whether an identified proxy may stream; returns why not (→ UNAUTHENTICATED), or undefined. */
+export type XdsAdmission = (proxy: ProxyInfo, metadata: grpc.Metadata) => string | undefined;
+
 export class DeltaStream {
   proxy?: ProxyInfo;
   readonly connectedAt = new Date();
@@ -50,6 +53,8 @@ export class DeltaStream {
     private readonly metrics: XdsMetrics,
     private readonly log: XdsLog,
     private readonly onClose: (stream: DeltaStream) => void,
+    private readonly admit?: XdsAdmission,
+    private readonly onIdentified?: (proxy: ProxyInfo) => void,
   ) {
     call.on('data', (req: DeltaDiscoveryRequest) => this.guard(() => this.onRequest(req)));
     call.on('end', () => this.close());
@@ -117,8 +122,15 @@ export class DeltaStream {
         this.fail(3, `invalid node id "${id}": expected <type>~<ip>~<name>.<namespace>~<namespace>.svc.cluster.local`); // INVALID_ARGUMENT
         return;
       }
+      const refusal = this.admit?.(proxy, this.call.metadata);
+      if (refusal) {
+        this.log('warn', 'xDS client refused', { proxy: proxy.id, reason: refusal });
+        this.fail(16, refusal); // UNAUTHENTICATED
+        return;
+      }
       this.proxy = proxy;
       this.log('info', 'xDS client connected', { proxy: proxy.id, peer: this.call.getPeer() });
+      this.onIdentified?.(proxy);
     }
     const typeUrl = req.typeUrl;
     if (!(SERVED_TYPE_URLS as readonly string[]).includes(typeUrl)) {

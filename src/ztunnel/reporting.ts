@@ -1,0 +1,69 @@
+// Telemetry of one proxied connection: the istio_tcp_* series (through the tracker) and the access-log
+// line, built once at open and once at close — never per chunk.
+import type { MeshService, MeshWorkload } from '../api/mesh.js';
+import type { AccessLogger } from '../dataplane/telemetry/access-log.js';
+import type { ConnectionStats, ConnectionTracker, TrackedConnection } from '../dataplane/telemetry/connection-tracker.js';
+import { tcpLabels, type Reporter, type SecurityPolicy } from '../dataplane/telemetry/labels.js';
+
+export interface ConnectionPeers {
+  reporter: Reporter;
+  source?: MeshWorkload;
+  sourceIdentity?: string;
+  destination?: MeshWorkload;
+  destinationIdentity?: string;
+  service?: MeshService;
+  securityPolicy: SecurityPolicy;
+  /** Access-log addresses. */
+  srcAddr: string;
+  dstAddr: string;
+  hboneAddr?: string;
+}
+
+export class ConnectionReporter {
+  constructor(
+    private readonly tracker: ConnectionTracker,
+    private readonly accessLog: AccessLogger,
+  ) {}
+
+  opened(peers: ConnectionPeers, stats: ConnectionStats): TrackedConnection {
+    return this.tracker.open(tcpLabels(peers), stats);
+  }
+
+  closed(peers: ConnectionPeers, tracked: TrackedConnection, startedAt: number, error?: Error): void {
+    this.tracker.close(tracked);
+    this.log(peers, tracked.stats, startedAt, error?.message);
+  }
+
+  /** A connection that never reached its destination: counted in connections_failed_total, logged at error. */
+  failed(peers: ConnectionPeers, responseFlags: string, startedAt: number, reason: string): void {
+    this.tracker.fail(tcpLabels({ ...peers, responseFlags }));
+    this.log(peers, { received: 0, sent: 0 }, startedAt, reason);
+  }
+
+  private log(peers: ConnectionPeers, stats: ConnectionStats, startedAt: number, error?: string): void {
+    const outbound = peers.reporter === 'source';
+    this.accessLog.log({
+      src: {
+        addr: peers.srcAddr,
+        workload: peers.source?.name,
+        namespace: peers.source?.namespace,
+        identity: peers.sourceIdentity,
+      },
+      dst: {
+        addr: peers.dstAddr,
+        hboneAddr: peers.hboneAddr,
+        service: peers.service?.hostname,
+        workload: peers.destination?.name,
+        namespace: peers.destination?.namespace,
+        identity: peers.destinationIdentity,
+      },
+      direction: outbound ? 'outbound' : 'inbound',
+      // ztunnel's log takes the local workload's point of view: an outbound line's bytes_sent is what the
+      // client sent, an inbound line's bytes_sent is what the server sent.
+      bytesSent: outbound ? stats.received : stats.sent,
+      bytesRecv: outbound ? stats.sent : stats.received,
+      durationMs: Date.now() - startedAt,
+      error,
+    });
+  }
+}
