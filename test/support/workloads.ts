@@ -1,0 +1,51 @@
+// Tiny TCP workloads for integration tests: an echo server that first announces its name.
+import { createServer, connect, type Server, type Socket } from 'node:net';
+
+export interface TestServer {
+  server: Server;
+  accepted: number;
+  close(): Promise<void>;
+}
+
+/** Writes `<name>\n`, then echoes everything; half-closes when the client does. */
+export function startNamedEcho(ip: string, port: number, name: string): Promise<TestServer> {
+  const result: TestServer = {
+    server: createServer({ allowHalfOpen: true }, (s) => {
+      result.accepted++;
+      s.on('error', () => {});
+      s.write(`${name}\n`);
+      s.pipe(s);
+    }),
+    accepted: 0,
+    close: () => new Promise((resolve) => {
+      result.server.closeAllConnections?.();
+      result.server.close(() => resolve());
+    }),
+  };
+  return new Promise((resolve, reject) => {
+    result.server.once('error', reject);
+    result.server.listen(port, ip, () => resolve(result));
+  });
+}
+
+/** Connects, sends `payload`, half-closes, and returns everything received until the server closes. */
+export function roundTrip(ip: string, port: number, payload: Buffer | string = '', timeoutMs = 10_000): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket: Socket = connect({ host: ip, port, allowHalfOpen: true });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no answer from ${ip}:${port} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks));
+    });
+    socket.on('connect', () => socket.end(payload));
+  });
+}
