@@ -1,0 +1,140 @@
+// The in-band istio-peer-exchange handshake on an established TLS socket: write our frame, read the peer's,
+// and hand the socket back paused with any application bytes already read.
+import type { TLSSocket } from 'node:tls';
+import { L4meshError } from '../../errors/index.js';
+import { encodeExchange, ExchangeReader, MAX_PAYLOAD_BYTES, type ExchangeDecision, type PeerMetadata } from './codec.js';
+import type { MxStats } from './stats.js';
+
+/** The ALPN id that turns the exchange on. */
+export const MX_PROTOCOL = 'istio-peer-exchange';
+/** What a sidecar client offers (and a sidecar server accepts), in Istio's order of preference. */
+export const MX_ALPN: readonly string[] = ['istio-peer-exchange', 'istio'];
+
+/**
+ * How long to wait for the peer's first bytes. A mesh peer writes its frame right after the TLS
+ * handshake, so seconds are plenty; after that we stop waiting and pass through whatever came, which keeps
+ * a peer that never speaks first from holding the exchange open (Envoy waits without limit).
+ */
+export const DEFAULT_EXCHANGE_TIMEOUT_MS = 10_000;
+
+export interface ExchangeOptions {
+  timeoutMs?: number;
+  stats: MxStats;
+}
+
+export type ExchangeOutcome = 'metadata' | 'alpn-not-negotiated' | 'no-header' | 'bad-payload' | 'timeout';
+
+export interface ExchangeResult {
+  /** The peer's metadata (nodeId included when sent); undefined means: look the peer up by IP instead. */
+  peer: PeerMetadata | undefined;
+  /** Application bytes already read from the socket; deliver them before anything read later. */
+  head: Buffer;
+  /** The peer half-closed during the exchange: no further 'end' event will come, the caller must end its side. */
+  peerEnded: boolean;
+  outcome: ExchangeOutcome;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Runs the exchange on `socket` (TLS handshake done, no reader attached yet). Resolves with the socket
+ * paused and without our listeners; call `socket.resume()` or `pipe()` after handling `head`.
+ * Rejects with L4MESH_ERR_PROTOCOL (socket destroyed) when the peer announces more than
+ * MAX_PAYLOAD_BYTES, or when the connection fails before a decision.
+ */
+export function exchangeMetadata(
+  socket: TLSSocket,
+  local: { metadata: PeerMetadata; nodeId: string },
+  options: ExchangeOptions,
+): Promise<ExchangeResult> {
+  const { stats } = options;
+  if (socket.alpnProtocol !== MX_PROTOCOL) {
+    stats.alpnProtocolNotFound++;
+    return Promise.resolve({ peer: undefined, head: EMPTY, peerEnded: false, outcome: 'alpn-not-negotiated' });
+  }
+  stats.alpnProtocolFound++;
+  // Both sides write first: an Envoy peer only writes its frame once it has seen data from us.
+  const frame = encodeExchange(local.metadata, local.nodeId);
+  socket.write(frame);
+  stats.metadataAdded++;
+
+  const reader = new ExchangeReader();
+  // Captured now: a destroyed socket no longer knows its peer's address.
+  const peerAddress = `${socket.remoteAddress}:${socket.remotePort}`;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_EXCHANGE_TIMEOUT_MS;
+
+  return new Promise<ExchangeResult>((resolve, reject) => {
+    let timedOut = false;
+    let peerEnded = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      settle(reader.end());
+    }, timeoutMs);
+
+    const onData = (chunk: Buffer): void => {
+      const decision = reader.push(chunk);
+      if (decision.kind !== 'need-more') settle(decision);
+    };
+    const onEnd = (): void => {
+      peerEnded = true;
+      settle(reader.end());
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(
+        new L4meshError(
+          'L4MESH_ERR_PROTOCOL',
+          `connection with ${peerAddress} failed during the istio-peer-exchange ` +
+            `metadata exchange: ${err.message}`,
+          { cause: err },
+        ),
+      );
+    };
+    const onClose = (): void => onError(new Error('connection closed before the peer sent its metadata'));
+
+    function cleanup(): void {
+      clearTimeout(timer);
+      socket.pause();
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+    }
+
+    function settle(decision: ExchangeDecision): void {
+      cleanup();
+      switch (decision.kind) {
+        case 'metadata':
+          resolve({ peer: decision.metadata, head: decision.rest, peerEnded, outcome: 'metadata' });
+          return;
+        case 'no-header':
+          stats.initialHeaderNotFound++;
+          resolve({ peer: undefined, head: decision.bytes, peerEnded, outcome: timedOut ? 'timeout' : 'no-header' });
+          return;
+        case 'bad-payload':
+          stats.headerNotFound++;
+          resolve({ peer: undefined, head: decision.bytes, peerEnded, outcome: timedOut ? 'timeout' : 'bad-payload' });
+          return;
+        case 'too-large':
+          stats.headerNotFound++;
+          socket.destroy();
+          reject(
+            new L4meshError(
+              'L4MESH_ERR_PROTOCOL',
+              `peer metadata of ${decision.length} bytes exceeds the ${MAX_PAYLOAD_BYTES}-byte limit ` +
+                `(connection with ${peerAddress} closed); the peer is not a ` +
+                'well-behaved istio-peer-exchange proxy',
+            ),
+          );
+          return;
+        case 'need-more':
+          return;
+      }
+    }
+
+    socket.on('data', onData);
+    socket.on('end', onEnd);
+    socket.on('error', onError);
+    socket.on('close', onClose);
+  });
+}
