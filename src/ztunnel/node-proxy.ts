@@ -21,7 +21,7 @@ import { ConnectionTracker } from '../dataplane/telemetry/connection-tracker.js'
 import { AccessLogger } from '../dataplane/telemetry/access-log.js';
 import { registerProcessMetrics } from '../dataplane/telemetry/process-metrics.js';
 import { startMetricsServer, type MetricsServer } from '../dataplane/telemetry/metrics-server.js';
-import { adminHandler, closeServer, listen, readinessHandler } from '../dataplane/admin/server.js';
+import { adminHandler, closeServer, listen, listenServer, readinessHandler } from '../dataplane/admin/server.js';
 import { isLogLevel, type Logger } from '../logging/logger.js';
 import { defaultNodeAddress, nodeId, PORTS, type ZtunnelConfig } from './config.js';
 import { ConnectionTable } from './connections.js';
@@ -29,6 +29,7 @@ import { ConnectionReporter } from './reporting.js';
 import { OutboundHandler } from './outbound.js';
 import { InboundHandler } from './inbound.js';
 import { configDump } from './config-dump.js';
+import { createPlaintextInbound } from './plaintext-inbound.js';
 
 /** Node proxies are themselves workloads of the mesh (namespace istio-system, label app=ztunnel). */
 export const NODE_PROXY_NAMESPACE = 'istio-system';
@@ -62,6 +63,7 @@ export class NodeProxy {
   private accessLog!: AccessLogger;
   private metricsServer?: MetricsServer;
   private admin?: Server;
+  private plaintext?: Server;
   private readiness?: Server;
   private stopping?: Promise<void>;
   private syncing: Promise<void> = Promise.resolve();
@@ -123,6 +125,9 @@ export class NodeProxy {
     inbound.attach(this.hbone);
     this.hbone.on('handshakeFailed', (err, remote) => log.debug('inbound TLS handshake failed', { remote, error: err }));
     await this.hbone.listen();
+
+    this.plaintext = createPlaintextInbound({ node: config.node, state: this.state, reporter, connections: this.connections });
+    await listenServer(this.plaintext, config.address, PORTS.inboundPlaintext, 'inbound plaintext');
 
     this.metricsServer = await startMetricsServer({ host: config.address, port: PORTS.metrics, registry: this.metricsRegistry });
     this.readiness = await listen(readinessHandler(() => this.ready()), config.address, PORTS.readiness, 'readiness');
@@ -194,6 +199,7 @@ export class NodeProxy {
       this.log.info('draining', { open: this.connections.size, graceMs: this.config.drainMs });
       this.xds?.stop();
       await this.capture?.close();
+      this.plaintext?.close();
       const hboneClosed = this.hbone?.close(this.config.drainMs);
       const drained = await this.connections.drained(this.config.drainMs);
       if (!drained) this.log.warn('drain timeout: closing the remaining connections', { open: this.connections.size });

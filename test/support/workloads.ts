@@ -7,18 +7,41 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/** Writes `block` until `total` bytes are out, respecting backpressure, then ends the socket. */
+export function streamBlocks(socket: Socket, block: Buffer, total: number): void {
+  let sent = 0;
+  const pump = (): void => {
+    while (sent < total) {
+      sent += block.length;
+      const ok = socket.write(block);
+      if (sent >= total) {
+        socket.end();
+        return;
+      }
+      if (!ok) {
+        socket.once('drain', pump);
+        return;
+      }
+    }
+  };
+  pump();
+}
+
 /** Writes `<name>\n`, then echoes everything; half-closes when the client does. */
 export function startNamedEcho(ip: string, port: number, name: string): Promise<TestServer> {
+  const open = new Set<Socket>();
   const result: TestServer = {
     server: createServer({ allowHalfOpen: true }, (s) => {
       result.accepted++;
+      open.add(s);
+      s.on('close', () => open.delete(s));
       s.on('error', () => {});
       s.write(`${name}\n`);
       s.pipe(s);
     }),
     accepted: 0,
     close: () => new Promise((resolve) => {
-      result.server.closeAllConnections?.();
+      for (const s of open) s.destroy();
       result.server.close(() => resolve());
     }),
   };

@@ -56,7 +56,11 @@ export function readinessHandler(ready: () => boolean): (req: IncomingMessage, r
 }
 
 export function listen(handler: (req: IncomingMessage, res: ServerResponse) => void, host: string, port: number, what: string): Promise<Server> {
-  const server = createServer(handler);
+  return listenServer(createServer(handler), host, port, what);
+}
+
+/** Listens, turning "address in use" into an error that names the address and what it was for. */
+export function listenServer(server: Server, host: string, port: number, what: string): Promise<Server> {
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(new L4meshError('L4MESH_ERR_CONFIG', `cannot listen for ${what} on ${host}:${port}: ${err.code ?? err.message} — is another proxy using this address?`)),
