@@ -106,9 +106,42 @@ export interface MeshAuthorization {
   rules: AuthorizationRule[];
 }
 
+/** One `spec.metrics[].overrides[]` entry of a Telemetry, as the Telemetry API spells it. */
+export interface MeshMetricsOverride {
+  match?: { metric?: string; customMetric?: string; mode?: string };
+  /** Absent means "not said" (a wider level's choice stands); false re-enables. */
+  disabled?: boolean;
+  tagOverrides: Record<string, { operation?: 'UPSERT' | 'REMOVE'; value?: string }>;
+}
+
+export interface MeshTelemetryMetrics {
+  /** Provider names; empty means the default provider (prometheus). */
+  providers: string[];
+  overrides: MeshMetricsOverride[];
+  /** Duration text as written in the resource (`15s`, `500ms`); absent when not set. */
+  reportingInterval?: string;
+}
+
+/**
+ * l4mesh's own xDS resource (type URL TELEMETRY_TYPE_URL): the metrics part of a telemetry.istio.io
+ * Telemetry, so node proxies apply the Telemetry API without a restart. Istio's ztunnel has no such
+ * type and simply does not subscribe to it.
+ */
+export interface MeshTelemetry {
+  name: string;
+  namespace: string;
+  /** RFC 3339; Telemetry objects are ordered by it when several could apply. */
+  creationTimestamp: string;
+  /** `spec.selector.matchLabels`; empty means namespace-wide. */
+  selector: Record<string, string>;
+  metrics: MeshTelemetryMetrics[];
+}
+
 /** xDS type URLs and resource naming, as Istio's ztunnel uses them. */
 export const ADDRESS_TYPE_URL = 'type.googleapis.com/istio.workload.Address';
 export const AUTHORIZATION_TYPE_URL = 'type.googleapis.com/istio.security.Authorization';
+/** l4mesh's Telemetry resource type (not an Istio type). */
+export const TELEMETRY_TYPE_URL = 'type.googleapis.com/l4mesh.telemetry.Telemetry';
 
 export function workloadResourceName(w: MeshWorkload): string {
   return w.uid;
@@ -119,12 +152,17 @@ export function serviceResourceName(s: MeshService): string {
 export function authorizationResourceName(a: MeshAuthorization): string {
   return `${a.namespace}/${a.name}`;
 }
+export function telemetryResourceName(t: MeshTelemetry): string {
+  return `${t.namespace}/${t.name}`;
+}
 
 /** What a proxy holds: every resource it has been sent, by resource name. */
 export interface MeshSnapshot {
   workloads: Map<string, MeshWorkload>;
   services: Map<string, MeshService>;
   authorizations: Map<string, MeshAuthorization>;
+  /** Telemetry resources; optional so snapshots built before this type existed stay valid. */
+  telemetries?: Map<string, MeshTelemetry>;
 }
 
 export const DEFAULT_TRUST_DOMAIN = 'cluster.local';

@@ -8,8 +8,10 @@ import { protoDir } from '../config/paths.js';
 import {
   ADDRESS_TYPE_URL,
   AUTHORIZATION_TYPE_URL,
+  TELEMETRY_TYPE_URL,
   type MeshAuthorization,
   type MeshService,
+  type MeshTelemetry,
   type MeshWorkload,
 } from '../api/mesh.js';
 import {
@@ -17,12 +19,14 @@ import {
   authorizationToProto,
   serviceFromProto,
   serviceToProto,
+  telemetryFromProto,
+  telemetryToProto,
   workloadFromProto,
   workloadToProto,
 } from './convert.js';
 
 /** The .proto files this module needs, relative to protoDir(); imports are resolved from there too. */
-export const XDS_PROTO_FILES = ['workload.proto', 'authorization.proto', 'envoy/service/discovery/v3/ads.proto'];
+export const XDS_PROTO_FILES = ['workload.proto', 'authorization.proto', 'telemetry.proto', 'envoy/service/discovery/v3/ads.proto'];
 
 export const ADS_SERVICE_NAME = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
 export const DELTA_ADS_PATH = `/${ADS_SERVICE_NAME}/DeltaAggregatedResources`;
@@ -71,6 +75,7 @@ export interface DeltaDiscoveryResponse {
 interface XdsTypes {
   address: protobuf.Type;
   authorization: protobuf.Type;
+  telemetry: protobuf.Type;
   deltaRequest: protobuf.Type;
   deltaResponse: protobuf.Type;
 }
@@ -93,6 +98,7 @@ function loadTypes(): XdsTypes {
   cached = {
     address: root.lookupType('istio.workload.Address'),
     authorization: root.lookupType('istio.security.Authorization'),
+    telemetry: root.lookupType('l4mesh.telemetry.Telemetry'),
     deltaRequest: root.lookupType('envoy.service.discovery.v3.DeltaDiscoveryRequest'),
     deltaResponse: root.lookupType('envoy.service.discovery.v3.DeltaDiscoveryResponse'),
   };
@@ -181,6 +187,14 @@ export function decodeAuthorization(bytes: Uint8Array): MeshAuthorization {
   return authorizationFromProto(decodeWith(loadTypes().authorization, bytes));
 }
 
+/** l4mesh.telemetry.Telemetry bytes (the Any value of a Telemetry resource). */
+export function encodeTelemetry(t: MeshTelemetry): Buffer {
+  return encodeWith(loadTypes().telemetry, telemetryToProto(t));
+}
+export function decodeTelemetry(bytes: Uint8Array): MeshTelemetry {
+  return telemetryFromProto(decodeWith(loadTypes().telemetry, bytes));
+}
+
 export function packAny(typeUrl: string, value: Uint8Array): AnyMessage {
   return { typeUrl, value };
 }
@@ -202,4 +216,4 @@ export function resourceVersion(encoded: Uint8Array): string {
   return createHash('sha256').update(encoded).digest('hex').slice(0, VERSION_HEX_CHARS);
 }
 
-export { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL };
+export { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, TELEMETRY_TYPE_URL };

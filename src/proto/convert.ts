@@ -5,7 +5,10 @@ import type {
   AuthorizationMatch,
   GatewayAddress,
   MeshAuthorization,
+  MeshMetricsOverride,
   MeshService,
+  MeshTelemetry,
+  MeshTelemetryMetrics,
   MeshWorkload,
   PortMapping,
   StringMatch,
@@ -221,5 +224,69 @@ export function authorizationFromProto(m: Obj): MeshAuthorization {
     rules: (m.rules as Obj[]).map((r) => ({
       clauses: (r.clauses as Obj[]).map((c) => ({ matches: (c.matches as Obj[]).map((x) => matchFromProto(what, x)) })),
     })),
+  };
+}
+
+// l4mesh.telemetry.Telemetry: empty strings on the wire stand for "not set" in the Telemetry API.
+function overrideToProto(o: MeshMetricsOverride): Obj {
+  const tagOverrides: Obj = {};
+  for (const [tag, t] of sortedEntries(o.tagOverrides)) tagOverrides[tag] = { operation: t.operation ?? '', value: t.value ?? '' };
+  const out: Obj = { tagOverrides };
+  if (o.match) out.match = { metric: o.match.metric ?? '', customMetric: o.match.customMetric ?? '', mode: o.match.mode ?? '' };
+  if (o.disabled !== undefined) out.disabled = { value: o.disabled };
+  return out;
+}
+
+export function telemetryToProto(t: MeshTelemetry): Obj {
+  const selector: Obj = {};
+  for (const [k, v] of sortedEntries(t.selector)) selector[k] = v;
+  return {
+    name: t.name,
+    namespace: t.namespace,
+    creationTimestamp: t.creationTimestamp,
+    selector,
+    metrics: t.metrics.map((m) => ({ providers: m.providers, overrides: m.overrides.map(overrideToProto), reportingInterval: m.reportingInterval ?? '' })),
+  };
+}
+
+function setIfNonEmpty<T extends Obj>(out: T, key: keyof T & string, value: unknown): void {
+  if (typeof value === 'string' && value !== '') (out as Obj)[key] = value;
+}
+
+function overrideFromProto(what: string, o: Obj): MeshMetricsOverride {
+  const tagOverrides: MeshMetricsOverride['tagOverrides'] = {};
+  for (const [tag, t] of sortedEntries<Obj>(o.tagOverrides ?? {})) {
+    const entry: { operation?: 'UPSERT' | 'REMOVE'; value?: string } = {};
+    if (t.operation) entry.operation = enumValue(what, `tagOverrides.${tag}.operation`, t.operation, ['UPSERT', 'REMOVE'] as const);
+    setIfNonEmpty(entry, 'value', t.value);
+    tagOverrides[tag] = entry;
+  }
+  const out: MeshMetricsOverride = { tagOverrides };
+  if (o.match) {
+    const match: NonNullable<MeshMetricsOverride['match']> = {};
+    setIfNonEmpty(match, 'metric', o.match.metric);
+    setIfNonEmpty(match, 'customMetric', o.match.customMetric);
+    setIfNonEmpty(match, 'mode', o.match.mode);
+    out.match = match;
+  }
+  if (o.disabled) out.disabled = Boolean(o.disabled.value);
+  return out;
+}
+
+export function telemetryFromProto(m: Obj): MeshTelemetry {
+  const what = `telemetry "${m.namespace}/${m.name}"`;
+  if (!m.name) throw invalid(what, 'name is empty (it is part of the resource name)');
+  const selector: Record<string, string> = {};
+  for (const [k, v] of sortedEntries<string>(m.selector ?? {})) selector[k] = v;
+  return {
+    name: m.name,
+    namespace: m.namespace,
+    creationTimestamp: m.creationTimestamp,
+    selector,
+    metrics: ((m.metrics ?? []) as Obj[]).map((x): MeshTelemetryMetrics => {
+      const metrics: MeshTelemetryMetrics = { providers: x.providers ?? [], overrides: ((x.overrides ?? []) as Obj[]).map((o) => overrideFromProto(what, o)) };
+      setIfNonEmpty(metrics, 'reportingInterval', x.reportingInterval);
+      return metrics;
+    }),
   };
 }

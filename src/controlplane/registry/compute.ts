@@ -1,6 +1,6 @@
 // One full computation of the mesh model from the stored resources: workloads, services with their
 // VIPs and endpoints, and authorization policies attached to the workloads they select.
-import { MESH_ROOT_NAMESPACE, authorizationResourceName, type MeshAuthorization, type MeshService, type MeshWorkload } from '../../api/mesh.js';
+import { MESH_ROOT_NAMESPACE, authorizationResourceName, type MeshAuthorization, type MeshService, type MeshTelemetry, type MeshWorkload } from '../../api/mesh.js';
 import { convertAuthorizationPolicy, type ConvertedPolicy } from './authorization.js';
 import { selectorMatches } from './labels.js';
 import type { RegistryInput, ResolvedOptions } from './options.js';
@@ -9,12 +9,15 @@ import { serviceEntryEndpoints } from './service-entries.js';
 import { bindEndpoints, kubernetesService, serviceEntryServices, type ServiceDraft } from './services.js';
 import type { VipAllocator } from './vip-allocator.js';
 import { namespaceLabels } from './waypoints.js';
+import { convertTelemetries } from './telemetries.js';
 import { podWorkload, workloadEntryWorkload, type WorkloadDraft } from './workloads.js';
 
 export interface ComputedMesh {
   workloads: Map<string, MeshWorkload>;
   services: Map<string, MeshService>;
   authorizations: Map<string, MeshAuthorization>;
+  /** Telemetry resources, by `namespace/name`. */
+  telemetries: Map<string, MeshTelemetry>;
   /** Every policy resource considered, with what became of it (for registryz). */
   policies: ConvertedPolicy[];
   /** Problems an operator should know about (VIP range exhausted, duplicate hostnames, ...). */
@@ -99,6 +102,7 @@ export function computeMesh(input: RegistryInput, opts: ResolvedOptions, vips: V
     workloads: byKey(dedupeLastWins(workloadEntries)),
     services: byKey(dedupeLastWins(serviceEntries)),
     authorizations: byKey(dedupeLastWins(authorizations)),
+    telemetries: convertTelemetries(input.list('Telemetry')),
     policies,
     warnings,
   };

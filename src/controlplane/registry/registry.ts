@@ -126,8 +126,9 @@ export class Registry extends EventEmitter implements MeshSource {
     const w = shareUnchanged(this.snapshot.workloads, next.workloads);
     const s = shareUnchanged(this.snapshot.services, next.services);
     const a = shareUnchanged(this.snapshot.authorizations, next.authorizations);
-    if (!w.changed && !s.changed && !a.changed) return false;
-    this.snapshot = { workloads: w.map, services: s.map, authorizations: a.map };
+    const t = shareUnchanged(this.snapshot.telemetries ?? new Map(), next.telemetries);
+    if (!w.changed && !s.changed && !a.changed && !t.changed) return false;
+    this.snapshot = { workloads: w.map, services: s.map, authorizations: a.map, telemetries: t.map };
     this.generation++;
     return true;
   }

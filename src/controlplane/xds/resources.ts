@@ -4,23 +4,29 @@
 import {
   ADDRESS_TYPE_URL,
   AUTHORIZATION_TYPE_URL,
+  TELEMETRY_TYPE_URL,
   authorizationResourceName,
   serviceResourceName,
+  telemetryResourceName,
   workloadResourceName,
   type MeshAuthorization,
   type MeshService,
   type MeshSnapshot,
+  type MeshTelemetry,
   type MeshWorkload,
 } from '../../api/mesh.js';
 import type { ProxyInfo } from '../registry/source.js';
-import { encodeAuthorization, encodeService, encodeWorkload, resourceVersion, type AnyMessage } from '../../proto/codec.js';
+import { encodeAuthorization, encodeService, encodeTelemetry, encodeWorkload, resourceVersion, type AnyMessage } from '../../proto/codec.js';
 
-export const SERVED_TYPE_URLS = [ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL] as const;
+// TELEMETRY_TYPE_URL is l4mesh's own type: only l4mesh proxies subscribe to it.
+export const SERVED_TYPE_URLS = [ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, TELEMETRY_TYPE_URL] as const;
 
 export interface ProxyResources {
   workloads: MeshWorkload[];
   services: MeshService[];
   authorizations: MeshAuthorization[];
+  /** Every proxy gets every Telemetry: which one applies depends on the proxy's local workloads. */
+  telemetries: MeshTelemetry[];
 }
 
 /**
@@ -32,6 +38,7 @@ export function selectResourcesFor(_proxy: ProxyInfo, snapshot: MeshSnapshot): P
     workloads: [...snapshot.workloads.values()],
     services: [...snapshot.services.values()],
     authorizations: [...snapshot.authorizations.values()],
+    telemetries: [...(snapshot.telemetries?.values() ?? [])],
   };
 }
 
@@ -53,6 +60,8 @@ export class ResourceEncoder {
       for (const s of selected.services) this.add(out, s, serviceResourceName(s), typeUrl, () => encodeService(s));
     } else if (typeUrl === AUTHORIZATION_TYPE_URL) {
       for (const a of selected.authorizations) this.add(out, a, authorizationResourceName(a), typeUrl, () => encodeAuthorization(a));
+    } else if (typeUrl === TELEMETRY_TYPE_URL) {
+      for (const t of selected.telemetries) this.add(out, t, telemetryResourceName(t), typeUrl, () => encodeTelemetry(t));
     }
     return out;
   }
