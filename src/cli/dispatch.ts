@@ -2,7 +2,7 @@
 
 type Runner = (args: string[]) => Promise<number>;
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<Runner> }> = {
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Runner>; hidden?: boolean }> = {
   'control-plane': {
     summary: 'run the control plane (xDS + CA on :15012, HTTP API on :15014); "token create --node N" mints a node token',
     load: async () => (await import('./control-plane.js')).run,
@@ -11,11 +11,64 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Runner> }>
     summary: 'run a node proxy (HBONE :15008, metrics :15020, admin :15000) for one node',
     load: async () => (await import('./ztunnel.js')).run,
   },
+  waypoint: {
+    summary: 'run a waypoint (L7 routing, HTTP metrics) for a namespace; "waypoint apply -n NS" creates one locally',
+    load: async () => (await import('./waypoint.js')).run,
+  },
+  up: {
+    summary: 'start the local mesh in the background (control plane, node proxies, runtime)',
+    load: async () => (await import('./up.js')).run,
+  },
+  down: {
+    summary: 'stop everything "up" started (pods included); --purge removes the state dir',
+    load: async () => (await import('./down.js')).run,
+  },
+  status: {
+    summary: "show the local mesh's components and their health",
+    load: async () => (await import('./status.js')).run,
+  },
+  apply: {
+    summary: 'create or update resources from files (-f FILE|DIR|-), kubectl-style',
+    load: async () => (await import('./apply.js')).run,
+  },
+  get: {
+    summary: 'list resources (get pods, get svc -o wide, get dr NAME -o yaml)',
+    load: async () => (await import('./get.js')).run,
+  },
+  delete: {
+    summary: 'delete resources (-f FILE or KIND NAME)',
+    load: async () => (await import('./delete.js')).run,
+  },
+  exec: {
+    summary: 'run a command as a workload (its env and outbound addresses): exec deploy/NAME -- CMD',
+    load: async () => (await import('./exec.js')).run,
+  },
+  logs: {
+    summary: 'print pod logs (POD, deploy/NAME, -l SELECTOR) or node proxy logs (ztunnel)',
+    load: async () => (await import('./logs.js')).run,
+  },
+  'ztunnel-config': {
+    summary: "show a node proxy's workloads, services, policies, certificates, connections",
+    load: async () => (await import('./ztunnel-config.js')).run,
+  },
+  'proxy-status': {
+    summary: 'every proxy, its node, last xDS push and certificate expiry',
+    load: async () => (await import('./proxy-status.js')).run,
+  },
+  dashboard: {
+    summary: "start Prometheus wired to the mesh's service discovery (dashboard prometheus)",
+    load: async () => (await import('./dashboard.js')).run,
+  },
+  runtime: {
+    summary: 'run Deployments as local processes (started by "up")',
+    load: async () => (await import('./runtime.js')).run,
+    hidden: true,
+  },
 };
 
 function usage(): string {
   const lines = ['usage: l4mesh <command> [options]', '', 'commands:'];
-  for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(16)} ${c.summary}`);
+  for (const [name, c] of Object.entries(COMMANDS)) if (!c.hidden) lines.push(`  ${name.padEnd(16)} ${c.summary}`);
   lines.push('', 'Run "l4mesh <command> --help" for the options of a command.');
   return lines.join('\n');
 }

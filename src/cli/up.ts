@@ -1,0 +1,115 @@
+// `l4mesh up`: starts the local mesh in the background (control plane, node proxies, runtime); idempotent.
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { NodeTokenStore } from '../controlplane/ca/node-tokens.js';
+import { componentStatus, meshComponents, probeReady, type Component } from '../localrun/components.js';
+import { DEFAULT_NODES, ENV_LOCAL_NET, ENV_STATE_DIR, makeLayout, parseLocalNet, readLayout, resolveStateDir, writeLayout, controlPlaneUrl, nodeAddress, LAYOUT_FILE } from '../localrun/layout.js';
+import { readProcessTable, selfCommand, spawnDetached, writeProcessTable, isAlive } from '../localrun/processes.js';
+import { runCommand, UsageError } from './cli-context.js';
+
+const HELP = `usage: l4mesh up [--nodes N] [--state-dir DIR] [--address-base 127.B]
+
+Starts a local mesh in the background: the control plane, node proxies node-1..node-N and the
+local runtime that runs Deployments as processes. Progress is shown as each becomes ready.
+Running it again starts only what is missing.
+
+options:
+  --nodes N              node proxies to run (default ${DEFAULT_NODES}; fixed once the mesh exists)
+  --state-dir DIR        state directory (env ${ENV_STATE_DIR}, default .l4mesh)
+  --address-base 127.B   put everything in 127.B.0.0/16 instead of the default addresses
+                         (env ${ENV_LOCAL_NET}); lets several meshes run side by side
+`;
+
+/** Node proxies fetch certificates and xDS before they are ready; a few seconds on a loaded laptop. */
+const READY_TIMEOUT_MS = 30_000;
+
+async function waitReady(c: Component, pid: number, startTime: string | null): Promise<boolean> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (!isAlive({ pid, startTime })) return false;
+    if (!c.readyUrl || (await probeReady(c.readyUrl))) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
+async function ensureTokens(stateDir: string, nodes: number): Promise<void> {
+  await mkdir(join(stateDir, 'tokens'), { recursive: true });
+  let store: NodeTokenStore | undefined;
+  for (let k = 1; k <= nodes; k++) {
+    const file = join(stateDir, 'tokens', `node-${k}.token`);
+    if (existsSync(file)) continue;
+    store ??= await NodeTokenStore.open(stateDir);
+    await writeFile(file, (await store.create(`node-${k}`)) + '\n', { mode: 0o600 });
+  }
+}
+
+export async function run(args: string[]): Promise<number> {
+  return runCommand('up', HELP, args, async () => {
+    const { values } = parseArgs({ args, options: { nodes: { type: 'string' }, 'state-dir': { type: 'string' }, 'address-base': { type: 'string' } }, strict: true });
+    const stateDir = resolveStateDir(values['state-dir']);
+    await mkdir(stateDir, { recursive: true });
+    let layout;
+    if (existsSync(join(stateDir, LAYOUT_FILE))) {
+      layout = readLayout(stateDir);
+      if (values.nodes && Number(values.nodes) !== layout.nodes) {
+        throw new UsageError(`this mesh has ${layout.nodes} nodes; run "l4mesh down --purge" first to change --nodes`);
+      }
+    } else {
+      const net = values['address-base'] ?? process.env[ENV_LOCAL_NET];
+      const nodes = values.nodes === undefined ? DEFAULT_NODES : Number(values.nodes);
+      if (!Number.isInteger(nodes)) throw new UsageError(`--nodes: "${values.nodes}" is not a number`);
+      layout = makeLayout(net ? parseLocalNet(net) : null, nodes, process.cwd());
+      await writeLayout(stateDir, layout);
+    }
+    await ensureTokens(stateDir, layout.nodes);
+    const table = readProcessTable(stateDir);
+    const self = selfCommand();
+    let started = 0;
+    let failed = false;
+    process.stdout.write(`Starting the local mesh (state dir ${stateDir})\n`);
+    for (const c of meshComponents(stateDir, layout)) {
+      const label = c.name.padEnd(18);
+      const rec = table[c.name];
+      const status = await componentStatus(rec, c.readyUrl);
+      if (status === 'Ready' || status === 'Running') {
+        process.stdout.write(`  ${label} already running (pid ${rec!.pid})\n`);
+        continue;
+      }
+      if (rec && isAlive(rec)) {
+        // Alive but not ready: give it the same bound a fresh start gets rather than starting a second copy.
+        process.stdout.write(`  ${label} running (pid ${rec.pid}), waiting for ready ... `);
+        const ok = await waitReady(c, rec.pid, rec.startTime);
+        process.stdout.write(ok ? 'ready\n' : `not ready — see ${c.log}\n`);
+        failed ||= !ok;
+        continue;
+      }
+      const proc = await spawnDetached(self.command, [...self.args, ...c.args], c.log, { cwd: layout.workDir });
+      table[c.name] = { ...proc, address: c.address };
+      await writeProcessTable(stateDir, table);
+      started++;
+      process.stdout.write(`  ${label} started (pid ${proc.pid}) ... `);
+      const ok = await waitReady(c, proc.pid, proc.startTime);
+      process.stdout.write(ok ? 'ready\n' : `FAILED — see ${c.log}\n`);
+      if (!ok) {
+        failed = true;
+        break;
+      }
+    }
+    if (failed) {
+      process.stderr.write('error: the mesh did not come up; check the logs above, then run "l4mesh up" again (or "l4mesh down")\n');
+      return 1;
+    }
+    process.stdout.write(started === 0 ? 'Nothing to do: the mesh is already up.\n' : 'The mesh is up.\n');
+    process.stdout.write(`\n  control plane   xDS + CA ${layout.controlPlaneAddress}:${layout.grpcPort}   API, debug ${controlPlaneUrl(layout)}\n`);
+    for (let k = 1; k <= layout.nodes; k++) {
+      const a = nodeAddress(layout, k);
+      process.stdout.write(`  node-${k}          ${a}: HBONE :15008, metrics :15020, readiness :15021, admin :15000\n`);
+    }
+    process.stdout.write(`  pods            ${layout.podRanges.map((r) => r.join('-')).join(', ')}; service VIPs ${layout.vipRange}\n`);
+    process.stdout.write(`  logs            ${join(stateDir, 'logs')}\n\nNext: l4mesh apply -f <manifest>, l4mesh get pods, l4mesh status\n`);
+    return 0;
+  });
+}

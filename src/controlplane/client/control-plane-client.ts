@@ -1,0 +1,135 @@
+// HTTP client of the control plane's :15014 resource API and debug endpoints, used by the CLI and the local runtime.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { apiVersionOf, type KindInfo } from '../../api/kinds.js';
+import type { ApplyResult, Resource } from '../../api/types.js';
+import { L4meshError, type ErrorCode } from '../../errors/index.js';
+
+/** A CLI call should fail fast on a hung control plane rather than hang the terminal. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+
+export interface DeleteResult {
+  kind: string;
+  namespace: string;
+  name: string;
+  action: 'deleted' | 'notfound';
+}
+
+export class ControlPlaneError extends L4meshError {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly status: number,
+  ) {
+    super(code, message);
+  }
+}
+
+export function objectPath(info: KindInfo, namespace: string | undefined, name?: string): string {
+  const prefix = info.group ? `/apis/${apiVersionOf(info)}` : `/api/${info.version}`;
+  const ns = info.namespaced && namespace !== undefined ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+  return `${prefix}${ns}/${info.plural}${name !== undefined ? `/${encodeURIComponent(name)}` : ''}`;
+}
+
+export class ControlPlaneClient {
+  constructor(
+    /** host:port of the HTTP server, e.g. 127.0.0.1:15014 */
+    readonly address: string,
+    private readonly token: string,
+    private readonly timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
+  ) {}
+
+  /** Reads `<stateDir>/admin.token`; a missing token means no control plane ever ran with this state dir. */
+  static async open(stateDir: string, address: string): Promise<ControlPlaneClient> {
+    let token: string;
+    try {
+      token = (await readFile(join(stateDir, 'admin.token'), 'utf8')).trim();
+    } catch {
+      throw new L4meshError('L4MESH_ERR_NO_CONTROL_PLANE', `no control plane at ${address} — run "l4mesh up" (no admin token in ${stateDir})`);
+    }
+    return new ControlPlaneClient(address, token);
+  }
+
+  async request(method: string, path: string, body?: string): Promise<{ status: number; json: unknown; text: string }> {
+    let res: Response;
+    try {
+      res = await fetch(`http://${this.address}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': 'application/yaml' } : {}) },
+        body,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (err) {
+      throw new L4meshError('L4MESH_ERR_NO_CONTROL_PLANE', `no control plane at ${this.address} — run "l4mesh up"`, { cause: err });
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, json, text };
+  }
+
+  private async call<T>(method: string, path: string, body?: string): Promise<T> {
+    const r = await this.request(method, path, body);
+    if (r.status >= 200 && r.status < 300) return r.json as T;
+    const err = (r.json as { error?: { code?: string; message?: string } } | undefined)?.error;
+    throw new ControlPlaneError((err?.code as ErrorCode) ?? 'L4MESH_ERR_BAD_REQUEST', err?.message ?? `${method} ${path}: HTTP ${r.status} ${r.text.slice(0, 200)}`, r.status);
+  }
+
+  async ready(): Promise<boolean> {
+    try {
+      const res = await fetch(`http://${this.address}/ready`, { signal: AbortSignal.timeout(2_000) });
+      await res.text();
+      return res.status === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  async apply(yaml: string): Promise<ApplyResult[]> {
+    return (await this.call<{ results: ApplyResult[] }>('POST', '/apply', yaml)).results;
+  }
+
+  async deleteManifests(yaml: string): Promise<DeleteResult[]> {
+    return (await this.call<{ results: DeleteResult[] }>('POST', '/delete', yaml)).results;
+  }
+
+  /** namespace undefined: every namespace. */
+  async list(info: KindInfo, namespace: string | undefined, labelSelector?: string): Promise<Resource[]> {
+    const q = labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : '';
+    return (await this.call<{ items: Resource[] }>('GET', objectPath(info, namespace) + q)).items;
+  }
+
+  /** undefined when not found. */
+  async get(info: KindInfo, namespace: string, name: string): Promise<Resource | undefined> {
+    try {
+      return await this.call<Resource>('GET', objectPath(info, namespace, name));
+    } catch (err) {
+      if (err instanceof ControlPlaneError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async put(info: KindInfo, resource: Resource): Promise<Resource> {
+    return this.call<Resource>('PUT', objectPath(info, resource.metadata.namespace ?? '', resource.metadata.name), JSON.stringify(resource));
+  }
+
+  /** false when it was not there. */
+  async delete(info: KindInfo, namespace: string, name: string): Promise<boolean> {
+    try {
+      await this.call<Resource>('DELETE', objectPath(info, namespace, name));
+      return true;
+    } catch (err) {
+      if (err instanceof ControlPlaneError && err.status === 404) return false;
+      throw err;
+    }
+  }
+
+  /** GET of an unauthenticated debug endpoint, e.g. /debug/registryz. */
+  async debug<T>(path: string): Promise<T> {
+    return this.call<T>('GET', path);
+  }
+}

@@ -1,0 +1,83 @@
+// The processes `l4mesh up` runs for a local mesh, how each is started and how its health is checked.
+import { join } from 'node:path';
+import { captureRange, controlPlaneUrl, nodeAddress, nodeName, type Layout } from './layout.js';
+import { isAlive, type ProcessRecord } from './processes.js';
+
+export interface Component {
+  name: string;
+  /** Arguments of the l4mesh CLI that runs it. */
+  args: string[];
+  /** Where it listens, for `up` and `status`. */
+  address: string;
+  /** Readiness URL; undefined: alive means ready. */
+  readyUrl?: string;
+  log: string;
+}
+
+export type ComponentStatus = 'Ready' | 'NotReady' | 'Running' | 'Stopped';
+
+export const CONTROL_PLANE = 'control-plane';
+export const RUNTIME = 'runtime';
+export const PROMETHEUS = 'prometheus';
+
+export function ztunnelName(k: number): string {
+  return `ztunnel-${nodeName(k)}`;
+}
+
+export function logFile(stateDir: string, component: string): string {
+  return join(stateDir, 'logs', `${component}.log`);
+}
+
+/** In start order: control plane, node proxies, then the runtime (pods need their node proxy). */
+export function meshComponents(stateDir: string, layout: Layout): Component[] {
+  const cp = layout.controlPlaneAddress;
+  const list: Component[] = [
+    {
+      name: CONTROL_PLANE,
+      args: ['control-plane', '--state-dir', stateDir, '--address', cp, '--grpc-port', String(layout.grpcPort), '--http-port', String(layout.httpPort), '--vip-range', layout.vipRange],
+      address: `${cp}:${layout.grpcPort},${layout.httpPort}`,
+      readyUrl: `${controlPlaneUrl(layout)}/ready`,
+      log: logFile(stateDir, CONTROL_PLANE),
+    },
+  ];
+  for (let k = 1; k <= layout.nodes; k++) {
+    const address = nodeAddress(layout, k);
+    const capture = captureRange(layout, k);
+    list.push({
+      name: ztunnelName(k),
+      args: [
+        'ztunnel',
+        '--node',
+        nodeName(k),
+        '--address',
+        address,
+        '--control-plane',
+        `${cp}:${layout.grpcPort}`,
+        '--state-dir',
+        stateDir,
+        ...(capture ? ['--capture-range', capture] : []),
+      ],
+      address: `${address}:15008`,
+      readyUrl: `http://${address}:15021/healthz/ready`,
+      log: logFile(stateDir, ztunnelName(k)),
+    });
+  }
+  list.push({ name: RUNTIME, args: ['runtime', '--state-dir', stateDir], address: '-', log: logFile(stateDir, RUNTIME) });
+  return list;
+}
+
+export async function probeReady(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    await res.text();
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+export async function componentStatus(rec: ProcessRecord | undefined, readyUrl: string | undefined): Promise<ComponentStatus> {
+  if (!rec || !isAlive(rec)) return 'Stopped';
+  if (!readyUrl) return 'Running';
+  return (await probeReady(readyUrl)) ? 'Ready' : 'NotReady';
+}

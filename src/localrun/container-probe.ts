@@ -1,0 +1,88 @@
+// Readiness of a local container: its readinessProbe (tcpSocket / httpGet against the pod IP), or, without
+// one, a connect to its first declared containerPort so "Ready" means "accepting connections".
+import { connect } from 'node:net';
+import type { EnvVar } from './pod-env.js';
+
+export interface ContainerSpec {
+  name: string;
+  image?: string;
+  command?: string[];
+  args?: string[];
+  workingDir?: string;
+  env?: EnvVar[];
+  ports?: Array<{ name?: string; containerPort: number }>;
+  readinessProbe?: {
+    tcpSocket?: { port: number | string; host?: string };
+    httpGet?: { port: number | string; path?: string; host?: string; scheme?: string };
+    initialDelaySeconds?: number;
+    periodSeconds?: number;
+  };
+}
+
+/** Without a probe, how long to wait for the declared port before calling the container ready anyway. */
+export const IMPLICIT_PORT_WAIT_MS = 5_000;
+/** Kubernetes probes every 10 s; locally a pod should turn Ready within a second of listening. */
+const PROBE_INTERVAL_MS = 250;
+
+export function rfc3339Now(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function resolvePort(spec: ContainerSpec, port: number | string): number | undefined {
+  if (typeof port === 'number') return port;
+  if (/^\d+$/.test(port)) return Number(port);
+  return spec.ports?.find((p) => p.name === port)?.containerPort;
+}
+
+function tcpOk(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port });
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(1_000, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+async function httpOk(host: string, port: number, path: string): Promise<boolean> {
+  try {
+    const res = await fetch(`http://${host}:${port}${path.startsWith('/') ? path : `/${path}`}`, { signal: AbortSignal.timeout(1_000) });
+    await res.arrayBuffer();
+    return res.status >= 200 && res.status < 400;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Resolves true once the container is ready, false if `cancelled()` turns true first. With a
+ * readinessProbe it waits as long as it takes; without one, at most IMPLICIT_PORT_WAIT_MS.
+ */
+export async function probeContainer(spec: ContainerSpec, podIp: string, cancelled: () => boolean): Promise<boolean> {
+  const probe = spec.readinessProbe;
+  let check: (() => Promise<boolean>) | undefined;
+  let bounded = false;
+  if (probe?.tcpSocket) {
+    const port = resolvePort(spec, probe.tcpSocket.port);
+    if (port !== undefined) check = () => tcpOk(probe.tcpSocket!.host ?? podIp, port);
+  } else if (probe?.httpGet) {
+    const port = resolvePort(spec, probe.httpGet.port);
+    if (port !== undefined) check = () => httpOk(probe.httpGet!.host ?? podIp, port, probe.httpGet!.path ?? '/');
+  } else if (spec.ports?.[0]) {
+    const port = spec.ports[0].containerPort;
+    check = () => tcpOk(podIp, port);
+    bounded = true;
+  }
+  if (!check) return !cancelled();
+  if (probe?.initialDelaySeconds) await new Promise((r) => setTimeout(r, Math.min(probe.initialDelaySeconds!, 60) * 1000));
+  const deadline = Date.now() + IMPLICIT_PORT_WAIT_MS;
+  for (;;) {
+    if (cancelled()) return false;
+    if (await check()) return !cancelled();
+    if (bounded && Date.now() > deadline) return !cancelled();
+    await new Promise((r) => setTimeout(r, PROBE_INTERVAL_MS));
+  }
+}

@@ -1,0 +1,117 @@
+// Where a local mesh lives: the state directory and the loopback address plan of `l4mesh up`.
+import { readFileSync, existsSync } from 'node:fs';
+import { mkdir, writeFile, rename } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { L4meshError } from '../errors/index.js';
+
+/** Same default as the control plane and node proxy, so every command finds the same mesh without flags. */
+export const DEFAULT_STATE_DIR = '.l4mesh';
+export const ENV_STATE_DIR = 'L4MESH_STATE_DIR';
+/** `127.<b>`: moves the whole mesh into 127.<b>.0.0/16 (tests run meshes side by side this way). */
+export const ENV_LOCAL_NET = 'L4MESH_LOCAL_NET';
+/** Two nodes show cross-node HBONE without crowding a laptop. */
+export const DEFAULT_NODES = 2;
+/** The layout puts node-k's capture block at 127.b.(32k).0/19, so 7 nodes fit in a /16. */
+export const MAX_NODES_WITH_BASE = 7;
+export const MAX_NODES = 63;
+
+export const LAYOUT_FILE = 'layout.json';
+
+/** Addresses of one local mesh, recorded at `up` so every later command uses the same plan. */
+export interface Layout {
+  /** The b of 127.b.0.0/16, or null for the DESIGN layout. */
+  base: number | null;
+  nodes: number;
+  controlPlaneAddress: string;
+  grpcPort: number;
+  httpPort: number;
+  vipRange: string;
+  /** Pod IPs are allocated from these inclusive [first, last] integer ranges. */
+  podRanges: Array<[string, string]>;
+  /** The directory `l4mesh up` ran in: pods of manifests applied without a recorded directory run here. */
+  workDir: string;
+}
+
+export function resolveStateDir(flag: string | undefined, env = process.env): string {
+  return resolve(flag ?? (env[ENV_STATE_DIR] || DEFAULT_STATE_DIR));
+}
+
+export function parseLocalNet(value: string): number {
+  const m = /^127\.(\d{1,3})$/.exec(value.trim()) ?? /^(\d{1,3})$/.exec(value.trim());
+  const b = m ? Number(m[1]) : NaN;
+  if (!(b >= 1 && b <= 254)) {
+    throw new L4meshError('L4MESH_ERR_CONFIG', `address base "${value}" is not 127.<b> with b in 1..254 (e.g. --address-base 127.130 or ${ENV_LOCAL_NET}=127.130)`);
+  }
+  return b;
+}
+
+export function makeLayout(base: number | null, nodes: number, workDir: string): Layout {
+  const limit = base === null ? MAX_NODES : MAX_NODES_WITH_BASE;
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > limit) {
+    throw new L4meshError('L4MESH_ERR_CONFIG', `--nodes: ${nodes} is not a node count in 1..${limit}`);
+  }
+  if (base === null) {
+    return { base, nodes, controlPlaneAddress: '127.0.0.1', grpcPort: 15012, httpPort: 15014, vipRange: '127.2.0.0/16', podRanges: [['127.1.0.1', '127.1.255.254']], workDir };
+  }
+  return {
+    base,
+    nodes,
+    controlPlaneAddress: `127.${base}.0.254`,
+    grpcPort: 15012,
+    httpPort: 15014,
+    vipRange: `127.${base}.3.0/24`,
+    podRanges: [[`127.${base}.1.1`, `127.${base}.2.254`]],
+    workDir,
+  };
+}
+
+export function nodeName(k: number): string {
+  return `node-${k}`;
+}
+
+export function nodeAddress(layout: Layout, k: number): string {
+  return layout.base === null ? `127.0.10.${k}` : `127.${layout.base}.0.${k}`;
+}
+
+/** undefined: the node proxy's own default (127.(64+k).0.0/16). */
+export function captureRange(layout: Layout, k: number): string | undefined {
+  return layout.base === null ? undefined : `127.${layout.base}.${32 * k}.0/19`;
+}
+
+export function controlPlaneUrl(layout: Pick<Layout, 'controlPlaneAddress' | 'httpPort'>): string {
+  return `http://${layout.controlPlaneAddress}:${layout.httpPort}`;
+}
+
+/** The recorded layout, else the one `up` would choose now (so `get` against a hand-started control plane works). */
+export function readLayout(stateDir: string, env = process.env): Layout {
+  const file = join(stateDir, LAYOUT_FILE);
+  if (existsSync(file)) {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as Layout;
+    } catch (err) {
+      throw new L4meshError('L4MESH_ERR_CONFIG', `${file} is not valid JSON (${(err as Error).message}); remove it and run "l4mesh up" again`);
+    }
+  }
+  const net = env[ENV_LOCAL_NET];
+  return makeLayout(net ? parseLocalNet(net) : null, DEFAULT_NODES, process.cwd());
+}
+
+export async function writeLayout(stateDir: string, layout: Layout): Promise<void> {
+  await mkdir(stateDir, { recursive: true });
+  await writeJsonAtomic(join(stateDir, LAYOUT_FILE), layout);
+}
+
+/** Write-then-rename, so a reader never sees half a file. */
+export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(value, null, 2) + '\n');
+  await rename(tmp, file);
+}
+
+export function ipToInt(ip: string): number {
+  return ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+}
+
+export function intToIp(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}

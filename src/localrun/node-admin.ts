@@ -1,0 +1,56 @@
+// Reads a node proxy's admin endpoints (:15000): /capture (outbound listener mappings) and /config_dump.
+import type { OutboundMapping } from '../dataplane/capture/capture.js';
+import { L4meshError } from '../errors/index.js';
+
+export const ADMIN_PORT = 15000;
+
+export interface CertificateDump {
+  identity: string;
+  state: string;
+  certChain: Array<{ pem: string; serialNumber: string; validFrom: string; expirationTime: string }>;
+  rootCerts: Array<{ pem: string; serialNumber: string; validFrom: string; expirationTime: string }>;
+}
+
+export interface ConfigDump {
+  workloads: Array<Record<string, unknown>>;
+  services: Array<Record<string, unknown>>;
+  policies: Array<Record<string, unknown>>;
+  certificates: CertificateDump[];
+  config: Record<string, unknown>;
+}
+
+async function adminGet<T>(address: string, path: string, method = 'GET'): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(`http://${address}:${ADMIN_PORT}${path}`, { method, signal: AbortSignal.timeout(5_000) });
+  } catch (err) {
+    throw new L4meshError('L4MESH_ERR_NO_CONTROL_PLANE', `no node proxy admin at ${address}:${ADMIN_PORT} — is the mesh up? run "l4mesh status"`, { cause: err });
+  }
+  const text = await res.text();
+  if (res.status !== 200) throw new L4meshError('L4MESH_ERR_BAD_REQUEST', `${address}:${ADMIN_PORT}${path}: HTTP ${res.status} ${text.trim()}`);
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return text as T;
+  }
+}
+
+export function fetchCapture(nodeAddress: string): Promise<OutboundMapping[]> {
+  return adminGet<OutboundMapping[]>(nodeAddress, '/capture');
+}
+
+export function fetchConfigDump(nodeAddress: string): Promise<ConfigDump> {
+  return adminGet<ConfigDump>(nodeAddress, '/config_dump');
+}
+
+export function fetchConnections(nodeAddress: string): Promise<Array<Record<string, unknown>>> {
+  return adminGet<Array<Record<string, unknown>>>(nodeAddress, '/connections');
+}
+
+export function setLogLevel(nodeAddress: string, level: string): Promise<unknown> {
+  return adminGet<unknown>(nodeAddress, `/logging?level=${encodeURIComponent(level)}`, 'POST');
+}
+
+export function podUid(namespace: string, pod: string): string {
+  return `Kubernetes//Pod/${namespace}/${pod}`;
+}

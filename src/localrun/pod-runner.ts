@@ -1,0 +1,233 @@
+// One pod of the local runtime: registers the Pod, waits for its node proxy's listeners and certificate,
+// runs each container as a process, restarts crashed ones with backoff, reports status through the Pod.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, mkdirSync } from 'node:fs';
+import type { Resource } from '../api/types.js';
+import type { Logger } from '../logging/logger.js';
+import { rfc3339Now, probeContainer, type ContainerSpec } from './container-probe.js';
+import { fetchCapture, fetchConfigDump, podUid } from './node-admin.js';
+import { podEnv, unsupportedEnv } from './pod-env.js';
+import { podLogDir, podLogFile } from './pod-processes.js';
+import { processStartTime, type ProcessRecord } from './processes.js';
+
+/** Kubernetes starts at 10 s and caps at 5 min; a laptop mesh wants crashes visible quickly: 1 s doubling to 10 s. */
+export const RESTART_BACKOFF_INITIAL_MS = 1_000;
+export const RESTART_BACKOFF_MAX_MS = 10_000;
+/** A container that ran this long is considered healthy again: the next crash starts the backoff over. */
+const BACKOFF_RESET_AFTER_MS = 10_000;
+/** Bound on waiting for the node proxy to open the pod's listeners and fetch its certificate. */
+export const MESH_READY_TIMEOUT_MS = 20_000;
+/** Upper bound on terminationGracePeriodSeconds: `down` must finish in seconds. */
+export const MAX_GRACE_MS = 10_000;
+
+export interface PodHost {
+  stateDir: string;
+  log: Logger;
+  nodeAddress(node: string): string;
+  /** Writes the Pod resource (create or update). */
+  writePod(pod: Resource): Promise<void>;
+  processStarted(key: string, rec: ProcessRecord): void;
+  processExited(key: string): void;
+}
+
+interface ContainerState {
+  spec: ContainerSpec;
+  child?: ChildProcess;
+  restartCount: number;
+  startedAt?: string;
+  ready: boolean;
+  waiting?: { reason: string; message?: string };
+  lastTerminated?: { exitCode: number | null; signal: string | null; finishedAt: string };
+  backoffMs: number;
+  timer?: NodeJS.Timeout;
+}
+
+export class PodRunner {
+  private readonly containers: ContainerState[];
+  private stopping = false;
+  private writes: Promise<void> = Promise.resolve();
+  private mappings: Awaited<ReturnType<typeof fetchCapture>> = [];
+
+  constructor(
+    readonly pod: Resource,
+    readonly deployment: string,
+    readonly hash: string,
+    private readonly workDir: string,
+    private readonly host: PodHost,
+    restartCounts: Record<string, number> = {},
+  ) {
+    const spec = pod.spec as { containers: ContainerSpec[] };
+    this.containers = spec.containers.map((c) => ({ spec: c, restartCount: restartCounts[c.name] ?? 0, ready: false, backoffMs: RESTART_BACKOFF_INITIAL_MS }));
+  }
+
+  get name(): string {
+    return this.pod.metadata.name;
+  }
+  get namespace(): string {
+    return this.pod.metadata.namespace ?? 'default';
+  }
+  get key(): string {
+    return `${this.namespace}/${this.name}`;
+  }
+  get ready(): boolean {
+    return this.containers.every((c) => c.ready);
+  }
+  private get node(): string {
+    return String((this.pod.spec as Record<string, unknown>)['nodeName']);
+  }
+
+  async start(): Promise<void> {
+    this.pod.status = { ...(this.pod.status ?? {}), phase: 'Pending', startTime: (this.pod.status?.['startTime'] as string) ?? rfc3339Now() };
+    await this.report();
+    for (const c of this.containers) mkdirSync(podLogDir(this.host.stateDir, this.namespace, this.name), { recursive: true });
+    await this.waitForMesh();
+    if (this.stopping) return;
+    for (const c of this.containers) this.launch(c);
+  }
+
+  /** Until the node proxy listens for every service port of the namespace and holds the pod's certificate. */
+  private async waitForMesh(): Promise<void> {
+    const address = this.host.nodeAddress(this.node);
+    const uid = podUid(this.namespace, this.name);
+    const sa = String((this.pod.spec as Record<string, unknown>)['serviceAccountName'] ?? 'default');
+    const deadline = Date.now() + MESH_READY_TIMEOUT_MS;
+    let why = 'node proxy not reachable';
+    while (!this.stopping && Date.now() < deadline) {
+      try {
+        const [dump, mappings] = await Promise.all([fetchConfigDump(address), fetchCapture(address)]);
+        const expected = dump.services
+          .filter((s) => s['namespace'] === this.namespace)
+          .reduce((n, s) => n + (Array.isArray(s['ports']) ? (s['ports'] as unknown[]).length : 0), 0);
+        const mine = mappings.filter((m) => m.workloadUid === uid);
+        const cert = dump.certificates.find((c) => c.identity.endsWith(`/ns/${this.namespace}/sa/${sa}`) && c.state === 'Available');
+        this.mappings = mappings;
+        if (mine.length >= expected && cert) return;
+        why = `${mine.length}/${expected} outbound listeners, certificate ${cert ? 'ready' : 'pending'}`;
+      } catch (err) {
+        why = (err as Error).message;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    if (!this.stopping) this.host.log.warn('starting pod before the mesh is ready for it', { pod: this.key, node: this.node, waited: why });
+  }
+
+  private launch(c: ContainerState): void {
+    if (this.stopping) return;
+    const problem = unsupportedEnv(c.spec.env) ?? (c.spec.command?.length || c.spec.args?.length ? undefined : `container "${c.spec.name}" has no command: the local runtime runs command + args (image "${c.spec.image ?? ''}" is informational)`);
+    if (problem) {
+      c.waiting = { reason: 'CreateContainerConfigError', message: problem };
+      void this.report();
+      return;
+    }
+    const argv = [...(c.spec.command ?? []), ...(c.spec.args ?? [])];
+    const env = { ...process.env, ...podEnv(this.pod, this.mappings, c.spec.env ?? []) } as Record<string, string>;
+    const log = podLogFile(this.host.stateDir, this.namespace, this.name, c.spec.name);
+    const fd = openSync(log, 'a');
+    const key = `${this.key}/${c.spec.name}`;
+    let child: ChildProcess;
+    try {
+      // No shell: argv goes to the program as written; `command[0]` is looked up on PATH.
+      child = spawn(argv[0]!, argv.slice(1), { cwd: c.spec.workingDir ?? this.workDir, env, detached: true, stdio: ['ignore', fd, fd] });
+    } finally {
+      closeSync(fd);
+    }
+    c.child = child;
+    const startedMs = Date.now();
+    child.once('spawn', () => {
+      c.startedAt = rfc3339Now();
+      c.waiting = undefined;
+      this.host.processStarted(key, { pid: child.pid!, startTime: processStartTime(child.pid!), command: argv, log });
+      void this.report();
+      void probeContainer(c.spec, String(this.pod.status?.['podIP']), () => this.stopping || c.child !== child).then((ok) => {
+        if (ok && c.child === child && !this.stopping) {
+          c.ready = true;
+          void this.report();
+        }
+      });
+    });
+    child.once('error', (err) => {
+      c.waiting = { reason: 'RunContainerError', message: `${argv[0]}: ${err.message}` };
+    });
+    child.once('close', (code, signal) => {
+      this.host.processExited(key);
+      if (c.child !== child) return;
+      c.child = undefined;
+      c.ready = false;
+      if (this.stopping) return;
+      c.lastTerminated = { exitCode: code, signal, finishedAt: rfc3339Now() };
+      c.restartCount++;
+      if (Date.now() - startedMs >= BACKOFF_RESET_AFTER_MS) c.backoffMs = RESTART_BACKOFF_INITIAL_MS;
+      const delay = c.backoffMs;
+      c.backoffMs = Math.min(c.backoffMs * 2, RESTART_BACKOFF_MAX_MS);
+      c.waiting ??= { reason: 'CrashLoopBackOff', message: `back-off ${delay / 1000}s restarting failed container=${c.spec.name} pod=${this.name}` };
+      this.host.log.info('container exited; restarting', { pod: this.key, container: c.spec.name, code, signal, backoffMs: delay });
+      void this.report();
+      c.timer = setTimeout(() => this.launch(c), delay);
+    });
+  }
+
+  /** SIGTERM to each container's process group, SIGKILL after the grace period (at most 10 s). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const specGrace = (this.pod.spec as Record<string, unknown>)['terminationGracePeriodSeconds'];
+    const graceMs = Math.min(typeof specGrace === 'number' ? specGrace * 1000 : 30_000, MAX_GRACE_MS);
+    await Promise.all(
+      this.containers.map(async (c) => {
+        if (c.timer) clearTimeout(c.timer);
+        const child = c.child;
+        if (!child || child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+        const kill = (sig: NodeJS.Signals) => {
+          try {
+            process.kill(-child.pid!, sig);
+          } catch {
+            child.kill(sig);
+          }
+        };
+        kill('SIGTERM');
+        const timer = setTimeout(() => kill('SIGKILL'), graceMs);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+    await this.writes;
+  }
+
+  private statusNow(): Record<string, unknown> {
+    const running = this.containers.some((c) => c.child && c.startedAt);
+    const ready = this.ready;
+    const now = rfc3339Now();
+    return {
+      ...(this.pod.status ?? {}),
+      phase: running || this.containers.some((c) => c.restartCount > 0) ? 'Running' : 'Pending',
+      conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: now }],
+      containerStatuses: this.containers.map((c) => ({
+        name: c.spec.name,
+        image: c.spec.image ?? '',
+        ready: c.ready,
+        restartCount: c.restartCount,
+        started: Boolean(c.child),
+        state: c.child && c.startedAt ? { running: { startedAt: c.startedAt } } : { waiting: c.waiting ?? { reason: 'ContainerCreating' } },
+        ...(c.lastTerminated ? { lastState: { terminated: c.lastTerminated } } : {}),
+      })),
+    };
+  }
+
+  /** Status writes are serialized; the Ready condition's time only moves when readiness changes. */
+  private report(): Promise<void> {
+    this.writes = this.writes.then(async () => {
+      if (this.stopping) return;
+      const next = this.statusNow();
+      const prev = this.pod.status?.['conditions'] as Array<Record<string, unknown>> | undefined;
+      const nextCond = (next['conditions'] as Array<Record<string, unknown>>)[0]!;
+      if (prev?.[0] && prev[0]['status'] === nextCond['status']) nextCond['lastTransitionTime'] = prev[0]['lastTransitionTime'];
+      this.pod.status = next;
+      try {
+        await this.host.writePod(this.pod);
+      } catch (err) {
+        this.host.log.warn('cannot update pod status', { pod: this.key, error: err as Error });
+      }
+    });
+    return this.writes;
+  }
+}

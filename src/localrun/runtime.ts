@@ -1,0 +1,200 @@
+// The local runtime: watches Deployments through the control plane and keeps `replicas` pods of each
+// running as local processes (rollouts on template change, scale up/down, cleanup on delete).
+import { kindByName } from '../api/kinds.js';
+import type { Resource } from '../api/types.js';
+import type { ControlPlaneClient } from '../controlplane/client/control-plane-client.js';
+import type { Logger } from '../logging/logger.js';
+import { nodeAddress, nodeName, type Layout } from './layout.js';
+import {
+  ANNOTATION_MANAGED_BY,
+  ANNOTATION_WORKING_DIR,
+  ANNOTATION_WORKLOAD_KIND,
+  ANNOTATION_WORKLOAD_NAME,
+  LABEL_TEMPLATE_HASH,
+  MANAGED_BY_RUNTIME,
+  podName,
+  templateHash,
+} from './pod-naming.js';
+import { PodIpAllocator } from './pod-ips.js';
+import { readPodProcesses, writePodProcesses, type PodProcessTable } from './pod-processes.js';
+import { PodRunner } from './pod-runner.js';
+import { stopProcess } from './processes.js';
+
+/** How often Deployments are re-read; the API has no watch, and 500 ms feels immediate at a terminal. */
+export const POLL_INTERVAL_MS = 500;
+
+const DEPLOYMENT = kindByName('Deployment')!;
+const POD = kindByName('Pod')!;
+
+interface Desired {
+  deployment: Resource;
+  hash: string;
+  replicas: number;
+  workDir: string;
+}
+
+export class LocalRuntime {
+  private readonly runners = new Map<string, PodRunner>();
+  private readonly ips: PodIpAllocator;
+  private readonly processes: PodProcessTable;
+  private nextNode = 0;
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+  private adopted = false;
+
+  constructor(
+    private readonly stateDir: string,
+    private readonly layout: Layout,
+    private readonly client: ControlPlaneClient,
+    private readonly log: Logger,
+  ) {
+    this.ips = new PodIpAllocator(stateDir, layout.podRanges);
+    this.processes = {};
+  }
+
+  /** Kills container processes a previous runtime left behind (it was killed), then starts polling. */
+  async start(): Promise<void> {
+    for (const [key, rec] of Object.entries(readPodProcesses(this.stateDir))) {
+      if (await stopProcess(rec, 2_000)) this.log.info('stopped a container left by an earlier runtime', { container: key, pid: rec.pid });
+    }
+    writePodProcesses(this.stateDir, this.processes);
+    this.schedule(0);
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.reconcile()
+        .catch((err: Error) => this.log.warn('reconcile failed; retrying', { error: err }))
+        .finally(() => this.schedule(POLL_INTERVAL_MS));
+    }, ms);
+  }
+
+  private desired(d: Resource): Desired {
+    const spec = d.spec as { replicas?: number; template: Record<string, unknown> };
+    const workDir = d.metadata.annotations?.[ANNOTATION_WORKING_DIR] ?? this.layout.workDir;
+    return { deployment: d, hash: templateHash(spec.template, workDir), replicas: spec.replicas ?? 1, workDir };
+  }
+
+  async reconcile(): Promise<void> {
+    const deployments = await this.client.list(DEPLOYMENT, undefined);
+    const byKey = new Map(deployments.map((d) => [`${d.metadata.namespace ?? 'default'}/${d.metadata.name}`, this.desired(d)]));
+    if (!this.adopted) {
+      await this.adopt(byKey);
+      this.adopted = true;
+    }
+    for (const [key, want] of byKey) {
+      const mine = [...this.runners.values()].filter((r) => `${r.namespace}/${r.deployment}` === key);
+      const current = mine.filter((r) => r.hash === want.hash);
+      const old = mine.filter((r) => r.hash !== want.hash);
+      for (let i = current.length; i < want.replicas; i++) this.create(want);
+      // Scale down: the newest go first, as a ReplicaSet does with equal readiness.
+      for (const r of current.slice(want.replicas)) this.remove(r);
+      // Rollout: old pods go once every new pod is ready (or right away when scaled to zero).
+      if (old.length > 0 && (want.replicas === 0 || current.slice(0, want.replicas).filter((r) => r.ready).length >= want.replicas)) {
+        for (const r of old) this.remove(r);
+      }
+    }
+    for (const r of this.runners.values()) if (!byKey.has(`${r.namespace}/${r.deployment}`)) this.remove(r);
+  }
+
+  /** Pods of an earlier runtime: kept (same name and IP, processes started again) when still wanted. */
+  private async adopt(byKey: Map<string, Desired>): Promise<void> {
+    const pods = (await this.client.list(POD, undefined)).filter((p) => p.metadata.annotations?.[ANNOTATION_MANAGED_BY] === MANAGED_BY_RUNTIME);
+    const kept = new Map<string, number>();
+    for (const pod of pods) {
+      const ns = pod.metadata.namespace ?? 'default';
+      const deploy = pod.metadata.annotations?.[ANNOTATION_WORKLOAD_NAME] ?? '';
+      const want = byKey.get(`${ns}/${deploy}`);
+      const hash = pod.metadata.labels?.[LABEL_TEMPLATE_HASH];
+      const count = kept.get(`${ns}/${deploy}`) ?? 0;
+      const ip = pod.status?.['podIP'];
+      if (!want || hash !== want.hash || count >= want.replicas || typeof ip !== 'string') {
+        await this.client.delete(POD, ns, pod.metadata.name);
+        this.ips.release(`${ns}/${pod.metadata.name}`);
+        continue;
+      }
+      kept.set(`${ns}/${deploy}`, count + 1);
+      this.ips.claim(`${ns}/${pod.metadata.name}`, ip);
+      const restarts: Record<string, number> = {};
+      for (const s of (pod.status?.['containerStatuses'] as Array<{ name: string; restartCount: number }> | undefined) ?? []) restarts[s.name] = s.restartCount;
+      this.launch(new PodRunner(pod, deploy, want.hash, want.workDir, this.host(), restarts));
+    }
+  }
+
+  private create(want: Desired): void {
+    const d = want.deployment;
+    const ns = d.metadata.namespace ?? 'default';
+    const template = (d.spec as { template: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: Record<string, unknown> } }).template;
+    let name = podName(d.metadata.name, want.hash);
+    while (this.runners.has(`${ns}/${name}`)) name = podName(d.metadata.name, want.hash);
+    const node = nodeName((this.nextNode++ % this.layout.nodes) + 1);
+    const ip = this.ips.allocate(`${ns}/${name}`);
+    const pod: Resource = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name,
+        namespace: ns,
+        labels: { ...(template.metadata?.labels ?? {}), [LABEL_TEMPLATE_HASH]: want.hash },
+        annotations: {
+          ...(template.metadata?.annotations ?? {}),
+          [ANNOTATION_WORKLOAD_NAME]: d.metadata.name,
+          [ANNOTATION_WORKLOAD_KIND]: 'Deployment',
+          [ANNOTATION_MANAGED_BY]: MANAGED_BY_RUNTIME,
+        },
+      },
+      spec: { ...template.spec, nodeName: node, serviceAccountName: String(template.spec['serviceAccountName'] ?? template.spec['serviceAccount'] ?? 'default') },
+      status: { phase: 'Pending', podIP: ip, podIPs: [{ ip }], hostIP: this.nodeAddress(node) },
+    };
+    this.log.info('creating pod', { pod: `${ns}/${name}`, node, ip, deployment: d.metadata.name });
+    this.launch(new PodRunner(pod, d.metadata.name, want.hash, want.workDir, this.host()));
+  }
+
+  private launch(r: PodRunner): void {
+    this.runners.set(r.key, r);
+    r.start().catch((err: Error) => this.log.error('pod start failed', { pod: r.key, error: err }));
+  }
+
+  private remove(r: PodRunner): void {
+    this.runners.delete(r.key);
+    this.log.info('deleting pod', { pod: r.key });
+    void (async () => {
+      await r.stop();
+      await this.client.delete(POD, r.namespace, r.name).catch((err: Error) => this.log.warn('cannot delete pod resource', { pod: r.key, error: err }));
+      this.ips.release(r.key);
+    })();
+  }
+
+  private nodeAddress(node: string): string {
+    const k = Number(/^node-(\d+)$/.exec(node)?.[1] ?? 1);
+    return nodeAddress(this.layout, k);
+  }
+
+  private host() {
+    return {
+      stateDir: this.stateDir,
+      log: this.log,
+      nodeAddress: (node: string) => this.nodeAddress(node),
+      writePod: async (pod: Resource) => {
+        // A pod being deleted must not be written back by a late status update.
+        if (this.runners.get(`${pod.metadata.namespace}/${pod.metadata.name}`)) await this.client.put(POD, pod);
+      },
+      processStarted: (key: string, rec: PodProcessTable[string]) => {
+        this.processes[key] = rec;
+        writePodProcesses(this.stateDir, this.processes);
+      },
+      processExited: (key: string) => {
+        delete this.processes[key];
+        writePodProcesses(this.stateDir, this.processes);
+      },
+    };
+  }
+
+  /** Stops every pod's processes; the Pod resources stay, so the next runtime adopts them. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await Promise.all([...this.runners.values()].map((r) => r.stop()));
+  }
+}
