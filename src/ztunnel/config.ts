@@ -6,6 +6,7 @@ import { L4meshError } from '../errors/index.js';
 import { isLogLevel, type LogLevel } from '../logging/logger.js';
 import { DEFAULT_CAPTURE_RANGE } from '../dataplane/capture/address-blocks.js';
 import { DEFAULT_TCP_REPORTING_DURATION_MS } from '../dataplane/telemetry/connection-tracker.js';
+import { DEFAULT_SERIES_EXPIRY_GRACE_MS } from '../dataplane/telemetry/metrics.js';
 import { parseDuration } from '../api/derive.js';
 
 /** Ports of DESIGN §1; every proxy binds them on its own address. */
@@ -34,6 +35,8 @@ export interface ZtunnelConfig {
   logFormat: 'text' | 'json';
   logLevel: LogLevel;
   tcpReportingDurationMs: number;
+  /** How long idle series of a workload that left the mesh stay on /metrics (`--metrics-expiry-grace`). */
+  metricsExpiryGraceMs: number;
   drainMs: number;
   clusterId: string;
   /** The proxy's name in the mesh, `ztunnel-<node>` in namespace istio-system. */
@@ -75,6 +78,7 @@ export const ZTUNNEL_OPTIONS = {
   'log-format': { type: 'string' },
   'log-level': { type: 'string' },
   'tcp-reporting-duration': { type: 'string' },
+  'metrics-expiry-grace': { type: 'string' },
   'drain-duration': { type: 'string' },
   'cluster-id': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -115,6 +119,7 @@ export function ztunnelConfig(args: string[], env = process.env): ZtunnelConfig 
     logFormat,
     logLevel,
     tcpReportingDurationMs: reporting ? parseDuration(reporting) : DEFAULT_TCP_REPORTING_DURATION_MS,
+    metricsExpiryGraceMs: values['metrics-expiry-grace'] !== undefined ? parseDuration(values['metrics-expiry-grace']) : DEFAULT_SERIES_EXPIRY_GRACE_MS,
     drainMs: values['drain-duration'] ? parseDuration(values['drain-duration']) : DEFAULT_DRAIN_MS,
     clusterId: values['cluster-id'] ?? 'Kubernetes',
     proxyName: `ztunnel-${node}`,

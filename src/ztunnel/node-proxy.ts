@@ -29,6 +29,8 @@ import { ConnectionReporter } from './reporting.js';
 import { OutboundHandler } from './outbound.js';
 import { InboundHandler } from './inbound.js';
 import { configDump } from './config-dump.js';
+import { TelemetryConfig } from './telemetry-config.js';
+import { TELEMETRY_TYPE_URL, ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from '../api/mesh.js';
 import { createPlaintextInbound } from './plaintext-inbound.js';
 
 /** Node proxies are themselves workloads of the mesh (namespace istio-system, label app=ztunnel). */
@@ -60,6 +62,7 @@ export class NodeProxy {
   private hbone!: HboneServer;
   private pool!: HboneClientPool;
   private tracker!: ConnectionTracker;
+  private telemetry?: TelemetryConfig;
   private accessLog!: AccessLogger;
   private metricsServer?: MetricsServer;
   private admin?: Server;
@@ -103,9 +106,20 @@ export class NodeProxy {
     this.certs.on('failed', (identity: string, err: Error) => log.warn('certificate request failed, retrying', { identity, error: err }));
 
     registerProcessMetrics(this.metricsRegistry);
-    this.tracker = new ConnectionTracker(new TcpMetrics(this.metricsRegistry), { reportingIntervalMs: config.tcpReportingDurationMs });
+    const tcpMetrics = new TcpMetrics(this.metricsRegistry);
+    this.tracker = new ConnectionTracker(tcpMetrics, { reportingIntervalMs: config.tcpReportingDurationMs });
+    const telemetry = new TelemetryConfig({
+      tracker: this.tracker,
+      metrics: tcpMetrics,
+      localWorkloads: () => this.localWorkloads(),
+      allWorkloads: () => this.state.allWorkloads(),
+      defaultIntervalMs: config.tcpReportingDurationMs,
+      expiryGraceMs: config.metricsExpiryGraceMs,
+      log: log.child('telemetry'),
+    });
+    this.telemetry = telemetry;
     this.accessLog = new AccessLogger({ format: config.logFormat, stdout: true, file: join(config.stateDir, 'logs', `${config.proxyName}.access.log`) });
-    const reporter = new ConnectionReporter(this.tracker, this.accessLog);
+    const reporter = new ConnectionReporter(this.tracker, this.accessLog, telemetry);
 
     this.pool = new HboneClientPool({ tlsFor: (id) => this.certs.get(id) });
     const outbound = new OutboundHandler({
@@ -155,6 +169,7 @@ export class NodeProxy {
       address: config.controlPlane,
       credentials: grpc.credentials.createSsl(Buffer.from(rootPem + '\n')),
       nodeId: nodeId(config),
+      typeUrls: [ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, TELEMETRY_TYPE_URL],
       channelOptions: { 'grpc.ssl_target_name_override': CONTROL_PLANE_SERVER_NAME, 'grpc.default_authority': CONTROL_PLANE_SERVER_NAME },
       metadata: { authorization: `Bearer ${token}` },
       log: (level, message, fields) => log.child('xds').log(level, message, fields),
@@ -162,6 +177,7 @@ export class NodeProxy {
     this.xds.on('update', ({ snapshot }) => {
       this.state.update(snapshot);
       this.resync();
+      telemetry.update(snapshot);
     });
     this.xds.on('connected', () => log.info('connected to the control plane', { address: config.controlPlane }));
     this.xds.on('disconnected', (err: Error) => log.warn('lost the control plane, keeping the last config and retrying', { error: err }));
@@ -208,6 +224,7 @@ export class NodeProxy {
       this.tracker?.flushNow();
       this.certs?.close();
       await Promise.all([this.metricsServer?.close(), closeServer(this.admin), closeServer(this.readiness)]);
+      this.telemetry?.stop();
       this.tracker?.close();
       this.accessLog?.close();
     })();

@@ -4,6 +4,7 @@ import type { MeshService, MeshWorkload } from '../api/mesh.js';
 import type { AccessLogger } from '../dataplane/telemetry/access-log.js';
 import type { ConnectionStats, ConnectionTracker, TrackedConnection } from '../dataplane/telemetry/connection-tracker.js';
 import { tcpLabels, type Reporter, type SecurityPolicy } from '../dataplane/telemetry/labels.js';
+import type { ConnectionTelemetry } from './telemetry-config.js';
 
 export interface ConnectionPeers {
   reporter: Reporter;
@@ -23,20 +24,25 @@ export class ConnectionReporter {
   constructor(
     private readonly tracker: ConnectionTracker,
     private readonly accessLog: AccessLogger,
+    /** Telemetry API policies and open-connection bookkeeping (src/ztunnel/telemetry-config.ts). */
+    private readonly telemetry?: ConnectionTelemetry,
   ) {}
 
   opened(peers: ConnectionPeers, stats: ConnectionStats): TrackedConnection {
-    return this.tracker.open(tcpLabels(peers), stats);
+    const tracked = this.tracker.open(tcpLabels(peers), stats, this.telemetry?.policyFor(peers));
+    this.telemetry?.connectionOpened(tracked.labels);
+    return tracked;
   }
 
   closed(peers: ConnectionPeers, tracked: TrackedConnection, startedAt: number, error?: Error): void {
+    if (!tracked.closed) this.telemetry?.connectionClosed(tracked.labels);
     this.tracker.close(tracked);
     this.log(peers, tracked.stats, startedAt, error?.message);
   }
 
   /** A connection that never reached its destination: counted in connections_failed_total, logged at error. */
   failed(peers: ConnectionPeers, responseFlags: string, startedAt: number, reason: string): void {
-    this.tracker.fail(tcpLabels({ ...peers, responseFlags }));
+    this.tracker.fail(tcpLabels({ ...peers, responseFlags }), this.telemetry?.policyFor(peers));
     this.log(peers, { received: 0, sent: 0 }, startedAt, reason);
   }
 
