@@ -24,7 +24,8 @@ function abort(side: Duplex): void {
   if (isHttp2Stream(side)) {
     // RST_STREAM(CANCEL): the peer's stream is aborted without a clean END_STREAM.
     side.close(h2.NGHTTP2_CANCEL);
-  } else if (side instanceof Socket && !(side instanceof TLSSocket)) {
+  } else if (side instanceof Socket && !(side instanceof TLSSocket) && !side.writableEnded) {
+    // (Once our FIN is on its way the kernel can no longer turn the close into a RST: libuv refuses.)
     // RST instead of FIN, so the application behind it sees ECONNRESET as it would without the mesh.
     try {
       side.resetAndDestroy();
@@ -47,7 +48,17 @@ function pump(from: Duplex, to: Duplex, count: (n: number) => void): void {
   });
   to.on('drain', () => from.resume());
   // End of one direction ends only the other side's writable; the reverse direction keeps flowing.
-  from.on('end', () => to.end());
+  if (isHttp2Stream(from)) {
+    // Node reports a received RST_STREAM first as an end of data and only marks the stream aborted a
+    // moment later; waiting one turn keeps a reset from being passed on as a clean FIN.
+    from.on('end', () =>
+      setImmediate(() => {
+        if (!from.aborted) to.end();
+      }),
+    );
+  } else {
+    from.on('end', () => to.end());
+  }
 }
 
 function allowHalfOpen(side: Duplex): void {

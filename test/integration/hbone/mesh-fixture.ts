@@ -56,7 +56,10 @@ export async function meshFixture(options: FixtureOptions = {}): Promise<MeshFix
   table.set(DST_ID, dst);
 
   // Echo upstream: half-open so it can finish echoing after the client's FIN.
-  const echo: Server = createServer({ allowHalfOpen: true }, (s) => s.pipe(s));
+  const echo: Server = createServer({ allowHalfOpen: true }, (s) => {
+    s.on('error', () => {}); // resets are what some tests provoke
+    s.pipe(s);
+  });
   echo.listen(0, '127.0.0.1');
   await once(echo, 'listening');
   const echoPort = (echo.address() as { port: number }).port;
