@@ -38,7 +38,8 @@ const EMPTY = Buffer.alloc(0);
 
 /**
  * Runs the exchange on `socket` (TLS handshake done, no reader attached yet). Resolves with the socket
- * paused and without our listeners; call `socket.resume()` or `pipe()` after handling `head`.
+ * paused and without our listeners; call `socket.resume()` or `pipe()` after handling `head`, and keep an
+ * 'error' listener of your own on the socket, since ours is gone once the promise settles.
  * Rejects with L4MESH_ERR_PROTOCOL (socket destroyed) when the peer announces more than
  * MAX_PAYLOAD_BYTES, or when the connection fails before a decision.
  */
