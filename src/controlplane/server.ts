@@ -8,6 +8,7 @@ import type { ControlPlaneConfig } from './config.js';
 import { ResourceStore } from './store/resource-store.js';
 import { ensureAdminToken } from './store/admin-token.js';
 import { createResourceApiHandler } from './api/resource-api.js';
+import { createProxyConfigHandler } from './api/proxy-config.js';
 import { Registry } from './registry/registry.js';
 import { XdsServer } from './xds/server.js';
 import { loadOrCreateRootCa } from './ca/root-ca.js';
@@ -108,6 +109,7 @@ export async function startControlPlane(config: ControlPlaneConfig, log = new Lo
 
   const hostForUrl = config.address.includes(':') ? `[${config.address}]` : config.address;
   const resourceApi = createResourceApiHandler(store, { adminToken });
+  const proxyConfig = createProxyConfigHandler(store, tokens);
   let selfTarget = '';
   const debug = createDebugHandler({
     metrics,
@@ -119,7 +121,7 @@ export async function startControlPlane(config: ControlPlaneConfig, log = new Lo
   });
   const http = createServer((req, res) => {
     try {
-      if (debug(req, res) || resourceApi(req, res)) return;
+      if (debug(req, res) || proxyConfig(req, res) || resourceApi(req, res)) return;
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { code: 'L4MESH_ERR_NOT_FOUND', message: `no such endpoint: ${req.method} ${req.url}` } }) + '\n');
     } catch (err) {

@@ -3,6 +3,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { apiVersionOf, type KindInfo } from '../../api/kinds.js';
 import { parseManifests, validateResource } from '../../api/manifest.js';
+import { checkSubsets } from '../../api/cross-check.js';
 import { keyOf, type ApplyResult, type Resource } from '../../api/types.js';
 import { L4meshError } from '../../errors/index.js';
 import type { ResourceStore } from '../store/resource-store.js';
@@ -103,6 +104,7 @@ async function serve(store: ResourceStore, route: Route, req: IncomingMessage, r
     case 'apply': {
       if (method !== 'POST') throw methodNotAllowed(method, ['POST']);
       const resources = parseManifests(await readBody(req, limit));
+      checkSubsets(resources, store.list('DestinationRule'));
       const results: ApplyResult[] = await store.apply(resources);
       sendJson(res, 200, { results });
       return;

@@ -1,0 +1,116 @@
+// `l4mesh waypoint --namespace NS`: runs a waypoint proxy; `l4mesh waypoint apply -n NS [--name N]`
+// creates one in local mode (ServiceAccount, Service, Deployment running `l4mesh waypoint`, namespace label).
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+import { kindByName } from '../api/kinds.js';
+import { packageRoot } from '../config/paths.js';
+import { Logger } from '../logging/logger.js';
+import { DEFAULT_WAYPOINT_NAME, DEFAULT_WAYPOINT_SERVICE_ACCOUNT, ENV, waypointConfig } from '../waypoint/config.js';
+import { Waypoint } from '../waypoint/waypoint.js';
+
+const HELP = `usage: l4mesh waypoint --namespace NS [options]
+       l4mesh waypoint apply -n NS [--name waypoint] [--state-dir DIR]
+
+Runs a waypoint: accepts HBONE on <address>:15008 for the services of NS that use it (label
+istio.io/use-waypoint), applies VirtualService/DestinationRule routing to HTTP requests, and reports
+istio_requests_total and the istio_request_* histograms (reporter="waypoint") on :15020.
+"apply" creates the waypoint in local mode: a ServiceAccount, Service and Deployment named after it,
+and labels the namespace so its services use it.
+
+options:
+  -n, --namespace NS          namespace served (env ${ENV.podNamespace})
+  --name NAME                 waypoint name (default ${DEFAULT_WAYPOINT_NAME})
+  --address IP                address to bind (env ${ENV.podIp})
+  --node NAME                 node the waypoint pod runs on; its token is used (env ${ENV.node})
+  --service-account SA        identity's service account (env ${ENV.serviceAccount}, default ${DEFAULT_WAYPOINT_SERVICE_ACCOUNT})
+  --control-plane HOST:PORT   xDS + CA (env ${ENV.controlPlane}, default 127.0.0.1:15012)
+  --control-plane-http H:P    routes API (default the control plane host, port 15014)
+  --token-file FILE           node token (default <state-dir>/tokens/<node>.token)
+  --root-cert FILE            mesh root (default <state-dir>/ca/root-cert.pem)
+  --state-dir DIR             (env ${ENV.stateDir}, default .l4mesh)
+  --log-format text|json      access log format (default text)
+  --log-level LEVEL           error, warn, info, debug, trace (default info)
+  --routes-poll-interval D    how often routes are re-read (default 1s)
+`;
+
+/** The label Istio's waypoint Deployment and Service select on. */
+export const GATEWAY_NAME_LABEL = 'gateway.networking.k8s.io/gateway-name';
+
+/** The resources `waypoint apply` writes, as one multi-document manifest. */
+export function waypointManifest(opts: { namespace: string; name: string; stateDir: string; controlPlane?: string; namespaceLabels?: Record<string, string> }): string {
+  const { namespace, name } = opts;
+  const labels = { [GATEWAY_NAME_LABEL]: name, 'gateway.istio.io/managed': 'istio.io-mesh-controller' };
+  const command = [join(packageRoot(), 'bin', 'l4mesh'), 'waypoint', '--namespace', namespace, '--name', name, '--state-dir', opts.stateDir];
+  if (opts.controlPlane) command.push('--control-plane', opts.controlPlane);
+  const docs = [
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: DEFAULT_WAYPOINT_SERVICE_ACCOUNT, namespace } },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, namespace, labels },
+      spec: { selector: { [GATEWAY_NAME_LABEL]: name }, ports: [{ name: 'mesh', port: 15008, protocol: 'TCP' }] },
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace, labels },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { [GATEWAY_NAME_LABEL]: name } },
+        template: {
+          metadata: { labels },
+          spec: { serviceAccountName: DEFAULT_WAYPOINT_SERVICE_ACCOUNT, containers: [{ name: 'istio-proxy', image: 'l4mesh', command }] },
+        },
+      },
+    },
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { ...opts.namespaceLabels, 'istio.io/use-waypoint': name } } },
+  ];
+  return docs.map((d) => stringify(d)).join('---\n');
+}
+
+async function apply(args: string[]): Promise<number> {
+  const { openContext, runCommand } = await import('./cli-context.js');
+  return runCommand('waypoint apply', HELP, args, async () => {
+    const { values } = parseArgs({
+      args,
+      options: { namespace: { type: 'string', short: 'n' }, name: { type: 'string' }, 'state-dir': { type: 'string' } },
+      strict: true,
+    });
+    const namespace = values.namespace ?? 'default';
+    const name = values.name ?? DEFAULT_WAYPOINT_NAME;
+    const ctx = await openContext(values['state-dir']);
+    const controlPlane = `${ctx.layout.controlPlaneAddress}:${ctx.layout.grpcPort}`;
+    // The Namespace is applied whole: keep the labels it already has.
+    const existing = await ctx.client.get(kindByName('Namespace')!, '', namespace);
+    const namespaceLabels = existing?.metadata.labels ?? {};
+    await ctx.client.apply(waypointManifest({ namespace, name, stateDir: ctx.stateDir, controlPlane, namespaceLabels }));
+    process.stdout.write(`waypoint ${namespace}/${name} applied\nnamespace/${namespace} labeled with "istio.io/use-waypoint: ${name}"\n`);
+    return 0;
+  });
+}
+
+export async function run(args: string[]): Promise<number> {
+  if (args[0] === 'apply') return apply(args.slice(1));
+  try {
+    const config = waypointConfig(args);
+    if (config === 'help') {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    const log = new Logger('waypoint', config.logLevel);
+    let quit: () => void = () => {};
+    const done = new Promise<void>((resolve) => (quit = resolve));
+    const waypoint = new Waypoint(config, log, () => quit());
+    await waypoint.start();
+    process.once('SIGTERM', () => quit());
+    process.once('SIGINT', () => quit());
+    await done;
+    await waypoint.stop();
+    return 0;
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    process.stderr.write(`l4mesh waypoint: ${e.message}\n`);
+    return e.code === 'L4MESH_ERR_CONFIG' || e.code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1;
+  }
+}

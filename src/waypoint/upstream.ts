@@ -1,0 +1,86 @@
+// Connections from the waypoint to a chosen endpoint: HBONE through the endpoint's node proxy with the
+// waypoint's own identity, or plain TCP for a workload outside the mesh.
+import type { Duplex } from 'node:stream';
+import type { MeshWorkload } from '../api/mesh.js';
+import { L4meshError } from '../errors/index.js';
+import type { HboneClientPool } from '../dataplane/hbone/client-pool.js';
+import { formatHboneAuthority } from '../dataplane/hbone/authority.js';
+import { hboneRequestHeaders } from '../dataplane/hbone/headers.js';
+import type { Endpoint, ProxyState } from '../dataplane/state/proxy-state.js';
+import { dialTcp } from '../ztunnel/dial.js';
+import { defaultNodeAddress, PORTS } from '../ztunnel/config.js';
+import { NODE_PROXY_APP, NODE_PROXY_NAMESPACE } from '../ztunnel/node-proxy.js';
+
+export interface UpstreamTarget {
+  /** `ip:port` of the endpoint. */
+  addr: string;
+  /** The node proxy's HBONE listener, when tunnelled. */
+  hboneAddr?: string;
+  identity: string;
+}
+
+export interface UpstreamConnectorDeps {
+  state: ProxyState;
+  pool: HboneClientPool;
+  /** The waypoint's SPIFFE id: what it presents to node proxies. */
+  identity(): string;
+  /** The waypoint's own workload (for `baggage`), and its address (for `forwarded`). */
+  self(): MeshWorkload | undefined;
+  address: string;
+}
+
+export class UpstreamConnector {
+  constructor(private readonly deps: UpstreamConnectorDeps) {}
+
+  /** Node proxies are workloads in istio-system labelled app=ztunnel; else local mode's 127.0.10.k. */
+  nodeProxyAddress(node: string): string | undefined {
+    const proxy = this.deps.state
+      .workloadsOnNode(node)
+      .find((w) => w.namespace === NODE_PROXY_NAMESPACE && w.labels['app'] === NODE_PROXY_APP);
+    return proxy?.addresses[0] ?? defaultNodeAddress(node);
+  }
+
+  target(endpoint: Endpoint): UpstreamTarget {
+    const w = endpoint.workload;
+    const addr = formatHboneAuthority(w.addresses[0] ?? '', endpoint.targetPort);
+    const identity = this.deps.state.identityOf(w);
+    if (w.tunnelProtocol !== 'HBONE') return { addr, identity };
+    const proxy = this.nodeProxyAddress(w.node);
+    return { addr, identity, hboneAddr: proxy ? formatHboneAuthority(proxy, PORTS.hbone) : undefined };
+  }
+
+  /** Opens a byte stream to the endpoint; rejects with an L4meshError saying what to check. */
+  async connect(endpoint: Endpoint): Promise<Duplex> {
+    const w = endpoint.workload;
+    const ip = w.addresses[0];
+    if (!ip) throw new L4meshError('L4MESH_ERR_NO_HEALTHY_UPSTREAM', `endpoint ${w.name} has no address`);
+    if (w.tunnelProtocol === 'NONE') return dialTcp(ip, endpoint.targetPort);
+    if (w.tunnelProtocol === 'LEGACY_ISTIO_MTLS') {
+      throw new L4meshError('L4MESH_ERR_PROTOCOL', `endpoint ${w.name} runs a sidecar (LEGACY_ISTIO_MTLS); the waypoint reaches only HBONE and plain workloads`);
+    }
+    const proxy = this.nodeProxyAddress(w.node);
+    if (!proxy) {
+      throw new L4meshError('L4MESH_ERR_NO_HEALTHY_UPSTREAM', `no node proxy known for node "${w.node}" of ${w.name} — is "l4mesh ztunnel --node ${w.node}" running?`);
+    }
+    const self = this.deps.self();
+    return this.deps.pool.connect({
+      srcIdentity: this.deps.identity(),
+      dstIdentity: this.deps.state.identityOf(w),
+      dstNode: w.node,
+      proxyAddress: { host: proxy, port: PORTS.hbone },
+      authority: formatHboneAuthority(ip, endpoint.targetPort),
+      // The waypoint is the TCP peer the destination sees, so it names itself (its identity is what mTLS proves).
+      headers: hboneRequestHeaders(
+        {
+          clusterId: self?.clusterId,
+          namespace: self?.namespace,
+          workloadName: self?.workloadName,
+          workloadType: self?.workloadType.toLowerCase(),
+          serviceName: self?.canonicalName,
+          serviceVersion: self?.canonicalRevision,
+        },
+        { ip: this.deps.address, port: 0 },
+      ),
+    });
+  }
+}
