@@ -113,6 +113,7 @@ export class NodeProxy {
       metrics: tcpMetrics,
       localWorkloads: () => this.localWorkloads(),
       allWorkloads: () => this.state.allWorkloads(),
+      serviceByKey: (key) => this.state.serviceByKey(key),
       defaultIntervalMs: config.tcpReportingDurationMs,
       expiryGraceMs: config.metricsExpiryGraceMs,
       log: log.child('telemetry'),

@@ -29,6 +29,7 @@ export class ConnectionReporter {
   ) {}
 
   opened(peers: ConnectionPeers, stats: ConnectionStats): TrackedConnection {
+    this.completeService(peers);
     const tracked = this.tracker.open(tcpLabels(peers), stats, this.telemetry?.policyFor(peers));
     this.telemetry?.connectionOpened(tracked.labels);
     return tracked;
@@ -42,8 +43,19 @@ export class ConnectionReporter {
 
   /** A connection that never reached its destination: counted in connections_failed_total, logged at error. */
   failed(peers: ConnectionPeers, responseFlags: string, startedAt: number, reason: string): void {
+    this.completeService(peers);
     this.tracker.fail(tcpLabels({ ...peers, responseFlags }), this.telemetry?.policyFor(peers));
     this.log(peers, { received: 0, sent: 0 }, startedAt, reason);
+  }
+
+  /**
+   * An inbound connection names a pod address, not a service: fill `service` in (on the caller's object,
+   * so the close-time access-log line sees it too) from the destination workload's service bindings.
+   */
+  private completeService(peers: ConnectionPeers): void {
+    if (peers.reporter !== 'destination' || peers.service || !peers.destination) return;
+    const service = this.telemetry?.inboundService?.(peers.destination, peers.dstAddr);
+    if (service) peers.service = service;
   }
 
   private log(peers: ConnectionPeers, stats: ConnectionStats, startedAt: number, error?: string): void {

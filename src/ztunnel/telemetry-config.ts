@@ -1,6 +1,6 @@
 // The node proxy's live telemetry configuration: Telemetry API policies from xDS resolved per local
 // workload (cached until the next xDS update), the tracker's reporting interval, and series expiry.
-import type { MeshSnapshot, MeshTelemetry, MeshWorkload } from '../api/mesh.js';
+import type { MeshService, MeshSnapshot, MeshTelemetry, MeshWorkload } from '../api/mesh.js';
 import type { Resource } from '../api/types.js';
 import type { ConnectionTracker } from '../dataplane/telemetry/connection-tracker.js';
 import type { TcpMetrics } from '../dataplane/telemetry/metrics.js';
@@ -8,6 +8,7 @@ import { UNKNOWN, type TcpLabelValues } from '../dataplane/telemetry/labels.js';
 import { EMPTY_METRICS_POLICY, resolveMetricsPolicy, type MetricsPolicy, type WorkloadMode } from '../dataplane/telemetry/telemetry-policy.js';
 import type { Logger } from '../logging/logger.js';
 import type { ConnectionPeers } from './reporting.js';
+import { guessInboundService, portOfAuthority } from './inbound-service.js';
 
 /**
  * How often idle series are checked for expiry besides every xDS update: a fraction of the default
@@ -22,6 +23,8 @@ export interface TelemetryConfigOptions {
   localWorkloads: () => readonly MeshWorkload[];
   /** Every workload the proxy knows: a series whose peers are all still here never expires. */
   allWorkloads: () => readonly MeshWorkload[];
+  /** Service lookup by `namespace/hostname`, for the destination reporter's destination_service. */
+  serviceByKey?: (key: string) => MeshService | undefined;
   /** `--tcp-reporting-duration` / TCP_REPORTING_DURATION or the built-in default. */
   defaultIntervalMs: number;
   expiryGraceMs: number;
@@ -34,6 +37,8 @@ export interface ConnectionTelemetry {
   policyFor(peers: Pick<ConnectionPeers, 'reporter' | 'source' | 'destination'>): MetricsPolicy;
   connectionOpened(labels: TcpLabelValues): void;
   connectionClosed(labels: TcpLabelValues): void;
+  /** The service an inbound connection to `destination` at `authority` (ip:port) was for. */
+  inboundService?(destination: MeshWorkload, authority: string): MeshService | undefined;
 }
 
 /**
@@ -122,6 +127,12 @@ export class TelemetryConfig implements ConnectionTelemetry {
       for (const mode of ['CLIENT', 'SERVER'] as const) min = Math.min(min, this.policyOf(w, mode).reportingIntervalMs ?? defaultIntervalMs);
     }
     return min;
+  }
+
+  inboundService(destination: MeshWorkload, authority: string): MeshService | undefined {
+    const port = portOfAuthority(authority);
+    const lookup = this.options.serviceByKey;
+    return port === undefined || !lookup ? undefined : guessInboundService(destination, port, lookup);
   }
 
   connectionOpened(labels: TcpLabelValues): void {
