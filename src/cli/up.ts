@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { packageRoot } from '../config/paths.js';
 import { NodeTokenStore } from '../controlplane/ca/node-tokens.js';
 import { componentStatus, meshComponents, probeReady, type Component } from '../localrun/components.js';
 import { DEFAULT_NODES, ENV_LOCAL_NET, ENV_STATE_DIR, makeLayout, parseLocalNet, readLayout, resolveStateDir, writeLayout, controlPlaneUrl, nodeAddress, LAYOUT_FILE } from '../localrun/layout.js';
@@ -86,7 +87,8 @@ export async function run(args: string[]): Promise<number> {
         failed ||= !ok;
         continue;
       }
-      const proc = await spawnDetached(self.command, [...self.args, ...c.args], c.log, { cwd: layout.workDir });
+      // The package root as cwd: `--import tsx` (running from src) resolves from there; pods get their own cwd.
+      const proc = await spawnDetached(self.command, [...self.args, ...c.args], c.log, { cwd: packageRoot() });
       table[c.name] = { ...proc, address: c.address };
       await writeProcessTable(stateDir, table);
       started++;
