@@ -132,13 +132,14 @@ export class HboneClientPool {
   /** A session of the key with a free stream slot, dialing one (once per key at a time) if needed. */
   private async reserve(request: HboneConnectRequest, where: string): Promise<PooledSession> {
     const key = `${request.srcIdentity}\n${request.dstIdentity}\n${request.dstNode}`;
-    let entry = this.entries.get(key);
-    if (!entry) {
-      entry = { srcIdentity: request.srcIdentity, dstIdentity: request.dstIdentity, dstNode: request.dstNode, sessions: [] };
-      this.entries.set(key, entry);
-    }
     for (;;) {
-      const free = entry.sessions.find((s) => s.usable && s.streams < this.maxStreams);
+      // Looked up every round: the entry may have been dropped while this caller waited.
+      let entry = this.entries.get(key);
+      if (!entry) {
+        entry = { srcIdentity: request.srcIdentity, dstIdentity: request.dstIdentity, dstNode: request.dstNode, sessions: [] };
+        this.entries.set(key, entry);
+      }
+      const free = entry.sessions.find((s) => s.usable && s.streams < this.streamLimit(s));
       if (free) {
         free.streams++;
         clearTimeout(free.idleTimer);
@@ -146,12 +147,15 @@ export class HboneClientPool {
         return free;
       }
       if (!entry.dialing) {
-        const dialing = this.dial(entry, request, where);
-        entry.dialing = dialing;
-        void dialing.then(
-          () => (entry!.dialing = undefined),
-          () => (entry!.dialing = undefined),
-        );
+        const dialed = entry;
+        const dialing = this.dial(dialed, request, where);
+        dialed.dialing = dialing;
+        const done = (): void => {
+          dialed.dialing = undefined;
+          // A key whose dial failed and that has no connection left is not worth listing in stats().
+          if (dialed.sessions.length === 0 && this.entries.get(key) === dialed) this.entries.delete(key);
+        };
+        void dialing.then(done, done);
       }
       // Callers waiting on a failed dial fail with the same error instead of dialing again at once.
       await entry.dialing;
@@ -188,6 +192,12 @@ export class HboneClientPool {
     session.once('close', retire);
     if (this.closed) session.close();
     entry.sessions.push(pooled);
+  }
+
+  /** Our own cap, or the server's SETTINGS_MAX_CONCURRENT_STREAMS when that is lower. */
+  private streamLimit(pooled: PooledSession): number {
+    const remote = pooled.session.remoteSettings.maxConcurrentStreams;
+    return remote !== undefined && remote < this.maxStreams ? remote : this.maxStreams;
   }
 
   private keyOf(entry: PoolEntry): string {
