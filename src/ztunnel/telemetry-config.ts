@@ -87,7 +87,9 @@ export class TelemetryConfig implements ConnectionTelemetry {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: TelemetryConfigOptions) {
-    this.timer = setInterval(() => this.expire(), options.expiryCheckMs ?? DEFAULT_EXPIRY_CHECK_MS);
+    // A grace shorter than the check period (tests, tiny meshes) is checked as often as the grace.
+    const every = options.expiryCheckMs ?? Math.max(1, Math.min(DEFAULT_EXPIRY_CHECK_MS, options.expiryGraceMs));
+    this.timer = setInterval(() => this.expire(), every);
     this.timer.unref();
   }
 
