@@ -74,6 +74,19 @@ test('reviews → subset v3: 100 requests land on v3, and the waypoint counts 10
       'response_flags="-",connection_security_policy="mutual_tls"} 100',
     `first series (backend ${ip})`,
   );
+  // One access log line per request, with the http.* fields.
+  const lines = wm.waypoint.output().split('\n').filter((l) => l.includes('\trequest complete\t'));
+  assert.equal(lines.length, 100);
+  assert.match(
+    lines[0]!,
+    new RegExp(
+      `^\\S+Z\\tinfo\\taccess\\trequest complete\\tsrc\\.addr=${wm.mesh.podIp(20).replace(/\./g, '\\.')}:\\d+ src\\.workload="client" src\\.namespace="default" ` +
+        `src\\.identity="spiffe://cluster\\.local/ns/default/sa/client" dst\\.addr=${ip.replace(/\./g, '\\.')}:9080 dst\\.hbone_addr=127\\.${wm.mesh.base}\\.0\\.2:15008 ` +
+        `dst\\.service="reviews\\.default\\.svc\\.cluster\\.local" dst\\.workload="reviews-v3" dst\\.namespace="default" ` +
+        `dst\\.identity="spiffe://cluster\\.local/ns/default/sa/bookinfo-reviews" direction="inbound" http\\.method=GET http\\.path="/reviews/1" ` +
+        `http\\.status=200 route="default/reviews/http\\[0\\]" response_flags="-" bytes_sent=\\d+ bytes_recv=\\d+ duration="\\d+ms"$`,
+    ),
+  );
   assert.equal(sumSeries(metrics, 'istio_request_duration_milliseconds_count', { destination_version: 'v3' }), 100);
   assert.equal(sumSeries(metrics, 'istio_response_bytes_count', { destination_version: 'v3' }), 100);
   // Envoy's default buckets, from 0.5 to 3600000; a request head is larger than 0.5 bytes.
