@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { Agent } from 'node:http';
+import { Agent, request } from 'node:http';
 import { eventually } from '../../support/mesh.js';
 import { DESTINATION_RULE, get, startWaypointMesh, sumSeries, virtualService, waypointMetrics, type WaypointMesh } from './waypoint-fixture.js';
 
@@ -231,4 +231,58 @@ test('apply rejects a route to a subset no DestinationRule defines, with the fie
   assert.equal(body.error.code, 'L4MESH_ERR_INVALID_RESOURCE');
   assert.equal(body.error.path, 'spec.http[0].route[1].destination.subset');
   assert.equal((await wm.mesh.api('/apis/networking.istio.io/v1/namespaces/default/virtualservices/reviews-bad')).status, 404);
+});
+
+test('tcp routes on a non-HTTP port: weighted 50/50 between subsets, bytes spliced raw', { timeout: 60_000 }, async () => {
+  await wm.mesh.apply(`apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata:
+  name: reviews-tcp
+spec:
+  host: reviews-tcp
+  subsets:
+  - {name: v1, labels: {version: v1}}
+  - {name: v2, labels: {version: v2}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: reviews-tcp
+spec:
+  hosts: [reviews-tcp]
+  tcp:
+  - match:
+    - port: 9080
+    route:
+    - destination: {host: reviews-tcp, subset: v1}
+      weight: 50
+    - destination: {host: reviews-tcp, subset: v2}
+      weight: 50
+---
+`);
+  const once = (): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const req = request({ host: wm.listenTcp.listenAddress, port: wm.listenTcp.listenPort, path: '/', agent: false, timeout: 10_000 }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve(body));
+      });
+      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.on('error', reject);
+      req.end();
+    });
+  // Until the waypoint polls the new routes, connections go round robin over all three versions.
+  await eventually(async () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 6; i++) seen.add(await once());
+    return seen.size === 2 && !seen.has('reviews-v3');
+  }, 10_000, 'the tcp route to reach the waypoint');
+  const counts: Record<string, number> = {};
+  for (let i = 0; i < 20; i++) {
+    const body = await once();
+    counts[body] = (counts[body] ?? 0) + 1;
+  }
+  assert.deepEqual(counts, { 'reviews-v1': 10, 'reviews-v2': 10 });
+  const metrics = await waypointMetrics(wm);
+  assert.ok(sumSeries(metrics, 'istio_tcp_connections_opened_total', { reporter: 'waypoint', destination_service_name: 'reviews-tcp', destination_version: 'v2' }) >= 10);
 });

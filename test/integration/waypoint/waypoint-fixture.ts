@@ -13,6 +13,8 @@ export interface WaypointMesh {
   waypoint: Child;
   waypointIp: string;
   listen: { listenAddress: string; listenPort: number };
+  /** The client's outbound listener for reviews-tcp (a plain TCP port through the same waypoint). */
+  listenTcp: { listenAddress: string; listenPort: number };
   backends: Server[];
   /** Requests each backend version answered. */
   hits: Record<string, number>;
@@ -80,6 +82,19 @@ spec:
 apiVersion: v1
 kind: Service
 metadata:
+  name: reviews-tcp
+  labels:
+    istio.io/use-waypoint: waypoint
+spec:
+  selector:
+    app: reviews
+  ports:
+  - name: tcp-reviews
+    port: ${REVIEWS_PORT}
+---
+apiVersion: v1
+kind: Service
+metadata:
   name: waypoint
   labels:
     gateway.istio.io/managed: istio.io-mesh-controller
@@ -108,6 +123,10 @@ spec:
       const mappings = JSON.parse(await mesh.proxyGet(1, 15000, '/capture')) as Array<{ workload: string; hostname: string; listenAddress: string; listenPort: number }>;
       return mappings.find((m) => m.workload === 'client' && m.hostname === 'reviews.default.svc.cluster.local');
     }, 15_000, 'the client outbound listener for reviews');
+    const listenTcp = await eventually(async () => {
+      const mappings = JSON.parse(await mesh.proxyGet(1, 15000, '/capture')) as Array<{ workload: string; hostname: string; listenAddress: string; listenPort: number }>;
+      return mappings.find((m) => m.workload === 'client' && m.hostname === 'reviews-tcp.default.svc.cluster.local');
+    }, 15_000, 'the client outbound listener for reviews-tcp');
     for (const k of [1, 2]) await eventually(async () => (await fetch(`http://127.${mesh.base}.0.${k}:15021/healthz/ready`)).status === 200, 15_000, 'node ready');
     const w = waypoint;
     return {
@@ -115,6 +134,7 @@ spec:
       waypoint: w,
       waypointIp,
       listen,
+      listenTcp,
       backends,
       hits,
       async stop() {
