@@ -12,7 +12,6 @@ function tooLarge(limit: number): ResourceApiError {
     413,
     'L4MESH_ERR_BODY_TOO_LARGE',
     `request body is larger than ${limit} bytes; split the manifests into several requests`,
-    { headers: { connection: 'close' } },
   );
 }
 

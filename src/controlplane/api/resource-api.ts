@@ -93,9 +93,25 @@ function respond(req: IncomingMessage, res: ServerResponse, expected: Buffer, wo
   }
   work().catch((err: unknown) => {
     sendError(res, err);
-    // After a 413 the rest of the body is never read; closing the connection is the only way to drop it.
-    if (err instanceof ResourceApiError && err.status === 413) res.on('finish', () => req.socket.destroy());
+    if (err instanceof ResourceApiError && err.status === 413) lingerThenClose(req);
   });
+}
+
+/**
+ * How long a connection stays open after a 413 while the client may still be sending. Closing a socket
+ * with unread input makes the kernel send a reset, and a client busy writing then loses the 413 it had
+ * not read yet; a short grace period (as web servers' "lingering close") lets it read the answer.
+ */
+const LINGER_AFTER_413_MS = 1000;
+
+/** Discards (never buffers) what the client still sends, then closes the connection. */
+function lingerThenClose(req: IncomingMessage): void {
+  const socket = req.socket;
+  req.on('data', () => undefined);
+  req.resume();
+  const timer = setTimeout(() => socket.destroy(), LINGER_AFTER_413_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
 }
 
 async function serve(store: ResourceStore, route: Route, req: IncomingMessage, res: ServerResponse, limit: number): Promise<void> {
