@@ -79,7 +79,7 @@ test('PUT creates (201) then configures or leaves unchanged (200), answering wit
   const created = await api.call('PUT', path, { body: yaml, headers: { 'content-type': 'application/yaml' } });
   assert.equal(created.status, 201);
   // The namespace comes from the URL when the body has none.
-  assert.deepEqual(created.json, api.store.get('PeerAuthentication', 'bookinfo', 'strict'));
+  assert.deepEqual(api.store.get('PeerAuthentication', 'bookinfo', 'strict'), created.json);
   assert.equal(created.json.apiVersion, 'security.istio.io/v1');
   assert.equal(created.json.metadata.resourceVersion, '1');
 
