@@ -1,10 +1,21 @@
 // Copies bytes both ways between two duplex streams (TCP sockets, TLS sockets, HTTP/2 streams) with
 // backpressure, half-close and reset propagation, counting bytes as plain number additions.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { constants as h2, type Http2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { ConnectionStats } from './connection-stats.js';
+
+/**
+ * Node's http2 maps only its own AbortError class to RST_STREAM(CANCEL) when a stream is destroyed
+ * (any other error becomes INTERNAL_ERROR). The class is not exported, so one instance is captured
+ * from an aborted timer at load.
+ */
+const STREAM_CANCEL: Error = await sleep(0, undefined, { signal: AbortSignal.abort() }).then(
+  () => new Error('stream cancelled'),
+  (err: Error) => err,
+);
 
 export interface SpliceOutcome {
   /** The first failure on either side; absent when both directions ended cleanly (FIN / END_STREAM). */
@@ -22,8 +33,9 @@ function isHttp2Stream(side: Duplex): side is Duplex & Http2Stream {
 function abort(side: Duplex): void {
   if (side.destroyed) return;
   if (isHttp2Stream(side)) {
-    // RST_STREAM(CANCEL): the peer's stream is aborted without a clean END_STREAM.
-    side.close(h2.NGHTTP2_CANCEL);
+    // destroy(AbortError) sends RST_STREAM(CANCEL) alone. close(CANCEL) would first end the writable
+    // side, so the peer would see END_STREAM — a clean FIN it passes on — and only then the reset.
+    side.destroy(STREAM_CANCEL);
   } else if (side instanceof Socket && !(side instanceof TLSSocket) && !side.writableEnded) {
     // (Once our FIN is on its way the kernel can no longer turn the close into a RST: libuv refuses.)
     // RST instead of FIN, so the application behind it sees ECONNRESET as it would without the mesh.
