@@ -15,10 +15,6 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Runner>; h
     summary: 'run a waypoint (L7 routing, HTTP metrics) for a namespace; "waypoint apply -n NS" creates one locally',
     load: async () => (await import('./waypoint.js')).run,
   },
-  waypoint: {
-    summary: 'run a waypoint (L7 routing, HTTP metrics) for a namespace; "waypoint apply -n NS" creates one locally',
-    load: async () => (await import('./waypoint.js')).run,
-  },
   up: {
     summary: 'start the local mesh in the background (control plane, node proxies, runtime)',
     load: async () => (await import('./up.js')).run,
