@@ -102,11 +102,12 @@ export class LocalCapture implements Capture {
       .sort((a, b) => a.workloadUid.localeCompare(b.workloadUid) || a.hostname.localeCompare(b.hostname) || a.servicePort - b.servicePort);
   }
 
+  /** Stops accepting at once; connections already accepted are left to finish (the caller drains them). */
   async close(): Promise<void> {
     await this.syncing;
     const all = [...this.listeners.values()];
     this.listeners.clear();
-    await Promise.all(all.map((l) => new Promise<void>((resolve) => l.server.close(() => resolve()))));
+    for (const l of all) l.server.close();
   }
 }
 

@@ -1,0 +1,83 @@
+// Access-log lines of both directions match DESIGN §6 exactly (field order, quoting, duration), in
+// text and in JSON.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startMesh, eventually } from '../../support/mesh.js';
+import { deployEcho } from '../../support/echo-service.js';
+import { roundTrip } from '../../support/workloads.js';
+
+const TS = '\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{6}Z';
+
+function accessLines(output: string, direction: string): string[] {
+  return output.split('\n').filter((l) => l.includes('connection complete') && l.includes(direction));
+}
+
+test('text access log: one exact line per connection and direction', { timeout: 90_000 }, async () => {
+  const mesh = await startMesh({ nodes: 2 });
+  try {
+    const b = mesh.base;
+    const echo = await deployEcho(mesh, {
+      endpoints: [{ name: 'echo-0', node: 2, ip: mesh.podIp(80) }],
+      client: { name: 'client', node: 1, ip: mesh.podIp(81) },
+    });
+    assert.equal((await roundTrip(echo.listen.address, echo.listen.port, 'twelve bytes')).toString(), 'echo-0\ntwelve bytes');
+    const outbound = await eventually(() => accessLines(mesh.nodes[0]!.proc.output(), 'direction="outbound"')[0], 5_000, 'the outbound line');
+    const inbound = await eventually(() => accessLines(mesh.nodes[1]!.proc.output(), 'direction="inbound"')[0], 5_000, 'the inbound line');
+    const id = (sa: string) => `spiffe://cluster\\.local/ns/default/sa/${sa}`;
+    assert.match(
+      outbound,
+      new RegExp(
+        `^${TS}\\tinfo\\taccess\\tconnection complete\\t` +
+          `src\\.addr=127\\.0\\.0\\.1:\\d+ src\\.workload="client" src\\.namespace="default" src\\.identity="${id('client')}" ` +
+          `dst\\.addr=127\\.${b}\\.1\\.80:7000 dst\\.hbone_addr=127\\.${b}\\.0\\.2:15008 dst\\.service="echo\\.default\\.svc\\.cluster\\.local" ` +
+          `dst\\.workload="echo-0" dst\\.namespace="default" dst\\.identity="${id('echo')}" ` +
+          `direction="outbound" bytes_sent=12 bytes_recv=19 duration="\\d+ms"$`,
+      ),
+    );
+    assert.match(
+      inbound,
+      new RegExp(
+        `^${TS}\\tinfo\\taccess\\tconnection complete\\t` +
+          `src\\.addr=127\\.${b}\\.1\\.81:\\d+ src\\.workload="client" src\\.namespace="default" src\\.identity="${id('client')}" ` +
+          `dst\\.addr=127\\.${b}\\.1\\.80:7000 dst\\.hbone_addr=127\\.${b}\\.0\\.2:15008 dst\\.service="echo\\.default\\.svc\\.cluster\\.local" ` +
+          `dst\\.workload="echo-0" dst\\.namespace="default" dst\\.identity="${id('echo')}" ` +
+          `direction="inbound" bytes_sent=19 bytes_recv=12 duration="\\d+ms"$`,
+      ),
+    );
+    await echo.close();
+  } finally {
+    await mesh.stop();
+  }
+});
+
+test('--log-format json: the same fields as JSON', { timeout: 90_000 }, async () => {
+  const mesh = await startMesh({ nodes: 1, extraZtunnelArgs: ['--log-format', 'json'] });
+  try {
+    const echo = await deployEcho(mesh, {
+      endpoints: [{ name: 'echo-0', node: 1, ip: mesh.podIp(82) }],
+      client: { name: 'client', node: 1, ip: mesh.podIp(83) },
+    });
+    await roundTrip(echo.listen.address, echo.listen.port, 'abc');
+    const lines = await eventually(() => {
+      const found = mesh.nodes[0]!.proc.output().split('\n').filter((l) => l.startsWith('{') && l.includes('connection complete'));
+      return found.length === 2 ? found : undefined;
+    }, 5_000, 'two JSON access lines (same-node traffic: outbound and inbound)');
+    const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const byDirection = Object.fromEntries(records.map((r) => [r['direction'], r]));
+    const outbound = byDirection['outbound']!;
+    assert.equal(outbound['level'], 'info');
+    assert.equal(outbound['scope'], 'access');
+    assert.equal(outbound['message'], 'connection complete');
+    assert.equal(outbound['src.workload'], 'client');
+    assert.equal(outbound['dst.workload'], 'echo-0');
+    assert.equal(outbound['dst.service'], 'echo.default.svc.cluster.local');
+    assert.equal(outbound['bytes_sent'], 3);
+    assert.equal(outbound['bytes_recv'], 10);
+    assert.match(String(outbound['duration']), /^\d+ms$/);
+    assert.equal(byDirection['inbound']!['bytes_sent'], 10);
+    assert.equal(byDirection['inbound']!['bytes_recv'], 3);
+    await echo.close();
+  } finally {
+    await mesh.stop();
+  }
+});
