@@ -11,6 +11,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Runner>; h
     summary: 'run a node proxy (HBONE :15008, metrics :15020, admin :15000) for one node',
     load: async () => (await import('./ztunnel.js')).run,
   },
+  sidecar: {
+    summary: 'run the proxy of one workload in sidecar mode (mTLS + istio-peer-exchange on :15006)',
+    load: async () => (await import('./sidecar.js')).run,
+  },
   waypoint: {
     summary: 'run a waypoint (L7 routing, HTTP metrics) for a namespace; "waypoint apply -n NS" creates one locally',
     load: async () => (await import('./waypoint.js')).run,

@@ -32,6 +32,9 @@ import { configDump } from './config-dump.js';
 import { TelemetryConfig } from './telemetry-config.js';
 import { TELEMETRY_TYPE_URL, ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from '../api/mesh.js';
 import { createPlaintextInbound } from './plaintext-inbound.js';
+import { createMxStats, registerMxMetrics } from '../dataplane/mx/stats.js';
+import { SidecarDialer } from '../sidecar/legacy-mtls-client.js';
+import { peerMetadataOf } from '../sidecar/peer-metadata.js';
 
 /** Node proxies are themselves workloads of the mesh (namespace istio-system, label app=ztunnel). */
 export const NODE_PROXY_NAMESPACE = 'istio-system';
@@ -49,6 +52,11 @@ async function readRequired(file: string, what: string, hint: string): Promise<s
 
 function isNodeProxy(w: MeshWorkload): boolean {
   return w.namespace === NODE_PROXY_NAMESPACE && w.labels['app'] === NODE_PROXY_APP;
+}
+
+/** The HBONE address of `node`'s proxy: the one the control plane registered, else local mode's 127.0.10.k. */
+export function nodeProxyAddressIn(state: ProxyState, node: string): string | undefined {
+  return state.workloadsOnNode(node).find(isNodeProxy)?.addresses[0] ?? defaultNodeAddress(node);
 }
 
 export class NodeProxy {
@@ -78,14 +86,14 @@ export class NodeProxy {
     private readonly onQuit: () => void = () => {},
   ) {}
 
+  /** Workloads whose traffic this proxy carries: not node proxies, and not sidecar workloads (their sidecar does). */
   localWorkloads(): MeshWorkload[] {
-    return this.state.workloadsOnNode(this.config.node).filter((w) => !isNodeProxy(w));
+    return this.state.workloadsOnNode(this.config.node).filter((w) => !isNodeProxy(w) && w.tunnelProtocol !== 'LEGACY_ISTIO_MTLS');
   }
 
   nodeProxyAddress(node: string): string | undefined {
     if (node === this.config.node) return this.config.address;
-    // A node proxy the control plane registered as a workload; else local mode's convention (127.0.10.k).
-    return this.state.workloadsOnNode(node).find(isNodeProxy)?.addresses[0] ?? defaultNodeAddress(node);
+    return nodeProxyAddressIn(this.state, node);
   }
 
   ready(): boolean {
@@ -123,7 +131,10 @@ export class NodeProxy {
     const reporter = new ConnectionReporter(this.tracker, this.accessLog, telemetry);
 
     this.pool = new HboneClientPool({ tlsFor: (id) => this.certs.get(id) });
+    const mxStats = createMxStats();
+    registerMxMetrics(this.metricsRegistry, mxStats);
     const outbound = new OutboundHandler({
+      sidecars: new SidecarDialer({ tlsFor: (id) => this.certs.get(id), metadataFor: (w, id) => peerMetadataOf(w, id), nodeId: nodeId(config), stats: mxStats }),
       state: this.state,
       pool: this.pool,
       reporter,

@@ -1,6 +1,8 @@
 // Outbound path (reporter="source"): a captured connection → service → endpoint by round robin (or the
-// service's waypoint) → HBONE tunnel to the endpoint's node proxy, or plain TCP for workloads outside the mesh.
+// service's waypoint) → HBONE tunnel to the endpoint's node proxy, TLS + istio-peer-exchange to the
+// endpoint's sidecar, or plain TCP for workloads outside the mesh. Used by node proxies and sidecars.
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import type { MeshService, MeshWorkload } from '../api/mesh.js';
 import { serviceResourceName } from '../api/mesh.js';
 import { L4meshError } from '../errors/index.js';
@@ -18,6 +20,11 @@ import type { ConnectionTable } from './connections.js';
 import { dialTcp } from './dial.js';
 import type { ConnectionPeers, ConnectionReporter } from './reporting.js';
 import { PORTS } from './config.js';
+import type { ExchangeResult } from '../dataplane/mx/handshake.js';
+import type { SidecarDialer } from '../sidecar/legacy-mtls-client.js';
+import { SIDECAR_PORTS } from '../sidecar/config.js';
+import { workloadFromPeerMetadata } from '../sidecar/peer-metadata.js';
+import { spliceAfterExchange } from '../sidecar/splice-after-exchange.js';
 
 export interface OutboundDeps {
   state: ProxyState;
@@ -27,6 +34,8 @@ export interface OutboundDeps {
   log: Logger;
   /** Address of the node proxy of `node` (its HBONE listener host). */
   nodeProxyAddress(node: string): string | undefined;
+  /** TLS + istio-peer-exchange to LEGACY_ISTIO_MTLS (sidecar) destinations; without it they are refused. */
+  sidecars?: SidecarDialer;
 }
 
 interface Route {
@@ -35,6 +44,14 @@ interface Route {
   /** Where the bytes go: `ip:port` of the endpoint (or the service VIP:port through a waypoint). */
   authority: string;
   hbone?: { host: string; port: number; node: string };
+  /** The destination's sidecar (:15006 at its pod IP) and the service port SNI names there. */
+  sidecar?: { host: string; port: number; hostname: string; servicePort: number };
+}
+
+/** The upstream side of a connection; `exchange` when it is a sidecar's TLS socket after the peer exchange. */
+interface Upstream {
+  stream: Duplex;
+  exchange?: ExchangeResult;
 }
 
 function responseFlagsOf(err: unknown): string {
@@ -75,7 +92,10 @@ export class OutboundHandler {
     const destinationIdentity = state.identityOf(dst);
     if (dst.tunnelProtocol === 'NONE') return { destination: dst, destinationIdentity, authority };
     if (dst.tunnelProtocol === 'LEGACY_ISTIO_MTLS') {
-      throw new L4meshError('L4MESH_ERR_PROTOCOL', `destination ${dst.name} runs a sidecar (LEGACY_ISTIO_MTLS); this node proxy does not speak istio-peer-exchange yet`);
+      if (!this.deps.sidecars) {
+        throw new L4meshError('L4MESH_ERR_PROTOCOL', `destination ${dst.name} runs a sidecar (LEGACY_ISTIO_MTLS); this proxy was started without istio-peer-exchange`);
+      }
+      return { destination: dst, destinationIdentity, authority, sidecar: { host: ip, port: SIDECAR_PORTS.inbound, hostname: service.hostname, servicePort: port } };
     }
     const proxy = this.deps.nodeProxyAddress(dst.node);
     if (!proxy) {
@@ -120,7 +140,11 @@ export class OutboundHandler {
     peers.dstAddr = route.authority;
     if (route.hbone) peers.hboneAddr = `${route.hbone.host}:${route.hbone.port}`;
     this.connect(route, source, sourceIdentity, socket.remoteAddress ?? '', socket.remotePort ?? 0).then(
-      (upstream) => this.forward(socket, upstream, peers, route, startedAt),
+      (upstream) => {
+        // On the sidecar path the destination's labels are the ones it announced, not the registry's.
+        if (upstream.exchange?.peer) peers.destination = workloadFromPeerMetadata(upstream.exchange.peer);
+        this.forward(socket, upstream, peers, route, startedAt);
+      },
       (err: unknown) => {
         log.debug('outbound connection failed', { src: srcAddr, dst: route.authority, error: err });
         this.deps.reporter.failed(peers, responseFlagsOf(err), startedAt, (err as Error).message);
@@ -129,12 +153,24 @@ export class OutboundHandler {
     );
   }
 
-  private connect(route: Route, source: MeshWorkload, sourceIdentity: string, clientIp: string, clientPort: number): Promise<Duplex> {
+  private async connect(route: Route, source: MeshWorkload, sourceIdentity: string, clientIp: string, clientPort: number): Promise<Upstream> {
+    if (route.sidecar && this.deps.sidecars) {
+      const { socket, exchange } = await this.deps.sidecars.dial({
+        source,
+        sourceIdentity,
+        destinationIdentity: route.destinationIdentity,
+        host: route.sidecar.host,
+        port: route.sidecar.port,
+        hostname: route.sidecar.hostname,
+        servicePort: route.sidecar.servicePort,
+      });
+      return { stream: socket, exchange };
+    }
     if (!route.hbone) {
       const [ip, port] = splitAuthority(route.authority);
-      return dialTcp(ip, port);
+      return { stream: await dialTcp(ip, port) };
     }
-    return this.deps.pool.connect({
+    const stream = await this.deps.pool.connect({
       srcIdentity: sourceIdentity,
       dstIdentity: route.destinationIdentity,
       dstNode: route.hbone.node,
@@ -154,11 +190,12 @@ export class OutboundHandler {
         { ip: source.addresses[0] ?? clientIp, port: clientPort },
       ),
     });
+    return { stream };
   }
 
-  private forward(socket: CapturedConnection['socket'], upstream: Duplex, peers: ConnectionPeers, route: Route, startedAt: number): void {
+  private forward(socket: CapturedConnection['socket'], upstream: Upstream, peers: ConnectionPeers, route: Route, startedAt: number): void {
     if (socket.destroyed) {
-      upstream.destroy();
+      upstream.stream.destroy();
       return;
     }
     const stats = newConnectionStats(startedAt);
@@ -168,14 +205,17 @@ export class OutboundHandler {
       namespace: peers.source!.namespace,
       direction: 'outbound' as const,
       local: peers.srcAddr,
-      remote: route.hbone ? `${route.hbone.host}:${route.hbone.port}` : route.authority,
+      remote: route.hbone ? `${route.hbone.host}:${route.hbone.port}` : route.sidecar ? `${route.sidecar.host}:${route.sidecar.port}` : route.authority,
       remoteTarget: route.authority,
       protocol: route.hbone ? ('HBONE' as const) : ('TCP' as const),
       startedAt,
       stats,
     };
     this.deps.connections.add(entry);
-    splice(socket, upstream, stats).then((outcome) => {
+    const spliced = upstream.exchange
+      ? spliceAfterExchange(socket, upstream.stream, stats, upstream.stream as TLSSocket, upstream.exchange)
+      : splice(socket, upstream.stream, stats);
+    spliced.then((outcome) => {
       this.deps.connections.remove(entry);
       this.deps.reporter.closed(peers, tracked, startedAt, outcome.error);
     });

@@ -1,0 +1,53 @@
+// `l4mesh sidecar --workload NS/POD`: runs the proxy of one workload in sidecar mode.
+import { sidecarConfig, SIDECAR_ENV } from '../sidecar/config.js';
+import { Sidecar } from '../sidecar/sidecar.js';
+import { DEFAULT_CONTROL_PLANE } from '../ztunnel/config.js';
+import { Logger } from '../logging/logger.js';
+
+const HELP = `usage: l4mesh sidecar --workload NAMESPACE/POD [options]
+
+Runs the proxy of one workload (a Pod labelled sidecar.istio.io/inject: "true") on the pod's IP:
+15006 inbound mutual TLS with istio-peer-exchange, 15020 metrics, 15021 readiness, 15000 admin, and
+outbound listeners for the services the workload may reach (published at :15000/capture).
+Peers dial :15006 with the TLS server name outbound_.<service port>_.<subset>_.<service hostname>;
+the sidecar forwards to its pod IP at that service port's target port.
+
+options:
+  --workload NS/POD           the Pod this sidecar serves (required)
+  --address IP                pod IP to bind (env ${SIDECAR_ENV.podIp})
+  --node NAME                 the pod's node: its token obtains the certificate (env ${SIDECAR_ENV.node})
+  --control-plane HOST:PORT   xDS + CA (env ${SIDECAR_ENV.controlPlane}, default ${DEFAULT_CONTROL_PLANE})
+  --token-file FILE           node token (default <state-dir>/tokens/<node>.token)
+  --root-cert FILE            mesh root (default <state-dir>/ca/root-cert.pem)
+  --state-dir DIR             logs, capture allocations (env ${SIDECAR_ENV.stateDir}, default .l4mesh)
+  --capture-range CIDR        a /24 (or larger) for the outbound listeners (required)
+  --label KEY=VALUE           a label to announce in the peer metadata on top of the registry's (repeatable)
+  --log-format text|json      access log format (default text)
+  --log-level LEVEL           error, warn, info, debug, trace (default info)
+  --tcp-reporting-duration D  how often open connections report bytes (env ${SIDECAR_ENV.tcpReportingDuration}, default 15s)
+  --drain-duration D          how long SIGTERM waits for open connections (default 5s)
+`;
+
+export async function run(args: string[]): Promise<number> {
+  try {
+    const config = sidecarConfig(args);
+    if (config === 'help') {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    const log = new Logger('sidecar', config.logLevel);
+    let quit: () => void = () => {};
+    const done = new Promise<void>((resolve) => (quit = resolve));
+    const sidecar = new Sidecar(config, log, () => quit());
+    await sidecar.start();
+    process.once('SIGTERM', () => quit());
+    process.once('SIGINT', () => quit());
+    await done;
+    await sidecar.stop();
+    return 0;
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    process.stderr.write(`l4mesh sidecar: ${e.message}\n`);
+    return e.code === 'L4MESH_ERR_CONFIG' || e.code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1;
+  }
+}

@@ -1,0 +1,29 @@
+// The sidecar's /config_dump (DESIGN §7): what it holds from xDS, its workload's certificate, its settings.
+import { certificatesDump } from '../ztunnel/config-dump.js';
+import type { Sidecar } from './sidecar.js';
+
+export function sidecarConfigDump(sidecar: Sidecar) {
+  const { state, config } = sidecar;
+  return {
+    workloads: state.allWorkloads(),
+    services: state.allServices(),
+    policies: state.allPolicies(),
+    certificates: certificatesDump(sidecar.certificateStatus()),
+    config: {
+      role: 'sidecar',
+      workload: `${config.namespace}/${config.pod}`,
+      node: config.node,
+      nodeId: sidecar.nodeId,
+      address: config.address,
+      controlPlane: config.controlPlane,
+      captureRange: config.captureRange,
+      tcpReportingDurationMs: config.tcpReportingDurationMs,
+      drainMs: config.drainMs,
+      logFormat: config.logFormat,
+      clusterId: config.clusterId,
+      extraLabels: config.extraLabels,
+      startedAt: sidecar.startedAt.toISOString(),
+    },
+    metadataExchange: { ...sidecar.mxStats },
+  };
+}

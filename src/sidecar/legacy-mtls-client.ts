@@ -1,0 +1,111 @@
+// The client side of LEGACY_ISTIO_MTLS: TLS to a sidecar's :15006 as the source workload, ALPN
+// istio-peer-exchange, the destination's SPIFFE id verified, then the metadata exchange. Used by node
+// proxies and sidecars alike for destinations that run a sidecar.
+import { connect, type SecureContext, type TLSSocket } from 'node:tls';
+import type { MeshWorkload } from '../api/mesh.js';
+import { L4meshError } from '../errors/index.js';
+import type { PeerMetadata } from '../dataplane/mx/codec.js';
+import { exchangeMetadata, MX_ALPN, type ExchangeResult } from '../dataplane/mx/handshake.js';
+import type { MxStats } from '../dataplane/mx/stats.js';
+import { createHboneSecureContext, hboneClientTlsOptions, type TlsMaterial } from '../dataplane/tls/secure-context.js';
+import { SIDECAR_PORTS } from './config.js';
+import { sidecarServerName } from './server-name.js';
+
+/** A TLS handshake to a sidecar on a local host; beyond this the sidecar is not answering. */
+export const DEFAULT_SIDECAR_CONNECT_TIMEOUT_MS = 10_000;
+
+export interface SidecarDialerOptions {
+  /** Key and chain of a source identity; undefined while it has no certificate yet. */
+  tlsFor(identity: string): TlsMaterial | undefined;
+  /** What to announce for `source` (the workload on whose behalf we connect). */
+  metadataFor(source: MeshWorkload, sourceIdentity: string): PeerMetadata;
+  /** Our proxy's xDS node id, sent as `x-envoy-peer-metadata-id`. */
+  nodeId: string;
+  stats: MxStats;
+  connectTimeoutMs?: number;
+}
+
+export interface SidecarDialRequest {
+  source: MeshWorkload;
+  sourceIdentity: string;
+  destinationIdentity: string;
+  /** The destination workload's pod IP (its sidecar listens there on :15006). */
+  host: string;
+  port?: number;
+  /** Service hostname and service port: they name the target in SNI (see server-name.ts). */
+  hostname: string;
+  servicePort: number;
+}
+
+export interface SidecarConnection {
+  socket: TLSSocket;
+  exchange: ExchangeResult;
+}
+
+export class SidecarDialer {
+  // One SecureContext per certificate (they are costly to build), dropped with the certificate on rotation.
+  private readonly contexts = new WeakMap<TlsMaterial, SecureContext>();
+
+  constructor(private readonly options: SidecarDialerOptions) {}
+
+  async dial(request: SidecarDialRequest): Promise<SidecarConnection> {
+    const material = this.options.tlsFor(request.sourceIdentity);
+    if (!material) {
+      throw new L4meshError('L4MESH_ERR_CERTIFICATE', `no certificate for ${request.sourceIdentity} yet — is the control plane's CA reachable?`);
+    }
+    const port = request.port ?? SIDECAR_PORTS.inbound;
+    const where = `sidecar ${request.host}:${port}`;
+    const socket = await this.handshake(material, request, port, where);
+    try {
+      const exchange = await exchangeMetadata(
+        socket,
+        { metadata: this.options.metadataFor(request.source, request.sourceIdentity), nodeId: this.options.nodeId },
+        { stats: this.options.stats },
+      );
+      return { socket, exchange };
+    } catch (err) {
+      socket.destroy();
+      throw err;
+    }
+  }
+
+  private handshake(material: TlsMaterial, request: SidecarDialRequest, port: number, where: string): Promise<TLSSocket> {
+    const timeoutMs = this.options.connectTimeoutMs ?? DEFAULT_SIDECAR_CONNECT_TIMEOUT_MS;
+    let context = this.contexts.get(material);
+    if (!context) {
+      context = createHboneSecureContext(material);
+      this.contexts.set(material, context);
+    }
+    const tlsOptions = hboneClientTlsOptions(context, sidecarServerName(request.hostname, request.servicePort), request.destinationIdentity, where);
+    return new Promise((resolve, reject) => {
+      const socket = connect({ ...tlsOptions, ALPNProtocols: [...MX_ALPN], host: request.host, port });
+      socket.setNoDelay(true);
+      socket.allowHalfOpen = true;
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new L4meshError('L4MESH_ERR_CONNECT_TIMEOUT', `TLS connection to ${where} timed out after ${timeoutMs} ms — is the workload's sidecar running?`));
+      }, timeoutMs);
+      socket.once('secureConnect', () => {
+        clearTimeout(timer);
+        socket.removeAllListeners('error');
+        // The caller's splice attaches its own; until then an early reset must not crash the proxy.
+        socket.on('error', () => {});
+        resolve(socket);
+      });
+      socket.once('error', (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        if (err instanceof L4meshError) return reject(err);
+        const certificate = /CERT|SIGNATURE|ISSUER|SELF_SIGNED|UNABLE_TO/.test(err.code ?? '') || (err.code ?? '').startsWith('ERR_SSL');
+        reject(
+          new L4meshError(
+            certificate ? 'L4MESH_ERR_CERTIFICATE' : 'L4MESH_ERR_NO_HEALTHY_UPSTREAM',
+            certificate
+              ? `TLS handshake with ${where} failed: ${err.message} — check that both proxies hold certificates from the same mesh root`
+              : `cannot connect to ${where}: ${err.code ?? err.message} — is the workload's sidecar running?`,
+            { cause: err },
+          ),
+        );
+      });
+    });
+  }
+}

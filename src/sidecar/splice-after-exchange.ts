@@ -1,0 +1,25 @@
+// Splices a connection whose TLS side just ran the istio-peer-exchange: the application bytes read
+// during the exchange go first, a half-close seen during it is passed on, then bytes flow both ways.
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import type { ConnectionStats } from '../dataplane/connection-stats.js';
+import type { ExchangeResult } from '../dataplane/mx/handshake.js';
+import { splice, type SpliceOutcome } from '../dataplane/splice.js';
+
+/**
+ * `client` and `server` as splice() takes them (stats.received counts client→server bytes). `tls` is
+ * whichever of the two ran the exchange, `exchange` its result; the exchange left that socket paused.
+ */
+export function spliceAfterExchange(client: Duplex, server: Duplex, stats: ConnectionStats, tls: TLSSocket, exchange: ExchangeResult | undefined): Promise<SpliceOutcome> {
+  const other = tls === client ? server : client;
+  if (exchange && exchange.head.length > 0) {
+    other.write(exchange.head);
+    if (tls === client) stats.received += exchange.head.length;
+    else stats.sent += exchange.head.length;
+  }
+  const done = splice(client, server, stats);
+  // The TLS side's 'end' was consumed by the exchange, so splice() will not see it: end the other side here.
+  if (exchange?.peerEnded) other.end();
+  tls.resume();
+  return done;
+}
