@@ -79,7 +79,7 @@ test('control plane process: API → registry → xDS over TLS, node-token admis
     assert.deepEqual(workload.services, { 'default/ratings.default.svc.cluster.local': [{ servicePort: 9080, targetPort: 9080, appProtocol: 'HTTP11' }] });
     const service = snapshot.services.get('default/ratings.default.svc.cluster.local')!;
     assert.equal(service.hostname, 'ratings.default.svc.cluster.local');
-    assert.match(service.addresses[0]!, /^127\.77\.3\.\d+$/);
+    assert.match(service.addresses[0]!, /^127\.252\.3\.\d+$/);
     // The node proxy itself was recorded as a pod on its node.
     assert.equal((await api('/api/v1/namespaces/istio-system/pods/ztunnel-node-1')).status, 200);
 
