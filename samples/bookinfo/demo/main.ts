@@ -1,0 +1,197 @@
+// `npm run demo`: the Istio task "Collecting Metrics for TCP Services" in one command — starts a local
+// mesh, deploys Bookinfo with ratings v2 reading PostgreSQL behind a waypoint, sends traffic, waits for the
+// database's istio_tcp_* series, prints them and the URLs, keeps light traffic going, then shuts down.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { packageRoot } from '../../../src/config/paths.js';
+import { controlPlaneUrl, nodeAddress, readLayout, resolveStateDir } from '../../../src/localrun/layout.js';
+import { startForwarder, type Forwarder } from './forwarder.js';
+import { MeshCli } from './mesh-cli.js';
+import { databaseSeries, formatSeries } from './tcp-series.js';
+
+const HELP = `usage: npm run demo -- [--duration 60s] [--port 9080] [--no-prometheus] [--keep] [--state-dir DIR]
+
+Starts a local mesh (state in .l4mesh, or $L4MESH_STATE_DIR; address block $L4MESH_LOCAL_NET), deploys
+Bookinfo with ratings v2 and the PostgreSQL database behind a waypoint, sends traffic to productpage,
+prints the database's istio_tcp_* series and the URLs, and keeps sending light traffic until Ctrl-C
+(or for --duration). Then "l4mesh down" — unless the mesh was already running before, or --keep.
+
+  --duration D      stop after D (e.g. 90s, 5m, 500ms); default: run until Ctrl-C
+  --port N          host port for productpage (default 9080; a free one if taken; 0 = any)
+  --no-prometheus   do not start Prometheus (l4mesh dashboard prometheus) even when installed
+  --keep            leave the mesh running at the end
+`;
+
+const DATABASE_SERVICE = 'postgres.default.svc.cluster.local';
+/** The Deployments the demo waits for; the waypoint's pod too, since it carries the routed requests. */
+const DEPLOYMENTS = ['details-v1', 'ratings-v1', 'ratings-v2', 'reviews-v1', 'reviews-v2', 'reviews-v3', 'productpage-v1', 'postgres-v1', 'curl', 'waypoint'];
+/** PGlite and ten Node processes starting on two busy cores take a while. */
+const PODS_READY_TIMEOUT_MS = 180_000;
+const SERIES_TIMEOUT_MS = 60_000;
+/** "Light traffic": one page view every two seconds keeps the counters moving without loading the machine. */
+const TRAFFIC_INTERVAL_MS = 2_000;
+const DEFAULT_HOST_PORT = 9080;
+
+function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) throw new Error(`--duration ${text}: expected a number with ms, s, m or h (e.g. 60s)`);
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[m[2] ?? 's']!;
+  return Number(m[1]) * unit;
+}
+
+function say(line = ''): void {
+  process.stdout.write(`${line}\n`);
+}
+
+async function getPage(url: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  return { status: res.status, body: await res.text() };
+}
+
+/** "reviews-v3, red stars: Reviewer1 2/5, Reviewer2 3/5" read back from the page's markup. */
+function pageSummary(html: string): string {
+  const pod = /Reviews served by: ([^<]+)</.exec(html)?.[1] ?? 'unknown pod';
+  const reviewers = [...html.matchAll(/<small>([^<]+)<\/small>\n(?:<span class="stars" data-stars="(\d)" data-color="(\w+)")?/g)];
+  const stars = reviewers.map((m) => (m[2] ? `${m[1]} ${m[2]}/5 ${m[3]}` : `${m[1]} no stars`));
+  return `reviews from ${pod.trim()}: ${stars.join(', ') || 'no reviews shown'}`;
+}
+
+function hasPrometheus(): boolean {
+  try {
+    return execFileSync('sh', ['-c', 'command -v prometheus'], { encoding: 'utf8' }).trim() !== '';
+  } catch {
+    return false;
+  }
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: { duration: { type: 'string' }, port: { type: 'string' }, 'no-prometheus': { type: 'boolean' }, keep: { type: 'boolean' }, 'state-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    strict: true,
+  });
+  if (values.help) {
+    say(HELP);
+    return 0;
+  }
+  const durationMs = values.duration ? parseDuration(values.duration) : undefined;
+  const stateDir = resolveStateDir(values['state-dir'] ?? join(packageRoot(), '.l4mesh'));
+  const cli = new MeshCli({ ...process.env, L4MESH_STATE_DIR: stateDir });
+  const samples = join(packageRoot(), 'samples');
+
+  say(`==> l4mesh up (state ${stateDir})`);
+  const up = await cli.must(['up']);
+  const reused = /already up/.test(up);
+  say(reused ? '    a mesh is already running there: reusing it (it stays up at the end)' : up.replace(/^/gm, '    ').trimEnd());
+
+  let forwarder: Forwarder | undefined;
+  let stopping = false;
+  let wake: () => void = () => {};
+  const onSignal = () => {
+    stopping = true;
+    wake();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    say('==> deploying Bookinfo, the postgres database, ratings v2, a waypoint and the routing rules');
+    // The database before ratings v2: a pod gets POSTGRES_SERVICE_HOST/_PORT only for Services that exist
+    // when it starts (Kubernetes' env-var discovery; Istio's sample uses DNS instead).
+    for (const file of ['bookinfo/platform/local/bookinfo.yaml', 'curl/curl.yaml', 'bookinfo/platform/local/bookinfo-db.yaml']) {
+      say((await cli.must(['apply', '-f', join(samples, file)])).replace(/^/gm, '    ').trimEnd());
+    }
+    await cli.waitForPods(['postgres-v1'], PODS_READY_TIMEOUT_MS, say);
+    say((await cli.must(['apply', '-f', join(samples, 'bookinfo/platform/local/bookinfo-ratings-v2.yaml')])).replace(/^/gm, '    ').trimEnd());
+    say((await cli.must(['waypoint', 'apply', '-n', 'default'])).replace(/^/gm, '    ').trimEnd());
+    for (const file of ['bookinfo/networking/destination-rule-all.yaml', 'bookinfo/networking/virtual-service-ratings-db.yaml']) {
+      say((await cli.must(['apply', '-f', join(samples, file)])).replace(/^/gm, '    ').trimEnd());
+    }
+    await cli.waitForPods(DEPLOYMENTS, PODS_READY_TIMEOUT_MS, say);
+
+    const target = { host: await cli.podEnv('curl', 'PRODUCTPAGE_SERVICE_HOST'), port: Number(await cli.podEnv('curl', 'PRODUCTPAGE_SERVICE_PORT')) };
+    forwarder = await startForwarder('127.0.0.1', values.port !== undefined ? Number(values.port) : DEFAULT_HOST_PORT, target);
+    const pageUrl = `${forwarder.url}/productpage`;
+
+    const layout = readLayout(stateDir);
+    const metricsUrls = Array.from({ length: layout.nodes }, (_, i) => `http://${nodeAddress(layout, i + 1)}:15020/stats/prometheus`);
+    say(`==> sending traffic to ${pageUrl} until the database's TCP metrics appear`);
+    const deadline = Date.now() + SERIES_TIMEOUT_MS;
+    let series = await databaseSeries(metricsUrls, DATABASE_SERVICE);
+    let lastPage = { status: 0, body: '' };
+    while (!series.some((s) => s.name === 'istio_tcp_connections_opened_total') && Date.now() < deadline && !stopping) {
+      lastPage = await getPage(pageUrl).catch((err: Error) => ({ status: 0, body: err.message }));
+      await new Promise((r) => setTimeout(r, 500));
+      series = await databaseSeries(metricsUrls, DATABASE_SERVICE);
+    }
+    if (!series.some((s) => s.name === 'istio_tcp_connections_opened_total')) {
+      if (stopping) return 130;
+      throw new Error(`no istio_tcp_connections_opened_total{destination_service="${DATABASE_SERVICE}"} on ${metricsUrls.join(', ')} after ${SERIES_TIMEOUT_MS / 1000}s; last page: HTTP ${lastPage.status}; check: l4mesh logs deploy/ratings-v2, l4mesh logs ztunnel`);
+    }
+
+    say('');
+    say(`==> productpage: ${pageSummary(lastPage.status === 200 ? lastPage.body : (await getPage(pageUrl)).body)}`);
+    say(`==> TCP metrics for the ratings -> postgres traffic (destination_service="${DATABASE_SERVICE}"):`);
+    say(formatSeries(series));
+    say('');
+    say('    full series as the node proxies expose them:');
+    for (const s of series.filter((x) => x.name === 'istio_tcp_connections_opened_total')) say(`    ${s.source}\n      ${s.line}`);
+
+    let prometheus = '';
+    if (!values['no-prometheus'] && hasPrometheus()) {
+      const r = await cli.run(['dashboard', 'prometheus']);
+      const m = /http:\/\/[\d.]+:\d+/.exec(r.stdout);
+      prometheus = r.code === 0 && m ? m[0] : '';
+      if (r.code !== 0) say(`    (Prometheus did not start: ${(r.stderr || r.stdout).trim()})`);
+    }
+    const query = encodeURIComponent(`istio_tcp_connections_opened_total{destination_service="${DATABASE_SERVICE}"}`);
+    say('');
+    say('==> Bookinfo is running in the mesh:');
+    say(`    productpage        ${pageUrl}   (forwarded into the mesh as the curl workload)`);
+    say(`    from a workload    l4mesh exec deploy/curl -- sh -c 'curl -s http://$PRODUCTPAGE_SERVICE_HOST:$PRODUCTPAGE_SERVICE_PORT/productpage'`);
+    for (const u of metricsUrls) say(`    node metrics       ${u}`);
+    say(`    scrape targets     ${controlPlaneUrl(layout)}/debug/prometheus_sd`);
+    if (prometheus) say(`    Prometheus         ${prometheus}/graph?g0.expr=${query}`);
+    else if (values['no-prometheus']) say('    Prometheus         not started (--no-prometheus); start it with: l4mesh dashboard prometheus');
+    else say('    Prometheus         not installed (apt-get install -y prometheus, then: l4mesh dashboard prometheus)');
+    say(`    state and logs     ${stateDir} (export L4MESH_STATE_DIR=${stateDir} to use l4mesh on this mesh)`);
+    say('');
+    say(durationMs !== undefined ? `==> sending light traffic for ${values.duration}` : '==> sending light traffic; press Ctrl-C to stop');
+
+    const end = durationMs !== undefined ? Date.now() + durationMs : Infinity;
+    let views = 0;
+    let failures = 0;
+    while (!stopping && Date.now() < end) {
+      const page = await getPage(pageUrl).catch(() => ({ status: 0, body: '' }));
+      if (page.status === 200) views++;
+      else failures++;
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, Math.max(0, Math.min(TRAFFIC_INTERVAL_MS, end - Date.now())));
+        wake = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
+    }
+    const opened = (await databaseSeries(metricsUrls, DATABASE_SERVICE)).filter((s) => s.name === 'istio_tcp_connections_opened_total' && s.labels['reporter'] === 'destination');
+    say(`==> ${views} page views (${failures} failed); connections opened to postgres (reporter=destination): ${opened.reduce((n, s) => n + s.value, 0)}`);
+    return 0;
+  } finally {
+    await forwarder?.close();
+    if (reused || values.keep) {
+      say(`==> leaving the mesh running (stop it with: L4MESH_STATE_DIR=${stateDir} bin/l4mesh down)`);
+    } else {
+      say('==> l4mesh down');
+      const down = await cli.run(['down']);
+      say(down.stdout.replace(/^/gm, '    ').trimEnd());
+      if (down.code !== 0) process.stderr.write(down.stderr);
+    }
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`demo: ${err.message}\n`);
+    process.exit(1);
+  },
+);
