@@ -1,0 +1,118 @@
+// One figure each: iperf3 bulk throughput, the Node load generator's connection rate, latency and
+// idle-connection runs, and proxy CPU/RSS read from /proc around them.
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { run, startTool, cpuSeconds, rssKiB, sum } from './proc.js';
+import { binaryOf } from './peers/install.js';
+import { nodeScript, scriptPath, type Endpoint } from './scenarios.js';
+import type { LoadSpec } from './load/client.js';
+
+export interface Throughput {
+  gbps: number;
+  bytes: number;
+  /** Proxy CPU seconds (user + system, all proxies) per GB moved; absent without proxies. */
+  cpuSecondsPerGB?: number;
+}
+
+/** iperf3 answers "server is busy" for a moment after the previous test; retry that a few times. */
+const IPERF_ATTEMPTS = 4;
+
+export async function iperf(at: Endpoint, o: { parallel: number; reverse: boolean; seconds: number; proxyPids: number[] }): Promise<Throughput> {
+  const args = ['-c', at.host, '-p', String(at.port), '-t', String(o.seconds), '-P', String(o.parallel), '-J', '--connect-timeout', '5000'];
+  if (o.reverse) args.push('-R');
+  let lastError: unknown;
+  for (let attempt = 0; attempt < IPERF_ATTEMPTS; attempt++) {
+    const cpuBefore = sum(o.proxyPids, cpuSeconds);
+    try {
+      const out = await run(binaryOf('iperf3')!, args, (o.seconds + 30) * 1000);
+      const cpu = sum(o.proxyPids, cpuSeconds) - cpuBefore;
+      const report = JSON.parse(out) as { end: { sum_received: { bits_per_second: number; bytes: number } } };
+      const { bits_per_second, bytes } = report.end.sum_received;
+      return {
+        gbps: bits_per_second / 1e9,
+        bytes,
+        cpuSecondsPerGB: o.proxyPids.length > 0 ? cpu / (bytes / 1e9) : undefined,
+      };
+    } catch (err) {
+      lastError = err;
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  }
+  throw lastError;
+}
+
+/** Runs the load generator in its own process and returns its JSON result. */
+export async function load<T>(spec: LoadSpec): Promise<T> {
+  const out = await run(process.execPath, [...nodeScript(scriptPath('client')), JSON.stringify(spec)], 600_000);
+  const last = out.trim().split('\n').pop()!;
+  return JSON.parse(last) as T;
+}
+
+export interface ConnRate {
+  perSecond: number;
+  completed: number;
+  errors: number;
+  firstError?: string;
+}
+
+export interface Latency {
+  requests: number;
+  perSecond: number;
+  p50us: number;
+  p99us: number;
+  p999us: number;
+}
+
+export interface IdleRss {
+  connections: number;
+  rssBeforeKiB: number;
+  rssAfterKiB: number;
+  perConnectionKiB: number;
+  errors: number;
+}
+
+/** Settle time after the last idle connection opened, so lazily allocated buffers are counted. */
+const IDLE_SETTLE_MS = 2_000;
+
+export async function idleRss(at: Endpoint, count: number, proxyPids: number[]): Promise<IdleRss> {
+  const before = sum(proxyPids, rssKiB);
+  const spec: LoadSpec = { mode: 'idle', host: at.host, port: at.port, count };
+  const t = startTool(process.execPath, [...nodeScript(scriptPath('client')), JSON.stringify(spec)]);
+  const lines = createInterface({ input: t.proc.stdout! });
+  const [first] = (await once(lines, 'line')) as [string];
+  const ready = JSON.parse(first) as { ready: number; errors: number; firstError?: string };
+  await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS));
+  const after = sum(proxyPids, rssKiB);
+  t.proc.stdin!.write('close\n');
+  await once(t.proc, 'exit');
+  if (ready.ready === 0) throw new Error(`no idle connection could be opened: ${ready.firstError}`);
+  return {
+    connections: ready.ready,
+    rssBeforeKiB: before,
+    rssAfterKiB: after,
+    perConnectionKiB: (after - before) / ready.ready,
+    errors: ready.errors,
+  };
+}
+
+/** Scrapes every URL `perSecond` times a second while `during` runs. */
+export async function whileScraping<T>(urls: string[], perSecond: number, during: () => Promise<T>): Promise<{ result: T; scrapes: number; failures: number }> {
+  let scrapes = 0;
+  let failures = 0;
+  const timer = setInterval(() => {
+    for (const url of urls) {
+      fetch(url)
+        .then((r) => r.arrayBuffer())
+        .then(
+          () => scrapes++,
+          () => failures++,
+        );
+    }
+  }, 1000 / perSecond);
+  try {
+    const result = await during();
+    return { result, scrapes, failures };
+  } finally {
+    clearInterval(timer);
+  }
+}

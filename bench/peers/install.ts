@@ -1,0 +1,37 @@
+// Makes sure the peers and load tools exist: Debian's stunnel4, haproxy, iperf3 and wrk are installed
+// with apt-get when missing (as root). A tool that cannot be installed is reported, and its scenario skipped.
+import { existsSync } from 'node:fs';
+import { run } from '../proc.js';
+
+/** Debian package → the binary that proves it is installed. */
+const PACKAGES: Record<string, string[]> = {
+  stunnel4: ['/usr/bin/stunnel4', '/usr/bin/stunnel'],
+  haproxy: ['/usr/sbin/haproxy', '/usr/bin/haproxy'],
+  iperf3: ['/usr/bin/iperf3'],
+  wrk: ['/usr/bin/wrk'],
+};
+
+export function binaryOf(pkg: string): string | undefined {
+  return PACKAGES[pkg]?.find((p) => existsSync(p));
+}
+
+/** Returns the packages that are (now) available; logs one line for each that is not. */
+export async function ensurePeers(log: (line: string) => void): Promise<Set<string>> {
+  const missing = Object.keys(PACKAGES).filter((p) => !binaryOf(p));
+  if (missing.length > 0) {
+    if (process.getuid?.() !== 0) {
+      log(`not root: cannot apt-get install ${missing.join(' ')}`);
+    } else {
+      log(`installing ${missing.join(' ')} with apt-get`);
+      try {
+        await run('apt-get', ['update', '-qq'], 300_000);
+        await run('apt-get', ['install', '-y', '-qq', ...missing], 600_000);
+      } catch (err) {
+        log(`apt-get failed: ${(err as Error).message.split('\n').slice(0, 3).join(' ')}`);
+      }
+    }
+  }
+  const available = new Set(Object.keys(PACKAGES).filter((p) => binaryOf(p)));
+  for (const p of Object.keys(PACKAGES)) if (!available.has(p)) log(`skipping what needs ${p}: it is not installed and could not be installed`);
+  return available;
+}

@@ -1,0 +1,79 @@
+// Child processes of the benchmark (backends, peers, load generators) and what /proc says about them:
+// RSS from /proc/<pid>/status, CPU time from utime+stime in /proc/<pid>/stat.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { once } from 'node:events';
+
+/** Linux reports utime/stime in clock ticks; 100 per second on every distribution kernel we run on. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of running) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+export interface Tool {
+  proc: ChildProcess;
+  pid: number;
+  output(): string;
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function startTool(command: string, args: string[], env?: Record<string, string>): Tool {
+  const proc = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  running.add(proc);
+  proc.on('exit', () => running.delete(proc));
+  let out = '';
+  proc.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  proc.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+  return {
+    proc,
+    pid: proc.pid!,
+    output: () => out,
+    async waitFor(pattern, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!pattern.test(out)) {
+        if (proc.exitCode !== null) throw new Error(`${command} exited (${proc.exitCode}) before printing ${pattern}:\n${out}`);
+        if (Date.now() > deadline) throw new Error(`${command} did not print ${pattern} within ${timeoutMs} ms:\n${out}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = once(proc, 'exit');
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Runs a command to completion; rejects with its output when it fails. */
+export async function run(command: string, args: string[], timeoutMs = 120_000): Promise<string> {
+  const t = startTool(command, args);
+  t.proc.stdin!.end();
+  const timer = setTimeout(() => t.proc.kill('SIGKILL'), timeoutMs);
+  const [code] = (await once(t.proc, 'exit')) as [number | null];
+  clearTimeout(timer);
+  if (code !== 0) throw new Error(`${command} ${args.join(' ')} failed (${code}):\n${t.output()}`);
+  return t.output();
+}
+
+export function rssKiB(pid: number): number {
+  const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m);
+  return m ? Number(m[1]) : NaN;
+}
+
+/** User + system CPU seconds the process has used so far (all its threads). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may contain spaces) start at state; utime/stime are 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+export function sum(pids: number[], f: (pid: number) => number): number {
+  return pids.reduce((a, p) => a + f(p), 0);
+}

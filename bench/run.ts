@@ -1,0 +1,141 @@
+// `npm run bench [-- --quick] [-- --only=ambient,direct] [-- --profile=DIR]`: measures every scenario one
+// after the other on this machine, prints the table and the targets, and writes bench/results/<date>.json.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { cpus, freemem, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { packageRoot } from '../src/config/paths.js';
+import { ensurePeers } from './peers/install.js';
+import { ambient, direct, haproxy, profile, stunnel, type Scenario } from './scenarios.js';
+import { sidecar } from './sidecar-scenario.js';
+import { idleRss, iperf, load, whileScraping, type ConnRate, type Latency } from './measure.js';
+import { evaluate, formatTable, type ScenarioResult } from './report.js';
+
+interface Plan {
+  seconds: number;
+  latencySeconds: number;
+  idleConnections: number;
+  /** Unscraped/scraped pairs for the scrape figure (alternated, so drift hits both alike). */
+  scrapePairs: number;
+}
+
+const FULL: Plan = { seconds: 8, latencySeconds: 10, idleConnections: 10_000, scrapePairs: 3 };
+const QUICK: Plan = { seconds: 2, latencySeconds: 3, idleConnections: 1_000, scrapePairs: 1 };
+/** Each proxy of a TLS peer holds both sockets of a connection in one process; 20,000 fds is this box's hard limit. */
+const PEER_IDLE_CONNECTIONS = 9_500;
+/** The issue's scrape rate for the "scrape under load" figure. */
+const SCRAPES_PER_SECOND = 10;
+/** The issue's fixed request rate for the latency figure. */
+const FIXED_RATE = 1_000;
+
+function log(line: string): void {
+  process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+}
+
+async function measure(s: Scenario, plan: Plan): Promise<ScenarioResult> {
+  const result: ScenarioResult = { name: s.name };
+  const running = await s.start();
+  const pids = running.proxyPids;
+  try {
+    for (const [key, parallel, reverse] of [
+      ['up1', 1, false],
+      ['down1', 1, true],
+      ['up8', 8, false],
+      ['down8', 8, true],
+    ] as const) {
+      const t = await iperf(running.iperf, { parallel, reverse, seconds: plan.seconds, proxyPids: pids });
+      (result.throughput ??= {})[key] = t;
+      log(`${s.name} throughput ${key}: ${t.gbps.toFixed(2)} Gbit/s${t.cpuSecondsPerGB !== undefined ? `, ${t.cpuSecondsPerGB.toFixed(2)} proxy CPU s/GB` : ''}`);
+    }
+    for (const concurrency of [8, 64] as const) {
+      const r = await load<ConnRate>({ mode: 'connrate', ...running.echo, concurrency, seconds: plan.seconds });
+      (result.connRate ??= {})[`c${concurrency}`] = r;
+      log(`${s.name} new connections c${concurrency}: ${r.perSecond.toFixed(0)}/s (${r.errors} errors${r.firstError ? `: ${r.firstError}` : ''})`);
+    }
+    for (const rate of [FIXED_RATE, 0]) {
+      const r = await load<Latency>({ mode: 'latency', ...running.echo, rate, seconds: plan.latencySeconds });
+      (result.latency ??= {})[rate ? 'fixed1000' : 'full'] = r;
+      log(`${s.name} latency ${rate ? `${rate} req/s` : 'full speed'}: p50 ${r.p50us.toFixed(0)} µs p99 ${r.p99us.toFixed(0)} µs p99.9 ${r.p999us.toFixed(0)} µs (${r.perSecond.toFixed(0)} req/s)`);
+    }
+    if (running.metricsUrls.length > 0) {
+      const plain: number[] = [];
+      const scraped: number[] = [];
+      let scrapes = 0;
+      let failures = 0;
+      for (let i = 0; i < plan.scrapePairs; i++) {
+        plain.push((await iperf(running.iperf, { parallel: 1, reverse: false, seconds: plan.seconds, proxyPids: pids })).gbps);
+        const s2 = await whileScraping(running.metricsUrls, SCRAPES_PER_SECOND, () => iperf(running.iperf, { parallel: 1, reverse: false, seconds: plan.seconds, proxyPids: pids }));
+        scraped.push(s2.result.gbps);
+        scrapes += s2.scrapes;
+        failures += s2.failures;
+      }
+      const mean = (a: number[]): number => a.reduce((x, y) => x + y, 0) / a.length;
+      result.scrape = { unscrapedGbps: mean(plain), scrapedGbps: mean(scraped), ratio: mean(scraped) / mean(plain), scrapes, failures };
+      log(`${s.name} scraped ${SCRAPES_PER_SECOND}/s: ${mean(scraped).toFixed(2)} vs ${mean(plain).toFixed(2)} Gbit/s unscraped (${scrapes} scrapes, ${failures} failed)`);
+    }
+    if (pids.length > 0) {
+      const count = s.name === 'stunnel' || s.name === 'haproxy' ? Math.min(plan.idleConnections, PEER_IDLE_CONNECTIONS) : plan.idleConnections;
+      result.idle = await idleRss(running.echo, count, pids);
+      log(`${s.name} idle: ${result.idle.connections} connections, ${result.idle.perConnectionKiB.toFixed(1)} KiB RSS each (${result.idle.rssBeforeKiB} → ${result.idle.rssAfterKiB} KiB, ${result.idle.errors} errors)`);
+    }
+  } finally {
+    await running.stop();
+  }
+  return result;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+  profile.dir = args.find((a) => a.startsWith('--profile='))?.slice(10);
+  const plan = quick ? QUICK : FULL;
+  const started = new Date();
+  const machine = {
+    date: started.toISOString(),
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: +(totalmem() / 2 ** 30).toFixed(1),
+    freeGiB: +(freemem() / 2 ** 30).toFixed(1),
+    node: process.version,
+    loadAverageAtStart: loadavg().map((x) => +x.toFixed(2)),
+    quick,
+  };
+  log(`machine: ${JSON.stringify(machine)}`);
+  const available = await ensurePeers(log);
+  if (!available.has('iperf3')) throw new Error('iperf3 is needed for the throughput figures and could not be installed');
+  const scenarios: Scenario[] = [direct, ambient, sidecar, stunnel, haproxy].filter((s) => !only || only.includes(s.name));
+  const results: ScenarioResult[] = [];
+  for (const s of scenarios) {
+    const missing = s.name === 'stunnel' ? !available.has('stunnel4') : s.name === 'haproxy' ? !available.has('haproxy') : false;
+    const why = s.unavailable ?? (missing ? `not measured: ${s.name} could not be installed` : undefined);
+    if (why) {
+      log(`${s.name}: ${why}`);
+      results.push({ name: s.name, skipped: why });
+      continue;
+    }
+    log(`--- ${s.name}`);
+    try {
+      results.push(await measure(s, plan));
+    } catch (err) {
+      log(`${s.name} failed: ${(err as Error).message}`);
+      results.push({ name: s.name, skipped: `failed: ${(err as Error).message.split('\n')[0]}` });
+    }
+  }
+  const targets = evaluate(results);
+  const table = formatTable(results, targets);
+  process.stdout.write('\n' + table + '\n');
+  const dir = join(packageRoot(), 'bench', 'results');
+  if (!existsSync(dir)) await mkdir(dir, { recursive: true });
+  const file = join(dir, `${started.toISOString().slice(0, 10)}${quick ? '-quick' : ''}.json`);
+  await writeFile(file, JSON.stringify({ machine, plan, results, targets }, null, 2) + '\n');
+  log(`wrote ${file}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    process.stderr.write(`bench: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,204 @@
+// The scenarios the benchmark compares, each started the way a user would run it, with the same echo
+// and iperf3 backends behind it. A scenario tells the measurements where to connect and which process
+// ids are "the proxies" (for RSS and CPU).
+import { fileURLToPath } from 'node:url';
+import { startTool, type Tool } from './proc.js';
+import { startMesh, eventually, podYaml, type TestMesh } from '../test/support/mesh.js';
+import { makePeerPki, type PeerPki } from './peers/pki.js';
+import { startHaproxyPair, startStunnelPair, type Forward } from './peers/tunnels.js';
+import { binaryOf } from './peers/install.js';
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+export interface RunningScenario {
+  echo: Endpoint;
+  iperf: Endpoint;
+  proxyPids: number[];
+  /** Prometheus endpoints of the proxies (the scrape-under-load figure); empty for the peers. */
+  metricsUrls: string[];
+  stop(): Promise<void>;
+}
+
+export interface Scenario {
+  name: string;
+  /** Why it cannot run here, when it cannot. */
+  unavailable?: string;
+  start(): Promise<RunningScenario>;
+}
+
+const ECHO_PORT = 7000;
+const IPERF_PORT = 5201;
+/** Loopback block of the non-mesh scenarios, away from the 127.100+ blocks the test meshes use. */
+const NET = '127.77.0';
+
+/** `node <file>`: compiled JavaScript when running from dist/, the TypeScript source through tsx otherwise. */
+export function nodeScript(relative: string): string[] {
+  const url = new URL(relative, import.meta.url);
+  const file = fileURLToPath(url);
+  return file.endsWith('.ts') ? ['--import', 'tsx', file] : [file];
+}
+
+export function scriptPath(name: string): string {
+  return import.meta.url.endsWith('.ts') ? `./load/${name}.ts` : `./load/${name}.js`;
+}
+
+async function startBackends(host: string): Promise<Tool[]> {
+  const echo = startTool(process.execPath, [...nodeScript(scriptPath('server')), host, String(ECHO_PORT)]);
+  // --forceflush: iperf3 buffers its banner when stdout is a pipe.
+  const iperf = startTool(binaryOf('iperf3')!, ['-s', '-B', host, '-p', String(IPERF_PORT), '--forceflush']);
+  try {
+    await Promise.all([echo.waitFor(/listening/), iperf.waitFor(/Server listening/)]);
+  } catch (err) {
+    await stopAll([echo, iperf]);
+    throw err;
+  }
+  return [echo, iperf];
+}
+
+async function stopAll(tools: Tool[]): Promise<void> {
+  await Promise.all(tools.map((t) => t.stop()));
+}
+
+export const direct: Scenario = {
+  name: 'direct',
+  async start() {
+    const host = `${NET}.10`;
+    const backends = await startBackends(host);
+    return {
+      echo: { host, port: ECHO_PORT },
+      iperf: { host, port: IPERF_PORT },
+      proxyPids: [],
+      metricsUrls: [],
+      stop: () => stopAll(backends),
+    };
+  },
+};
+
+function tunnelScenario(name: string, listenIp: string, tlsIp: string, pair: (pki: PeerPki, f: Forward[]) => Promise<Tool[]>): Scenario {
+  return {
+    name,
+    async start() {
+      const backendHost = `${NET}.10`;
+      const backends = await startBackends(backendHost);
+      const pki = await makePeerPki();
+      const forwards = [ECHO_PORT, IPERF_PORT].map((port) => ({
+        listen: { host: listenIp, port },
+        tls: { host: tlsIp, port },
+        backend: { host: backendHost, port },
+      }));
+      let proxies: Tool[];
+      try {
+        proxies = await pair(pki, forwards);
+      } catch (err) {
+        await stopAll(backends);
+        throw err;
+      }
+      return {
+        echo: { host: listenIp, port: ECHO_PORT },
+        iperf: { host: listenIp, port: IPERF_PORT },
+        proxyPids: proxies.map((p) => p.pid),
+        metricsUrls: [],
+        stop: () => stopAll([...proxies, ...backends]),
+      };
+    },
+  };
+}
+
+export const stunnel = tunnelScenario('stunnel', `${NET}.11`, `${NET}.12`, startStunnelPair);
+export const haproxy = tunnelScenario('haproxy', `${NET}.13`, `${NET}.14`, startHaproxyPair);
+
+/** Mesh resources: a two-port service `bench` on a pod of node-2, and a client pod on node-1. */
+function meshYaml(mesh: TestMesh): string {
+  return `apiVersion: v1
+kind: Service
+metadata:
+  name: bench
+spec:
+  selector:
+    app: bench
+  ports:
+  - name: tcp-echo
+    port: ${ECHO_PORT}
+  - name: tcp-iperf
+    port: ${IPERF_PORT}
+---
+${podYaml({ name: 'bench-server', ip: mesh.podIp(2), node: 'node-2', labels: { app: 'bench' }, serviceAccount: 'bench-server' })}${podYaml({ name: 'bench-client', ip: mesh.podIp(1), node: 'node-1', labels: { app: 'bench-client' }, serviceAccount: 'bench-client' })}`;
+}
+
+interface Mapping {
+  workload: string;
+  hostname: string;
+  servicePort: number;
+  listenAddress: string;
+  listenPort: number;
+}
+
+/** When set, the node proxies run with `--cpu-prof` into this directory (the profile is written at exit). */
+export const profile = { dir: undefined as string | undefined };
+
+export const ambient: Scenario = {
+  name: 'ambient',
+  async start() {
+    const saved = process.env.NODE_OPTIONS;
+    if (profile.dir) process.env.NODE_OPTIONS = `${saved ?? ''} --cpu-prof --cpu-prof-dir=${profile.dir}`.trim();
+    let mesh: TestMesh;
+    try {
+      mesh = await startMesh({ nodes: 2, reportingDuration: '5s' });
+    } finally {
+      if (saved === undefined) delete process.env.NODE_OPTIONS;
+      else process.env.NODE_OPTIONS = saved;
+    }
+    const backends = await startBackends(mesh.podIp(2)).catch(async (err) => {
+      await mesh.stop();
+      throw err;
+    });
+    try {
+      await mesh.apply(meshYaml(mesh));
+      const listener = async (port: number): Promise<Endpoint> => {
+        const m = await eventually(async () => {
+          const all = JSON.parse(await mesh.proxyGet(1, 15000, '/capture')) as Mapping[];
+          return all.find((x) => x.workload === 'bench-client' && x.servicePort === port);
+        }, 15_000, `bench-client's listener for port ${port}`);
+        return { host: m.listenAddress, port: m.listenPort };
+      };
+      const echo = await listener(ECHO_PORT);
+      const iperf = await listener(IPERF_PORT);
+      // node-2 learns about bench-server through xDS too; wait until a tunnel actually gets through.
+      await eventually(async () => (await probe(echo)) || undefined, 15_000, 'a first connection through the mesh');
+      return {
+        echo,
+        iperf,
+        proxyPids: mesh.nodes.map((n) => n.proc.proc.pid!),
+        metricsUrls: mesh.nodes.map((n) => `http://${n.address}:15020/metrics`),
+        stop: async () => {
+          await stopAll(backends);
+          await mesh.stop();
+        },
+      };
+    } catch (err) {
+      await stopAll(backends);
+      await mesh.stop();
+      throw err;
+    }
+  },
+};
+
+/** One echo round trip; true when the bytes came back. */
+async function probe(at: Endpoint): Promise<boolean> {
+  const { connect } = await import('node:net');
+  return new Promise((resolve) => {
+    const s = connect(at.port, at.host, () => s.write('ping'));
+    const timer = setTimeout(() => done(false), 2_000);
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(ok);
+    };
+    s.on('data', () => done(true));
+    s.on('error', () => done(false));
+    s.on('close', () => done(false));
+  });
+}
