@@ -2,18 +2,10 @@
 // served over TCP on $POD_IP:5432 by pglite-socket, with the `ratings` table seeded at start.
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { SEEDED_RATINGS } from './ratings-seed.js';
 
 /** PostgreSQL's port; the Service and the readinessProbe use it too. */
 const DEFAULT_PORT = 5432;
-
-/**
- * The seeded ratings. Deliberately not ratings v1's fixed 5 and 4: a page showing these proves the stars
- * came from the database through ratings-v2.
- */
-export const SEEDED_RATINGS: ReadonlyArray<{ reviewId: number; reviewer: string; rating: number }> = [
-  { reviewId: 1, reviewer: 'Reviewer1', rating: 2 },
-  { reviewId: 2, reviewer: 'Reviewer2', rating: 3 },
-];
 
 const host = process.env['POD_IP'] || '127.0.0.1';
 const port = Number(process.argv[2] ?? DEFAULT_PORT);

@@ -2,9 +2,7 @@
 // them from PostgreSQL on every request over a fresh TCP connection, as the original does with MongoDB.
 import { serve } from './bookinfo-server.js';
 import { readRatings } from './ratings-db.js';
-
-/** What ratings v1 always answers (Istio's values); the database is seeded with different ones. */
-export const FIXED_RATINGS: Readonly<Record<string, number>> = { Reviewer1: 5, Reviewer2: 4 };
+import { FIXED_RATINGS } from './ratings-seed.js';
 
 const DB_TYPE = process.env['DB_TYPE'] ?? '';
 if (DB_TYPE !== '' && DB_TYPE !== 'postgres') {
