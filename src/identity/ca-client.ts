@@ -1,7 +1,7 @@
 // The proxy's client of the mesh CA: generates a key per identity and asks the control plane to sign it.
 import * as grpc from '@grpc/grpc-js';
 import { L4meshError, type ErrorCode } from '../errors/index.js';
-import { DEFAULT_BACKOFF } from './backoff.js';
+import { DEFAULT_BACKOFF } from '../retry/backoff.js';
 import { IMPERSONATED_IDENTITY_KEY, caClientConstructor, stringStruct, type IstioCertificateResponse } from './ca-proto.js';
 import { generateCsr } from './csr.js';
 import { workloadCertificateFromChain, type WorkloadCertificate } from './workload-certificate.js';

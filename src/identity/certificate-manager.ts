@@ -1,6 +1,6 @@
 // Keeps one certificate per wanted identity: fetches it, renews it at half life, retries failures with backoff.
 import { EventEmitter } from 'node:events';
-import { DEFAULT_BACKOFF, ExponentialBackoff, type BackoffOptions } from './backoff.js';
+import { DEFAULT_BACKOFF, ExponentialBackoff, type BackoffOptions } from '../retry/backoff.js';
 import type { CertificateSource } from './ca-client.js';
 import type { WorkloadCertificate } from './workload-certificate.js';
 

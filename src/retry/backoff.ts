@@ -1,4 +1,4 @@
-// Exponential retry delays for calls to the control plane: quick first retries, bounded waits later.
+// Exponential retry delays for calls to the control plane (CA, xDS): quick first retries, bounded waits later.
 
 export interface BackoffOptions {
   initialMs: number;

@@ -6,7 +6,7 @@ import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, type MeshSnapshot } from '../
 import { deltaAdsMethod } from '../../proto/ads-service.js';
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse } from '../../proto/codec.js';
 import { applyDeltaResponse, emptySnapshot, type ChangedNames } from './apply.js';
-import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { ExponentialBackoff, DEFAULT_BACKOFF, type BackoffOptions } from '../../retry/backoff.js';
 
 export type XdsClientLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
@@ -43,7 +43,7 @@ type DeltaCall = grpc.ClientDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryRe
 export class XdsClient extends EventEmitter {
   private readonly options: XdsClientOptions;
   private readonly typeUrls: string[];
-  private readonly backoff: Backoff;
+  private readonly backoff: ExponentialBackoff;
   private readonly log: XdsClientLog;
   private current: MeshSnapshot = emptySnapshot();
   /** Per type URL: resource name -> version held, sent back as initial_resource_versions on reconnect. */
@@ -58,7 +58,7 @@ export class XdsClient extends EventEmitter {
     super();
     this.options = options;
     this.typeUrls = options.typeUrls ?? DEFAULT_TYPE_URLS;
-    this.backoff = new Backoff(options.backoff ?? DEFAULT_BACKOFF);
+    this.backoff = new ExponentialBackoff(options.backoff ?? DEFAULT_BACKOFF);
     this.log = options.log ?? (() => {});
     for (const t of this.typeUrls) this.versions.set(t, new Map());
   }

@@ -1,7 +1,7 @@
 // Retry delays: 10 ms doubling to 15 s, reset after success.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_BACKOFF, ExponentialBackoff } from '../../../src/identity/backoff.js';
+import { DEFAULT_BACKOFF, ExponentialBackoff } from '../../../src/retry/backoff.js';
 
 test('the default backoff doubles from 10 ms and stays at 15 s', () => {
   const backoff = new ExponentialBackoff(DEFAULT_BACKOFF);
