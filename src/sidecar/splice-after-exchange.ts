@@ -18,8 +18,10 @@ export function spliceAfterExchange(client: Duplex, server: Duplex, stats: Conne
     else stats.sent += exchange.head.length;
   }
   const done = splice(client, server, stats);
-  // The TLS side's 'end' was consumed by the exchange, so splice() will not see it: end the other side here.
-  if (exchange?.peerEnded) other.end();
+  // A FIN that arrived during the exchange was consumed by it (peerEnded), or — when it came in the same
+  // read as the last bytes — emitted while nobody listened (readableEnded): splice() will not see it
+  // either way, so the other side is ended here.
+  if (exchange?.peerEnded || tls.readableEnded) other.end();
   tls.resume();
   return done;
 }
