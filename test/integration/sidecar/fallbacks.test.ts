@@ -3,6 +3,7 @@
 // a length of 0xFFFFFFFF closes the connection. Exact envoy_metadata_exchange_* counters on :15020.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect as netConnect } from 'node:net';
 import { connect } from 'node:tls';
 import { MX_HEADER_BYTES, MX_MAGIC } from '../../../src/dataplane/mx/codec.js';
 import { MX_ALPN } from '../../../src/dataplane/mx/handshake.js';
@@ -25,10 +26,10 @@ function rawExchange(cert: WorkloadCertificate, host: string, localAddress: stri
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let ending: RawResult['ending'] = 'close';
+    // From the raw pod's IP, so the sidecar's registry lookup by address finds that pod.
+    const tcp = netConnect({ host, port: 15006, localAddress });
     const socket = connect({
-      host,
-      port: 15006,
-      localAddress,
+      socket: tcp,
       servername: sidecarServerName('echo.default.svc.cluster.local', ECHO_PORT),
       key: cert.keyPem,
       cert: cert.chainPem.join(''),
