@@ -14,7 +14,7 @@ test('parses what it builds, lower-casing the hostname', () => {
 });
 
 test('rejects names that do not name a port and a host', () => {
-  for (const bad of [undefined, null, false, '', 'echo.default.svc.cluster.local', 'inbound_.80_._.echo', 'outbound_.0_._.echo', 'outbound_.65536_._.echo', 'outbound_.x_._.echo', 'outbound_.80_._.', 'outbound_.80_.echo', 'outbound_._._.echo']) {
+  for (const bad of [undefined, null, false as const, '', 'echo.default.svc.cluster.local', 'inbound_.80_._.echo', 'outbound_.0_._.echo', 'outbound_.65536_._.echo', 'outbound_.x_._.echo', 'outbound_.80_._.', 'outbound_.80_.echo', 'outbound_._._.echo']) {
     assert.equal(parseSidecarServerName(bad), undefined, String(bad));
   }
 });
