@@ -1,17 +1,14 @@
 // Composition of a waypoint: xDS → state; CA → its own certificate; /proxy/v1/routes → route table;
 // HBONE :15008 → L7 routing → HBONE to endpoints; metrics :15020, readiness :15021, admin :15000.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Server } from 'node:http';
-import * as grpc from '@grpc/grpc-js';
 import { Registry as PromRegistry } from 'prom-client';
 import type { MeshWorkload } from '../api/mesh.js';
 import { DEFAULT_TRUST_DOMAIN } from '../api/mesh.js';
-import { L4meshError } from '../errors/index.js';
 import { spiffeUri } from '../identity/spiffe.js';
-import { CaClient } from '../identity/ca-client.js';
-import { CertificateManager } from '../identity/certificate-manager.js';
-import { XdsClient } from '../dataplane/xds/client.js';
+import type { CertificateManager } from '../identity/certificate-manager.js';
+import type { XdsClient } from '../dataplane/xds/client.js';
+import { linkToControlPlane } from '../dataplane/proxy/control-plane-link.js';
+import { startProxyEndpoints, type ProxyEndpoints } from '../dataplane/proxy/endpoints.js';
 import { ProxyState } from '../dataplane/state/proxy-state.js';
 import { LocalIdentityTable } from '../dataplane/tls/local-identities.js';
 import { HboneServer } from '../dataplane/hbone/server.js';
@@ -20,9 +17,7 @@ import { TcpMetrics } from '../dataplane/telemetry/metrics.js';
 import { ConnectionTracker } from '../dataplane/telemetry/connection-tracker.js';
 import { AccessLogger } from '../dataplane/telemetry/access-log.js';
 import { registerProcessMetrics } from '../dataplane/telemetry/process-metrics.js';
-import { startMetricsServer, type MetricsServer } from '../dataplane/telemetry/metrics-server.js';
-import { adminHandler, closeServer, listen, readinessHandler } from '../dataplane/admin/server.js';
-import { isLogLevel, type Logger } from '../logging/logger.js';
+import type { Logger } from '../logging/logger.js';
 import { PORTS } from '../ztunnel/config.js';
 import { ConnectionReporter } from '../ztunnel/reporting.js';
 import { waypointNodeId, type WaypointConfig } from './config.js';
@@ -36,17 +31,6 @@ import { RouteTable, type RouteResources } from './route-config.js';
 import { WeightedDestinationPicker } from './router.js';
 import { RoutesClient } from './routes-client.js';
 import { UpstreamConnector } from './upstream.js';
-
-/** The name the control plane's serving certificate carries (as istiod's does). */
-const CONTROL_PLANE_SERVER_NAME = 'istiod.istio-system.svc';
-
-async function readRequired(file: string, what: string, hint: string): Promise<string> {
-  try {
-    return (await readFile(file, 'utf8')).trim();
-  } catch (err) {
-    throw new L4meshError('L4MESH_ERR_CONFIG', `cannot read ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? err} — ${hint}`);
-  }
-}
 
 export class Waypoint {
   readonly state = new ProxyState();
@@ -64,9 +48,7 @@ export class Waypoint {
   private tracker!: ConnectionTracker;
   private accessLog!: AccessLogger;
   private requestLog!: RequestLogger;
-  private metricsServer?: MetricsServer;
-  private admin?: Server;
-  private readiness?: Server;
+  private endpoints?: ProxyEndpoints;
   private stopping?: Promise<void>;
 
   constructor(
@@ -92,17 +74,20 @@ export class Waypoint {
 
   async start(): Promise<void> {
     const { config, log } = this;
-    const token = await readRequired(config.tokenFile, 'the node token', `the waypoint authenticates with its node's token; create one with "l4mesh control-plane token create --node ${config.node}"`);
-    const rootPem = await readRequired(config.rootCertFile, 'the mesh root certificate', 'it is <state-dir>/ca/root-cert.pem of the control plane');
     const proxyName = `${config.podName}.${config.namespace}`;
-
-    this.certs = new CertificateManager({ client: new CaClient({ address: config.controlPlane, rootCertPem: rootPem + '\n', token, serverName: CONTROL_PLANE_SERVER_NAME }) });
-    this.certs.on('updated', (identity: string) => {
-      const cert = this.certs.get(identity);
-      if (cert) this.identities.set(identity, cert);
-      log.info('certificate issued', { identity, expires: cert?.notAfter.toISOString() });
+    const link = await linkToControlPlane({
+      controlPlane: config.controlPlane,
+      tokenFile: config.tokenFile,
+      rootCertFile: config.rootCertFile,
+      node: config.node,
+      nodeId: waypointNodeId(config),
+      identities: this.identities,
+      log,
+      certificateHint: 'is the waypoint pod known on its node?',
     });
-    this.certs.on('failed', (identity: string, err: Error) => log.warn('certificate request failed, retrying (is the waypoint pod known on its node?)', { identity, error: err }));
+    const { token } = link;
+    this.certs = link.certs;
+    this.xds = link.xds;
     this.certs.ensure([this.identity]);
 
     registerProcessMetrics(this.metricsRegistry);
@@ -142,30 +127,21 @@ export class Waypoint {
     this.hbone.on('handshakeFailed', (err, remote) => log.debug('inbound TLS handshake failed', { remote, error: err }));
     await this.hbone.listen();
 
-    this.metricsServer = await startMetricsServer({ host: config.address, port: PORTS.metrics, registry: this.metricsRegistry });
-    this.readiness = await listen(readinessHandler(() => this.ready()), config.address, PORTS.readiness, 'readiness');
-    this.admin = await listen(
-      adminHandler({
-        configDump: () => ({
-          identity: this.identity,
-          namespace: config.namespace,
-          routes: this.routeResources,
-          workloads: this.state.allWorkloads(),
-          services: this.state.allServices(),
-          certificates: this.certs.list(),
-        }),
-        getLogLevel: () => log.getLevel(),
-        setLogLevel: (level) => {
-          if (!isLogLevel(level)) return `unknown level "${level}": use error, warn, info, debug or trace`;
-          log.setLevel(level);
-          return undefined;
-        },
-        quit: () => this.onQuit(),
+    this.endpoints = await startProxyEndpoints({
+      address: config.address,
+      registry: this.metricsRegistry,
+      ready: () => this.ready(),
+      configDump: () => ({
+        identity: this.identity,
+        namespace: config.namespace,
+        routes: this.routeResources,
+        workloads: this.state.allWorkloads(),
+        services: this.state.allServices(),
+        certificates: this.certs.list(),
       }),
-      config.address,
-      PORTS.admin,
-      'admin',
-    );
+      log,
+      quit: () => this.onQuit(),
+    });
 
     this.routesClient = new RoutesClient({ baseUrl: `http://${config.controlPlaneHttp}`, namespace: config.namespace, token, intervalMs: config.routesPollMs });
     this.routesClient.on('update', (resources: RouteResources) => {
@@ -176,17 +152,7 @@ export class Waypoint {
     this.routesClient.on('error', (err: Error) => log.warn('cannot fetch routes from the control plane, keeping the last ones', { error: err }));
     this.routesClient.start();
 
-    this.xds = new XdsClient({
-      address: config.controlPlane,
-      credentials: grpc.credentials.createSsl(Buffer.from(rootPem + '\n')),
-      nodeId: waypointNodeId(config),
-      channelOptions: { 'grpc.ssl_target_name_override': CONTROL_PLANE_SERVER_NAME, 'grpc.default_authority': CONTROL_PLANE_SERVER_NAME },
-      metadata: { authorization: `Bearer ${token}` },
-      log: (level, message, fields) => log.child('xds').log(level, message, fields),
-    });
     this.xds.on('update', ({ snapshot }) => this.state.update(snapshot));
-    this.xds.on('connected', () => log.info('connected to the control plane', { address: config.controlPlane }));
-    this.xds.on('disconnected', (err: Error) => log.warn('lost the control plane, keeping the last config and retrying', { error: err }));
     this.xds.start();
     log.info('waypoint started', {
       name: `${config.name}.${config.namespace}`,
@@ -205,7 +171,7 @@ export class Waypoint {
       await this.pool?.close();
       this.tracker?.flushNow();
       this.certs?.close();
-      await Promise.all([this.metricsServer?.close(), closeServer(this.admin), closeServer(this.readiness)]);
+      await this.endpoints?.close();
       this.tracker?.close();
       await Promise.all([this.accessLog?.close(), this.requestLog?.close()]);
     })();

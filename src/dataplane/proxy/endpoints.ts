@@ -1,0 +1,51 @@
+// The HTTP endpoints every proxy role serves on its own address: metrics (:15020), readiness (:15021)
+// and admin (:15000: config_dump, logging, quitquitquit, plus role-specific read-only views).
+import type { Server } from 'node:http';
+import type { Registry } from 'prom-client';
+import { adminHandler, closeServer, listen, readinessHandler } from '../admin/server.js';
+import { startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.js';
+import { isLogLevel, type Logger } from '../../logging/logger.js';
+
+/** DESIGN §1: the same ports for every role, each bound on the proxy's own IP. */
+export const PROXY_PORTS = { hbone: 15008, inboundPlaintext: 15006, admin: 15000, metrics: 15020, readiness: 15021 } as const;
+
+export interface ProxyEndpointsOptions {
+  address: string;
+  registry: Registry;
+  ready: () => boolean;
+  configDump: () => unknown;
+  views?: Record<string, () => unknown>;
+  log: Logger;
+  quit: () => void;
+}
+
+export interface ProxyEndpoints {
+  close(): Promise<void>;
+}
+
+export async function startProxyEndpoints(options: ProxyEndpointsOptions): Promise<ProxyEndpoints> {
+  const { address, log } = options;
+  const metrics: MetricsServer = await startMetricsServer({ host: address, port: PROXY_PORTS.metrics, registry: options.registry });
+  const readiness: Server = await listen(readinessHandler(options.ready), address, PROXY_PORTS.readiness, 'readiness');
+  const admin: Server = await listen(
+    adminHandler({
+      configDump: options.configDump,
+      views: options.views,
+      getLogLevel: () => log.getLevel(),
+      setLogLevel: (level) => {
+        if (!isLogLevel(level)) return `unknown level "${level}": use error, warn, info, debug or trace`;
+        log.setLevel(level);
+        return undefined;
+      },
+      quit: options.quit,
+    }),
+    address,
+    PROXY_PORTS.admin,
+    'admin',
+  );
+  return {
+    close: async () => {
+      await Promise.all([metrics.close(), closeServer(admin), closeServer(readiness)]);
+    },
+  };
+}
