@@ -9,6 +9,7 @@ import { fetchCapture, fetchConfigDump, podUid } from './node-admin.js';
 import { podEnv, unsupportedEnv } from './pod-env.js';
 import { podLogDir, podLogFile } from './pod-processes.js';
 import { processStartTime, type ProcessRecord } from './processes.js';
+import { SIDECAR_CONTAINER, spawnSidecar, wantsSidecar } from './sidecar-process.js';
 
 /** Kubernetes starts at 10 s and caps at 5 min; a laptop mesh wants crashes visible quickly: 1 s doubling to 10 s. */
 export const RESTART_BACKOFF_INITIAL_MS = 1_000;
@@ -28,6 +29,8 @@ export interface PodHost {
   writePod(pod: Resource): Promise<void>;
   processStarted(key: string, rec: ProcessRecord): void;
   processExited(key: string): void;
+  /** Arguments for a sidecar pod's `l4mesh sidecar` besides workload, address and node; undefined: none can run. */
+  sidecarArgs?(pod: Resource): string[] | undefined;
 }
 
 interface ContainerState {
@@ -47,6 +50,7 @@ export class PodRunner {
   private stopping = false;
   private writes: Promise<void> = Promise.resolve();
   private mappings: Awaited<ReturnType<typeof fetchCapture>> = [];
+  private sidecar?: ChildProcess;
 
   constructor(
     readonly pod: Resource,
@@ -80,6 +84,7 @@ export class PodRunner {
     this.pod.status = { ...(this.pod.status ?? {}), phase: 'Pending', startTime: (this.pod.status?.['startTime'] as string) ?? rfc3339Now() };
     await this.report();
     for (const c of this.containers) mkdirSync(podLogDir(this.host.stateDir, this.namespace, this.name), { recursive: true });
+    if (wantsSidecar(this.pod)) this.startSidecar();
     await this.waitForMesh();
     if (this.stopping) return;
     for (const c of this.containers) this.launch(c);
@@ -87,7 +92,8 @@ export class PodRunner {
 
   /** Until the node proxy listens for every service port of the namespace and holds the pod's certificate. */
   private async waitForMesh(): Promise<void> {
-    const address = this.host.nodeAddress(this.node);
+    // A sidecar pod's listeners and certificate are its sidecar's, on the pod IP.
+    const address = this.sidecar ? String(this.pod.status?.['podIP']) : this.host.nodeAddress(this.node);
     const uid = podUid(this.namespace, this.name);
     const sa = String((this.pod.spec as Record<string, unknown>)['serviceAccountName'] ?? 'default');
     const deadline = Date.now() + MESH_READY_TIMEOUT_MS;
@@ -109,6 +115,27 @@ export class PodRunner {
       await new Promise((r) => setTimeout(r, 200));
     }
     if (!this.stopping) this.host.log.warn('starting pod before the mesh is ready for it', { pod: this.key, node: this.node, waited: why });
+  }
+
+  /** The pod's own proxy, before its containers (like Istio's native sidecar); not restarted if it dies. */
+  private startSidecar(): void {
+    const extra = this.host.sidecarArgs?.(this.pod);
+    if (!extra) {
+      this.host.log.warn('no outbound address block left for a sidecar; the pod runs without one', { pod: this.key });
+      return;
+    }
+    const ip = String(this.pod.status?.['podIP']);
+    const args = ['--workload', this.key, '--address', ip, '--node', this.node, '--state-dir', this.host.stateDir, ...extra];
+    const log = podLogFile(this.host.stateDir, this.namespace, this.name, SIDECAR_CONTAINER);
+    const { child, command } = spawnSidecar(args, log, process.env);
+    this.sidecar = child;
+    const key = `${this.key}/${SIDECAR_CONTAINER}`;
+    child.once('spawn', () => this.host.processStarted(key, { pid: child.pid!, startTime: processStartTime(child.pid!), address: ip, command, log }));
+    child.once('error', (err) => this.host.log.warn('cannot start the sidecar', { pod: this.key, error: err }));
+    child.once('close', (code, signal) => {
+      this.host.processExited(key);
+      if (!this.stopping) this.host.log.warn('sidecar exited', { pod: this.key, code, signal });
+    });
   }
 
   private launch(c: ContainerState): void {
@@ -190,7 +217,19 @@ export class PodRunner {
         clearTimeout(timer);
       }),
     );
+    await this.stopSidecar(graceMs);
     await this.writes;
+  }
+
+  /** After the containers, so their last connections still go through it. */
+  private async stopSidecar(graceMs: number): Promise<void> {
+    const child = this.sidecar;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
   }
 
   private statusNow(): Record<string, unknown> {

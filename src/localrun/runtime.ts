@@ -18,6 +18,7 @@ import {
 import { PodIpAllocator } from './pod-ips.js';
 import { readPodProcesses, writePodProcesses, type PodProcessTable } from './pod-processes.js';
 import { PodRunner } from './pod-runner.js';
+import { SidecarCaptureBlocks } from './sidecar-process.js';
 import { stopProcess } from './processes.js';
 
 /** How often Deployments are re-read; the API has no watch, and 500 ms feels immediate at a terminal. */
@@ -36,6 +37,7 @@ interface Desired {
 export class LocalRuntime {
   private readonly runners = new Map<string, PodRunner>();
   private readonly ips: PodIpAllocator;
+  private readonly sidecarBlocks: SidecarCaptureBlocks;
   private readonly processes: PodProcessTable;
   private nextNode = 0;
   private timer?: NodeJS.Timeout;
@@ -49,6 +51,7 @@ export class LocalRuntime {
     private readonly log: Logger,
   ) {
     this.ips = new PodIpAllocator(stateDir, layout.podRanges);
+    this.sidecarBlocks = new SidecarCaptureBlocks(layout);
     this.processes = {};
   }
 
@@ -163,6 +166,7 @@ export class LocalRuntime {
       await r.stop();
       await this.client.delete(POD, r.namespace, r.name).catch((err: Error) => this.log.warn('cannot delete pod resource', { pod: r.key, error: err }));
       this.ips.release(r.key);
+      this.sidecarBlocks.release(r.key);
     })();
   }
 
@@ -187,6 +191,10 @@ export class LocalRuntime {
       processExited: (key: string) => {
         delete this.processes[key];
         writePodProcesses(this.stateDir, this.processes);
+      },
+      sidecarArgs: (pod: Resource) => {
+        const block = this.sidecarBlocks.allocate(`${pod.metadata.namespace ?? 'default'}/${pod.metadata.name}`);
+        return block ? ['--control-plane', `${this.layout.controlPlaneAddress}:${this.layout.grpcPort}`, '--capture-range', block] : undefined;
       },
     };
   }
