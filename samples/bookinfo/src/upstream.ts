@@ -9,8 +9,11 @@ const PROPAGATED = ['x-request-id', 'end-user', 'user-agent', 'traceparent', 'tr
 /** A slow upstream must not hang the page: the original productpage gives up after a few seconds too. */
 const UPSTREAM_TIMEOUT_MS = 3_000;
 
-/** Keep-alive like the original services' HTTP clients; the waypoint still routes each request. */
-const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+/**
+ * A new connection per call, as the original productpage (Python requests without a session) makes: each
+ * call is its own connection through the node proxies, so their access logs and round robin show every call.
+ */
+const agent = new Agent({ keepAlive: false });
 
 /** "host:port" of a service as this pod sees it, or an error naming the missing variable. */
 export function serviceAddress(service: string): { host: string; port: number } {
