@@ -3,7 +3,6 @@
 // outbound (HBONE to ambient workloads, TLS + peer exchange to other sidecars); :15020 metrics,
 // :15021 readiness, :15000 admin.
 import { join } from 'node:path';
-import type { Server } from 'node:http';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import type { MeshWorkload } from '../api/mesh.js';
 import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, TELEMETRY_TYPE_URL } from '../api/mesh.js';
@@ -17,13 +16,12 @@ import { LocalCapture } from '../dataplane/capture/local.js';
 import { MX_ALPN } from '../dataplane/mx/handshake.js';
 import { createMxStats, registerMxMetrics } from '../dataplane/mx/stats.js';
 import { HBONE_TLS_MIN_VERSION } from '../dataplane/tls/secure-context.js';
-import { startMetricsServer, type MetricsServer } from '../dataplane/telemetry/metrics-server.js';
-import { adminHandler, closeServer, listen, readinessHandler } from '../dataplane/admin/server.js';
-import { isLogLevel, type Logger } from '../logging/logger.js';
+import type { Logger } from '../logging/logger.js';
+import { linkToControlPlane } from '../dataplane/proxy/control-plane-link.js';
+import { startProxyEndpoints, type ProxyEndpoints } from '../dataplane/proxy/endpoints.js';
 import { ConnectionTable } from '../ztunnel/connections.js';
 import { OutboundHandler } from '../ztunnel/outbound.js';
 import { nodeProxyAddressIn } from '../ztunnel/node-proxy.js';
-import { createCertificateManager, createXdsClient, readProxyCredentials } from '../ztunnel/control-plane-clients.js';
 import { createProxyTelemetry, type ProxyTelemetry } from '../ztunnel/proxy-telemetry.js';
 import { sidecarNodeId, SIDECAR_PORTS, type SidecarConfig } from './config.js';
 import { SidecarInbound } from './inbound.js';
@@ -42,9 +40,7 @@ export class Sidecar {
   private telemetry!: ProxyTelemetry;
   private inboundServer?: TlsServer;
   private inboundListening?: Promise<void>;
-  private metricsServer?: MetricsServer;
-  private admin?: Server;
-  private readiness?: Server;
+  private endpoints?: ProxyEndpoints;
   private stopping?: Promise<void>;
   private syncing: Promise<void> = Promise.resolve();
   readonly startedAt = new Date();
@@ -81,8 +77,18 @@ export class Sidecar {
 
   async start(): Promise<void> {
     const { config, log } = this;
-    const { token, rootPem } = await readProxyCredentials(config);
-    this.certs = createCertificateManager({ controlPlane: config.controlPlane, token, rootPem, log, onIssued: (_id, cert) => this.serveCertificate(cert) });
+    const link = await linkToControlPlane({
+      controlPlane: config.controlPlane,
+      tokenFile: config.tokenFile,
+      rootCertFile: config.rootCertFile,
+      node: config.node,
+      nodeId: this.nodeId,
+      typeUrls: [ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, TELEMETRY_TYPE_URL],
+      onCertificate: (_id, cert) => this.serveCertificate(cert),
+      log,
+    });
+    this.certs = link.certs;
+    this.xds = link.xds;
 
     this.telemetry = createProxyTelemetry({
       proxyName: `sidecar-${config.namespace}-${config.pod}`,
@@ -132,29 +138,19 @@ export class Sidecar {
     this.inboundServer.on('secureConnection', inbound.handle);
     this.inboundServer.on('tlsClientError', (err, socket) => log.debug('inbound TLS handshake failed', { remote: `${socket.remoteAddress}:${socket.remotePort}`, error: err }));
 
-    this.metricsServer = await startMetricsServer({ host: config.address, port: SIDECAR_PORTS.metrics, registry });
-    this.readiness = await listen(readinessHandler(() => this.ready()), config.address, SIDECAR_PORTS.readiness, 'readiness');
-    this.admin = await listen(
-      adminHandler({
-        configDump: () => sidecarConfigDump(this),
-        views: {
-          '/connections': () => this.connections.list().map(({ stats, ...c }) => ({ ...c, bytesReceived: stats.received, bytesSent: stats.sent })),
-          '/capture': () => this.capture.mappings(),
-        },
-        getLogLevel: () => log.getLevel(),
-        setLogLevel: (level) => {
-          if (!isLogLevel(level)) return `unknown level "${level}": use error, warn, info, debug or trace`;
-          log.setLevel(level);
-          return undefined;
-        },
-        quit: () => this.onQuit(),
-      }),
-      config.address,
-      SIDECAR_PORTS.admin,
-      'admin',
-    );
+    this.endpoints = await startProxyEndpoints({
+      address: config.address,
+      registry,
+      ready: () => this.ready(),
+      configDump: () => sidecarConfigDump(this),
+      views: {
+        '/connections': () => this.connections.list().map(({ stats, ...c }) => ({ ...c, bytesReceived: stats.received, bytesSent: stats.sent })),
+        '/capture': () => this.capture.mappings(),
+      },
+      log,
+      quit: () => this.onQuit(),
+    });
 
-    this.xds = createXdsClient({ controlPlane: config.controlPlane, token, rootPem, nodeId: this.nodeId, typeUrls: [ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, TELEMETRY_TYPE_URL], log });
     this.xds.on('update', ({ snapshot }) => {
       this.state.update(snapshot);
       this.resync();
@@ -218,7 +214,7 @@ export class Sidecar {
       this.pool?.close();
       this.telemetry?.tracker.flushNow();
       this.certs?.close();
-      await Promise.all([this.metricsServer?.close(), closeServer(this.admin), closeServer(this.readiness)]);
+      await this.endpoints?.close();
       this.telemetry?.telemetry.stop();
       this.telemetry?.tracker.close();
       this.telemetry?.accessLog.close();

@@ -81,7 +81,7 @@ export class Waypoint {
       rootCertFile: config.rootCertFile,
       node: config.node,
       nodeId: waypointNodeId(config),
-      identities: this.identities,
+      onCertificate: (identity, cert) => this.identities.set(identity, cert),
       log,
       certificateHint: 'is the waypoint pod known on its node?',
     });

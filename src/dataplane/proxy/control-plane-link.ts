@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { L4meshError } from '../../errors/index.js';
 import { CaClient } from '../../identity/ca-client.js';
 import { CertificateManager } from '../../identity/certificate-manager.js';
-import type { LocalIdentityTable } from '../tls/local-identities.js';
+import type { WorkloadCertificate } from '../../identity/workload-certificate.js';
 import { XdsClient } from '../xds/client.js';
 import type { Logger } from '../../logging/logger.js';
 
@@ -22,8 +22,8 @@ export interface ControlPlaneLinkOptions {
   node: string;
   nodeId: string;
   typeUrls?: string[];
-  /** Certificates are installed here as they are issued and renewed, for the HBONE server's SNI lookup. */
-  identities: LocalIdentityTable;
+  /** Runs after every issued certificate (first issue and each rotation), e.g. to serve it. */
+  onCertificate: (identity: string, certificate: WorkloadCertificate) => void;
   log: Logger;
   /** Added to the "certificate request failed" warning, e.g. where to look for this role. */
   certificateHint?: string;
@@ -55,7 +55,7 @@ export async function linkToControlPlane(options: ControlPlaneLinkOptions): Prom
   });
   certs.on('updated', (identity: string) => {
     const cert = certs.get(identity);
-    if (cert) options.identities.set(identity, cert);
+    if (cert) options.onCertificate(identity, cert);
     log.info('certificate issued', { identity, expires: cert?.notAfter.toISOString() });
   });
   certs.on('failed', (identity: string, err: Error) =>
