@@ -138,6 +138,16 @@ export class PodRunner {
     });
   }
 
+  /** Re-reads the outbound listener mappings; on failure the previous ones stay (the listeners persist). */
+  private async refreshMappings(): Promise<void> {
+    const address = this.sidecar ? String(this.pod.status?.['podIP']) : this.host.nodeAddress(this.node);
+    try {
+      this.mappings = await fetchCapture(address);
+    } catch (err) {
+      this.host.log.warn('cannot refresh the service environment; restarting with the previous one', { pod: this.key, error: err });
+    }
+  }
+
   private launch(c: ContainerState): void {
     if (this.stopping) return;
     const problem = unsupportedEnv(c.spec.env) ?? (c.spec.command?.length || c.spec.args?.length ? undefined : `container "${c.spec.name}" has no command: the local runtime runs command + args (image "${c.spec.image ?? ''}" is informational)`);
@@ -189,7 +199,8 @@ export class PodRunner {
       c.waiting ??= { reason: 'CrashLoopBackOff', message: `back-off ${delay / 1000}s restarting failed container=${c.spec.name} pod=${this.name}` };
       this.host.log.info('container exited; restarting', { pod: this.key, container: c.spec.name, code, signal, backoffMs: delay });
       void this.report();
-      c.timer = setTimeout(() => this.launch(c), delay);
+      // A restarted container sees services created since the pod started, as a new Kubernetes pod would.
+      c.timer = setTimeout(() => void this.refreshMappings().then(() => this.launch(c)), delay);
     });
   }
 
