@@ -15,7 +15,8 @@ const NODE = process.execPath;
 
 function manifests(): string {
   const server = `require('net').createServer((s) => { s.write('pong from ' + process.env.POD_NAME.split('-')[0] + '\\n'); s.pipe(s); }).listen(7000, process.env.POD_IP)`;
-  const client = `const c = require('net').connect(+process.env.ECHO_SERVICE_PORT, process.env.ECHO_SERVICE_HOST); c.on('data', (d) => process.stdout.write('got ' + d)); c.end('ping\\n'); setInterval(() => {}, 1 << 30)`;
+  // The echo pod may start after the client: retry (bounded) until one exchange has worked.
+  const client = `let tries = 0; const attempt = () => { let got = false; const c = require('net').connect(+process.env.ECHO_SERVICE_PORT, process.env.ECHO_SERVICE_HOST); c.on('data', (d) => { got = true; process.stdout.write('got ' + d); }); c.on('error', () => {}); c.on('close', () => { if (!got && ++tries < 150) setTimeout(attempt, 200); }); c.end('ping\\n'); }; attempt(); setInterval(() => {}, 1 << 30)`;
   const deployment = (name: string, app: string, script: string) => `apiVersion: apps/v1
 kind: Deployment
 metadata:
