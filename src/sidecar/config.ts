@@ -1,37 +1,22 @@
 // Sidecar configuration: flags, environment variables (the pod's downward-API variables) and defaults.
 import { parseArgs } from 'node:util';
 import { isIP } from 'node:net';
-import { join } from 'node:path';
 import { L4meshError } from '../errors/index.js';
-import { isLogLevel, type LogLevel } from '../logging/logger.js';
-import { DEFAULT_TCP_REPORTING_DURATION_MS } from '../dataplane/telemetry/connection-tracker.js';
-import { DEFAULT_SERIES_EXPIRY_GRACE_MS } from '../dataplane/telemetry/metrics.js';
-import { parseDuration } from '../api/derive.js';
-import { DEFAULT_CONTROL_PLANE, DEFAULT_DRAIN_MS, DEFAULT_STATE_DIR, ENV as ZTUNNEL_ENV } from '../ztunnel/config.js';
+import { PROXY_ENV, PROXY_OPTIONS, proxyCommonConfig, type ProxyCommonConfig } from '../dataplane/proxy/proxy-options.js';
 
 /** Ports of DESIGN §1 for the sidecar role, bound on the workload's pod IP. */
 export const SIDECAR_PORTS = { inbound: 15006, admin: 15000, metrics: 15020, readiness: 15021 } as const;
 
 /** What the local runtime (like Kubernetes' downward API) puts in a pod's environment. */
-export const SIDECAR_ENV = { podIp: 'POD_IP', node: 'NODE_NAME', ...ZTUNNEL_ENV } as const;
+export const SIDECAR_ENV = { podIp: 'POD_IP', node: 'NODE_NAME', ...PROXY_ENV } as const;
 
-export interface SidecarConfig {
+export interface SidecarConfig extends ProxyCommonConfig {
   namespace: string;
   /** The Pod this sidecar serves. */
   pod: string;
   address: string;
   node: string;
-  controlPlane: string;
-  tokenFile: string;
-  rootCertFile: string;
-  stateDir: string;
   captureRange: string;
-  logFormat: 'text' | 'json';
-  logLevel: LogLevel;
-  tcpReportingDurationMs: number;
-  metricsExpiryGraceMs: number;
-  drainMs: number;
-  clusterId: string;
   /**
    * `--label K=V`: labels this sidecar announces in its peer metadata on top of the registry's (a later
    * value wins), like Istio's ISTIO_METAJSON_LABELS. Peers report them; the registry never sees them.
@@ -48,19 +33,9 @@ export const SIDECAR_OPTIONS = {
   workload: { type: 'string' },
   address: { type: 'string' },
   node: { type: 'string' },
-  'control-plane': { type: 'string' },
-  'token-file': { type: 'string' },
-  'root-cert': { type: 'string' },
-  'state-dir': { type: 'string' },
   'capture-range': { type: 'string' },
-  'log-format': { type: 'string' },
-  'log-level': { type: 'string' },
-  'tcp-reporting-duration': { type: 'string' },
-  'metrics-expiry-grace': { type: 'string' },
-  'drain-duration': { type: 'string' },
-  'cluster-id': { type: 'string' },
   label: { type: 'string', multiple: true },
-  help: { type: 'boolean', short: 'h' },
+  ...PROXY_OPTIONS,
 } as const;
 
 function parseLabels(values: readonly string[] | undefined): Record<string, string> {
@@ -88,32 +63,13 @@ export function sidecarConfig(args: string[], env = process.env): SidecarConfig 
   if (!captureRange) {
     throw new L4meshError('L4MESH_ERR_CONFIG', '--capture-range CIDR is required: a /24 of loopback addresses for the outbound listeners of this one workload, outside every node proxy\'s range');
   }
-  const stateDir = values['state-dir'] ?? (env[SIDECAR_ENV.stateDir] || DEFAULT_STATE_DIR);
-  const controlPlane = values['control-plane'] ?? (env[SIDECAR_ENV.controlPlane] || DEFAULT_CONTROL_PLANE);
-  if (!/^[^\s]+:\d+$/.test(controlPlane)) {
-    throw new L4meshError('L4MESH_ERR_CONFIG', `--control-plane: "${controlPlane}" is not HOST:PORT (e.g. 127.0.0.1:15012)`);
-  }
-  const logFormat = values['log-format'] ?? 'text';
-  if (logFormat !== 'text' && logFormat !== 'json') throw new L4meshError('L4MESH_ERR_CONFIG', `--log-format: "${logFormat}" must be text or json`);
-  const logLevel = values['log-level'] ?? (env[SIDECAR_ENV.logLevel] || 'info');
-  if (!isLogLevel(logLevel)) throw new L4meshError('L4MESH_ERR_CONFIG', `--log-level: "${logLevel}" must be one of error, warn, info, debug, trace`);
-  const reporting = values['tcp-reporting-duration'] ?? env[SIDECAR_ENV.tcpReportingDuration];
   return {
+    ...proxyCommonConfig(values, node, env),
     namespace: m[1]!,
     pod: m[3]!,
     address,
     node,
-    controlPlane,
-    tokenFile: values['token-file'] ?? join(stateDir, 'tokens', `${node}.token`),
-    rootCertFile: values['root-cert'] ?? join(stateDir, 'ca', 'root-cert.pem'),
-    stateDir,
     captureRange,
-    logFormat,
-    logLevel,
-    tcpReportingDurationMs: reporting ? parseDuration(reporting) : DEFAULT_TCP_REPORTING_DURATION_MS,
-    metricsExpiryGraceMs: values['metrics-expiry-grace'] !== undefined ? parseDuration(values['metrics-expiry-grace']) : DEFAULT_SERIES_EXPIRY_GRACE_MS,
-    drainMs: values['drain-duration'] ? parseDuration(values['drain-duration']) : DEFAULT_DRAIN_MS,
-    clusterId: values['cluster-id'] ?? 'Kubernetes',
     extraLabels: parseLabels(values.label),
   };
 }

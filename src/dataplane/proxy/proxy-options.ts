@@ -1,0 +1,80 @@
+// Flags every proxy role (node proxy, sidecar, waypoint) shares, with their environment variables and
+// defaults; each role's config module adds its own on top.
+import { join } from 'node:path';
+import { L4meshError } from '../../errors/index.js';
+import { isLogLevel, type LogLevel } from '../../logging/logger.js';
+import { DEFAULT_TCP_REPORTING_DURATION_MS } from '../telemetry/connection-tracker.js';
+import { DEFAULT_SERIES_EXPIRY_GRACE_MS } from '../telemetry/metrics.js';
+import { parseDuration } from '../../api/derive.js';
+
+/** Where the control plane listens by default (`l4mesh up` starts it there). */
+export const DEFAULT_CONTROL_PLANE = '127.0.0.1:15012';
+export const DEFAULT_STATE_DIR = '.l4mesh';
+/** How long SIGTERM lets open connections finish before cutting them. */
+export const DEFAULT_DRAIN_MS = 5_000;
+/** Istio's default cluster id; it shows up in the *_cluster metric labels. */
+export const DEFAULT_CLUSTER_ID = 'Kubernetes';
+
+/** ztunnel's variable names where it has one (CA_ADDRESS, RUST_LOG), so its habits carry over. */
+export const PROXY_ENV = {
+  stateDir: 'L4MESH_STATE_DIR',
+  controlPlane: 'CA_ADDRESS',
+  tcpReportingDuration: 'TCP_REPORTING_DURATION',
+  logLevel: 'RUST_LOG',
+} as const;
+
+export const PROXY_OPTIONS = {
+  'control-plane': { type: 'string' },
+  'token-file': { type: 'string' },
+  'root-cert': { type: 'string' },
+  'state-dir': { type: 'string' },
+  'log-format': { type: 'string' },
+  'log-level': { type: 'string' },
+  'tcp-reporting-duration': { type: 'string' },
+  'metrics-expiry-grace': { type: 'string' },
+  'drain-duration': { type: 'string' },
+  'cluster-id': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export interface ProxyCommonConfig {
+  controlPlane: string;
+  tokenFile: string;
+  rootCertFile: string;
+  stateDir: string;
+  logFormat: 'text' | 'json';
+  logLevel: LogLevel;
+  tcpReportingDurationMs: number;
+  /** How long idle series of a workload that left the mesh stay on /metrics (`--metrics-expiry-grace`). */
+  metricsExpiryGraceMs: number;
+  drainMs: number;
+  clusterId: string;
+}
+
+type CommonValues = { [K in keyof typeof PROXY_OPTIONS]?: K extends 'help' ? boolean : string };
+
+/** Resolves the shared flags: flag, then environment, then default; `node` names the default token file. */
+export function proxyCommonConfig(values: CommonValues, node: string, env: NodeJS.ProcessEnv = process.env): ProxyCommonConfig {
+  const stateDir = values['state-dir'] ?? (env[PROXY_ENV.stateDir] || DEFAULT_STATE_DIR);
+  const controlPlane = values['control-plane'] ?? (env[PROXY_ENV.controlPlane] || DEFAULT_CONTROL_PLANE);
+  if (!/^[^\s]+:\d+$/.test(controlPlane)) {
+    throw new L4meshError('L4MESH_ERR_CONFIG', `--control-plane: "${controlPlane}" is not HOST:PORT (e.g. 127.0.0.1:15012)`);
+  }
+  const logFormat = values['log-format'] ?? 'text';
+  if (logFormat !== 'text' && logFormat !== 'json') throw new L4meshError('L4MESH_ERR_CONFIG', `--log-format: "${logFormat}" must be text or json`);
+  const logLevel = values['log-level'] ?? (env[PROXY_ENV.logLevel] || 'info');
+  if (!isLogLevel(logLevel)) throw new L4meshError('L4MESH_ERR_CONFIG', `--log-level: "${logLevel}" must be one of error, warn, info, debug, trace`);
+  const reporting = values['tcp-reporting-duration'] ?? env[PROXY_ENV.tcpReportingDuration];
+  return {
+    controlPlane,
+    tokenFile: values['token-file'] ?? join(stateDir, 'tokens', `${node}.token`),
+    rootCertFile: values['root-cert'] ?? join(stateDir, 'ca', 'root-cert.pem'),
+    stateDir,
+    logFormat,
+    logLevel,
+    tcpReportingDurationMs: reporting ? parseDuration(reporting) : DEFAULT_TCP_REPORTING_DURATION_MS,
+    metricsExpiryGraceMs: values['metrics-expiry-grace'] !== undefined ? parseDuration(values['metrics-expiry-grace']) : DEFAULT_SERIES_EXPIRY_GRACE_MS,
+    drainMs: values['drain-duration'] ? parseDuration(values['drain-duration']) : DEFAULT_DRAIN_MS,
+    clusterId: values['cluster-id'] ?? DEFAULT_CLUSTER_ID,
+  };
+}
