@@ -83,7 +83,7 @@ export class PodRunner {
   async start(): Promise<void> {
     this.pod.status = { ...(this.pod.status ?? {}), phase: 'Pending', startTime: (this.pod.status?.['startTime'] as string) ?? rfc3339Now() };
     await this.report();
-    for (const c of this.containers) mkdirSync(podLogDir(this.host.stateDir, this.namespace, this.name), { recursive: true });
+    mkdirSync(podLogDir(this.host.stateDir, this.namespace, this.name), { recursive: true });
     if (wantsSidecar(this.pod)) this.startSidecar();
     await this.waitForMesh();
     if (this.stopping) return;
