@@ -19,7 +19,7 @@ import { HBONE_TLS_MIN_VERSION } from '../dataplane/tls/secure-context.js';
 import type { Logger } from '../logging/logger.js';
 import { linkToControlPlane } from '../dataplane/proxy/control-plane-link.js';
 import { startProxyEndpoints, type ProxyEndpoints } from '../dataplane/proxy/endpoints.js';
-import { ConnectionTable } from '../ztunnel/connections.js';
+import { captureAdminViews, ConnectionTable } from '../ztunnel/connections.js';
 import { OutboundHandler } from '../ztunnel/outbound.js';
 import { nodeProxyAddressIn } from '../ztunnel/node-proxy.js';
 import { createProxyTelemetry, type ProxyTelemetry } from '../ztunnel/proxy-telemetry.js';
@@ -143,10 +143,7 @@ export class Sidecar {
       registry,
       ready: () => this.ready(),
       configDump: () => sidecarConfigDump(this),
-      views: {
-        '/connections': () => this.connections.list().map(({ stats, ...c }) => ({ ...c, bytesReceived: stats.received, bytesSent: stats.sent })),
-        '/capture': () => this.capture.mappings(),
-      },
+      views: captureAdminViews(this.connections, () => this.capture.mappings()),
       log,
       quit: () => this.onQuit(),
     });

@@ -51,3 +51,11 @@ export class ConnectionTable {
     });
   }
 }
+
+/** The admin views of a proxy that captures traffic: open connections with their byte counts, and outbound listeners. */
+export function captureAdminViews(connections: ConnectionTable, mappings: () => unknown): Record<string, () => unknown> {
+  return {
+    '/connections': () => connections.list().map(({ stats, ...c }) => ({ ...c, bytesReceived: stats.received, bytesSent: stats.sent })),
+    '/capture': mappings,
+  };
+}

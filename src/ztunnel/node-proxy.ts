@@ -17,7 +17,7 @@ import { listenServer } from '../dataplane/admin/server.js';
 import type { Logger } from '../logging/logger.js';
 import { createProxyTelemetry, type ProxyTelemetry } from './proxy-telemetry.js';
 import { defaultNodeAddress, nodeId, PORTS, type ZtunnelConfig } from './config.js';
-import { ConnectionTable } from './connections.js';
+import { captureAdminViews, ConnectionTable } from './connections.js';
 import { OutboundHandler } from './outbound.js';
 import { InboundHandler } from './inbound.js';
 import { configDump } from './config-dump.js';
@@ -133,10 +133,7 @@ export class NodeProxy {
       registry,
       ready: () => this.ready(),
       configDump: () => configDump(this),
-      views: {
-        '/connections': () => this.connections.list().map(({ stats, ...c }) => ({ ...c, bytesReceived: stats.received, bytesSent: stats.sent })),
-        '/capture': () => this.capture.mappings(),
-      },
+      views: captureAdminViews(this.connections, () => this.capture.mappings()),
       log,
       quit: () => this.onQuit(),
     });
