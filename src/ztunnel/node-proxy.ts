@@ -9,6 +9,7 @@ import { linkToControlPlane } from '../dataplane/proxy/control-plane-link.js';
 import { startProxyEndpoints, type ProxyEndpoints } from '../dataplane/proxy/endpoints.js';
 import { ProxyState } from '../dataplane/state/proxy-state.js';
 import { LocalIdentityTable } from '../dataplane/tls/local-identities.js';
+import { hboneServerName } from '../dataplane/tls/server-name.js';
 import { HboneServer } from '../dataplane/hbone/server.js';
 import { HboneClientPool } from '../dataplane/hbone/client-pool.js';
 import { AddressBlocks } from '../dataplane/capture/address-blocks.js';
@@ -30,6 +31,8 @@ import { peerMetadataOf } from '../sidecar/peer-metadata.js';
 /** Node proxies are themselves workloads of the mesh (namespace istio-system, label app=ztunnel). */
 export const NODE_PROXY_NAMESPACE = 'istio-system';
 export const NODE_PROXY_APP = 'ztunnel';
+/** How long an inbound handshake waits for the certificate of a workload that just arrived: a CA round trip, with room. */
+const CERTIFICATE_WAIT_MS = 5_000;
 function isNodeProxy(w: MeshWorkload): boolean {
   return w.namespace === NODE_PROXY_NAMESPACE && w.labels['app'] === NODE_PROXY_APP;
 }
@@ -120,7 +123,12 @@ export class NodeProxy {
     this.capture.onConnection((conn) => outbound.handle(conn));
 
     const inbound = new InboundHandler({ node: config.node, hboneAddr: `${config.address}:${PORTS.hbone}`, state: this.state, reporter, connections: this.connections, log: log.child('inbound') });
-    this.hbone = new HboneServer({ host: config.address, port: PORTS.hbone, identities: this.identities, handler: inbound.handle });
+    this.hbone = new HboneServer({
+      host: config.address,
+      port: PORTS.hbone,
+      identities: { secureContextFor: (serverName) => this.identities.secureContextFor(serverName) ?? this.pendingIdentity(serverName) },
+      handler: inbound.handle,
+    });
     inbound.attach(this.hbone);
     this.hbone.on('handshakeFailed', (err, remote) => log.debug('inbound TLS handshake failed', { remote, error: err }));
     await this.hbone.listen();
@@ -152,6 +160,18 @@ export class NodeProxy {
       metrics: `${config.address}:${PORTS.metrics}`,
       admin: `${config.address}:${PORTS.admin}`,
     });
+  }
+
+  /**
+   * A connection for a local workload whose certificate is still being issued (it just arrived over xDS)
+   * waits for it, up to CERTIFICATE_WAIT_MS, instead of failing its handshake.
+   */
+  private async pendingIdentity(serverName: string) {
+    const name = serverName.toLowerCase();
+    const identity = this.localWorkloads().map((w) => this.state.identityOf(w)).find((id) => hboneServerName(id) === name);
+    if (!identity) return undefined;
+    await this.certs.waitFor(identity, CERTIFICATE_WAIT_MS);
+    return this.identities.secureContextFor(serverName);
   }
 
   /** Local workloads or services changed: certificates and outbound listeners follow. */

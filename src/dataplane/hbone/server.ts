@@ -25,7 +25,8 @@ export const DEFAULT_HBONE_CLOSE_GRACE_MS = 5_000;
 
 /** The local identities this proxy can present, looked up by the SNI the client sent. */
 export interface HboneIdentities {
-  secureContextFor(serverName: string): SecureContext | undefined;
+  /** May resolve later: a workload that just arrived can have its certificate on the way. */
+  secureContextFor(serverName: string): SecureContext | undefined | Promise<SecureContext | undefined>;
 }
 
 export interface HboneInboundRequest {
@@ -97,9 +98,10 @@ export class HboneServer extends EventEmitter {
       rejectUnauthorized: true,
       // Each identity's context carries the mesh root, which is what verifies the client certificate.
       SNICallback: (serverName, callback) => {
+        const refuse = () => callback(new L4meshError('L4MESH_ERR_CERTIFICATE', `no local workload identity for TLS server name "${serverName}"`));
         const context = options.identities.secureContextFor(serverName);
-        if (context) callback(null, context);
-        else callback(new L4meshError('L4MESH_ERR_CERTIFICATE', `no local workload identity for TLS server name "${serverName}"`));
+        if (!(context instanceof Promise)) return context ? callback(null, context) : refuse();
+        context.then((c) => (c ? callback(null, c) : refuse()), refuse);
       },
       settings: HBONE_HTTP2_SETTINGS,
       maxSessionMemory: HBONE_MAX_SESSION_MEMORY_MB,
