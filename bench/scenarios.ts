@@ -136,14 +136,18 @@ interface Mapping {
   listenPort: number;
 }
 
-/** When set, the node proxies run with `--cpu-prof` into this directory (the profile is written at exit). */
+/** When set, the node proxies run under the V8 CPU profiler into this directory (written at exit). */
 export const profile = { dir: undefined as string | undefined };
 
 export const ambient: Scenario = {
   name: 'ambient',
   async start() {
     const saved = process.env.NODE_OPTIONS;
-    if (profile.dir) process.env.NODE_OPTIONS = `${saved ?? ''} --cpu-prof --cpu-prof-dir=${profile.dir}`.trim();
+    if (profile.dir) {
+      const preload = new URL(import.meta.url.endsWith('.ts') ? './cpu-profile-preload.ts' : './cpu-profile-preload.js', import.meta.url).href;
+      process.env.NODE_OPTIONS = `${saved ?? ''} --import ${preload}`.trim();
+      process.env.L4MESH_BENCH_CPU_PROFILE_DIR = profile.dir;
+    }
     let mesh: TestMesh;
     try {
       mesh = await startMesh({ nodes: 2, reportingDuration: '5s' });
