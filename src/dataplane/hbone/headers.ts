@@ -107,9 +107,20 @@ export function parseForwardedFor(header: string | undefined): { ip: string; por
 const TRACE_ID_BYTES = 16;
 const SPAN_ID_BYTES = 8;
 
+/** Trace contexts drawn per refill of the random pool: one getrandom call per 170 connections instead of one each. */
+const TRACE_IDS_PER_REFILL = 170;
+const TRACE_BYTES = TRACE_ID_BYTES + SPAN_ID_BYTES;
+let randomPool = Buffer.alloc(0);
+let randomOffset = 0;
+
 /** A new W3C trace context (version 00, not sampled): one connection = one trace root. */
 export function newTraceparent(): string {
-  const bytes = randomBytes(TRACE_ID_BYTES + SPAN_ID_BYTES).toString('hex');
+  if (randomOffset + TRACE_BYTES > randomPool.length) {
+    randomPool = randomBytes(TRACE_BYTES * TRACE_IDS_PER_REFILL);
+    randomOffset = 0;
+  }
+  const bytes = randomPool.toString('hex', randomOffset, randomOffset + TRACE_BYTES);
+  randomOffset += TRACE_BYTES;
   return `00-${bytes.slice(0, TRACE_ID_BYTES * 2)}-${bytes.slice(TRACE_ID_BYTES * 2)}-00`;
 }
 
