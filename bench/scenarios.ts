@@ -29,8 +29,8 @@ export interface Scenario {
   start(): Promise<RunningScenario>;
 }
 
-const ECHO_PORT = 7000;
-const IPERF_PORT = 5201;
+export const ECHO_PORT = 7000;
+export const IPERF_PORT = 5201;
 /** Loopback block of the non-mesh scenarios, away from the 127.100+ blocks the test meshes use. */
 const NET = '127.77.0';
 
@@ -45,7 +45,7 @@ export function scriptPath(name: string): string {
   return import.meta.url.endsWith('.ts') ? `./load/${name}.ts` : `./load/${name}.js`;
 }
 
-async function startBackends(host: string): Promise<Tool[]> {
+export async function startBackends(host: string): Promise<Tool[]> {
   const echo = startTool(process.execPath, [...nodeScript(scriptPath('server')), host, String(ECHO_PORT)]);
   // --forceflush: iperf3 buffers its banner when stdout is a pipe.
   const iperf = startTool(binaryOf('iperf3')!, ['-s', '-B', host, '-p', String(IPERF_PORT), '--forceflush']);
@@ -58,7 +58,7 @@ async function startBackends(host: string): Promise<Tool[]> {
   return [echo, iperf];
 }
 
-async function stopAll(tools: Tool[]): Promise<void> {
+export async function stopAll(tools: Tool[]): Promise<void> {
   await Promise.all(tools.map((t) => t.stop()));
 }
 
@@ -191,7 +191,7 @@ export const ambient: Scenario = {
 };
 
 /** One echo round trip; true when the bytes came back. */
-async function probe(at: Endpoint): Promise<boolean> {
+export async function probe(at: Endpoint): Promise<boolean> {
   const { connect } = await import('node:net');
   return new Promise((resolve) => {
     const s = connect(at.port, at.host, () => s.write('ping'));
