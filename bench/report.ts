@@ -5,6 +5,8 @@ import type { ConnRate, IdleRss, Latency, Throughput } from './measure.js';
 export interface ScenarioResult {
   name: string;
   skipped?: string;
+  /** 1/5/15-minute load average when the scenario started. */
+  loadAverageAtStart?: number[];
   throughput?: Partial<Record<'up1' | 'down1' | 'up8' | 'down8', Throughput>>;
   connRate?: Partial<Record<'c8' | 'c64', ConnRate>>;
   latency?: Partial<Record<'fixed1000' | 'full', Latency>>;

@@ -33,7 +33,8 @@ function log(line: string): void {
 }
 
 async function measure(s: Scenario, plan: Plan): Promise<ScenarioResult> {
-  const result: ScenarioResult = { name: s.name };
+  // Other work on the machine shows up here: record it next to the figures it may have skewed.
+  const result: ScenarioResult = { name: s.name, loadAverageAtStart: loadavg().map((x) => +x.toFixed(2)) };
   const running = await s.start();
   const pids = running.proxyPids;
   try {
@@ -114,7 +115,7 @@ async function main(): Promise<void> {
       results.push({ name: s.name, skipped: why });
       continue;
     }
-    log(`--- ${s.name}`);
+    log(`--- ${s.name} (load average ${loadavg().map((x) => x.toFixed(2)).join(' ')})`);
     try {
       results.push(await measure(s, plan));
     } catch (err) {
