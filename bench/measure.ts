@@ -68,14 +68,30 @@ export interface IdleRss {
   rssBeforeKiB: number;
   rssAfterKiB: number;
   perConnectionKiB: number;
+  /** V8 heap in use per connection, summed over the proxies (from their own nodejs_heap_size_used_bytes). */
+  heapUsedPerConnectionKiB?: number;
   errors: number;
+}
+
+/** nodejs_heap_size_used_bytes of every proxy that serves Prometheus metrics, in KiB; undefined without any. */
+async function heapUsedKiB(metricsUrls: string[]): Promise<number | undefined> {
+  if (metricsUrls.length === 0) return undefined;
+  let total = 0;
+  for (const url of metricsUrls) {
+    const text = await (await fetch(url)).text();
+    const m = /^nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)/m.exec(text);
+    if (!m) return undefined;
+    total += Number(m[1]) / 1024;
+  }
+  return total;
 }
 
 /** Settle time after the last idle connection opened, so lazily allocated buffers are counted. */
 const IDLE_SETTLE_MS = 2_000;
 
-export async function idleRss(at: Endpoint, count: number, proxyPids: number[]): Promise<IdleRss> {
+export async function idleRss(at: Endpoint, count: number, proxyPids: number[], metricsUrls: string[] = []): Promise<IdleRss> {
   const before = sum(proxyPids, rssKiB);
+  const heapBefore = await heapUsedKiB(metricsUrls).catch(() => undefined);
   const spec: LoadSpec = { mode: 'idle', host: at.host, port: at.port, count };
   const t = startTool(process.execPath, [...nodeScript(scriptPath('client')), JSON.stringify(spec)]);
   const lines = createInterface({ input: t.proc.stdout! });
@@ -83,6 +99,7 @@ export async function idleRss(at: Endpoint, count: number, proxyPids: number[]):
   const ready = JSON.parse(first) as { ready: number; errors: number; firstError?: string };
   await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS));
   const after = sum(proxyPids, rssKiB);
+  const heapAfter = await heapUsedKiB(metricsUrls).catch(() => undefined);
   t.proc.stdin!.write('close\n');
   await once(t.proc, 'exit');
   if (ready.ready === 0) throw new Error(`no idle connection could be opened: ${ready.firstError}`);
@@ -91,6 +108,7 @@ export async function idleRss(at: Endpoint, count: number, proxyPids: number[]):
     rssBeforeKiB: before,
     rssAfterKiB: after,
     perConnectionKiB: (after - before) / ready.ready,
+    heapUsedPerConnectionKiB: heapBefore !== undefined && heapAfter !== undefined ? (heapAfter - heapBefore) / ready.ready : undefined,
     errors: ready.errors,
   };
 }

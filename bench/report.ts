@@ -44,6 +44,7 @@ const FIGURES: Figure[] = [
   { label: 'p99.9 µs full speed', higherIsBetter: false, get: (r) => r.latency?.full?.p999us },
   { label: 'req/s full speed (1 conn)', higherIsBetter: true, get: (r) => r.latency?.full?.perSecond },
   { label: 'RSS KiB per idle connection', higherIsBetter: false, get: (r) => r.idle?.perConnectionKiB },
+  { label: 'V8 heap in use per idle connection (KiB)', higherIsBetter: false, get: (r) => r.idle?.heapUsedPerConnectionKiB },
   { label: 'throughput scraped 10/s ÷ unscraped', higherIsBetter: true, get: (r) => r.scrape?.ratio },
 ];
 

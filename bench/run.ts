@@ -76,8 +76,9 @@ async function measure(s: Scenario, plan: Plan): Promise<ScenarioResult> {
     }
     if (pids.length > 0) {
       const count = s.name === 'stunnel' || s.name === 'haproxy' ? Math.min(plan.idleConnections, PEER_IDLE_CONNECTIONS) : plan.idleConnections;
-      result.idle = await idleRss(running.echo, count, pids);
-      log(`${s.name} idle: ${result.idle.connections} connections, ${result.idle.perConnectionKiB.toFixed(1)} KiB RSS each (${result.idle.rssBeforeKiB} → ${result.idle.rssAfterKiB} KiB, ${result.idle.errors} errors)`);
+      result.idle = await idleRss(running.echo, count, pids, running.metricsUrls);
+      const heap = result.idle.heapUsedPerConnectionKiB;
+      log(`${s.name} idle: ${result.idle.connections} connections, ${result.idle.perConnectionKiB.toFixed(1)} KiB RSS each${heap !== undefined ? `, V8 heap in use +${heap.toFixed(1)} KiB each (includes garbage not yet collected; RSS counts only newly committed pages)` : ''} (${result.idle.rssBeforeKiB} → ${result.idle.rssAfterKiB} KiB, ${result.idle.errors} errors)`);
     }
   } finally {
     await running.stop();
