@@ -84,18 +84,47 @@ export function serviceEntryServices(se: Resource, nsLabels: Map<string, Labels>
  * labels matching, and (for ServiceEntries, as in Istio) Pods and WorkloadEntries alike.
  */
 export function bindEndpoints(services: ServiceDraft[], workloads: WorkloadDraft[]): void {
-  const byNamespace = new Map<string, WorkloadDraft[]>();
+  const index = new Map<string, LabelIndex>();
   for (const w of workloads) {
     if (w.kind === 'ServiceEntry') continue; // inline endpoints are bound to their own entry only
-    const list = byNamespace.get(w.workload.namespace) ?? [];
-    list.push(w);
-    byNamespace.set(w.workload.namespace, list);
+    let ns = index.get(w.workload.namespace);
+    if (!ns) index.set(w.workload.namespace, (ns = { all: [], byLabel: new Map() }));
+    ns.all.push(w);
+    for (const [k, v] of Object.entries(w.allLabels)) {
+      const key = `${k}=${v}`;
+      const list = ns.byLabel.get(key);
+      if (list) list.push(w);
+      else ns.byLabel.set(key, [w]);
+    }
   }
   for (const s of services) {
     if (!s.selector) continue;
-    for (const w of byNamespace.get(s.service.namespace) ?? []) {
+    const ns = index.get(s.service.namespace);
+    if (!ns) continue;
+    for (const w of candidates(ns, s.selector)) {
       if (!selectorMatches(s.selector, w.allLabels)) continue;
       w.workload.services[s.key] = endpointPortMappings(s.ports, w.namedPorts);
     }
   }
+}
+
+/** A namespace's workloads by `key=value` label, so a selector is checked only against workloads carrying one of its labels. */
+interface LabelIndex {
+  all: WorkloadDraft[];
+  byLabel: Map<string, WorkloadDraft[]>;
+}
+
+/**
+ * The workloads that can match `selector`: those carrying its rarest label. Without the index every change
+ * matched every selector against every workload of the namespace (1,000 services × 10,000 pods = 10 M
+ * checks, ~1.3 s per change in bench/controlplane-scale).
+ */
+function candidates(ns: LabelIndex, selector: Labels): readonly WorkloadDraft[] {
+  let best: readonly WorkloadDraft[] | undefined;
+  for (const [k, v] of Object.entries(selector)) {
+    const list = ns.byLabel.get(`${k}=${v}`);
+    if (!list) return [];
+    if (!best || list.length < best.length) best = list;
+  }
+  return best ?? ns.all;
 }
