@@ -99,7 +99,8 @@ test('a local mesh runs a sample end to end and leaves no process behind', { tim
     for (const p of pods.rows) {
       assert.match(p['NAME']!, /^(echo|client)-[bcdfghjklmnpqrstvwxz2456789]{10}-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
       assert.match(p['IP']!, new RegExp(`^127\\.${b}\\.[12]\\.\\d+$`));
-      assert.equal(p['RESTARTS'], '0');
+      // On failure, show why the container restarted (seen once under heavy load; cause not yet known).
+      if (p['RESTARTS'] !== '0') assert.fail(`${p['NAME']} restarted: ${p['RESTARTS']}\n${(await mesh.run(['logs', p['NAME']!])).stdout}\n${(await mesh.run(['get', 'pod', p['NAME']!, '-o', 'yaml'])).stdout}`);
     }
     assert.deepEqual(new Set(pods.rows.filter((p) => p['NAME']!.startsWith('echo')).map((p) => p['NODE'])), new Set(['node-1', 'node-2']));
 
