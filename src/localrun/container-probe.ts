@@ -37,13 +37,19 @@ function resolvePort(spec: ContainerSpec, port: number | string): number | undef
 function tcpOk(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ host, port });
-    const done = (ok: boolean) => {
+    s.setTimeout(1_000, () => {
       s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(1_000, () => done(false));
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
+      resolve(false);
+    });
+    s.once('error', () => resolve(false));
+    s.once('connect', () => {
+      resolve(true);
+      // Close with a FIN and read what the app may have sent (a greeting): closing a socket with unread
+      // data sends a reset, which crashes an app that has no error handler on its connections.
+      s.setTimeout(1_000, () => s.destroy());
+      s.resume();
+      s.end();
+    });
   });
 }
 
