@@ -8,7 +8,7 @@
 // with `error="…"` when the waypoint generated the answer). JSON (`--log-format json`) has the same keys.
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
-import { formatTimestamp, MAX_BUFFERED_LOG_BYTES, type AccessLogFormat } from '../dataplane/telemetry/access-log.js';
+import { formatLogLine, MAX_BUFFERED_LOG_BYTES, peerFields, type AccessLogFormat, type LogField } from '../dataplane/telemetry/access-log.js';
 
 export const REQUEST_LOG_MESSAGE = 'request complete';
 
@@ -27,24 +27,9 @@ export interface RequestLogEntry {
   error?: string;
 }
 
-type Field = [key: string, value: string | number | undefined, quoted: boolean];
-
-function quote(v: string): string {
-  return '"' + v.replace(/[\\"\n\r\t]/g, (c) => ({ '\\': '\\\\', '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c]!) + '"';
-}
-
-function fieldsOf(e: RequestLogEntry): Field[] {
+function fieldsOf(e: RequestLogEntry): LogField[] {
   return [
-    ['src.addr', e.src.addr, false],
-    ['src.workload', e.src.workload, true],
-    ['src.namespace', e.src.namespace, true],
-    ['src.identity', e.src.identity, true],
-    ['dst.addr', e.dst.addr, false],
-    ['dst.hbone_addr', e.dst.hboneAddr, false],
-    ['dst.service', e.dst.service, true],
-    ['dst.workload', e.dst.workload, true],
-    ['dst.namespace', e.dst.namespace, true],
-    ['dst.identity', e.dst.identity, true],
+    ...peerFields(e.src, e.dst),
     ['direction', 'inbound', true],
     ['http.method', e.method, false],
     ['http.path', e.path, true],
@@ -59,15 +44,7 @@ function fieldsOf(e: RequestLogEntry): Field[] {
 }
 
 export function formatRequestLog(e: RequestLogEntry, format: AccessLogFormat): string {
-  const timestamp = formatTimestamp(e.timeMs ?? performance.timeOrigin + performance.now());
-  const level = e.error !== undefined ? 'error' : 'info';
-  const fields = fieldsOf(e).filter(([, v]) => v !== undefined && v !== '');
-  if (format === 'json') {
-    const obj: Record<string, string | number> = { timestamp, level, scope: 'access', message: REQUEST_LOG_MESSAGE };
-    for (const [k, v] of fields) obj[k] = v!;
-    return JSON.stringify(obj);
-  }
-  return `${timestamp}\t${level}\taccess\t${REQUEST_LOG_MESSAGE}\t${fields.map(([k, v, q]) => `${k}=${q ? quote(String(v)) : String(v)}`).join(' ')}`;
+  return formatLogLine(REQUEST_LOG_MESSAGE, e.error !== undefined ? 'error' : 'info', fieldsOf(e), format, e.timeMs);
 }
 
 /** Writes request lines to stdout and a file; a destination that falls far behind loses lines, counted. */

@@ -37,21 +37,27 @@ export function formatTimestamp(timeMs: number): string {
   return new Date(wholeMs).toISOString().slice(0, -1) + String(micros).padStart(3, '0') + 'Z';
 }
 
-type Field = [key: string, value: string | number | undefined, quoted: boolean];
+export type LogField = [key: string, value: string | number | undefined, quoted: boolean];
 
-/** Fields in ztunnel's order (src/proxy/metrics.rs access_log!), which DESIGN §6 also lists. */
-function fieldsOf(e: AccessLogEntry): Field[] {
+/** The source and destination fields, in ztunnel's order (src/proxy/metrics.rs access_log!), which DESIGN §6 also lists. */
+export function peerFields(src: AccessLogEntry['src'], dst: Partial<AccessLogEntry['dst']>): LogField[] {
   return [
-    ['src.addr', e.src.addr, false],
-    ['src.workload', e.src.workload, true],
-    ['src.namespace', e.src.namespace, true],
-    ['src.identity', e.src.identity, true],
-    ['dst.addr', e.dst.addr, false],
-    ['dst.hbone_addr', e.dst.hboneAddr, false],
-    ['dst.service', e.dst.service, true],
-    ['dst.workload', e.dst.workload, true],
-    ['dst.namespace', e.dst.namespace, true],
-    ['dst.identity', e.dst.identity, true],
+    ['src.addr', src.addr, false],
+    ['src.workload', src.workload, true],
+    ['src.namespace', src.namespace, true],
+    ['src.identity', src.identity, true],
+    ['dst.addr', dst.addr, false],
+    ['dst.hbone_addr', dst.hboneAddr, false],
+    ['dst.service', dst.service, true],
+    ['dst.workload', dst.workload, true],
+    ['dst.namespace', dst.namespace, true],
+    ['dst.identity', dst.identity, true],
+  ];
+}
+
+function fieldsOf(e: AccessLogEntry): LogField[] {
+  return [
+    ...peerFields(e.src, e.dst),
     ['direction', e.direction, true],
     ['bytes_sent', e.bytesSent, false],
     ['bytes_recv', e.bytesRecv, false],
@@ -69,16 +75,20 @@ export function levelOf(entry: AccessLogEntry): 'info' | 'error' {
 
 /** One log line without the trailing newline; absent (undefined or empty) fields are omitted. */
 export function formatAccessLog(entry: AccessLogEntry, format: AccessLogFormat): string {
-  const timestamp = formatTimestamp(entry.timeMs ?? performance.timeOrigin + performance.now());
-  const level = levelOf(entry);
-  const fields = fieldsOf(entry).filter(([, v]) => v !== undefined && v !== '');
+  return formatLogLine(ACCESS_MESSAGE, levelOf(entry), fieldsOf(entry), format, entry.timeMs);
+}
+
+/** A ztunnel-style line: `<time>\t<level>\taccess\t<message>\tk=v ...`, or the same keys as JSON. */
+export function formatLogLine(message: string, level: string, all: LogField[], format: AccessLogFormat, timeMs?: number): string {
+  const timestamp = formatTimestamp(timeMs ?? performance.timeOrigin + performance.now());
+  const fields = all.filter(([, v]) => v !== undefined && v !== '');
   if (format === 'json') {
-    const obj: Record<string, string | number> = { timestamp, level, scope: ACCESS_SCOPE, message: ACCESS_MESSAGE };
+    const obj: Record<string, string | number> = { timestamp, level, scope: ACCESS_SCOPE, message };
     for (const [k, v] of fields) obj[k] = v!;
     return JSON.stringify(obj);
   }
   const text = fields.map(([k, v, q]) => `${k}=${q ? quote(String(v)) : String(v)}`).join(' ');
-  return `${timestamp}\t${level}\t${ACCESS_SCOPE}\t${ACCESS_MESSAGE}\t${text}`;
+  return `${timestamp}\t${level}\t${ACCESS_SCOPE}\t${message}\t${text}`;
 }
 
 /**
