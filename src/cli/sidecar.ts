@@ -1,7 +1,7 @@
 // `l4mesh sidecar --workload NS/POD`: runs the proxy of one workload in sidecar mode.
+import { PROXY_OPTIONS_HELP } from '../dataplane/proxy/proxy-options.js';
 import { sidecarConfig, SIDECAR_ENV } from '../sidecar/config.js';
 import { Sidecar } from '../sidecar/sidecar.js';
-import { DEFAULT_CONTROL_PLANE } from '../ztunnel/config.js';
 import { Logger } from '../logging/logger.js';
 
 const HELP = `usage: l4mesh sidecar --workload NAMESPACE/POD [options]
@@ -16,17 +16,9 @@ options:
   --workload NS/POD           the Pod this sidecar serves (required)
   --address IP                pod IP to bind (env ${SIDECAR_ENV.podIp})
   --node NAME                 the pod's node: its token obtains the certificate (env ${SIDECAR_ENV.node})
-  --control-plane HOST:PORT   xDS + CA (env ${SIDECAR_ENV.controlPlane}, default ${DEFAULT_CONTROL_PLANE})
-  --token-file FILE           node token (default <state-dir>/tokens/<node>.token)
-  --root-cert FILE            mesh root (default <state-dir>/ca/root-cert.pem)
-  --state-dir DIR             logs, capture allocations (env ${SIDECAR_ENV.stateDir}, default .l4mesh)
   --capture-range CIDR        a /24 (or larger) for the outbound listeners (required)
   --label KEY=VALUE           a label to announce in the peer metadata on top of the registry's (repeatable)
-  --log-format text|json      access log format (default text)
-  --log-level LEVEL           error, warn, info, debug, trace (default info)
-  --tcp-reporting-duration D  how often open connections report bytes (env ${SIDECAR_ENV.tcpReportingDuration}, default 15s)
-  --drain-duration D          how long SIGTERM waits for open connections (default 5s)
-`;
+${PROXY_OPTIONS_HELP}`;
 
 export async function run(args: string[]): Promise<number> {
   try {

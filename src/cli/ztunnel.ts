@@ -1,5 +1,6 @@
 // `l4mesh ztunnel --node NAME`: runs a node proxy.
-import { ztunnelConfig, ENV, DEFAULT_CONTROL_PLANE } from '../ztunnel/config.js';
+import { PROXY_OPTIONS_HELP } from '../dataplane/proxy/proxy-options.js';
+import { ztunnelConfig } from '../ztunnel/config.js';
 import { NodeProxy } from '../ztunnel/node-proxy.js';
 import { Logger } from '../logging/logger.js';
 
@@ -12,16 +13,8 @@ reports istio_tcp_* metrics. Listens on its own address: 15008 HBONE, 15020 metr
 options:
   --node NAME                 node this proxy serves (required)
   --address IP                address to bind (default 127.0.10.<k> for node-<k>)
-  --control-plane HOST:PORT   xDS + CA (env ${ENV.controlPlane}, default ${DEFAULT_CONTROL_PLANE})
-  --token-file FILE           node token (default <state-dir>/tokens/<node>.token)
-  --root-cert FILE            mesh root (default <state-dir>/ca/root-cert.pem)
-  --state-dir DIR             logs, capture allocations (env ${ENV.stateDir}, default .l4mesh)
   --capture-range CIDR        outbound listener addresses (default 127.(64+k).0.0/16 for node-<k>)
-  --log-format text|json      access log format (default text)
-  --log-level LEVEL           error, warn, info, debug, trace (default info)
-  --tcp-reporting-duration D  how often open connections report bytes (env ${ENV.tcpReportingDuration}, default 15s)
-  --drain-duration D          how long SIGTERM waits for open connections (default 5s)
-`;
+${PROXY_OPTIONS_HELP}`;
 
 export async function run(args: string[]): Promise<number> {
   try {

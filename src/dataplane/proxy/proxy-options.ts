@@ -78,3 +78,16 @@ export function proxyCommonConfig(values: CommonValues, node: string, env: NodeJ
     clusterId: values['cluster-id'] ?? DEFAULT_CLUSTER_ID,
   };
 }
+
+/** The `--help` lines of PROXY_OPTIONS, shared by every proxy command. */
+export const PROXY_OPTIONS_HELP = `  --control-plane HOST:PORT   xDS + CA (env ${PROXY_ENV.controlPlane}, default ${DEFAULT_CONTROL_PLANE})
+  --token-file FILE           node token (default <state-dir>/tokens/<node>.token)
+  --root-cert FILE            mesh root (default <state-dir>/ca/root-cert.pem)
+  --state-dir DIR             logs, capture allocations (env ${PROXY_ENV.stateDir}, default ${DEFAULT_STATE_DIR})
+  --log-format text|json      access log format (default text)
+  --log-level LEVEL           error, warn, info, debug, trace (env ${PROXY_ENV.logLevel}, default info)
+  --tcp-reporting-duration D  how often open connections report bytes (env ${PROXY_ENV.tcpReportingDuration}, default 15s)
+  --metrics-expiry-grace D    how long idle series of a workload that left the mesh stay (default 5m)
+  --drain-duration D          how long SIGTERM waits for open connections (default 5s)
+  --cluster-id ID             cluster id in the *_cluster metric labels (default ${DEFAULT_CLUSTER_ID})
+`;
