@@ -1,13 +1,11 @@
 // The sidecar's /config_dump (DESIGN §7): what it holds from xDS, its workload's certificate, its settings.
-import { certificatesDump } from '../ztunnel/config-dump.js';
+import { certificatesDump, meshDump } from '../dataplane/proxy/config-dump.js';
 import type { Sidecar } from './sidecar.js';
 
 export function sidecarConfigDump(sidecar: Sidecar) {
   const { state, config } = sidecar;
   return {
-    workloads: state.allWorkloads(),
-    services: state.allServices(),
-    policies: state.allPolicies(),
+    ...meshDump(state),
     certificates: certificatesDump(sidecar.certificateStatus()),
     config: {
       role: 'sidecar',

@@ -9,6 +9,7 @@ import type { CertificateManager } from '../identity/certificate-manager.js';
 import type { XdsClient } from '../dataplane/xds/client.js';
 import { linkToControlPlane } from '../dataplane/proxy/control-plane-link.js';
 import { startProxyEndpoints, type ProxyEndpoints } from '../dataplane/proxy/endpoints.js';
+import { certificatesDump, meshDump } from '../dataplane/proxy/config-dump.js';
 import { ProxyState } from '../dataplane/state/proxy-state.js';
 import { LocalIdentityTable } from '../dataplane/tls/local-identities.js';
 import { HboneServer } from '../dataplane/hbone/server.js';
@@ -135,9 +136,8 @@ export class Waypoint {
         identity: this.identity,
         namespace: config.namespace,
         routes: this.routeResources,
-        workloads: this.state.allWorkloads(),
-        services: this.state.allServices(),
-        certificates: this.certs.list(),
+        ...meshDump(this.state),
+        certificates: certificatesDump(this.certs.list()),
       }),
       log,
       quit: () => this.onQuit(),
