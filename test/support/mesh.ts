@@ -153,18 +153,22 @@ export async function startMesh(options: { nodes?: number; reportingDuration?: s
   return mesh;
 }
 
-/** A pod as the local runtime would record it: Running and Ready on `node` at `ip`. */
-export function podYaml(p: { name: string; namespace?: string; ip: string; node: string; labels: Record<string, string>; serviceAccount?: string }): string {
+/**
+ * A pod as the local runtime would record it: Running and Ready on `node` at `ip`. With `owner`, it is owned
+ * by ReplicaSet `<owner>-5c8f6d9b7`, so its workload name is the Deployment `<owner>`.
+ */
+export function podYaml(p: { name: string; namespace?: string; ip: string; node: string; labels: Record<string, string>; serviceAccount?: string; owner?: string }): string {
   const labels = Object.entries(p.labels)
     .map(([k, v]) => `    ${k}: "${v}"`)
     .join('\n');
+  const owner = p.owner ? `\n  ownerReferences:\n  - apiVersion: apps/v1\n    kind: ReplicaSet\n    name: ${p.owner}-5c8f6d9b7` : '';
   return `apiVersion: v1
 kind: Pod
 metadata:
   name: ${p.name}
   namespace: ${p.namespace ?? 'default'}
   labels:
-${labels}
+${labels}${owner}
 spec:
   nodeName: ${p.node}
   serviceAccountName: ${p.serviceAccount ?? 'default'}

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CaClient } from '../../../src/identity/ca-client.js';
 import type { WorkloadCertificate } from '../../../src/identity/workload-certificate.js';
-import { eventually, type TestMesh } from '../../support/mesh.js';
+import { eventually, podYaml, type TestMesh } from '../../support/mesh.js';
 import { startCli, type Child } from '../../support/processes.js';
 import { parsePrometheusText, type Sample } from '../../support/prometheus-text.js';
 
@@ -13,32 +13,7 @@ export const SIDECAR_LABEL = { 'sidecar.istio.io/inject': 'true' };
 
 /** A Pod as the local runtime records it, owned by Deployment `workload` (through its ReplicaSet). */
 export function pod(p: { name: string; workload: string; ip: string; node: number; labels: Record<string, string>; serviceAccount: string }): string {
-  const labels = Object.entries(p.labels).map(([k, v]) => `    ${k}: "${v}"`).join('\n');
-  return `apiVersion: v1
-kind: Pod
-metadata:
-  name: ${p.name}
-  namespace: default
-  labels:
-${labels}
-  ownerReferences:
-  - apiVersion: apps/v1
-    kind: ReplicaSet
-    name: ${p.workload}-5c8f6d9b7
-spec:
-  nodeName: node-${p.node}
-  serviceAccountName: ${p.serviceAccount}
-  containers:
-  - name: app
-    image: local
-status:
-  phase: Running
-  podIP: ${p.ip}
-  conditions:
-  - type: Ready
-    status: "True"
----
-`;
+  return podYaml({ name: p.name, ip: p.ip, node: `node-${p.node}`, labels: p.labels, serviceAccount: p.serviceAccount, owner: p.workload });
 }
 
 export function service(name: string, app: string, port = ECHO_PORT, targetPort = port): string {

@@ -1,39 +1,14 @@
 // Shared setup of the telemetry integration tests: a mesh with an `echo` service (sized replies) on
 // node-2 and a `sleep` client on node-1, plus helpers to move known byte counts and read /metrics.
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { eventually, startMesh, type TestMesh } from '../../support/mesh.js';
+import { eventually, podYaml, startMesh, type TestMesh } from '../../support/mesh.js';
 import { parsePrometheusText, type Sample } from '../../support/prometheus-text.js';
 
 export const ECHO_PORT = 7000;
 
 /** A Deployment-style pod: owned by ReplicaSet `<deployment>-<hash>`, so its workload is `<deployment>`. */
 export function deploymentPod(p: { deployment: string; pod: string; ip: string; node: string; labels: Record<string, string>; serviceAccount: string }): string {
-  const labels = Object.entries(p.labels).map(([k, v]) => `    ${k}: "${v}"`).join('\n');
-  return `apiVersion: v1
-kind: Pod
-metadata:
-  name: ${p.pod}
-  namespace: default
-  labels:
-${labels}
-  ownerReferences:
-  - apiVersion: apps/v1
-    kind: ReplicaSet
-    name: ${p.deployment}-5c8f6d9b7
-spec:
-  nodeName: ${p.node}
-  serviceAccountName: ${p.serviceAccount}
-  containers:
-  - name: app
-    image: local
-status:
-  phase: Running
-  podIP: ${p.ip}
-  conditions:
-  - type: Ready
-    status: "True"
----
-`;
+  return podYaml({ name: p.pod, ip: p.ip, node: p.node, labels: p.labels, serviceAccount: p.serviceAccount, owner: p.deployment });
 }
 
 export const ECHO_SERVICE = `apiVersion: v1
