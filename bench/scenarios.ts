@@ -110,9 +110,8 @@ function tunnelScenario(name: string, listenIp: string, tlsIp: string, pair: (pk
 export const stunnel = tunnelScenario('stunnel', `${NET}.11`, `${NET}.12`, startStunnelPair);
 export const haproxy = tunnelScenario('haproxy', `${NET}.13`, `${NET}.14`, startHaproxyPair);
 
-/** Mesh resources: a two-port service `bench` on a pod of node-2, and a client pod on node-1. */
-function meshYaml(mesh: TestMesh): string {
-  return `apiVersion: v1
+/** The two-port service `bench` (echo and iperf3) that the mesh scenarios send through. */
+export const BENCH_SERVICE_YAML = `apiVersion: v1
 kind: Service
 metadata:
   name: bench
@@ -125,7 +124,11 @@ spec:
   - name: tcp-iperf
     port: ${IPERF_PORT}
 ---
-${podYaml({ name: 'bench-server', ip: mesh.podIp(2), node: 'node-2', labels: { app: 'bench' }, serviceAccount: 'bench-server' })}${podYaml({ name: 'bench-client', ip: mesh.podIp(1), node: 'node-1', labels: { app: 'bench-client' }, serviceAccount: 'bench-client' })}`;
+`;
+
+/** Mesh resources: the `bench` service on a pod of node-2, and a client pod on node-1. */
+function meshYaml(mesh: TestMesh): string {
+  return `${BENCH_SERVICE_YAML}${podYaml({ name: 'bench-server', ip: mesh.podIp(2), node: 'node-2', labels: { app: 'bench' }, serviceAccount: 'bench-server' })}${podYaml({ name: 'bench-client', ip: mesh.podIp(1), node: 'node-1', labels: { app: 'bench-client' }, serviceAccount: 'bench-client' })}`;
 }
 
 interface Mapping {

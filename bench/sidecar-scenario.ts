@@ -8,25 +8,12 @@ import { packageRoot } from '../src/config/paths.js';
 import { startMesh, eventually, type TestMesh } from '../test/support/mesh.js';
 import { pod, SIDECAR_LABEL, startSidecar } from '../test/integration/sidecar/sidecar-mesh.js';
 import type { Child } from '../test/support/processes.js';
-import { ECHO_PORT, IPERF_PORT, probe, startBackends, stopAll, type Endpoint, type Scenario } from './scenarios.js';
+import { BENCH_SERVICE_YAML, ECHO_PORT, IPERF_PORT, probe, startBackends, stopAll, type Endpoint, type Scenario } from './scenarios.js';
 
 const available = existsSync(join(packageRoot(), 'src', 'cli', 'sidecar.ts')) || existsSync(join(packageRoot(), 'dist', 'src', 'cli', 'sidecar.js'));
 
 function yaml(mesh: TestMesh): string {
-  return `apiVersion: v1
-kind: Service
-metadata:
-  name: bench
-spec:
-  selector:
-    app: bench
-  ports:
-  - name: tcp-echo
-    port: ${ECHO_PORT}
-  - name: tcp-iperf
-    port: ${IPERF_PORT}
----
-${pod({ name: 'bench-server-abcde', workload: 'bench-server', ip: mesh.podIp(2), node: 2, labels: { app: 'bench', version: 'v1', ...SIDECAR_LABEL }, serviceAccount: 'bench-server' })}${pod({ name: 'bench-client-abcde', workload: 'bench-client', ip: mesh.podIp(1), node: 1, labels: { app: 'bench-client', version: 'v1', ...SIDECAR_LABEL }, serviceAccount: 'bench-client' })}`;
+  return `${BENCH_SERVICE_YAML}${pod({ name: 'bench-server-abcde', workload: 'bench-server', ip: mesh.podIp(2), node: 2, labels: { app: 'bench', version: 'v1', ...SIDECAR_LABEL }, serviceAccount: 'bench-server' })}${pod({ name: 'bench-client-abcde', workload: 'bench-client', ip: mesh.podIp(1), node: 1, labels: { app: 'bench-client', version: 'v1', ...SIDECAR_LABEL }, serviceAccount: 'bench-client' })}`;
 }
 
 export const sidecar: Scenario = {
