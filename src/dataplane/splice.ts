@@ -6,6 +6,7 @@ import { TLSSocket } from 'node:tls';
 import { constants as h2, type Http2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { ConnectionStats } from './connection-stats.js';
+import { copyToSlab, isPooled, onChunks } from './pooled-reads.js';
 
 /**
  * Node's http2 maps only its own AbortError class to RST_STREAM(CANCEL) when a stream is destroyed
@@ -55,7 +56,12 @@ function abort(side: Duplex): void {
  */
 function pump(from: Duplex, to: Duplex, count: (n: number) => void): void {
   const flush = isHttp2Stream(from) && !isHttp2Stream(to) ? coalesce(from, to, count) : undefined;
-  if (!flush) {
+  if (isPooled(from)) {
+    onChunks(from, (chunk) => {
+      count(chunk.bytes.length);
+      if (!to.write(chunk.bytes, chunk.release)) from.pause();
+    });
+  } else if (!flush) {
     from.on('data', (chunk: Buffer) => {
       count(chunk.length);
       if (!to.write(chunk)) from.pause();
@@ -94,11 +100,11 @@ function coalesce(from: Duplex, to: Duplex, count: (n: number) => void): () => v
   const flush = (): void => {
     scheduled = false;
     if (pendingBytes === 0) return;
-    const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+    const data = copyToSlab(pending, pendingBytes);
     pending = [];
     pendingBytes = 0;
-    if (to.destroyed || to.writableEnded) return;
-    if (!to.write(data)) from.pause();
+    if (to.destroyed || to.writableEnded) return data.release();
+    if (!to.write(data.bytes, data.release)) from.pause();
   };
   from.on('data', (chunk: Buffer) => {
     count(chunk.length);

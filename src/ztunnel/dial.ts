@@ -1,13 +1,25 @@
 // Plain TCP dials from the proxy to a workload, with the connect timeout every hop uses.
 import { connect, type Socket } from 'node:net';
 import { L4meshError } from '../errors/index.js';
+import { markPooled, pooledReadOptions } from '../dataplane/pooled-reads.js';
 
 /** Istio's default connect timeout for an upstream: long enough for a loaded host, short enough to fail fast. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
-export function dialTcp(host: string, port: number, timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS): Promise<Socket> {
+export interface DialOptions {
+  timeoutMs?: number;
+  /**
+   * Read through the shared buffer (dataplane/pooled-reads.ts): for sockets handed straight to splice(),
+   * which starts reading them. Others (an HTTP client parsing a response) keep Node's 'data' events.
+   */
+  pooledReads?: boolean;
+}
+
+export function dialTcp(host: string, port: number, options: DialOptions = {}): Promise<Socket> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
-    const socket = connect({ host, port, noDelay: true, allowHalfOpen: true });
+    const socket = connect({ host, port, noDelay: true, allowHalfOpen: true, ...(options.pooledReads ? pooledReadOptions() : {}) });
+    if (options.pooledReads) markPooled(socket);
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new L4meshError('L4MESH_ERR_CONNECT_TIMEOUT', `connection to ${host}:${port} timed out after ${timeoutMs} ms`));

@@ -89,7 +89,7 @@ export class InboundHandler {
       return { status: 401, reason };
     }
     try {
-      const upstream = await dialTcp(request.host, request.port);
+      const upstream = await dialTcp(request.host, request.port, { pooledReads: true });
       this.contexts.set(request, { peers, startedAt });
       return { status: 200, upstream };
     } catch (err) {

@@ -168,7 +168,7 @@ export class OutboundHandler {
     }
     if (!route.hbone) {
       const [ip, port] = splitAuthority(route.authority);
-      return { stream: await dialTcp(ip, port) };
+      return { stream: await dialTcp(ip, port, { pooledReads: true }) };
     }
     const stream = await this.deps.pool.connect({
       srcIdentity: sourceIdentity,

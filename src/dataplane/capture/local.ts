@@ -2,6 +2,7 @@
 // connection arrives on names its source workload and destination service — no root, no iptables.
 // Not a security boundary: a process can dial a pod IP directly and bypass the mesh.
 import { createServer, type Server, type Socket } from 'node:net';
+import { adoptAccepted } from '../pooled-reads.js';
 import type { MeshService, MeshWorkload } from '../../api/mesh.js';
 import { serviceResourceName } from '../../api/mesh.js';
 import type { Capture, CapturedConnection, OutboundMapping } from './capture.js';
@@ -70,8 +71,13 @@ export class LocalCapture implements Capture {
         listenAddress,
         listenPort: want.port,
       };
-      const listener: Listener = { server: createServer({ noDelay: true }), mapping, source: want.source, service: want.service };
+      const listener: Listener = { server: createServer({ noDelay: true, pauseOnConnect: true }), mapping, source: want.source, service: want.service };
       listener.server.on('connection', (socket: Socket) => {
+        // Accepted paused so that no read happens before the switch to pooled reads. Reading starts at
+        // once either way: a connection refused later must still have its first bytes read, or closing
+        // it with unread data would send the client a RST instead of a FIN.
+        adoptAccepted(socket);
+        socket.resume();
         this.handler({
           socket,
           source: listener.source,

@@ -7,7 +7,7 @@ const MiB = 1024 * 1024;
  * Per-stream receive window. Node's default (64 KiB) caps one tunnel at 64 KiB per round trip; 4 MiB
  * keeps a single stream at line rate on a LAN while bounding what one slow reader can buffer.
  */
-export const HBONE_STREAM_WINDOW_BYTES = 4 * MiB;
+export const HBONE_STREAM_WINDOW_BYTES = 1 * MiB;
 /** Connection-level window: room for several busy streams on one pooled connection at once. */
 export const HBONE_SESSION_WINDOW_BYTES = 16 * MiB;
 /** Largest DATA frame we accept: fewer frames (and fewer callbacks) per byte than the 16 KiB default. */

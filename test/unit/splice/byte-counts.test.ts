@@ -2,32 +2,34 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readAll, tcpChain } from './tcp-chain.js';
+import { READ_MODES, readAll, tcpChain } from './tcp-chain.js';
 
 const MiB = 1024 * 1024;
 
-test('8 MiB up and 5 MiB + 3 bytes down arrive identical, counted exactly', async () => {
-  const chain = await tcpChain();
-  try {
-    const up = randomBytes(8 * MiB);
-    const down = randomBytes(5 * MiB + 3);
-    // Nobody reads at the upstream until the client has written everything: forces backpressure.
-    chain.upstream.pause();
-    const atClient = readAll(chain.client);
-    chain.client.end(up);
-    await new Promise((r) => setTimeout(r, 50));
-    const atUpstream = readAll(chain.upstream);
-    chain.upstream.resume();
-    chain.upstream.end(down);
-    const [u, d] = await Promise.all([atUpstream, atClient]);
-    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-    assert.equal(u.data.length, up.length);
-    assert.equal(sha(u.data), sha(up));
-    assert.equal(d.data.length, down.length);
-    assert.equal(sha(d.data), sha(down));
-    const outcome = await chain.outcome;
-    assert.deepEqual(outcome, { error: undefined, received: 8 * MiB, sent: 5 * MiB + 3 });
-  } finally {
-    await chain.close();
-  }
-});
+for (const mode of READ_MODES) {
+  test(`${mode}: 8 MiB up and 5 MiB + 3 bytes down arrive identical, counted exactly`, async () => {
+    const chain = await tcpChain(mode);
+    try {
+      const up = randomBytes(8 * MiB);
+      const down = randomBytes(5 * MiB + 3);
+      // Nobody reads at the upstream until the client has written everything: forces backpressure.
+      chain.upstream.pause();
+      const atClient = readAll(chain.client);
+      chain.client.end(up);
+      await new Promise((r) => setTimeout(r, 50));
+      const atUpstream = readAll(chain.upstream);
+      chain.upstream.resume();
+      chain.upstream.end(down);
+      const [u, d] = await Promise.all([atUpstream, atClient]);
+      const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+      assert.equal(u.data.length, up.length);
+      assert.equal(sha(u.data), sha(up));
+      assert.equal(d.data.length, down.length);
+      assert.equal(sha(d.data), sha(down));
+      const outcome = await chain.outcome;
+      assert.deepEqual(outcome, { error: undefined, received: 8 * MiB, sent: 5 * MiB + 3 });
+    } finally {
+      await chain.close();
+    }
+  });
+}

@@ -3,6 +3,15 @@ import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { newConnectionStats, type ConnectionStats } from '../../../src/dataplane/connection-stats.js';
 import { splice, type SpliceOutcome } from '../../../src/dataplane/splice.js';
+import { adoptAccepted } from '../../../src/dataplane/pooled-reads.js';
+import { dialTcp } from '../../../src/ztunnel/dial.js';
+
+/**
+ * How the proxy's two sockets read: Node's 'data' events, or the node proxy's way — the accepted socket
+ * adopted into pooled reads, the upstream dialed with them (dataplane/pooled-reads.ts).
+ */
+export const READ_MODES = ['data events', 'pooled reads'] as const;
+export type ReadMode = (typeof READ_MODES)[number];
 
 export interface TcpChain {
   client: Socket;
@@ -22,10 +31,11 @@ async function listen(server: Server): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-export async function tcpChain(): Promise<TcpChain> {
+export async function tcpChain(mode: ReadMode = 'data events'): Promise<TcpChain> {
+  const pooled = mode === 'pooled reads';
   // allowHalfOpen so the upstream application can keep answering after the client's FIN.
   const upstreamServer = createServer({ allowHalfOpen: true });
-  const proxyServer = createServer({ allowHalfOpen: true });
+  const proxyServer = createServer({ allowHalfOpen: true, pauseOnConnect: pooled });
   const upstreamPort = await listen(upstreamServer);
   const proxyPort = await listen(proxyServer);
   const stats = newConnectionStats();
@@ -33,6 +43,11 @@ export async function tcpChain(): Promise<TcpChain> {
   const upstreamAccepted = once(upstreamServer, 'connection') as Promise<[Socket]>;
   const proxied = new Promise<{ a: Socket; b: Socket; outcome: Promise<SpliceOutcome> }>((resolve) => {
     proxyServer.once('connection', (a: Socket) => {
+      if (pooled) {
+        if (!adoptAccepted(a)) throw new Error('this Node cannot adopt an accepted socket into pooled reads');
+        void dialTcp('127.0.0.1', upstreamPort, { pooledReads: true }).then((b) => resolve({ a, b, outcome: splice(a, b, stats) }));
+        return;
+      }
       // Deliberately default (allowHalfOpen false): splice must make it half-open itself.
       const b = connect(upstreamPort, '127.0.0.1');
       b.once('connect', () => resolve({ a, b, outcome: splice(a, b, stats) }));

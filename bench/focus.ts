@@ -1,0 +1,48 @@
+// `node dist/bench/focus.js <figure> [--profile=DIR] [--seconds=N] [--rounds=N]`: one figure of the
+// ambient scenario, repeated, with the CPU seconds each process used during it — to see where a figure's
+// cost goes and to compare two builds of the data path without a whole `npm run bench`.
+//   figure: connrate8 | connrate64 | latency1000 | latency | up1 | down1
+import { mkdir } from 'node:fs/promises';
+import { ambient, profile } from './scenarios.js';
+import { iperf, load, type ConnRate, type Latency } from './measure.js';
+import { cpuSeconds } from './proc.js';
+
+const args = new Map(
+  process.argv.slice(3).map((a) => {
+    const [k, v] = a.replace(/^--/, '').split('=');
+    return [k!, v ?? 'true'] as const;
+  }),
+);
+const figure = process.argv[2] ?? 'connrate64';
+const seconds = Number(args.get('seconds') ?? 5);
+const rounds = Number(args.get('rounds') ?? 3);
+if (args.has('profile')) {
+  profile.dir = args.get('profile')!;
+  await mkdir(profile.dir, { recursive: true });
+}
+
+const running = await ambient.start();
+try {
+  const pids = running.proxyPids;
+  console.log(`proxy pids: ${pids.join(' ')}`);
+  for (let round = 0; round < rounds; round++) {
+    const before = pids.map(cpuSeconds);
+    const selfBefore = process.cpuUsage();
+    let line: string;
+    if (figure.startsWith('connrate')) {
+      const r = await load<ConnRate>({ mode: 'connrate', ...running.echo, concurrency: Number(figure.slice(8)), seconds });
+      line = `${r.perSecond.toFixed(0)} conn/s (${r.errors} errors)`;
+    } else if (figure.startsWith('latency')) {
+      const r = await load<Latency>({ mode: 'latency', ...running.echo, rate: Number(figure.slice(7) || 0), seconds });
+      line = `p50 ${r.p50us.toFixed(0)} µs p99 ${r.p99us.toFixed(0)} µs p99.9 ${r.p999us.toFixed(0)} µs (${r.perSecond.toFixed(0)} req/s)`;
+    } else {
+      const t = await iperf(running.iperf, { parallel: 1, reverse: figure === 'down1', seconds, proxyPids: pids });
+      line = `${t.gbps.toFixed(2)} Gbit/s, ${t.cpuSecondsPerGB?.toFixed(2)} proxy CPU s/GB`;
+    }
+    const used = pids.map((p, i) => (cpuSeconds(p) - before[i]!).toFixed(2));
+    const self = process.cpuUsage(selfBefore);
+    console.log(`${figure} round ${round + 1}: ${line}; proxy CPU s: ${used.join(' + ')}; harness ${((self.user + self.system) / 1e6).toFixed(2)} s`);
+  }
+} finally {
+  await running.stop();
+}
