@@ -1,5 +1,5 @@
 // ztunnel-style access logs: one line per finished connection, as tab-separated text or JSON, written to
-// stdout and/or a file through buffered streams.
+// stdout and/or a file, the lines of one event-loop turn in one write.
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -96,6 +96,18 @@ export function formatLogLine(message: string, level: string, all: LogField[], f
  * lines are dropped and counted rather than growing memory without bound.
  */
 export const MAX_BUFFERED_LOG_BYTES = 8 * 1024 * 1024;
+/**
+ * Lines are collected for one event-loop turn and written together: a write per line was ~9 % of a node
+ * proxy's CPU at 900 connections/s (a stdout pipe write and a file write request each). Past this many
+ * collected bytes they are written at once.
+ */
+const BATCH_BYTES = 64 * 1024;
+
+/** Loggers holding lines not yet written; flushed synchronously when the process exits. */
+const unflushed = new Set<AccessLogger>();
+process.on('exit', () => {
+  for (const logger of unflushed) logger.flush();
+});
 
 export interface AccessLoggerOptions {
   format: AccessLogFormat;
@@ -113,6 +125,8 @@ export class AccessLogger {
   private readonly out: NodeJS.WritableStream | undefined;
   /** Lines dropped because a destination was too far behind. */
   dropped = 0;
+  private batch = '';
+  private readonly flushSoon = (): void => this.flush();
 
   constructor(options: AccessLoggerOptions) {
     this.format = options.format;
@@ -137,23 +151,38 @@ export class AccessLogger {
 
   log(entry: AccessLogEntry): void {
     if (LEVEL_RANK[levelOf(entry)] < LEVEL_RANK[this.level]) return;
-    const line = formatAccessLog(entry, this.format) + '\n';
-    this.write(this.fileStream, line);
-    this.write(this.out, line);
+    if (!this.fileStream && !this.out) return;
+    if (this.batch === '') {
+      unflushed.add(this);
+      setImmediate(this.flushSoon);
+    }
+    this.batch += formatAccessLog(entry, this.format) + '\n';
+    if (this.batch.length >= BATCH_BYTES) this.flush();
   }
 
-  private write(stream: NodeJS.WritableStream | undefined, line: string): void {
+  /** Writes the collected lines now (they are otherwise written at the end of the event-loop turn). */
+  flush(): void {
+    if (this.batch === '') return;
+    const lines = this.batch;
+    this.batch = '';
+    unflushed.delete(this);
+    this.write(this.fileStream, lines);
+    this.write(this.out, lines);
+  }
+
+  private write(stream: NodeJS.WritableStream | undefined, lines: string): void {
     if (!stream) return;
     const buffered = (stream as { writableLength?: number }).writableLength ?? 0;
     if (buffered > MAX_BUFFERED_LOG_BYTES) {
-      this.dropped++;
+      this.dropped += lines.split('\n').length - 1;
       return;
     }
-    stream.write(line);
+    stream.write(lines);
   }
 
   /** Flushes and closes the file; stdout is left open. */
   close(): Promise<void> {
+    this.flush();
     const f = this.fileStream;
     if (!f || f.closed) return Promise.resolve();
     return new Promise((resolve) => f.end(() => resolve()));

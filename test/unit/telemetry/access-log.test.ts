@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { AccessLogger, formatAccessLog, formatTimestamp, type AccessLogEntry } from '../../../src/dataplane/telemetry/access-log.js';
 
 // 2024-05-01T12:00:00.123456Z
@@ -100,4 +100,24 @@ test('AccessLogger appends to a file in a created directory and to stdout, honou
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('AccessLogger writes the lines of one event-loop turn in one write, in order, by the next turn', async () => {
+  const writes: string[] = [];
+  const out = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      writes.push(chunk.toString());
+      done();
+    },
+  });
+  const logger = new AccessLogger({ format: 'text', stdout: out, level: 'info' });
+  logger.log(ok);
+  logger.log(failed);
+  logger.log(ok);
+  assert.deepEqual(writes, [], 'nothing is written while the turn runs');
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(writes, [`${OK_TEXT}\n${FAILED_TEXT}\n${OK_TEXT}\n`]);
+  logger.log(failed);
+  logger.flush();
+  assert.deepEqual(writes.slice(1), [`${FAILED_TEXT}\n`], 'flush() writes at once');
 });
