@@ -10,7 +10,7 @@ const SAMPLING_INTERVAL_US = 200;
 
 const dir = process.env.L4MESH_BENCH_CPU_PROFILE_DIR;
 const command = process.argv[2] ?? 'node';
-if (dir && command === 'ztunnel') {
+if (dir && (command === 'ztunnel' || command === 'sidecar')) {
   const session = new Session();
   session.connect();
   session.post('Profiler.enable');

@@ -1,9 +1,10 @@
-// `node dist/bench/focus.js <figure> [--profile=DIR] [--seconds=N] [--rounds=N]`: one figure of the
-// ambient scenario, repeated, with the CPU seconds each process used during it — to see where a figure's
+// `node dist/bench/focus.js <figure> [--scenario=ambient|sidecar] [--profile=DIR] [--seconds=N] [--rounds=N]`:
+// one figure of one l4mesh scenario, repeated, with the CPU seconds each process used during it — to see where a figure's
 // cost goes and to compare two builds of the data path without a whole `npm run bench`.
 //   figure: connrate8 | connrate64 | latency1000 | latency | up1 | down1
 import { mkdir } from 'node:fs/promises';
 import { ambient, profile } from './scenarios.js';
+import { sidecar } from './sidecar-scenario.js';
 import { iperf, load, type ConnRate, type Latency } from './measure.js';
 import { cpuSeconds } from './proc.js';
 
@@ -16,12 +17,18 @@ const args = new Map(
 const figure = process.argv[2] ?? 'connrate64';
 const seconds = Number(args.get('seconds') ?? 5);
 const rounds = Number(args.get('rounds') ?? 3);
+const scenario = args.get('scenario') === 'sidecar' ? sidecar : ambient;
 if (args.has('profile')) {
   profile.dir = args.get('profile')!;
   await mkdir(profile.dir, { recursive: true });
+  if (scenario === sidecar) {
+    // The ambient scenario sets this up for its node proxies itself; the sidecars inherit it from here.
+    process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import ${new URL('./cpu-profile-preload.js', import.meta.url).href}`.trim();
+    process.env.L4MESH_BENCH_CPU_PROFILE_DIR = profile.dir;
+  }
 }
 
-const running = await ambient.start();
+const running = await scenario.start();
 try {
   const pids = running.proxyPids;
   console.log(`proxy pids: ${pids.join(' ')}`);

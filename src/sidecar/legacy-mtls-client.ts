@@ -13,6 +13,12 @@ import { sidecarServerName } from './server-name.js';
 
 /** A TLS handshake to a sidecar on a local host; beyond this the sidecar is not answering. */
 export const DEFAULT_SIDECAR_CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * Resumable TLS sessions kept per source certificate (one per destination sidecar and SNI name). A
+ * resumed handshake skips both certificate chains and signatures — the full one, with Node building the
+ * server's certificate into JS objects for the identity check, was most of a sidecar's CPU per connection.
+ */
+export const MAX_CACHED_SIDECAR_SESSIONS = 1_000;
 
 export interface SidecarDialerOptions {
   /** Key and chain of a source identity; undefined while it has no certificate yet. */
@@ -45,6 +51,12 @@ export interface SidecarConnection {
 export class SidecarDialer {
   // One SecureContext per certificate (they are costly to build), dropped with the certificate on rotation.
   private readonly contexts = new WeakMap<TlsMaterial, SecureContext>();
+  /**
+   * The latest session ticket per destination, per source certificate (so a rotated certificate starts
+   * afresh). Only the sidecar that issued a ticket can resume it, and it proved the destination identity
+   * when it did; any other server answers with a full handshake, checked as usual.
+   */
+  private readonly sessions = new WeakMap<TlsMaterial, Map<string, Buffer>>();
 
   constructor(private readonly options: SidecarDialerOptions) {}
 
@@ -76,9 +88,23 @@ export class SidecarDialer {
       context = createHboneSecureContext(material);
       this.contexts.set(material, context);
     }
-    const tlsOptions = hboneClientTlsOptions(context, sidecarServerName(request.hostname, request.servicePort), request.destinationIdentity, where);
+    const serverName = sidecarServerName(request.hostname, request.servicePort);
+    const tlsOptions = hboneClientTlsOptions(context, serverName, request.destinationIdentity, where);
+    let sessions = this.sessions.get(material);
+    if (!sessions) {
+      sessions = new Map();
+      this.sessions.set(material, sessions);
+    }
+    const sessionKey = `${request.destinationIdentity}\n${request.host}:${port}\n${serverName}`;
+    const cache = sessions;
     return new Promise((resolve, reject) => {
-      const socket = connect({ ...tlsOptions, ALPNProtocols: [...MX_ALPN], host: request.host, port });
+      const socket = connect({ ...tlsOptions, ALPNProtocols: [...MX_ALPN], host: request.host, port, session: cache.get(sessionKey) });
+      // TLS 1.3 tickets arrive after the handshake, on the connection's first reads.
+      socket.on('session', (session: Buffer) => {
+        cache.delete(sessionKey);
+        if (cache.size >= MAX_CACHED_SIDECAR_SESSIONS) cache.delete(cache.keys().next().value!);
+        cache.set(sessionKey, session);
+      });
       socket.setNoDelay(true);
       socket.allowHalfOpen = true;
       const timer = setTimeout(() => {
