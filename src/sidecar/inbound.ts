@@ -94,7 +94,7 @@ export class SidecarInbound {
     }
     let upstream;
     try {
-      upstream = await dialTcp(ip, target.targetPort);
+      upstream = await dialTcp(ip, target.targetPort, { pooledReads: true });
     } catch (err) {
       return this.fail(socket, peers, RESPONSE_FLAGS.connect, startedAt, (err as Error).message);
     }

@@ -4,8 +4,9 @@ import type { Settings } from 'node:http2';
 const MiB = 1024 * 1024;
 
 /**
- * Per-stream receive window. Node's default (64 KiB) caps one tunnel at 64 KiB per round trip; 4 MiB
- * keeps a single stream at line rate on a LAN while bounding what one slow reader can buffer.
+ * Per-stream receive window. Node's default (64 KiB) caps one tunnel at 64 KiB per round trip; 1 MiB is
+ * 8 Gbit/s at a 1 ms round trip. More only lets a sender park data in a paused stream's readable buffer
+ * on the receiving proxy, where it can outlive young-generation GCs and be promoted.
  */
 export const HBONE_STREAM_WINDOW_BYTES = 1 * MiB;
 /** Connection-level window: room for several busy streams on one pooled connection at once. */
