@@ -1,7 +1,8 @@
 // `node dist/bench/focus.js <figure> [--scenario=ambient|sidecar] [--profile=DIR] [--seconds=N] [--rounds=N]`:
 // one figure of one l4mesh scenario, repeated, with the CPU seconds each process used during it — to see where a figure's
 // cost goes and to compare two builds of the data path without a whole `npm run bench`.
-//   figure: connrate8 | connrate64 | latency1000 | latency | up1 | down1
+//   figure: connrate8 | connrate64 | latency1000 | latency | up1 | down1, or several joined by commas
+//   (each round runs them in that order)
 import { mkdir } from 'node:fs/promises';
 import { ambient, profile } from './scenarios.js';
 import { sidecar } from './sidecar-scenario.js';
@@ -14,7 +15,7 @@ const args = new Map(
     return [k!, v ?? 'true'] as const;
   }),
 );
-const figure = process.argv[2] ?? 'connrate64';
+const figures = (process.argv[2] ?? 'connrate64').split(',');
 const seconds = Number(args.get('seconds') ?? 5);
 const rounds = Number(args.get('rounds') ?? 3);
 const scenario = args.get('scenario') === 'sidecar' ? sidecar : ambient;
@@ -32,7 +33,7 @@ const running = await scenario.start();
 try {
   const pids = running.proxyPids;
   console.log(`proxy pids: ${pids.join(' ')}`);
-  for (let round = 0; round < rounds; round++) {
+  for (let round = 0; round < rounds; round++) for (const figure of figures) {
     const before = pids.map(cpuSeconds);
     const selfBefore = process.cpuUsage();
     let line: string;

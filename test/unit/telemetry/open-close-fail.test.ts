@@ -17,8 +17,9 @@ test('opened and closed series of a connection carry identical labels', async ()
   const conn = tracker.open(labels, { received: 0, sent: 0 });
   assert.equal(tracker.openConnections, 1);
   assert.deepEqual(await series(registry, 'istio_tcp_connections_closed_total'), []);
-  // Later changes to the caller's object must not change what closed reports.
-  (labels as Record<string, string>).response_flags = 'CONNECT';
+  // What closed reports cannot change after open: the labels are frozen (a write throws in strict code).
+  assert.equal(Object.isFrozen(labels), true);
+  assert.throws(() => ((labels as Record<string, string>).response_flags = 'CONNECT'), TypeError);
   tracker.close(conn);
   tracker.close(conn);
   const opened = await series(registry, 'istio_tcp_connections_opened_total');
