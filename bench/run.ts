@@ -129,7 +129,10 @@ async function main(): Promise<void> {
   process.stdout.write('\n' + table + '\n');
   const dir = join(packageRoot(), 'bench', 'results');
   if (!existsSync(dir)) await mkdir(dir, { recursive: true });
-  const file = join(dir, `${started.toISOString().slice(0, 10)}${quick ? '-quick' : ''}.json`);
+  // One file per run: the date, and the start time when that date already has one (runs are compared).
+  const day = `${started.toISOString().slice(0, 10)}${quick ? '-quick' : ''}`;
+  const first = join(dir, `${day}.json`);
+  const file = existsSync(first) ? join(dir, `${day}-${started.toISOString().slice(11, 16).replace(':', '')}Z.json`) : first;
   await writeFile(file, JSON.stringify({ machine, plan, results, targets }, null, 2) + '\n');
   log(`wrote ${file}`);
 }
