@@ -85,7 +85,7 @@ export class WaypointInbound {
 
   /** The source workload named by `forwarded`, trusted only when its identity is the one mTLS proved. */
   private sourceOf(request: HboneInboundRequest): { workload?: MeshWorkload; addr: string } {
-    const fwd = parseForwardedFor(request.headers['forwarded'] as string | undefined);
+    const fwd = parseForwardedFor(request.headers?.['forwarded'] as string | undefined);
     const candidate = fwd ? this.deps.state.workloadByAddress(fwd.ip) : undefined;
     const workload = candidate && this.deps.state.identityOf(candidate) === request.peerIdentity ? candidate : undefined;
     return { workload, addr: fwd ? `${fwd.ip}:${fwd.port}` : `${request.remoteAddress}:${request.remotePort}` };

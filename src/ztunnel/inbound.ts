@@ -42,7 +42,7 @@ export class InboundHandler {
 
   /** The source workload named by `forwarded`, trusted only when its identity is the one mTLS proved. */
   private sourceOf(request: HboneInboundRequest): { workload?: MeshWorkload; ip: string; port: number } {
-    const fwd = parseForwardedFor(request.headers['forwarded'] as string | undefined);
+    const fwd = parseForwardedFor(request.headers?.['forwarded'] as string | undefined);
     const ip = fwd?.ip ?? request.remoteAddress;
     const port = fwd?.port ?? request.remotePort;
     const candidate = fwd ? this.deps.state.workloadByAddress(fwd.ip) : undefined;

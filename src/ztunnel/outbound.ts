@@ -8,7 +8,7 @@ import { serviceResourceName } from '../api/mesh.js';
 import { L4meshError } from '../errors/index.js';
 import type { CapturedConnection } from '../dataplane/capture/capture.js';
 import type { HboneClientPool } from '../dataplane/hbone/client-pool.js';
-import { hboneRequestHeaders } from '../dataplane/hbone/headers.js';
+import { formatBaggage, hboneRequestHeaders } from '../dataplane/hbone/headers.js';
 import { formatHboneAuthority } from '../dataplane/hbone/authority.js';
 import { RoundRobinBalancer, selectEndpoint } from '../dataplane/lb.js';
 import type { Endpoint, ProxyState } from '../dataplane/state/proxy-state.js';
@@ -54,6 +54,8 @@ interface Upstream {
   exchange?: ExchangeResult;
 }
 
+function ignoreError(): void {}
+
 function responseFlagsOf(err: unknown): string {
   const code = (err as L4meshError).code;
   if (code === 'L4MESH_ERR_POLICY_DENIED') return RESPONSE_FLAGS.deny;
@@ -63,6 +65,8 @@ function responseFlagsOf(err: unknown): string {
 
 export class OutboundHandler {
   private readonly balancer = new RoundRobinBalancer();
+  /** Baggage per source workload object (a new object arrives with every change to the workload). */
+  private readonly baggage = new WeakMap<MeshWorkload, string>();
 
   constructor(private readonly deps: OutboundDeps) {}
 
@@ -119,8 +123,9 @@ export class OutboundHandler {
       srcAddr,
       dstAddr: `${conn.destinationIp}:${conn.destinationPort}`,
     };
-    // Until the upstream is ready, an early RST from the client must not crash the proxy.
-    socket.on('error', () => {});
+    // Until the upstream is ready, an early RST from the client must not crash the proxy. (A shared
+    // function: a closure here would keep this call's whole scope alive for the connection's life.)
+    socket.on('error', ignoreError);
     if (!service) {
       this.deps.reporter.failed(peers, RESPONSE_FLAGS.connect, startedAt, 'no service for this listener');
       socket.destroy();
@@ -179,18 +184,27 @@ export class OutboundHandler {
       // `forwarded` names the source workload by its pod IP: in local mode the client's socket address is
       // 127.0.0.1, which would tell the destination nothing.
       headers: hboneRequestHeaders(
-        {
-          clusterId: source.clusterId,
-          namespace: source.namespace,
-          workloadName: source.workloadName,
-          workloadType: source.workloadType.toLowerCase(),
-          serviceName: source.canonicalName,
-          serviceVersion: source.canonicalRevision,
-        },
+        this.baggageOf(source),
         { ip: source.addresses[0] ?? clientIp, port: clientPort },
       ),
     });
     return { stream };
+  }
+
+  private baggageOf(source: MeshWorkload): string {
+    let baggage = this.baggage.get(source);
+    if (baggage === undefined) {
+      baggage = formatBaggage({
+        clusterId: source.clusterId,
+        namespace: source.namespace,
+        workloadName: source.workloadName,
+        workloadType: source.workloadType.toLowerCase(),
+        serviceName: source.canonicalName,
+        serviceVersion: source.canonicalRevision,
+      });
+      this.baggage.set(source, baggage);
+    }
+    return baggage;
   }
 
   private forward(socket: CapturedConnection['socket'], upstream: Upstream, peers: ConnectionPeers, route: Route, startedAt: number): void {

@@ -226,10 +226,13 @@ export class HboneClientPool {
         return;
       }
       let settled = false;
+      // Dropped once settled: the 'close' listener below outlives the setup by the tunnel's whole life.
+      let timer: NodeJS.Timeout | undefined;
       const settle = (err?: L4meshError): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        timer = undefined;
         if (err) {
           if (!stream.destroyed) stream.close(h2.NGHTTP2_CANCEL);
           reject(err);
@@ -237,7 +240,7 @@ export class HboneClientPool {
           resolve(stream);
         }
       };
-      const timer = setTimeout(() => settle(connectTimeoutError(where, this.connectTimeoutMs)), timeoutMs);
+      timer = setTimeout(() => settle(connectTimeoutError(where, this.connectTimeoutMs)), timeoutMs);
       timer.unref();
       stream.once('close', () => {
         this.release(pooled);

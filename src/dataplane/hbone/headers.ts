@@ -113,24 +113,31 @@ const TRACE_BYTES = TRACE_ID_BYTES + SPAN_ID_BYTES;
 let randomPool = Buffer.alloc(0);
 let randomOffset = 0;
 
-/** A new W3C trace context (version 00, not sampled): one connection = one trace root. */
+/** `00-<32 hex>-<16 hex>-00`, assembled as bytes so that the header is one flat string. */
+const traceparentText = Buffer.from(`00-${'0'.repeat(TRACE_ID_BYTES * 2)}-${'0'.repeat(SPAN_ID_BYTES * 2)}-00`, 'latin1');
+
+/**
+ * A new W3C trace context (version 00, not sampled): one connection = one trace root. Built in a byte
+ * buffer: a template of slices left five string objects per open tunnel (the stream keeps its headers).
+ */
 export function newTraceparent(): string {
   if (randomOffset + TRACE_BYTES > randomPool.length) {
     randomPool = randomBytes(TRACE_BYTES * TRACE_IDS_PER_REFILL);
     randomOffset = 0;
   }
-  const bytes = randomPool.toString('hex', randomOffset, randomOffset + TRACE_BYTES);
+  traceparentText.write(randomPool.toString('hex', randomOffset, randomOffset + TRACE_ID_BYTES), 3, 'latin1');
+  traceparentText.write(randomPool.toString('hex', randomOffset + TRACE_ID_BYTES, randomOffset + TRACE_BYTES), 4 + TRACE_ID_BYTES * 2, 'latin1');
   randomOffset += TRACE_BYTES;
-  return `00-${bytes.slice(0, TRACE_ID_BYTES * 2)}-${bytes.slice(TRACE_ID_BYTES * 2)}-00`;
+  return traceparentText.toString('latin1');
 }
 
-/** The three headers a source proxy sends on every HBONE CONNECT. */
+/** The three headers a source proxy sends on every HBONE CONNECT; `source` may be its formatted baggage. */
 export function hboneRequestHeaders(
-  source: PeerBaggage,
+  source: PeerBaggage | string,
   client: { ip: string; port: number },
 ): Record<string, string> {
   return {
-    [BAGGAGE_HEADER]: formatBaggage(source),
+    [BAGGAGE_HEADER]: typeof source === 'string' ? source : formatBaggage(source),
     [FORWARDED_HEADER]: formatForwarded(client.ip, client.port),
     [TRACEPARENT_HEADER]: newTraceparent(),
   };

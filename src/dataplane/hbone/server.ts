@@ -34,7 +34,12 @@ export interface HboneInboundRequest {
   authority: string;
   host: string;
   port: number;
-  headers: IncomingHttpHeaders;
+  /**
+   * The CONNECT request's headers, for the handler's decision; undefined once it has answered. A tunnel that
+   * stays open does not keep them: Node builds them as a dictionary-mode object (~1 KiB per tunnel in a heap
+   * snapshot of 2,000 idle connections).
+   */
+  headers: IncomingHttpHeaders | undefined;
   /** SPIFFE id from the client certificate (verified against the mesh root). */
   peerIdentity: string;
   /** SPIFFE id of the certificate this proxy presented (chosen by SNI). */
@@ -208,6 +213,7 @@ export class HboneServer extends EventEmitter {
     };
     this.options.handler(request).then(
       (decision) => {
+        request.headers = undefined;
         if (decision.status === 200) this.accept(stream, request, decision.upstream);
         else this.reject(stream, request, decision.status, decision.reason);
       },

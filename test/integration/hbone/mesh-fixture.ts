@@ -24,8 +24,10 @@ export interface MeshFixture {
   /** Port of the echo upstream on 127.0.0.1. */
   echoPort: number;
   proxyAddress: { host: string; port: number };
-  /** Every request the handler saw. */
+  /** Every request the handler saw, copied as it saw it (the server drops `headers` once it has answered). */
   handled: HboneInboundRequest[];
+  /** The request objects themselves. */
+  requests: HboneInboundRequest[];
   counts: { sessionsOpened: number; handshakeFailures: number };
   close(): Promise<void>;
 }
@@ -65,6 +67,7 @@ export async function meshFixture(options: FixtureOptions = {}): Promise<MeshFix
   const echoPort = (echo.address() as { port: number }).port;
 
   const handled: HboneInboundRequest[] = [];
+  const requests: HboneInboundRequest[] = [];
   const decide = options.decide ?? ((r: HboneInboundRequest) => connectUpstream(r.host, r.port));
   const server = new HboneServer({
     host: '127.0.0.1',
@@ -74,7 +77,8 @@ export async function meshFixture(options: FixtureOptions = {}): Promise<MeshFix
         options.secureContextFor ? options.secureContextFor(table, name) : table.secureContextFor(name),
     },
     handler: (request) => {
-      handled.push(request);
+      handled.push({ ...request });
+      requests.push(request);
       return decide(request);
     },
   });
@@ -96,6 +100,7 @@ export async function meshFixture(options: FixtureOptions = {}): Promise<MeshFix
     echoPort,
     proxyAddress: { host: '127.0.0.1', port: server.address().port },
     handled,
+    requests,
     counts,
     async close() {
       await pool.close();
