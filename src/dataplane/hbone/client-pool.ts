@@ -215,16 +215,18 @@ export class HboneClientPool {
   }
 
   private openStream(pooled: PooledSession, request: HboneConnectRequest, where: string, timeoutMs: number): Promise<ClientHttp2Stream> {
+    // The listeners below live as long as the tunnel, so they capture the authority, not the request and
+    // its headers (the stream keeps its own copy of those): the stream is opened outside their scope.
+    const authority = request.authority;
+    let stream: ClientHttp2Stream;
+    try {
+      stream = pooled.session.request({ ':method': 'CONNECT', ':authority': authority, ...request.headers }, { endStream: false });
+    } catch (err) {
+      pooled.usable = false;
+      this.release(pooled);
+      return Promise.reject(new L4meshError('L4MESH_ERR_PROTOCOL', `cannot open a stream to ${where}: ${(err as Error).message}`, { cause: err }));
+    }
     return new Promise((resolve, reject) => {
-      let stream: ClientHttp2Stream;
-      try {
-        stream = pooled.session.request({ ':method': 'CONNECT', ':authority': request.authority, ...request.headers }, { endStream: false });
-      } catch (err) {
-        pooled.usable = false;
-        this.release(pooled);
-        reject(new L4meshError('L4MESH_ERR_PROTOCOL', `cannot open a stream to ${where}: ${(err as Error).message}`, { cause: err }));
-        return;
-      }
       let settled = false;
       // Dropped once settled: the 'close' listener below outlives the setup by the tunnel's whole life.
       let timer: NodeJS.Timeout | undefined;
@@ -247,14 +249,14 @@ export class HboneClientPool {
         // Every tunnel's stream closes; only one that never answered is a failure. Building the error
         // (a stack capture) only then took ~2 % of a node proxy's CPU in the connection-rate profile.
         if (settled) return;
-        settle(new L4meshError('L4MESH_ERR_PROTOCOL', `destination proxy ${where} closed the stream for ${request.authority} before answering (HTTP/2 code ${stream.rstCode}) — it may have refused our certificate`));
+        settle(new L4meshError('L4MESH_ERR_PROTOCOL', `destination proxy ${where} closed the stream for ${authority} before answering (HTTP/2 code ${stream.rstCode}) — it may have refused our certificate`));
       });
       stream.on('error', (err) => {
-        settle(new L4meshError('L4MESH_ERR_PROTOCOL', `HBONE stream to ${where} for ${request.authority} failed before the response: ${err.message}`, { cause: err }));
+        settle(new L4meshError('L4MESH_ERR_PROTOCOL', `HBONE stream to ${where} for ${authority} failed before the response: ${err.message}`, { cause: err }));
       });
       stream.once('response', (headers) => {
         const status = Number(headers[':status']);
-        settle(status === 200 ? undefined : statusError(status, request.authority, where));
+        settle(status === 200 ? undefined : statusError(status, authority, where));
       });
     });
   }

@@ -83,9 +83,12 @@ export function parseBaggage(header: string | string[] | undefined): PeerBaggage
   return out;
 }
 
-/** RFC 7239 node: IPv6 in brackets, and quoted because `:` and `[` are not token characters. */
+/**
+ * RFC 7239 node: IPv6 in brackets, and quoted because `:` and `[` are not token characters. Joined, not
+ * templated: the header lives as long as its tunnel, and a join is one flat string instead of four.
+ */
 export function formatForwarded(ip: string, port: number): string {
-  return `for="${isIPv6(ip) ? `[${ip}]` : ip}:${port}"`;
+  return (isIPv6(ip) ? ['for="[', ip, ']:', port, '"'] : ['for="', ip, ':', port, '"']).join('');
 }
 
 /** The `for=` node of the first forwarded element, as ip and port; undefined when absent or obfuscated. */

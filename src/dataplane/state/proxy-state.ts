@@ -55,6 +55,8 @@ export class ProxyState extends EventEmitter {
   // Read on every connection, invalidated by every update: updates are rare next to connections.
   private readonly endpointCache = new Map<string, readonly Endpoint[]>();
   private readonly policyCache = new Map<string, MeshAuthorization[]>();
+  /** identityOf() per workload object. */
+  private readonly identities = new WeakMap<MeshWorkload, string>();
 
   /**
    * Brings the indexes in line with `snapshot`. With `changed`, only the named resources are re-read
@@ -169,13 +171,18 @@ export class ProxyState extends EventEmitter {
     return { healthy: backing.filter((w) => w.status === 'HEALTHY').length, total: backing.length };
   }
 
-  /** `spiffe://<trust domain>/ns/<namespace>/sa/<service account>` with Istio's defaults for empty fields. */
+  /**
+   * `spiffe://<trust domain>/ns/<namespace>/sa/<service account>` with Istio's defaults for empty fields.
+   * Kept per workload object (a changed workload arrives as a new object): every connection asks for both
+   * ends' identities, and building the string each time left six string objects per open tunnel.
+   */
   identityOf(workload: MeshWorkload): string {
-    return spiffeUri(
-      workload.trustDomain || DEFAULT_TRUST_DOMAIN,
-      workload.namespace,
-      workload.serviceAccount || DEFAULT_SERVICE_ACCOUNT,
-    );
+    let id = this.identities.get(workload);
+    if (id === undefined) {
+      id = spiffeUri(workload.trustDomain || DEFAULT_TRUST_DOMAIN, workload.namespace, workload.serviceAccount || DEFAULT_SERVICE_ACCOUNT);
+      this.identities.set(workload, id);
+    }
+    return id;
   }
 
   /** GLOBAL, the workload's namespace's NAMESPACE, and its selector policies, ordered by `namespace/name`. */
