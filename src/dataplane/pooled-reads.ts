@@ -2,7 +2,7 @@
 // per read. On a bulk tunnel the per-read buffers were the proxy's largest garbage source: each one is
 // external memory to V8, and the node proxy reading a client at ~2 Gbit/s ran a major (mark-compact) GC
 // several times a second — ~20 % of its CPU in `perf`, most of it on V8's marking threads.
-import { Socket, type OnReadOpts } from 'node:net';
+import { connect, Socket, type OnReadOpts, type TcpNetConnectOpts } from 'node:net';
 
 /** libuv reads at most this much per callback into the shared buffer (Node's own read size). */
 export const READ_BUFFER_BYTES = 64 * 1024;
@@ -69,33 +69,29 @@ export function copyToSlab(sources: readonly Buffer[], length: number): PooledCh
 export type ChunkHandler = (chunk: PooledChunk) => void;
 
 const handlers = new WeakMap<Socket, ChunkHandler>();
+/** Bytes read before a handler was attached, kept until onChunks(). */
+const early = new WeakMap<Socket, Buffer[]>();
 /** Sockets whose reads go through this module. */
 const pooled = new WeakSet<Socket>();
 
 /** The `onread` callback; it pauses through `pause()` (returning false would stop reading behind the stream's back). */
 function onRead(this: Socket, length: number): true {
-  const chunk = copyToSlab([shared], length);
   const handler = handlers.get(this);
   if (handler) {
-    handler(chunk);
+    handler(copyToSlab([shared], length));
     return true;
   }
-  // Nobody consumes yet: keep the bytes and stop reading until a handler is attached.
-  const waiting = (early.get(this) ?? []).concat(Buffer.from(chunk.bytes));
-  chunk.release();
+  // Nobody consumes yet: keep a copy of the bytes and stop reading until a handler is attached.
+  const waiting = early.get(this) ?? [];
+  waiting.push(Buffer.from(shared.subarray(0, length)));
   early.set(this, waiting);
   this.pause();
   return true;
 }
-const early = new WeakMap<Socket, Buffer[]>();
 
-/** `net.connect` options that make the socket read through the shared buffer (start it paused). */
-export function pooledReadOptions(): { onread: OnReadOpts } {
-  return { onread: { buffer: shared, callback: onRead as OnReadOpts['callback'] } };
-}
-
-/** Marks a socket created with `pooledReadOptions()`. */
-export function markPooled(socket: Socket): Socket {
+/** `net.connect` with the socket reading through the shared buffer. */
+export function connectPooled(options: TcpNetConnectOpts): Socket {
+  const socket = connect({ ...options, onread: { buffer: shared, callback: onRead as OnReadOpts['callback'] } });
   pooled.add(socket);
   return socket;
 }

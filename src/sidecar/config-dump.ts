@@ -1,5 +1,5 @@
 // The sidecar's /config_dump (DESIGN §7): what it holds from xDS, its workload's certificate, its settings.
-import { certificatesDump, meshDump } from '../dataplane/proxy/config-dump.js';
+import { certificatesDump, commonSettingsDump, meshDump } from '../dataplane/proxy/config-dump.js';
 import type { Sidecar } from './sidecar.js';
 
 export function sidecarConfigDump(sidecar: Sidecar) {
@@ -12,13 +12,7 @@ export function sidecarConfigDump(sidecar: Sidecar) {
       workload: `${config.namespace}/${config.pod}`,
       node: config.node,
       nodeId: sidecar.nodeId,
-      address: config.address,
-      controlPlane: config.controlPlane,
-      captureRange: config.captureRange,
-      tcpReportingDurationMs: config.tcpReportingDurationMs,
-      drainMs: config.drainMs,
-      logFormat: config.logFormat,
-      clusterId: config.clusterId,
+      ...commonSettingsDump(config),
       extraLabels: config.extraLabels,
       startedAt: sidecar.startedAt.toISOString(),
     },

@@ -81,6 +81,15 @@ export class SidecarDialer {
     }
   }
 
+  private sessionsFor(material: TlsMaterial): Map<string, Buffer> {
+    let sessions = this.sessions.get(material);
+    if (!sessions) {
+      sessions = new Map();
+      this.sessions.set(material, sessions);
+    }
+    return sessions;
+  }
+
   private handshake(material: TlsMaterial, request: SidecarDialRequest, port: number, where: string): Promise<TLSSocket> {
     const timeoutMs = this.options.connectTimeoutMs ?? DEFAULT_SIDECAR_CONNECT_TIMEOUT_MS;
     let context = this.contexts.get(material);
@@ -90,13 +99,8 @@ export class SidecarDialer {
     }
     const serverName = sidecarServerName(request.hostname, request.servicePort);
     const tlsOptions = hboneClientTlsOptions(context, serverName, request.destinationIdentity, where);
-    let sessions = this.sessions.get(material);
-    if (!sessions) {
-      sessions = new Map();
-      this.sessions.set(material, sessions);
-    }
+    const cache = this.sessionsFor(material);
     const sessionKey = `${request.destinationIdentity}\n${request.host}:${port}\n${serverName}`;
-    const cache = sessions;
     return new Promise((resolve, reject) => {
       const socket = connect({ ...tlsOptions, ALPNProtocols: [...MX_ALPN], host: request.host, port, session: cache.get(sessionKey) });
       // TLS 1.3 tickets arrive after the handshake, on the connection's first reads.

@@ -5,7 +5,7 @@ import type { MeshWorkload } from '../api/mesh.js';
 import { L4meshError } from '../errors/index.js';
 import type { HboneClientPool } from '../dataplane/hbone/client-pool.js';
 import { formatHboneAuthority } from '../dataplane/hbone/authority.js';
-import { hboneRequestHeaders } from '../dataplane/hbone/headers.js';
+import { hboneRequestHeaders, workloadBaggage } from '../dataplane/hbone/headers.js';
 import type { Endpoint, ProxyState } from '../dataplane/state/proxy-state.js';
 import { dialTcp } from '../ztunnel/dial.js';
 import { defaultNodeAddress, PORTS } from '../ztunnel/config.js';
@@ -62,7 +62,6 @@ export class UpstreamConnector {
     if (!proxy) {
       throw new L4meshError('L4MESH_ERR_NO_HEALTHY_UPSTREAM', `no node proxy known for node "${w.node}" of ${w.name} — is "l4mesh ztunnel --node ${w.node}" running?`);
     }
-    const self = this.deps.self();
     return this.deps.pool.connect({
       srcIdentity: this.deps.identity(),
       dstIdentity: this.deps.state.identityOf(w),
@@ -70,17 +69,7 @@ export class UpstreamConnector {
       proxyAddress: { host: proxy, port: PORTS.hbone },
       authority: formatHboneAuthority(ip, endpoint.targetPort),
       // The waypoint is the TCP peer the destination sees, so it names itself (its identity is what mTLS proves).
-      headers: hboneRequestHeaders(
-        {
-          clusterId: self?.clusterId,
-          namespace: self?.namespace,
-          workloadName: self?.workloadName,
-          workloadType: self?.workloadType.toLowerCase(),
-          serviceName: self?.canonicalName,
-          serviceVersion: self?.canonicalRevision,
-        },
-        { ip: this.deps.address, port: 0 },
-      ),
+      headers: hboneRequestHeaders(workloadBaggage(this.deps.self()), { ip: this.deps.address, port: 0 }),
     });
   }
 }

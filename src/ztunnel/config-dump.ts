@@ -1,5 +1,5 @@
 // The node proxy's /config_dump (DESIGN §7): what it holds from xDS, its certificates and its settings.
-import { certificatesDump, meshDump } from '../dataplane/proxy/config-dump.js';
+import { certificatesDump, commonSettingsDump, meshDump } from '../dataplane/proxy/config-dump.js';
 import type { NodeProxy } from './node-proxy.js';
 
 export function configDump(proxy: NodeProxy) {
@@ -10,13 +10,7 @@ export function configDump(proxy: NodeProxy) {
     config: {
       node: config.node,
       proxy: `${config.proxyName}.${config.proxyNamespace}`,
-      address: config.address,
-      controlPlane: config.controlPlane,
-      captureRange: config.captureRange,
-      tcpReportingDurationMs: config.tcpReportingDurationMs,
-      drainMs: config.drainMs,
-      logFormat: config.logFormat,
-      clusterId: config.clusterId,
+      ...commonSettingsDump(config),
       startedAt: proxy.uptimeSince.toISOString(),
     },
   };

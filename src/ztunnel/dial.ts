@@ -1,7 +1,7 @@
 // Plain TCP dials from the proxy to a workload, with the connect timeout every hop uses.
 import { connect, type Socket } from 'node:net';
 import { L4meshError } from '../errors/index.js';
-import { markPooled, pooledReadOptions } from '../dataplane/pooled-reads.js';
+import { connectPooled } from '../dataplane/pooled-reads.js';
 
 /** Istio's default connect timeout for an upstream: long enough for a loaded host, short enough to fail fast. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -18,8 +18,8 @@ export interface DialOptions {
 export function dialTcp(host: string, port: number, options: DialOptions = {}): Promise<Socket> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
-    const socket = connect({ host, port, noDelay: true, allowHalfOpen: true, ...(options.pooledReads ? pooledReadOptions() : {}) });
-    if (options.pooledReads) markPooled(socket);
+    const connectOptions = { host, port, noDelay: true, allowHalfOpen: true };
+    const socket = options.pooledReads ? connectPooled(connectOptions) : connect(connectOptions);
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new L4meshError('L4MESH_ERR_CONNECT_TIMEOUT', `connection to ${host}:${port} timed out after ${timeoutMs} ms`));

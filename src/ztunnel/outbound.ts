@@ -8,7 +8,7 @@ import { serviceResourceName } from '../api/mesh.js';
 import { L4meshError } from '../errors/index.js';
 import type { CapturedConnection } from '../dataplane/capture/capture.js';
 import type { HboneClientPool } from '../dataplane/hbone/client-pool.js';
-import { formatBaggage, hboneRequestHeaders } from '../dataplane/hbone/headers.js';
+import { formatBaggage, hboneRequestHeaders, workloadBaggage } from '../dataplane/hbone/headers.js';
 import { formatHboneAuthority } from '../dataplane/hbone/authority.js';
 import { RoundRobinBalancer, selectEndpoint } from '../dataplane/lb.js';
 import type { Endpoint, ProxyState } from '../dataplane/state/proxy-state.js';
@@ -194,14 +194,7 @@ export class OutboundHandler {
   private baggageOf(source: MeshWorkload): string {
     let baggage = this.baggage.get(source);
     if (baggage === undefined) {
-      baggage = formatBaggage({
-        clusterId: source.clusterId,
-        namespace: source.namespace,
-        workloadName: source.workloadName,
-        workloadType: source.workloadType.toLowerCase(),
-        serviceName: source.canonicalName,
-        serviceVersion: source.canonicalRevision,
-      });
+      baggage = formatBaggage(workloadBaggage(source));
       this.baggage.set(source, baggage);
     }
     return baggage;

@@ -2,6 +2,7 @@
 // RFC 7239 `forwarded` with the original client address, and a W3C `traceparent`.
 import { randomBytes } from 'node:crypto';
 import { isIPv6 } from 'node:net';
+import type { MeshWorkload } from '../../api/mesh.js';
 
 export const BAGGAGE_HEADER = 'baggage';
 export const FORWARDED_HEADER = 'forwarded';
@@ -21,6 +22,18 @@ export interface PeerBaggage {
   serviceVersion?: string;
   region?: string;
   zone?: string;
+}
+
+/** What a workload announces about itself in baggage (all fields absent for an unknown workload). */
+export function workloadBaggage(w: MeshWorkload | undefined): PeerBaggage {
+  return {
+    clusterId: w?.clusterId,
+    namespace: w?.namespace,
+    workloadName: w?.workloadName,
+    workloadType: w?.workloadType.toLowerCase(),
+    serviceName: w?.canonicalName,
+    serviceVersion: w?.canonicalRevision,
+  };
 }
 
 const WORKLOAD_NAME_KEYS = new Set(['k8s.deployment.name', 'k8s.cronjob.name', 'k8s.pod.name', 'k8s.job.name']);

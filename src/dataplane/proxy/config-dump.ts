@@ -3,6 +3,7 @@
 import { x509 } from '../../identity/x509.js';
 import type { CertificateStatus } from '../../identity/certificate-manager.js';
 import type { ProxyState } from '../state/proxy-state.js';
+import type { ProxyCommonConfig } from './proxy-options.js';
 
 function certEntry(pem: string) {
   const cert = new x509.X509Certificate(pem);
@@ -28,4 +29,17 @@ export function certificatesDump(statuses: readonly CertificateStatus[]) {
 /** The `workloads`, `services` and `policies` sections: what the proxy received over xDS. */
 export function meshDump(state: ProxyState) {
   return { workloads: state.allWorkloads(), services: state.allServices(), policies: state.allPolicies() };
+}
+
+/** The settings every proxy role has, in the order both roles' `config` sections show them. */
+export function commonSettingsDump(config: ProxyCommonConfig & { address: string; captureRange: string }) {
+  return {
+    address: config.address,
+    controlPlane: config.controlPlane,
+    captureRange: config.captureRange,
+    tcpReportingDurationMs: config.tcpReportingDurationMs,
+    drainMs: config.drainMs,
+    logFormat: config.logFormat,
+    clusterId: config.clusterId,
+  };
 }
