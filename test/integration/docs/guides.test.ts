@@ -5,7 +5,7 @@
 // guide shows (only run-to-run noise is masked, see guide-blocks.ts). Needs `npm run build`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -28,6 +28,8 @@ const LEFT_AFTER_CLEANUP: Record<string, string[]> = {
   'docs/tasks/tcp-metrics.md': ['namespaces/_cluster/default.json', ...MESH_PODS],
   'docs/ops/troubleshooting-ztunnel.md': MESH_PODS,
 };
+/** Commands the guides run besides l4mesh (Debian packages; scripts/test-setup.mjs installs prometheus). */
+const TOOLS = ['bash', 'curl', 'jq', 'prometheus'];
 /** stderr that is more than progress: it stays in the compared output, so the block fails. */
 const TROUBLE_ON_STDERR = /error|warn|deprecat|fail/i;
 
@@ -122,6 +124,11 @@ function runDemo(stateDir: string, env: NodeJS.ProcessEnv): Promise<{ code: numb
 }
 
 test('npm run demo, then the TCP-metrics guide, then the troubleshooting guide, in one sequence on one state dir', { timeout: 1_800_000 }, async (t) => {
+  const missing = TOOLS.filter((c) => spawnSync('sh', ['-c', `command -v ${c}`], { stdio: 'ignore' }).status !== 0);
+  if (missing.length > 0) {
+    t.skip(`the guides need ${missing.join(', ')} (apt-get install -y ${missing.join(' ')})`);
+    return;
+  }
   const mesh = { base: await pickShortBase(), stateDir: await mkdtemp(join(tmpdir(), 'l4mesh-docs-')) };
   const env = {
     ...process.env,
