@@ -75,6 +75,17 @@ export function parseGuide(markdown: string): Block[] {
   return blocks;
 }
 
+/** stderr that is more than progress: it joins the compared output, so the block fails. */
+const TROUBLE_ON_STDERR = /error|warn|deprecat|fail/i;
+
+/**
+ * What a block printed, as compared with the guide: stdout, and stderr too when the command failed or
+ * stderr reports an error or warning (a guide never shows one, so the comparison then fails).
+ */
+export function blockOutput(code: number | null, stdout: string, stderr: string): string {
+  return code !== 0 || TROUBLE_ON_STDERR.test(stderr) ? `${stdout}\n--- stderr ---\n${stderr}` : stdout;
+}
+
 /** Commands are written for the default layout; a test mesh lives in 127.<b>.0.0/16. */
 export function rewriteAddresses(script: string, base: number): string {
   return script

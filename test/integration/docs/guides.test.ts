@@ -12,7 +12,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join, relative } from 'node:path';
 import { packageRoot } from '../../../src/config/paths.js';
-import { compare, parseGuide, rewriteAddresses, toDefaultLayout, type Block } from './guide-blocks.js';
+import { blockOutput, compare, parseGuide, rewriteAddresses, toDefaultLayout, type Block } from './guide-blocks.js';
 
 /** One command block (e.g. the nine requests of the load-balancing check) stays well under this. */
 const BLOCK_TIMEOUT_MS = 180_000;
@@ -30,8 +30,6 @@ const LEFT_AFTER_CLEANUP: Record<string, string[]> = {
 };
 /** Commands the guides run besides l4mesh (Debian packages; scripts/test-setup.mjs installs prometheus). */
 const TOOLS = ['bash', 'curl', 'jq', 'prometheus'];
-/** stderr that is more than progress: it stays in the compared output, so the block fails. */
-const TROUBLE_ON_STDERR = /error|warn|deprecat|fail/i;
 
 /**
  * 127.3–127.9: a one-digit block keeps every address as long as the default layout's (127.7.3.5 and
@@ -63,9 +61,7 @@ function runScript(script: string, env: NodeJS.ProcessEnv): Promise<{ code: numb
     const timer = setTimeout(() => child.kill('SIGKILL'), BLOCK_TIMEOUT_MS);
     child.once('close', (code) => {
       clearTimeout(timer);
-      // stdout is what the guide shows; stderr joins it when the command failed or complained.
-      const keep = code !== 0 || TROUBLE_ON_STDERR.test(stderr);
-      resolve({ code, output: keep ? `${stdout}\n--- stderr ---\n${stderr}` : stdout });
+      resolve({ code, output: blockOutput(code, stdout, stderr) });
     });
   });
 }

@@ -3,7 +3,7 @@
 // durations, pids, pod-name suffixes, serials, paths, source ports, line order where allowed) does not.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compare, normalize } from '../../integration/docs/guide-blocks.js';
+import { blockOutput, compare, normalize } from '../../integration/docs/guide-blocks.js';
 
 const SERVICES = `NAMESPACE SERVICE NAME SERVICE VIP WAYPOINT ENDPOINTS
 default   details      127.2.0.2   None     1/1
@@ -110,4 +110,13 @@ test('must pass: state-dir paths, pids, serials and Prometheus timestamps are ma
 test('normalize keeps counts, ratios, node names, label values, byte counts and addresses', () => {
   const line = 'default reviews 127.2.0.5 None 3/3 node-2 reporter="waypoint" bytes_sent=91 "workloads": 9 127.0.10.1:15008 <title>x</title>';
   assert.equal(normalize(line), line);
+});
+
+test('must fail: a block that exits 0 but warns or errs on stderr; plain progress on stderr is not output', () => {
+  const shown = 'The mesh is down.';
+  for (const stderr of ['(node:123) Warning: Setting the TLS ServerName to an IP address is not permitted\n', 'error: still running after SIGKILL: runtime (pid 9)\n', '[DEP0123] DeprecationWarning: x\n']) {
+    assert.notEqual(compare('masked', shown, blockOutput(0, `${shown}\n`, stderr)), undefined, stderr);
+  }
+  assert.equal(compare('masked', shown, blockOutput(0, `${shown}\n`, 'No resources found in default namespace.\n')), undefined);
+  assert.match(blockOutput(1, '', 'Error from server (NotFound)\n'), /--- stderr ---\nError from server/);
 });
