@@ -1,24 +1,34 @@
 // `l4mesh dashboard prometheus`: starts Debian's prometheus with the control plane's HTTP service
-// discovery, storage under the state dir; `l4mesh down` stops it.
+// discovery, storage under the state dir, and says ready once every target was scraped; `l4mesh down` stops it.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { logFile, PROMETHEUS, probeReady } from '../localrun/components.js';
-import { controlPlaneUrl, readLayout, resolveStateDir } from '../localrun/layout.js';
+import { controlPlaneUrl, readLayout, resolveStateDir, type Layout } from '../localrun/layout.js';
 import { isAlive, readProcessTable, spawnDetached, writeProcessTable } from '../localrun/processes.js';
 import { runCommand, UsageError } from './cli-context.js';
 
 const HELP = `usage: l4mesh dashboard prometheus [--browser] [--install] [--state-dir DIR]
 
 Starts Prometheus (Debian's "prometheus" binary) scraping every proxy through the control plane's
-service discovery (/debug/prometheus_sd) every 5s, listening on 127.0.0.1:9090, data in
-<state>/prometheus. "l4mesh down" stops it. --install runs "apt-get install -y prometheus" (as root).
+service discovery (/debug/prometheus_sd) every 5s, listening on port 9090 of the control plane's
+address (127.0.0.1:9090 by default), data in <state>/prometheus. It says "ready" once every discovered
+target has been scraped, so the first query already has data. "l4mesh down" stops it.
+--install runs "apt-get install -y prometheus" (as root).
 `;
 
-export const PROMETHEUS_ADDRESS = '127.0.0.1:9090';
+export const PROMETHEUS_PORT = 9090;
 /** Mesh metrics move quickly on a laptop; 5 s makes a rate() useful within a minute. */
 const SCRAPE_INTERVAL = '5s';
+/** Startup, one SD refresh and one scrape interval take ~10 s; a loaded 2-core machine needs more. */
+const FIRST_SCRAPE_TIMEOUT_MS = 60_000;
+const POLL_INTERVAL_MS = 250;
+
+/** Prometheus listens next to the control plane, so meshes in different 127.<b> blocks each get their own. */
+export function prometheusAddress(layout: Pick<Layout, 'controlPlaneAddress'>): string {
+  return `${layout.controlPlaneAddress}:${PROMETHEUS_PORT}`;
+}
 
 function findPrometheus(): string | undefined {
   try {
@@ -41,6 +51,49 @@ scrape_configs:
 `;
 }
 
+interface ActiveTarget {
+  labels: Record<string, string>;
+  health: 'up' | 'down' | 'unknown';
+  lastError: string;
+}
+
+async function getJson<T>(url: string): Promise<T | undefined> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    return res.ok ? ((await res.json()) as T) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Waits until Prometheus has scraped every address the service discovery lists at least once (health no
+ * longer "unknown"). Returns the scraped targets, or undefined when the deadline passed first.
+ */
+export async function waitForFirstScrape(prometheusUrl: string, sdUrl: string, timeoutMs: number): Promise<ActiveTarget[] | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const groups = await getJson<Array<{ targets: string[] }>>(sdUrl);
+    const active = await getJson<{ data: { activeTargets: ActiveTarget[] } }>(`${prometheusUrl}/api/v1/targets?state=active`);
+    if (groups && active) {
+      const byInstance = new Map(active.data.activeTargets.map((t) => [t.labels['instance'], t]));
+      const wanted = groups.flatMap((g) => g.targets).map((a) => byInstance.get(a));
+      if (wanted.length > 0 && wanted.every((t) => t !== undefined && t.health !== 'unknown')) return wanted as ActiveTarget[];
+    }
+    if (Date.now() >= deadline) return undefined;
+    await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
+  }
+}
+
+function targetName(t: ActiveTarget): string {
+  return t.labels['proxy'] ?? t.labels['role'] ?? t.labels['instance'] ?? '?';
+}
+
+function openBrowser(wanted: boolean | undefined, url: string): number {
+  if (wanted) spawn('xdg-open', [url], { stdio: 'ignore', detached: true }).on('error', () => process.stderr.write(`cannot open a browser; visit ${url}\n`)).unref();
+  return 0;
+}
+
 export async function run(args: string[]): Promise<number> {
   return runCommand('dashboard', HELP, args, async () => {
     const { values, positionals } = parseArgs({
@@ -52,39 +105,53 @@ export async function run(args: string[]): Promise<number> {
     if (positionals[0] !== 'prometheus') throw new UsageError('the only dashboard is "prometheus": l4mesh dashboard prometheus');
     const stateDir = resolveStateDir(values['state-dir']);
     const layout = readLayout(stateDir);
-    const url = `http://${PROMETHEUS_ADDRESS}`;
+    const address = prometheusAddress(layout);
+    const url = `http://${address}`;
+    const sdUrl = `${controlPlaneUrl(layout)}/debug/prometheus_sd`;
     const table = readProcessTable(stateDir);
     const existing = table[PROMETHEUS];
     if (existing && isAlive(existing)) {
       process.stdout.write(`Prometheus is already running (pid ${existing.pid}): ${url}\n`);
-    } else {
-      let bin = findPrometheus();
-      if (!bin && values.install) {
-        if (process.getuid?.() !== 0) throw new UsageError('--install needs root: run "sudo apt-get install -y prometheus" yourself');
-        execFileSync('apt-get', ['install', '-y', 'prometheus'], { stdio: 'inherit' });
-        bin = findPrometheus();
-      }
-      if (!bin) {
-        process.stderr.write('error: prometheus is not installed; install it with: apt-get install -y prometheus (or run with --install as root)\n');
-        return 1;
-      }
-      const dir = join(stateDir, 'prometheus');
-      await mkdir(join(dir, 'data'), { recursive: true });
-      const config = join(dir, 'prometheus.yml');
-      await writeFile(config, prometheusConfig(`${controlPlaneUrl(layout)}/debug/prometheus_sd`));
-      const rec = await spawnDetached(bin, [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=${PROMETHEUS_ADDRESS}`], logFile(stateDir, PROMETHEUS));
-      table[PROMETHEUS] = { ...rec, address: PROMETHEUS_ADDRESS };
-      await writeProcessTable(stateDir, table);
-      process.stdout.write(`Prometheus started (pid ${rec.pid}) ... `);
-      let ready = false;
-      for (let i = 0; i < 100 && !ready && isAlive(rec); i++) {
-        ready = await probeReady(`${url}/-/ready`);
-        if (!ready) await new Promise((r) => setTimeout(r, 200));
-      }
-      process.stdout.write(ready ? 'ready\n' : `not ready yet — see ${logFile(stateDir, PROMETHEUS)}\n`);
+      return openBrowser(values.browser, url);
     }
+    let bin = findPrometheus();
+    if (!bin && values.install) {
+      if (process.getuid?.() !== 0) throw new UsageError('--install needs root: run "sudo apt-get install -y prometheus" yourself');
+      execFileSync('apt-get', ['install', '-y', 'prometheus'], { stdio: 'inherit' });
+      bin = findPrometheus();
+    }
+    if (!bin) {
+      process.stderr.write('error: prometheus is not installed; install it with: apt-get install -y prometheus (or run with --install as root)\n');
+      return 1;
+    }
+    const dir = join(stateDir, 'prometheus');
+    await mkdir(join(dir, 'data'), { recursive: true });
+    const config = join(dir, 'prometheus.yml');
+    await writeFile(config, prometheusConfig(sdUrl));
+    const rec = await spawnDetached(bin, [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=${address}`], logFile(stateDir, PROMETHEUS));
+    table[PROMETHEUS] = { ...rec, address };
+    await writeProcessTable(stateDir, table);
+    process.stdout.write(`Prometheus started (pid ${rec.pid}) ... `);
+    let ready = false;
+    for (let i = 0; i < 100 && !ready && isAlive(rec); i++) {
+      ready = await probeReady(`${url}/-/ready`);
+      if (!ready) await new Promise((r) => setTimeout(r, 200));
+    }
+    if (!ready) {
+      process.stdout.write('\n');
+      process.stderr.write(`error: Prometheus did not become ready on ${url}; see ${logFile(stateDir, PROMETHEUS)} (is port ${PROMETHEUS_PORT} taken?)\n`);
+      return 1;
+    }
+    // "ready" only once a query can return data: Prometheus' own readiness comes before its first scrape.
+    const scraped = await waitForFirstScrape(url, sdUrl, FIRST_SCRAPE_TIMEOUT_MS);
+    if (!scraped) {
+      process.stdout.write('\n');
+      process.stderr.write(`error: Prometheus has not scraped every target of ${sdUrl} within ${FIRST_SCRAPE_TIMEOUT_MS / 1000}s; see ${url}/targets\n`);
+      return 1;
+    }
+    process.stdout.write(`ready (scraped ${scraped.length} targets: ${scraped.map(targetName).join(', ')})\n`);
+    for (const t of scraped.filter((x) => x.health !== 'up')) process.stderr.write(`warning: ${targetName(t)} (${t.labels['instance']}) is ${t.health}: ${t.lastError}\n`);
     process.stdout.write(`${url}\n`);
-    if (values.browser) spawn('xdg-open', [url], { stdio: 'ignore', detached: true }).on('error', () => process.stderr.write(`cannot open a browser; visit ${url}\n`)).unref();
-    return 0;
+    return openBrowser(values.browser, url);
   });
 }

@@ -1,8 +1,18 @@
 // Reads the runnable blocks of a Markdown guide and compares command output with the output it shows.
 // Convention (stated at the top of each guide): every ```sh block runs; the ```text block right after it is
 // its output; an HTML comment `<!-- test: MODE [retry=Ns] -->` just before the block picks the check.
+//
+// Only what differs from run to run is masked (times, ages and durations, pids, pod-name suffixes,
+// certificate serials, state-dir paths, a client's ephemeral source port); counts, readiness, node names,
+// endpoint ratios, label values, byte counts and addresses stay, so a wrong value fails the check.
 
-export type Mode = 'shape' | 'lines' | 'exact' | 'exit' | 'skip';
+/**
+ * masked: the same lines in the same order after masking (the default when a text block follows).
+ * unordered: the same lines, in any order (output merged from several processes, e.g. two access logs).
+ * contains: every shown line appears; other lines may too (a log that also holds earlier traffic).
+ * exact: the same lines, nothing masked. exit: exit status 0 only. skip: not run.
+ */
+export type Mode = 'masked' | 'unordered' | 'contains' | 'exact' | 'exit' | 'skip';
 
 export interface Block {
   /** 1-based line of the ```sh fence, for messages. */
@@ -13,7 +23,7 @@ export interface Block {
   retryMs: number;
 }
 
-const MODES: readonly Mode[] = ['shape', 'lines', 'exact', 'exit', 'skip'];
+const MODES: readonly Mode[] = ['masked', 'unordered', 'contains', 'exact', 'exit', 'skip'];
 
 /** Lines of a fenced block starting after `start`, de-indented by the fence's indentation. */
 function fenced(lines: string[], start: number, indent: number): { body: string; end: number } {
@@ -56,29 +66,71 @@ export function parseGuide(markdown: string): Block[] {
     } else {
       j = sh.end;
     }
-    blocks.push({ line: i + 1, script: sh.body, expected, mode: marker?.mode ?? (expected !== undefined ? 'shape' : 'exit'), retryMs: marker?.retryMs ?? 0 });
+    const mode = marker?.mode ?? (expected !== undefined ? 'masked' : 'exit');
+    if (expected !== undefined && mode === 'exit') throw new Error(`line ${i + 1}: the block shows output but is marked "exit"; check the output or do not show it`);
+    blocks.push({ line: i + 1, script: sh.body, expected, mode, retryMs: marker?.retryMs ?? 0 });
     marker = undefined;
     i = j;
   }
   return blocks;
 }
 
-/** Commands are written for the default layout; a test mesh lives in 127.<b>.0.0/16. */
-export function rewriteAddresses(script: string, base: number): string {
-  return script.replace(/127\.0\.10\.(\d+)/g, `127.${base}.0.$1`).replace(/127\.0\.0\.1:15014/g, `127.${base}.0.254:15014`).replace(/127\.0\.0\.1:15012/g, `127.${base}.0.254:15012`);
+/** stderr that is more than progress: it joins the compared output, so the block fails. */
+const TROUBLE_ON_STDERR = /error|warn|deprecat|fail/i;
+
+/**
+ * What a block printed, as compared with the guide: stdout, and stderr too when the command failed or
+ * stderr reports an error or warning (a guide never shows one, so the comparison then fails).
+ */
+export function blockOutput(code: number | null, stdout: string, stderr: string): string {
+  return code !== 0 || TROUBLE_ON_STDERR.test(stderr) ? `${stdout}\n--- stderr ---\n${stderr}` : stdout;
 }
 
-/** Masks what changes from run to run (paths, times, pod suffixes, addresses, serials, numbers) and spacing. */
+/** Commands are written for the default layout; a test mesh lives in 127.<b>.0.0/16. */
+export function rewriteAddresses(script: string, base: number): string {
+  return script
+    .replace(/127\.0\.10\.(\d+)/g, `127.${base}.0.$1`)
+    .replace(/127\.0\.0\.1:(15014|15012|9090)/g, `127.${base}.0.254:$1`);
+}
+
+/**
+ * The inverse for output: a test mesh's addresses (src/localrun/layout.ts, makeLayout with a base) written
+ * as the default layout's, so the guide's addresses are compared, not masked. Pod IPs 127.b.1.y and VIPs
+ * 127.b.3.y map to 127.1.0.y and 127.2.0.y: both are handed out lowest first in either layout.
+ */
+export function toDefaultLayout(text: string, base: number): string {
+  const b = String(base);
+  return text
+    .replace(new RegExp(`127\\.${b}\\.1\\.1-127\\.${b}\\.2\\.254`, 'g'), '127.1.0.1-127.1.255.254')
+    .replace(new RegExp(`127\\.${b}\\.3\\.0/24`, 'g'), '127.2.0.0/16')
+    .replace(new RegExp(`127\\.${b}\\.(\\d+)\\.0/19`, 'g'), (_, third: string) => `127.${64 + Number(third) / 32}.0.0/16`)
+    .replace(new RegExp(`\\b127\\.${b}\\.0\\.254\\b`, 'g'), '127.0.0.1')
+    .replace(new RegExp(`\\b127\\.${b}\\.0\\.(\\d+)\\b`, 'g'), '127.0.10.$1')
+    .replace(new RegExp(`\\b127\\.${b}\\.1\\.(\\d+)\\b`, 'g'), '127.1.0.$1')
+    .replace(new RegExp(`\\b127\\.${b}\\.3\\.(\\d+)\\b`, 'g'), '127.2.0.$1');
+}
+
+/** Masks only what changes from run to run; every other character, digits included, is compared. */
 export function normalize(line: string): string {
-  return line
-    .replace(/(?<![\w.:/])\/[\w.\-/]+/g, '<path>')
-    .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, '<time>')
-    .replace(/\b([a-z0-9-]+?)-[bcdfghjklmnpqrstvwxz2456789]{10}-[bcdfghjklmnpqrstvwxz2456789]{5}\b/g, '$1-<pod>')
-    .replace(/\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b/g, '<ip>')
-    .replace(/\b[0-9a-f]{16,}\b/g, '<hex>')
-    .replace(/\b\d+(\.\d+)?(ms|s|m|h|d)?\b/g, '<n>')
-    .replace(/\s+/g, ' ')
-    .trim();
+  return (
+    line
+      // The state dir (a temp dir in tests, the user's home in the guide): absolute paths of 2+ segments.
+      .replace(/(?<![\w.:/<])\/(?:[\w.-]+\/)+[\w.-]*/g, '<path>')
+      .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, '<time>')
+      // Unix times in seconds (Prometheus' sample timestamps).
+      .replace(/\b1\d{9}(\.\d+)?\b/g, '<time>')
+      // Pod names: <deployment>-<10-char template hash>-<5-char random>, as Kubernetes names them.
+      .replace(/\b([a-z0-9-]+?)-[bcdfghjklmnpqrstvwxz2456789]{10}-[bcdfghjklmnpqrstvwxz2456789]{5}\b/g, '$1-<pod>')
+      .replace(/\bpid \d+\b/g, 'pid <pid>')
+      // Certificate serial numbers.
+      .replace(/\b[0-9a-f]{16,}\b/g, '<hex>')
+      // Ages and durations: 46s, 2m3s, 88ms.
+      .replace(/\b\d+(?:\.\d+)?(?:ms|s|m|h|d)(?:\d+(?:ms|s|m|h|d))*\b/g, '<age>')
+      // A client's source port is ephemeral (the access log's src.addr).
+      .replace(/\b(src\.addr=[\d.]+:)\d+\b/g, '$1<port>')
+      .replace(/\s+/g, ' ')
+      .trim()
+  );
 }
 
 function meaningful(text: string, mask: boolean): string[] {
@@ -88,19 +140,31 @@ function meaningful(text: string, mask: boolean): string[] {
     .filter((l) => l !== '');
 }
 
+function differs(what: string, e: string[], a: string[]): string {
+  const first = e.findIndex((l, i) => l !== a[i]);
+  const at = first < 0 ? Math.min(e.length, a.length) : first;
+  return `${what}; first difference at line ${at + 1}:\n  expected: ${e[at] ?? '(no more lines)'}\n  got:      ${a[at] ?? '(no more lines)'}\nexpected:\n${e.join('\n')}\ngot:\n${a.join('\n')}`;
+}
+
 /** undefined when `actual` matches `expected` under `mode`, else what differs. */
 export function compare(mode: Mode, expected: string | undefined, actual: string): string | undefined {
-  if (mode === 'exit' || mode === 'skip' || expected === undefined) return undefined;
-  if (mode === 'exact') {
-    const [e, a] = [meaningful(expected, false), meaningful(actual, false)];
-    return JSON.stringify(e) === JSON.stringify(a) ? undefined : `expected exactly:\n${e.join('\n')}\ngot:\n${a.join('\n')}`;
+  if (mode === 'exit' || mode === 'skip') return undefined;
+  if (expected === undefined) return `mode "${mode}" needs a text block with the expected output`;
+  const [e, a] = [meaningful(expected, mode !== 'exact'), meaningful(actual, mode !== 'exact')];
+  if (mode === 'exact' || mode === 'masked') {
+    return JSON.stringify(e) === JSON.stringify(a) ? undefined : differs(mode === 'exact' ? 'output differs' : 'output differs (masked)', e, a);
   }
-  const [e, a] = [meaningful(expected, true), meaningful(actual, true)];
-  if (mode === 'lines') {
-    const have = new Set(a);
-    const missing = e.filter((l) => !have.has(l));
-    return missing.length === 0 ? undefined : `lines not in the output:\n${missing.join('\n')}\noutput (masked):\n${a.join('\n')}`;
+  if (mode === 'unordered') {
+    const [se, sa] = [[...e].sort(), [...a].sort()];
+    return JSON.stringify(se) === JSON.stringify(sa) ? undefined : differs('output differs (masked, sorted)', se, sa);
   }
-  const [se, sa] = [[...e].sort(), [...a].sort()];
-  return JSON.stringify(se) === JSON.stringify(sa) ? undefined : `expected (masked, sorted):\n${se.join('\n')}\ngot:\n${sa.join('\n')}`;
+  // contains: each shown line must be matched by its own output line (two equal shown lines need two).
+  const left = [...a];
+  const missing: string[] = [];
+  for (const l of e) {
+    const i = left.indexOf(l);
+    if (i < 0) missing.push(l);
+    else left.splice(i, 1);
+  }
+  return missing.length === 0 ? undefined : `lines not in the output:\n${missing.join('\n')}\noutput (masked):\n${a.join('\n')}`;
 }
