@@ -44,6 +44,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Runner>; h
     summary: 'delete resources (-f FILE or KIND NAME)',
     load: async () => (await import('./delete.js')).run,
   },
+  describe: {
+    summary: 'show a pod or deployment with its events: describe pod|deploy NAME (exit codes, spawn errors, probes)',
+    load: async () => (await import('./describe.js')).run,
+  },
   exec: {
     summary: 'run a command as a workload (its env and outbound addresses): exec deploy/NAME -- CMD',
     load: async () => (await import('./exec.js')).run,
