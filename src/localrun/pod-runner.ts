@@ -6,6 +6,7 @@ import type { Resource } from '../api/types.js';
 import type { Logger } from '../logging/logger.js';
 import { rfc3339Now, probeContainer, type ContainerSpec } from './container-probe.js';
 import { fetchCapture, fetchConfigDump, podUid } from './node-admin.js';
+import { expandVars } from './command-expansion.js';
 import { podEnv, unsupportedEnv } from './pod-env.js';
 import { podEventsFile, recordEvent, type PodEvent } from './pod-events.js';
 import { podLogDir, podLogFile, previousLogFile } from './pod-processes.js';
@@ -162,8 +163,10 @@ export class PodRunner {
       void this.report();
       return;
     }
-    const argv = [...(c.spec.command ?? []), ...(c.spec.args ?? [])];
-    const env = { ...process.env, ...podEnv(this.pod, this.mappings, c.spec.env ?? []) } as Record<string, string>;
+    const vars = podEnv(this.pod, this.mappings, c.spec.env ?? []);
+    // $(VAR) from the container's own variables (not the runtime's shell), as the kubelet expands them.
+    const argv = [...(c.spec.command ?? []), ...(c.spec.args ?? [])].map((a) => expandVars(a, vars));
+    const env = { ...process.env, ...vars } as Record<string, string>;
     const log = podLogFile(this.host.stateDir, this.namespace, this.name, c.spec.name);
     rotateLog(log);
     const fd = openSync(log, 'a');
