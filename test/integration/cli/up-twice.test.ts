@@ -39,6 +39,7 @@ test('up on a running mesh\'s addresses fails naming the port and the other stat
     assert.match(same.stdout, /control-plane\s+already running \(pid \d+\)\n\s+ztunnel-node-1\s+already running/);
     assert.match(same.stdout, /Nothing to do: the mesh is already up\./);
   } finally {
+    await second.run(['down']).catch(() => undefined);
     await first.run(['down']).catch(() => undefined);
     for (const r of recorded) if (isAlive(r)) process.kill(r.pid, 'SIGKILL');
     await first.cleanup();
