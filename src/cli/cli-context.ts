@@ -1,8 +1,10 @@
 // What every mesh-facing subcommand shares: the state dir, the recorded layout, the control-plane client,
 // and turning errors into a message on stderr and an exit code (0 ok, 1 failure, 2 usage).
-import { ControlPlaneClient } from '../controlplane/client/control-plane-client.js';
+import { ControlPlaneClient, ControlPlaneError } from '../controlplane/client/control-plane-client.js';
 import { readLayout, resolveStateDir, type Layout } from '../localrun/layout.js';
+import { stateDirSource } from '../config/paths.js';
 import { L4meshError } from '../errors/index.js';
+import { listenerOwner, stateDirOf } from './listeners.js';
 
 export interface CliContext {
   stateDir: string;
@@ -16,11 +18,43 @@ export class UsageError extends L4meshError {
   }
 }
 
+/** The context this process opened, so a rejected token can be explained with the state dir it came from. */
+let opened: { stateDir: string; source: string; layout: Layout } | undefined;
+
 export async function openContext(stateDirFlag: string | undefined): Promise<CliContext> {
   const stateDir = resolveStateDir(stateDirFlag);
   const layout = readLayout(stateDir);
-  const client = await ControlPlaneClient.open(stateDir, `${layout.controlPlaneAddress}:${layout.httpPort}`);
+  opened = { stateDir, source: stateDirSource(stateDirFlag), layout };
+  const address = `${layout.controlPlaneAddress}:${layout.httpPort}`;
+  let client: ControlPlaneClient;
+  try {
+    client = await ControlPlaneClient.open(stateDir, address);
+  } catch (err) {
+    // No token here, yet a control plane may be running from another state dir: name it.
+    const owner = listenerOwner({ address: layout.controlPlaneAddress, port: layout.httpPort });
+    const theirs = owner ? stateDirOf(owner.argv) : undefined;
+    if (!theirs || theirs === stateDir) throw err;
+    throw new L4meshError(
+      'L4MESH_ERR_NO_CONTROL_PLANE',
+      `state dir ${stateDir} (from ${opened.source}) has no mesh, but a control plane at ${address} runs with state dir ${theirs} (pid ${owner!.pid}); use --state-dir ${theirs} or set L4MESH_STATE_DIR`,
+      { cause: err },
+    );
+  }
   return { stateDir, layout, client };
+}
+
+/** A control plane answers but refuses our admin token: it was started with another state dir. Say which. */
+function explainRejectedToken(err: ControlPlaneError): L4meshError {
+  const o = opened!;
+  const address = `${o.layout.controlPlaneAddress}:${o.layout.httpPort}`;
+  const owner = listenerOwner({ address: o.layout.controlPlaneAddress, port: o.layout.httpPort });
+  const theirs = owner ? stateDirOf(owner.argv) : undefined;
+  const runsWith = theirs ? `it runs with state dir ${theirs} (pid ${owner!.pid}); use --state-dir ${theirs}` : 'it was started with another state dir; use that one with --state-dir';
+  return new L4meshError(
+    'L4MESH_ERR_UNAUTHENTICATED',
+    `the control plane at ${address} rejected the admin token of state dir ${o.stateDir} (from ${o.source}): ${runsWith} or set L4MESH_STATE_DIR`,
+    { cause: err },
+  );
 }
 
 /** Runs a subcommand body; errors become `l4mesh <name>: message` and exit code 1, usage errors 2. */
@@ -31,7 +65,8 @@ export async function runCommand(name: string, help: string, args: string[], bod
   }
   try {
     return await body();
-  } catch (err) {
+  } catch (caught) {
+    const err = caught instanceof ControlPlaneError && caught.status === 401 && opened ? explainRejectedToken(caught) : caught;
     const e = err as Error & { code?: string };
     process.stderr.write(`error: ${e.message}\n`);
     if (e instanceof UsageError || e.code?.startsWith('ERR_PARSE_ARGS')) {

@@ -1,9 +1,9 @@
 // `l4mesh control-plane`: runs the control plane; `l4mesh control-plane token create --node N` mints a node token.
-import { mkdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { controlPlaneConfig, parseControlPlaneArgs, DEFAULT_STATE_DIR, ENV } from '../controlplane/config.js';
 import { startControlPlane } from '../controlplane/server.js';
 import { NodeTokenStore } from '../controlplane/ca/node-tokens.js';
+import { createStateDir, resolveStateDir } from '../config/paths.js';
 import { Logger } from '../logging/logger.js';
 import { L4meshError } from '../errors/index.js';
 
@@ -33,8 +33,8 @@ async function tokenCreate(args: string[]): Promise<number> {
   if (!values.node) {
     throw new L4meshError('L4MESH_ERR_CONFIG', 'token create: --node NAME is required (the node the proxy runs on, e.g. node-1)');
   }
-  const stateDir = values['state-dir'] ?? (process.env[ENV.stateDir] || DEFAULT_STATE_DIR);
-  await mkdir(stateDir, { recursive: true });
+  const stateDir = resolveStateDir(values['state-dir']);
+  createStateDir(stateDir);
   const tokens = await NodeTokenStore.open(stateDir);
   process.stdout.write((await tokens.create(values.node)) + '\n');
   return 0;

@@ -1,4 +1,5 @@
 // Subcommand table. Each subcommand lives in its own file and exports `run(args): Promise<number>`.
+import { didYouMean } from './suggest.js';
 
 type Runner = (args: string[]) => Promise<number>;
 
@@ -43,6 +44,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Runner>; h
     summary: 'delete resources (-f FILE or KIND NAME)',
     load: async () => (await import('./delete.js')).run,
   },
+  describe: {
+    summary: 'show a pod or deployment with its events: describe pod|deploy NAME (exit codes, spawn errors, probes)',
+    load: async () => (await import('./describe.js')).run,
+  },
   exec: {
     summary: 'run a command as a workload (its env and outbound addresses): exec deploy/NAME -- CMD',
     load: async () => (await import('./exec.js')).run,
@@ -83,9 +88,11 @@ export async function runCli(argv: string[]): Promise<number> {
     process.stdout.write(usage() + '\n');
     return name ? 0 : 2;
   }
-  const command = COMMANDS[name];
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!command) {
-    process.stderr.write(`l4mesh: unknown command "${name}"\n\n${usage()}\n`);
+    // Like kubectl: one line naming the nearest command, not the whole help.
+    const visible = Object.entries(COMMANDS).filter(([, c]) => !c.hidden).map(([n]) => n);
+    process.stderr.write(`error: unknown command "${name}"${didYouMean(name, visible)}\nRun "l4mesh --help" for the commands.\n`);
     return 2;
   }
   return (await command.load())(rest);

@@ -11,6 +11,8 @@ export interface TableContext {
   pods: Resource[];
   /** Where pods run when the Deployment names no directory (part of the template hash). */
   defaultWorkDir: string;
+  /** `namespace/name` of a node proxy pod → whether its readiness endpoint (:15021) answers 200 now. */
+  proxyReady?: Map<string, boolean>;
 }
 
 export interface Columns {
@@ -40,10 +42,17 @@ export function podReady(pod: Resource): boolean {
   return conds.some((c) => c['type'] === 'Ready' && c['status'] === 'True');
 }
 
+/** Node proxy pods (istio-system, app=ztunnel) are recorded by the control plane; their readiness is :15021's. */
+export function isNodeProxyPod(r: Resource): boolean {
+  return r.metadata.namespace === 'istio-system' && r.metadata.labels?.['app'] === 'ztunnel';
+}
+
 function podRow(r: Resource, ctx: TableContext): string[] {
   const containers = ((spec(r)['containers'] as Obj[] | undefined) ?? []).length;
   const statuses = (r.status?.['containerStatuses'] as ContainerStatus[] | undefined) ?? [];
-  const ready = statuses.filter((s) => s.ready).length;
+  // Pods the runtime did not write have no container statuses: their Ready condition, or a live probe, says it.
+  const probed = ctx.proxyReady?.get(`${r.metadata.namespace ?? 'default'}/${r.metadata.name}`);
+  const ready = probed !== undefined ? (probed ? containers : 0) : statuses.length > 0 ? statuses.filter((s) => s.ready).length : podReady(r) ? containers : 0;
   const waiting = statuses.find((s) => s.state?.waiting?.reason && s.state.waiting.reason !== 'ContainerCreating')?.state?.waiting?.reason;
   const phase = str(r.status?.['phase'] ?? 'Pending');
   const creating = phase === 'Pending' && statuses.some((s) => s.state?.waiting?.reason === 'ContainerCreating');

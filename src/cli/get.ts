@@ -5,7 +5,11 @@ import { kindByName, qualifiedName, type KindInfo } from '../api/kinds.js';
 import type { Resource } from '../api/types.js';
 import { formatTable, openContext, runCommand, UsageError, type CliContext } from './cli-context.js';
 import { kindOrThrow, pluralName } from './delete.js';
-import { COLUMNS, DEFAULT_COLUMNS, type TableContext } from './get-columns.js';
+import { COLUMNS, DEFAULT_COLUMNS, isNodeProxyPod, type TableContext } from './get-columns.js';
+import { probeReady } from '../localrun/components.js';
+import { PORTS } from '../ztunnel/config.js';
+
+const NODE_PROXY_READINESS_PORT = PORTS.readiness;
 
 const HELP = `usage: l4mesh get KIND [NAME...] [-n NAMESPACE | -A] [-l SELECTOR] [-o yaml|json|wide|name]
 
@@ -21,6 +25,13 @@ async function serviceVips(ctx: CliContext): Promise<Map<string, string>> {
   const vips = new Map<string, string>();
   for (const s of dump.services ?? []) if (s.addresses?.[0] && !vips.has(`${s.namespace}/${s.name}`)) vips.set(`${s.namespace}/${s.name}`, s.addresses[0]);
   return vips;
+}
+
+/** Probes each node proxy pod's :15021/healthz/ready now, in parallel (2 s bound each). */
+async function nodeProxyReadiness(pods: Resource[]): Promise<Map<string, boolean>> {
+  const proxies = pods.filter((p) => isNodeProxyPod(p) && typeof p.status?.['podIP'] === 'string');
+  const results = await Promise.all(proxies.map((p) => probeReady(`http://${String(p.status!['podIP'])}:${NODE_PROXY_READINESS_PORT}/healthz/ready`)));
+  return new Map(proxies.map((p, i) => [`${p.metadata.namespace}/${p.metadata.name}`, results[i]!]));
 }
 
 function asList(items: Resource[]): object {
@@ -92,6 +103,7 @@ export async function run(args: string[]): Promise<number> {
       vips: info.kind === 'Service' ? await serviceVips(ctx) : new Map(),
       pods: info.kind === 'Deployment' ? await ctx.client.list(kindByName('Pod')!, undefined) : [],
       defaultWorkDir: ctx.layout.workDir,
+      proxyReady: info.kind === 'Pod' ? await nodeProxyReadiness(items) : undefined,
     };
     const wide = output === 'wide';
     const header = [...(all ? ['NAMESPACE'] : []), ...cols.header, ...(wide && cols.wideHeader ? cols.wideHeader : [])];

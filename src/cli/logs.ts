@@ -6,17 +6,19 @@ import { parseArgs } from 'node:util';
 import { kindByName } from '../api/kinds.js';
 import { L4meshError } from '../errors/index.js';
 import { logFile, ztunnelName } from '../localrun/components.js';
-import { podLogDir, podLogFile } from '../localrun/pod-processes.js';
+import { podLogDir, podLogFile, previousLogFile } from '../localrun/pod-processes.js';
 import { openContext, runCommand, UsageError } from './cli-context.js';
 import { resolvePods } from './pod-target.js';
 
-const HELP = `usage: l4mesh logs POD|deploy/NAME [-c CONTAINER] [-n NAMESPACE] [-f] [--tail N]
+const HELP = `usage: l4mesh logs POD|deploy/NAME [-c CONTAINER] [-n NAMESPACE] [-f] [--tail N] [-p]
        l4mesh logs -l SELECTOR [-n NAMESPACE] [-f] [--tail N]
        l4mesh logs ztunnel [--node node-K] [-f] [--tail N]
 
 Prints what the containers wrote to stdout/stderr (kept in <state>/pods/<ns>/<pod>/<container>.log), or
 with "ztunnel" the node proxies' logs (access lines included; <state>/logs/ztunnel-node-K.log).
--f keeps following until Ctrl-C.
+-f keeps following until Ctrl-C. -p/--previous prints the previous instance of a restarted container
+(what it wrote before it crashed). A container that could not start has the reason in its log
+("l4mesh: Error: cannot start container ..."); "l4mesh describe pod POD" shows its events.
 `;
 
 /** How often -f looks for new bytes. */
@@ -41,6 +43,8 @@ async function follow(files: string[], prefix: boolean): Promise<void> {
       const h = await open(f, 'r');
       try {
         const size = (await h.stat()).size;
+        // Smaller than read so far: the container restarted and its log began anew.
+        if (size < offsets.get(f)!) offsets.set(f, 0);
         const from = offsets.get(f)!;
         if (size > from) {
           const buf = Buffer.alloc(size - from);
@@ -71,6 +75,7 @@ export async function run(args: string[]): Promise<number> {
         container: { type: 'string', short: 'c' },
         follow: { type: 'boolean', short: 'f' },
         tail: { type: 'string' },
+        previous: { type: 'boolean', short: 'p' },
         node: { type: 'string' },
         'state-dir': { type: 'string' },
       },
@@ -98,8 +103,17 @@ export async function run(args: string[]): Promise<number> {
       files = [];
       for (const p of pods) {
         const dir = podLogDir(ctx.stateDir, ns, p.metadata.name);
-        const names = values.container ? [values.container] : existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => f.slice(0, -4)).sort() : [];
-        for (const c of names) files.push(podLogFile(ctx.stateDir, ns, p.metadata.name, c));
+        const names = values.container
+          ? [values.container]
+          : existsSync(dir)
+            ? readdirSync(dir).filter((f) => f.endsWith('.log') && !f.endsWith('.previous.log')).map((f) => f.slice(0, -4)).sort()
+            : [];
+        for (const c of names) {
+          const current = podLogFile(ctx.stateDir, ns, p.metadata.name, c);
+          if (!values.previous) files.push(current);
+          else if (existsSync(previousLogFile(current))) files.push(previousLogFile(current));
+          else throw new L4meshError('L4MESH_ERR_NOT_FOUND', `previous terminated container "${c}" in pod "${p.metadata.name}" not found`);
+        }
       }
     }
     // Lines of several pods are told apart by a [pod/container] prefix, as kubectl --prefix does.

@@ -4,11 +4,13 @@ import { componentStatus, meshComponents, PROMETHEUS } from '../localrun/compone
 import { readLayout, resolveStateDir } from '../localrun/layout.js';
 import { readProcessTable } from '../localrun/processes.js';
 import { formatTable, runCommand } from './cli-context.js';
+import { verifiedStatus } from './component-health.js';
 
 const HELP = `usage: l4mesh status [--state-dir DIR]
 
 Shows every component of the local mesh: NAME PID ADDRESS STATUS, where STATUS is Ready (answers its
-readiness check), NotReady (running, not ready), Running (no readiness check) or Stopped.
+readiness check from its own listeners), NotReady (running, not ready, or another process answers
+on its address), Running (no readiness check) or Stopped.
 Exit code 0 when every component is Ready or Running, 1 otherwise.
 `;
 
@@ -23,7 +25,7 @@ export async function run(args: string[]): Promise<number> {
     const components = meshComponents(stateDir, layout);
     for (const c of components) {
       const rec = table[c.name];
-      const status = await componentStatus(rec, c.readyUrl);
+      const status = await verifiedStatus(c, rec);
       healthy &&= status === 'Ready' || status === 'Running';
       rows.push([c.name, status === 'Stopped' ? '-' : String(rec!.pid), c.address, status]);
     }

@@ -3,35 +3,43 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { packageRoot } from '../config/paths.js';
+import { createStateDir, DEFAULT_STATE_DIR_TEXT, packageRoot } from '../config/paths.js';
 import { NodeTokenStore } from '../controlplane/ca/node-tokens.js';
-import { componentStatus, meshComponents, probeReady, type Component } from '../localrun/components.js';
+import { meshComponents, type Component } from '../localrun/components.js';
 import { DEFAULT_NODES, ENV_LOCAL_NET, ENV_STATE_DIR, makeLayout, parseLocalNet, readLayout, resolveStateDir, writeLayout, controlPlaneUrl, nodeAddress, LAYOUT_FILE } from '../localrun/layout.js';
-import { readProcessTable, selfCommand, spawnDetached, writeProcessTable, isAlive } from '../localrun/processes.js';
+import { readProcessTable, selfCommand, spawnDetached, writeProcessTable, isAlive, type ProcessRecord } from '../localrun/processes.js';
 import { runCommand, UsageError } from './cli-context.js';
+import { addressInUseError, busyListener, lastErrorLine, verifiedStatus } from './component-health.js';
 
 const HELP = `usage: l4mesh up [--nodes N] [--state-dir DIR] [--address-base 127.B]
 
 Starts a local mesh in the background: the control plane, node proxies node-1..node-N and the
 local runtime that runs Deployments as processes. Progress is shown as each becomes ready.
-Running it again starts only what is missing.
+Running it again starts only what is missing. Before starting anything it checks that every address a
+component listens on is free: when another mesh (or any process) holds one, it says which and exits 1
+with nothing started. A component counts as ready once it answers its readiness check from its own
+listeners.
 
 options:
   --nodes N              node proxies to run (default ${DEFAULT_NODES}; fixed once the mesh exists)
-  --state-dir DIR        state directory (env ${ENV_STATE_DIR}, default .l4mesh)
+  --state-dir DIR        state directory (env ${ENV_STATE_DIR}, default ${DEFAULT_STATE_DIR_TEXT})
   --address-base 127.B   put everything in 127.B.0.0/16 instead of the default addresses
                          (env ${ENV_LOCAL_NET}); lets several meshes run side by side
 `;
 
 /** Node proxies fetch certificates and xDS before they are ready; a few seconds on a loaded laptop. */
 const READY_TIMEOUT_MS = 30_000;
+/** How often a starting component is checked. */
+const READY_POLL_MS = 200;
 
-async function waitReady(c: Component, pid: number, startTime: string | null): Promise<boolean> {
+/** Ready means: our process alive, its readiness check answering and, where /proc tells, its listeners its own. */
+async function waitReady(c: Component, rec: ProcessRecord): Promise<boolean> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (!isAlive({ pid, startTime })) return false;
-    if (!c.readyUrl || (await probeReady(c.readyUrl))) return true;
-    await new Promise((r) => setTimeout(r, 200));
+    if (!isAlive(rec)) return false;
+    const status = await verifiedStatus(c, rec);
+    if (status === 'Ready' || status === 'Running') return true;
+    await new Promise((r) => setTimeout(r, READY_POLL_MS));
   }
   return false;
 }
@@ -51,9 +59,10 @@ export async function run(args: string[]): Promise<number> {
   return runCommand('up', HELP, args, async () => {
     const { values } = parseArgs({ args, options: { nodes: { type: 'string' }, 'state-dir': { type: 'string' }, 'address-base': { type: 'string' } }, strict: true });
     const stateDir = resolveStateDir(values['state-dir']);
-    await mkdir(stateDir, { recursive: true });
+    createStateDir(stateDir);
     let layout;
-    if (existsSync(join(stateDir, LAYOUT_FILE))) {
+    const fresh = !existsSync(join(stateDir, LAYOUT_FILE));
+    if (!fresh) {
       layout = readLayout(stateDir);
       if (values.nodes && Number(values.nodes) !== layout.nodes) {
         throw new UsageError(`this mesh has ${layout.nodes} nodes; run "l4mesh down --purge" first to change --nodes`);
@@ -63,18 +72,31 @@ export async function run(args: string[]): Promise<number> {
       const nodes = values.nodes === undefined ? DEFAULT_NODES : Number(values.nodes);
       if (!Number.isInteger(nodes)) throw new UsageError(`--nodes: "${values.nodes}" is not a number`);
       layout = makeLayout(net ? parseLocalNet(net) : null, nodes, process.cwd());
-      await writeLayout(stateDir, layout);
     }
-    await ensureTokens(stateDir, layout.nodes);
     const table = readProcessTable(stateDir);
+    const components = meshComponents(stateDir, layout);
+    // Which are up already, and for the rest: is every address free? Nothing starts unless all can.
+    const running = new Map<string, boolean>();
+    for (const c of components) {
+      const rec = table[c.name];
+      const status = await verifiedStatus(c, rec);
+      running.set(c.name, status === 'Ready' || status === 'Running' || (rec !== undefined && isAlive(rec)));
+    }
+    for (const c of components) {
+      if (running.get(c.name)) continue;
+      const busy = await busyListener(c);
+      if (busy) throw addressInUseError(c.name, busy, stateDir);
+    }
+    if (fresh) await writeLayout(stateDir, layout);
+    await ensureTokens(stateDir, layout.nodes);
     const self = selfCommand();
     let started = 0;
     let failed = false;
     process.stdout.write(`Starting the local mesh (state dir ${stateDir})\n`);
-    for (const c of meshComponents(stateDir, layout)) {
+    for (const c of components) {
       const label = c.name.padEnd(18);
       const rec = table[c.name];
-      const status = await componentStatus(rec, c.readyUrl);
+      const status = await verifiedStatus(c, rec);
       if (status === 'Ready' || status === 'Running') {
         process.stdout.write(`  ${label} already running (pid ${rec!.pid})\n`);
         continue;
@@ -82,7 +104,7 @@ export async function run(args: string[]): Promise<number> {
       if (rec && isAlive(rec)) {
         // Alive but not ready: give it the same bound a fresh start gets rather than starting a second copy.
         process.stdout.write(`  ${label} running (pid ${rec.pid}), waiting for ready ... `);
-        const ok = await waitReady(c, rec.pid, rec.startTime);
+        const ok = await waitReady(c, rec);
         process.stdout.write(ok ? 'ready\n' : `not ready — see ${c.log}\n`);
         failed ||= !ok;
         continue;
@@ -93,12 +115,15 @@ export async function run(args: string[]): Promise<number> {
       await writeProcessTable(stateDir, table);
       started++;
       process.stdout.write(`  ${label} started (pid ${proc.pid}) ... `);
-      const ok = await waitReady(c, proc.pid, proc.startTime);
-      process.stdout.write(ok ? 'ready\n' : `FAILED — see ${c.log}\n`);
+      const ok = await waitReady(c, proc);
       if (!ok) {
+        const why = lastErrorLine(c.log);
+        process.stdout.write(`FAILED — see ${c.log}\n`);
+        if (why) process.stderr.write(`${c.name}: ${why}\n`);
         failed = true;
         break;
       }
+      process.stdout.write('ready\n');
     }
     if (failed) {
       process.stderr.write('error: the mesh did not come up; check the logs above, then run "l4mesh up" again (or "l4mesh down")\n');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { kindByName } from '../api/kinds.js';
-import { packageRoot } from '../config/paths.js';
+import { DEFAULT_STATE_DIR_TEXT, packageRoot } from '../config/paths.js';
 import { Logger } from '../logging/logger.js';
 import { DEFAULT_WAYPOINT_NAME, DEFAULT_WAYPOINT_SERVICE_ACCOUNT, ENV, waypointConfig } from '../waypoint/config.js';
 import { Waypoint } from '../waypoint/waypoint.js';
@@ -28,7 +28,7 @@ options:
   --control-plane-http H:P    routes API (default the control plane host, port 15014)
   --token-file FILE           node token (default <state-dir>/tokens/<node>.token)
   --root-cert FILE            mesh root (default <state-dir>/ca/root-cert.pem)
-  --state-dir DIR             (env ${ENV.stateDir}, default .l4mesh)
+  --state-dir DIR             (env ${ENV.stateDir}, default ${DEFAULT_STATE_DIR_TEXT})
   --log-format text|json      access log format (default text)
   --log-level LEVEL           error, warn, info, debug, trace (default info)
   --routes-poll-interval D    how often routes are re-read (default 1s)

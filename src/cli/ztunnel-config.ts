@@ -6,6 +6,7 @@ import { kindByName } from '../api/kinds.js';
 import { nodeAddress } from '../localrun/layout.js';
 import { fetchConfigDump, fetchConnections, setLogLevel, type ConfigDump, type CertificateDump } from '../localrun/node-admin.js';
 import { openContext, runCommand, UsageError, type CliContext } from './cli-context.js';
+import { didYouMean } from './suggest.js';
 import { certificatesTable, connectionsTable, policiesTable, servicesTable, workloadsTable } from './ztunnel-config-tables.js';
 
 const HELP = `usage: l4mesh ztunnel-config workloads|services|policies|certificates|connections|all [PROXY] [--node node-K] [-n NS] [-o short|json|yaml]
@@ -14,10 +15,31 @@ const HELP = `usage: l4mesh ztunnel-config workloads|services|policies|certifica
 Shows what a node proxy holds, from its admin endpoint (:15000/config_dump). PROXY is a proxy name
 (ztunnel-node-1), a node (node-1) or a pod name (its node's proxy). Workloads, services and policies are
 the same on every node, so node-1 answers by default; certificates and connections, without PROXY or
---node, are merged from every node proxy.
+--node, are merged from every node proxy. istioctl's other names work too: workload, w, service, svc,
+policy, certificate, certs, secret, connection.
 `;
 
-const TYPES = ['workloads', 'services', 'policies', 'certificates', 'connections', 'all', 'log'];
+const TYPES = ['workloads', 'services', 'policies', 'certificates', 'connections', 'all', 'log'] as const;
+type ConfigType = (typeof TYPES)[number];
+
+/** istioctl's names for each table: singular, plural and short forms all work. */
+const ALIASES: Record<string, ConfigType> = {
+  workload: 'workloads', workloads: 'workloads', w: 'workloads',
+  service: 'services', services: 'services', svc: 'services', s: 'services',
+  policy: 'policies', policies: 'policies',
+  certificate: 'certificates', certificates: 'certificates', cert: 'certificates', certs: 'certificates', secret: 'certificates', secrets: 'certificates',
+  connection: 'connections', connections: 'connections',
+  all: 'all',
+  log: 'log',
+};
+
+/** The table a TYPE argument names, or a usage error naming the nearest one. */
+export function configType(word: string | undefined): ConfigType {
+  const t = word === undefined ? undefined : ALIASES[word.toLowerCase()];
+  if (t) return t;
+  if (word === undefined) throw new UsageError(`give one of ${TYPES.join(', ')}`);
+  throw new UsageError(`unknown type "${word}"${didYouMean(word, Object.keys(ALIASES)) || `; give one of ${TYPES.join(', ')}`}`);
+}
 
 /** The node (1-based) a PROXY argument names, or undefined for "every node". */
 async function nodeOf(ctx: CliContext, proxy: string | undefined, nodeFlag: string | undefined, namespace: string): Promise<number | undefined> {
@@ -57,8 +79,8 @@ export async function run(args: string[]): Promise<number> {
       allowPositionals: true,
       strict: true,
     });
-    const [type, proxy] = positionals;
-    if (!type || !TYPES.includes(type)) throw new UsageError(`give one of ${TYPES.join(', ')}`);
+    const type = configType(positionals[0]);
+    const proxy = positionals[1];
     if (values.output && !['short', 'json', 'yaml'].includes(values.output)) throw new UsageError(`-o ${values.output}: use short, json or yaml`);
     const ctx = await openContext(values['state-dir']);
     const k = await nodeOf(ctx, proxy, values.node, values.namespace ?? 'default');

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { isIP } from 'node:net';
 import { L4meshError } from '../errors/index.js';
+import { DEFAULT_STATE_DIR_TEXT, defaultStateDir } from '../config/paths.js';
 
 /** Port of the xDS + CA gRPC server, Istio's istiod port. */
 export const DEFAULT_GRPC_PORT = 15012;
@@ -9,8 +10,8 @@ export const DEFAULT_GRPC_PORT = 15012;
 export const DEFAULT_HTTP_PORT = 15014;
 /** Loopback by default: a laptop mesh must not be reachable from the network unless asked. */
 export const DEFAULT_ADDRESS = '127.0.0.1';
-/** Where `l4mesh up` keeps its state too, so both find the same mesh without flags. */
-export const DEFAULT_STATE_DIR = '.l4mesh';
+/** Where `l4mesh up` keeps its state too, so both find the same mesh without flags (src/config/paths.ts). */
+export const DEFAULT_STATE_DIR = DEFAULT_STATE_DIR_TEXT;
 export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
 /** Istio's default cluster id; it shows up in the *_cluster metric labels. */
 export const DEFAULT_CLUSTER_ID = 'Kubernetes';
@@ -74,7 +75,7 @@ export function controlPlaneConfig(values: Record<string, string | boolean | und
     if (e !== undefined && e !== '') return [e, ENV[key]];
     return [fallback, `--${flag}`];
   };
-  const [stateDir] = pick('state-dir', 'stateDir', DEFAULT_STATE_DIR);
+  const [stateDir] = pick('state-dir', 'stateDir', defaultStateDir(env));
   const [address, addressFrom] = pick('address', 'address', DEFAULT_ADDRESS);
   if (isIP(address) === 0) throw new L4meshError('L4MESH_ERR_CONFIG', `${addressFrom}: "${address}" is not an IP address`);
   const [grpc, grpcFrom] = pick('grpc-port', 'grpcPort', String(DEFAULT_GRPC_PORT));

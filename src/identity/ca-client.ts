@@ -8,6 +8,11 @@ import { workloadCertificateFromChain, type WorkloadCertificate } from './worklo
 
 /** A CA answer normally takes milliseconds; 10 s leaves room for a loaded control plane without hanging rotation. */
 export const DEFAULT_CA_REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * The name every control plane serving certificate carries (istiod's). Used when none is given: the
+ * address is usually an IP, and RFC 6066 forbids an IP as TLS server name (Node warns DEP0123).
+ */
+export const DEFAULT_CA_SERVER_NAME = 'istiod.istio-system.svc';
 
 export interface CaClientOptions {
   /** `host:port` of the control plane's gRPC listener (15012). */
@@ -16,7 +21,7 @@ export interface CaClientOptions {
   rootCertPem: string;
   /** This node's join token, sent as `authorization: Bearer <token>`. */
   token: string;
-  /** Name to verify in the control plane's certificate when it differs from the address host. */
+  /** Name sent as SNI and verified in the control plane's certificate (default DEFAULT_CA_SERVER_NAME). */
   serverName?: string;
   requestTimeoutMs?: number;
 }
@@ -51,10 +56,9 @@ export class CaClient implements CertificateSource {
       'grpc.initial_reconnect_backoff_ms': DEFAULT_BACKOFF.initialMs,
       'grpc.max_reconnect_backoff_ms': DEFAULT_BACKOFF.maxMs,
     };
-    if (options.serverName) {
-      channelOptions['grpc.ssl_target_name_override'] = options.serverName;
-      channelOptions['grpc.default_authority'] = options.serverName;
-    }
+    const serverName = options.serverName ?? DEFAULT_CA_SERVER_NAME;
+    channelOptions['grpc.ssl_target_name_override'] = serverName;
+    channelOptions['grpc.default_authority'] = serverName;
     const Client = caClientConstructor();
     this.#client = new Client(options.address, credentials, channelOptions);
     this.#token = options.token;

@@ -11,6 +11,8 @@ export interface Component {
   address: string;
   /** Readiness URL; undefined: alive means ready. */
   readyUrl?: string;
+  /** The TCP listeners it opens: `up` checks they are free first and that this process holds them once ready. */
+  listens: Array<{ address: string; port: number }>;
   log: string;
 }
 
@@ -37,6 +39,7 @@ export function meshComponents(stateDir: string, layout: Layout): Component[] {
       args: ['control-plane', '--state-dir', stateDir, '--address', cp, '--grpc-port', String(layout.grpcPort), '--http-port', String(layout.httpPort), '--vip-range', layout.vipRange],
       address: `${cp}:${layout.grpcPort},${layout.httpPort}`,
       readyUrl: `${controlPlaneUrl(layout)}/ready`,
+      listens: [layout.grpcPort, layout.httpPort].map((port) => ({ address: cp, port })),
       log: logFile(stateDir, CONTROL_PLANE),
     },
   ];
@@ -59,10 +62,12 @@ export function meshComponents(stateDir: string, layout: Layout): Component[] {
       ],
       address: `${address}:15008`,
       readyUrl: `http://${address}:15021/healthz/ready`,
+      // HBONE, inbound plaintext, admin, metrics, readiness (src/ztunnel/config.ts PORTS).
+      listens: [15008, 15006, 15000, 15020, 15021].map((port) => ({ address, port })),
       log: logFile(stateDir, ztunnelName(k)),
     });
   }
-  list.push({ name: RUNTIME, args: ['runtime', '--state-dir', stateDir], address: '-', log: logFile(stateDir, RUNTIME) });
+  list.push({ name: RUNTIME, args: ['runtime', '--state-dir', stateDir], address: '-', listens: [], log: logFile(stateDir, RUNTIME) });
   return list;
 }
 

@@ -67,16 +67,20 @@ async function httpOk(host: string, port: number, path: string): Promise<boolean
  * Resolves true once the container is ready, false if `cancelled()` turns true first. With a
  * readinessProbe it waits as long as it takes; without one, at most IMPLICIT_PORT_WAIT_MS.
  */
-export async function probeContainer(spec: ContainerSpec, podIp: string, cancelled: () => boolean): Promise<boolean> {
+export async function probeContainer(spec: ContainerSpec, podIp: string, cancelled: () => boolean, onFailure?: (what: string) => void): Promise<boolean> {
   const probe = spec.readinessProbe;
   let check: (() => Promise<boolean>) | undefined;
   let bounded = false;
+  /** What a failed check tried, for the Unhealthy event. */
+  let what = '';
   if (probe?.tcpSocket) {
     const port = resolvePort(spec, probe.tcpSocket.port);
     if (port !== undefined) check = () => tcpOk(probe.tcpSocket!.host ?? podIp, port);
+    what = `dial tcp ${probe.tcpSocket.host ?? podIp}:${port ?? probe.tcpSocket.port}: no connection`;
   } else if (probe?.httpGet) {
     const port = resolvePort(spec, probe.httpGet.port);
     if (port !== undefined) check = () => httpOk(probe.httpGet!.host ?? podIp, port, probe.httpGet!.path ?? '/');
+    what = `HTTP GET http://${probe.httpGet.host ?? podIp}:${port ?? probe.httpGet.port}${probe.httpGet.path ?? '/'}: no 2xx/3xx answer`;
   } else if (spec.ports?.[0]) {
     const port = spec.ports[0].containerPort;
     check = () => tcpOk(podIp, port);
@@ -89,6 +93,7 @@ export async function probeContainer(spec: ContainerSpec, podIp: string, cancell
     if (cancelled()) return false;
     if (await check()) return !cancelled();
     if (bounded && Date.now() > deadline) return !cancelled();
+    if (!bounded && !cancelled()) onFailure?.(what);
     await new Promise((r) => setTimeout(r, PROBE_INTERVAL_MS));
   }
 }

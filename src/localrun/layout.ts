@@ -1,12 +1,11 @@
 // Where a local mesh lives: the state directory and the loopback address plan of `l4mesh up`.
 import { readFileSync, existsSync } from 'node:fs';
 import { mkdir, writeFile, rename } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { L4meshError } from '../errors/index.js';
 
-/** Same default as the control plane and node proxy, so every command finds the same mesh without flags. */
-export const DEFAULT_STATE_DIR = '.l4mesh';
-export const ENV_STATE_DIR = 'L4MESH_STATE_DIR';
+// The state dir's default and resolution are src/config/paths.ts's, shared by every command.
+export { ENV_STATE_DIR, resolveStateDir } from '../config/paths.js';
 /** `127.<b>`: moves the whole mesh into 127.<b>.0.0/16 (tests run meshes side by side this way). */
 export const ENV_LOCAL_NET = 'L4MESH_LOCAL_NET';
 /** Two nodes show cross-node HBONE without crowding a laptop. */
@@ -30,10 +29,6 @@ export interface Layout {
   podRanges: Array<[string, string]>;
   /** The directory `l4mesh up` ran in: pods of manifests applied without a recorded directory run here. */
   workDir: string;
-}
-
-export function resolveStateDir(flag: string | undefined, env = process.env): string {
-  return resolve(flag ?? (env[ENV_STATE_DIR] || DEFAULT_STATE_DIR));
 }
 
 export function parseLocalNet(value: string): number {

@@ -4,6 +4,7 @@ import type { Resource } from '../api/types.js';
 import type { OutboundMapping } from '../dataplane/capture/capture.js';
 import { serviceEnv } from '../dataplane/capture/local.js';
 import { podUid } from './node-admin.js';
+import { packageRootEnv } from './command-expansion.js';
 
 export interface EnvVar {
   name: string;
@@ -29,6 +30,7 @@ export function podEnv(pod: Resource, mappings: readonly OutboundMapping[], cont
     INSTANCE_IP: ip,
     SERVICE_ACCOUNT: String(spec['serviceAccountName'] ?? 'default'),
     NODE_NAME: String(spec['nodeName'] ?? ''),
+    ...packageRootEnv(),
   };
   for (const e of containerEnv) if (e.value !== undefined) env[e.name] = e.value;
   return env;

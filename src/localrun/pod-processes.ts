@@ -32,6 +32,11 @@ export function podLogFile(stateDir: string, namespace: string, pod: string, con
   return join(stateDir, 'pods', namespace, pod, `${container}.log`);
 }
 
+/** The output of the container's previous instance, kept when it restarts (`l4mesh logs --previous`). */
+export function previousLogFile(logFile: string): string {
+  return logFile.replace(/\.log$/, '') + '.previous.log';
+}
+
 export function podLogDir(stateDir: string, namespace: string, pod: string): string {
   return join(stateDir, 'pods', namespace, pod);
 }

@@ -1,13 +1,15 @@
 // One pod of the local runtime: registers the Pod, waits for its node proxy's listeners and certificate,
 // runs each container as a process, restarts crashed ones with backoff, reports status through the Pod.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, mkdirSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import type { Resource } from '../api/types.js';
 import type { Logger } from '../logging/logger.js';
 import { rfc3339Now, probeContainer, type ContainerSpec } from './container-probe.js';
 import { fetchCapture, fetchConfigDump, podUid } from './node-admin.js';
+import { expandVars } from './command-expansion.js';
 import { podEnv, unsupportedEnv } from './pod-env.js';
-import { podLogDir, podLogFile } from './pod-processes.js';
+import { podEventsFile, recordEvent, type PodEvent } from './pod-events.js';
+import { podLogDir, podLogFile, previousLogFile } from './pod-processes.js';
 import { processStartTime, type ProcessRecord } from './processes.js';
 import { SIDECAR_CONTAINER, spawnSidecar, wantsSidecar } from './sidecar-process.js';
 
@@ -20,6 +22,8 @@ const BACKOFF_RESET_AFTER_MS = 10_000;
 export const MESH_READY_TIMEOUT_MS = 20_000;
 /** Upper bound on terminationGracePeriodSeconds: `down` must finish in seconds. */
 export const MAX_GRACE_MS = 10_000;
+/** A never-ready container records one Unhealthy event per this interval, not one per probe. */
+const UNHEALTHY_EVENT_INTERVAL_MS = 10_000;
 
 export interface PodHost {
   stateDir: string;
@@ -43,6 +47,7 @@ interface ContainerState {
   lastTerminated?: { exitCode: number | null; signal: string | null; finishedAt: string };
   backoffMs: number;
   timer?: NodeJS.Timeout;
+  lastUnhealthyEventMs?: number;
 }
 
 export class PodRunner {
@@ -84,6 +89,7 @@ export class PodRunner {
     this.pod.status = { ...(this.pod.status ?? {}), phase: 'Pending', startTime: (this.pod.status?.['startTime'] as string) ?? rfc3339Now() };
     await this.report();
     mkdirSync(podLogDir(this.host.stateDir, this.namespace, this.name), { recursive: true });
+    this.event('Normal', 'Scheduled', `Successfully assigned ${this.key} to ${this.node}`);
     if (wantsSidecar(this.pod)) this.startSidecar();
     await this.waitForMesh();
     if (this.stopping) return;
@@ -153,12 +159,16 @@ export class PodRunner {
     const problem = unsupportedEnv(c.spec.env) ?? (c.spec.command?.length || c.spec.args?.length ? undefined : `container "${c.spec.name}" has no command: the local runtime runs command + args (image "${c.spec.image ?? ''}" is informational)`);
     if (problem) {
       c.waiting = { reason: 'CreateContainerConfigError', message: problem };
+      this.containerFailed(c, `Error: ${problem}`);
       void this.report();
       return;
     }
-    const argv = [...(c.spec.command ?? []), ...(c.spec.args ?? [])];
-    const env = { ...process.env, ...podEnv(this.pod, this.mappings, c.spec.env ?? []) } as Record<string, string>;
+    const vars = podEnv(this.pod, this.mappings, c.spec.env ?? []);
+    // $(VAR) from the container's own variables (not the runtime's shell), as the kubelet expands them.
+    const argv = [...(c.spec.command ?? []), ...(c.spec.args ?? [])].map((a) => expandVars(a, vars));
+    const env = { ...process.env, ...vars } as Record<string, string>;
     const log = podLogFile(this.host.stateDir, this.namespace, this.name, c.spec.name);
+    rotateLog(log);
     const fd = openSync(log, 'a');
     const key = `${this.key}/${c.spec.name}`;
     let child: ChildProcess;
@@ -174,8 +184,10 @@ export class PodRunner {
       c.startedAt = rfc3339Now();
       c.waiting = undefined;
       this.host.processStarted(key, { pid: child.pid!, startTime: processStartTime(child.pid!), command: argv, log });
+      this.event('Normal', 'Started', `Started container ${c.spec.name}`);
       void this.report();
-      void probeContainer(c.spec, String(this.pod.status?.['podIP']), () => this.stopping || c.child !== child).then((ok) => {
+      const onProbeFailure = (what: string) => this.probeFailed(c, what);
+      void probeContainer(c.spec, String(this.pod.status?.['podIP']), () => this.stopping || c.child !== child, onProbeFailure).then((ok) => {
         if (ok && c.child === child && !this.stopping) {
           c.ready = true;
           void this.report();
@@ -184,6 +196,7 @@ export class PodRunner {
     });
     child.once('error', (err) => {
       c.waiting = { reason: 'RunContainerError', message: `${argv[0]}: ${err.message}` };
+      this.containerFailed(c, `Error: cannot start container ${c.spec.name}: ${err.message} (command[0] "${argv[0]}" is run without a shell and looked up on PATH)`, log);
     });
     child.once('close', (code, signal) => {
       this.host.processExited(key);
@@ -197,6 +210,8 @@ export class PodRunner {
       const delay = c.backoffMs;
       c.backoffMs = Math.min(c.backoffMs * 2, RESTART_BACKOFF_MAX_MS);
       c.waiting ??= { reason: 'CrashLoopBackOff', message: `back-off ${delay / 1000}s restarting failed container=${c.spec.name} pod=${this.name}` };
+      if (child.pid !== undefined) this.containerExited(c, code, signal);
+      this.event('Warning', 'BackOff', `Back-off restarting failed container ${c.spec.name} in pod ${this.name}`);
       this.host.log.info('container exited; restarting', { pod: this.key, container: c.spec.name, code, signal, backoffMs: delay });
       void this.report();
       // A restarted container sees services created since the pod started, as a new Kubernetes pod would.
@@ -204,9 +219,38 @@ export class PodRunner {
     });
   }
 
+  // --- Events for `l4mesh describe` (src/localrun/pod-events.ts); none of these change what the pod does. ---
+
+  private event(type: PodEvent['type'], reason: string, message: string): void {
+    recordEvent(podEventsFile(this.host.stateDir, this.namespace, this.name), type, reason, message);
+  }
+
+  /** The container could not start: an event, and the error in its log so `l4mesh logs` shows why. */
+  private containerFailed(c: ContainerState, message: string, log?: string): void {
+    this.event('Warning', 'Failed', message);
+    try {
+      appendFileSync(log ?? podLogFile(this.host.stateDir, this.namespace, this.name, c.spec.name), `l4mesh: ${message}\n`);
+    } catch {
+      // the pod directory is gone (down --purge)
+    }
+  }
+
+  private containerExited(c: ContainerState, code: number | null, signal: string | null): void {
+    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+    this.event(code === 0 ? 'Normal' : 'Warning', code === 0 ? 'Completed' : 'Error', `Container ${c.spec.name} ${how}`);
+  }
+
+  private probeFailed(c: ContainerState, what: string): void {
+    const now = Date.now();
+    if (c.lastUnhealthyEventMs !== undefined && now - c.lastUnhealthyEventMs < UNHEALTHY_EVENT_INTERVAL_MS) return;
+    c.lastUnhealthyEventMs = now;
+    this.event('Warning', 'Unhealthy', `Readiness probe failed: ${what}`);
+  }
+
   /** SIGTERM to each container's process group, SIGKILL after the grace period (at most 10 s). */
   async stop(): Promise<void> {
     this.stopping = true;
+    if (this.containers.some((c) => c.child)) this.event('Normal', 'Killing', `Stopping containers ${this.containers.filter((c) => c.child).map((c) => c.spec.name).join(', ')}`);
     const specGrace = (this.pod.spec as Record<string, unknown>)['terminationGracePeriodSeconds'];
     const graceMs = Math.min(typeof specGrace === 'number' ? specGrace * 1000 : 30_000, MAX_GRACE_MS);
     await Promise.all(
@@ -279,5 +323,14 @@ export class PodRunner {
       }
     });
     return this.writes;
+  }
+}
+
+/** Before a container (re)starts, its last instance's output becomes `<container>.previous.log` (logs --previous). */
+function rotateLog(log: string): void {
+  try {
+    if (existsSync(log) && statSync(log).size > 0) renameSync(log, previousLogFile(log));
+  } catch {
+    // keep appending to the same file rather than fail the start
   }
 }

@@ -17,6 +17,7 @@ import {
 } from './pod-naming.js';
 import { PodIpAllocator } from './pod-ips.js';
 import { readPodProcesses, writePodProcesses, type PodProcessTable } from './pod-processes.js';
+import { deploymentEventsFile, recordEvent } from './pod-events.js';
 import { PodRunner } from './pod-runner.js';
 import { SidecarCaptureBlocks } from './sidecar-process.js';
 import { stopProcess } from './processes.js';
@@ -151,6 +152,7 @@ export class LocalRuntime {
       status: { phase: 'Pending', podIP: ip, podIPs: [{ ip }], hostIP: this.nodeAddress(node) },
     };
     this.log.info('creating pod', { pod: `${ns}/${name}`, node, ip, deployment: d.metadata.name });
+    recordEvent(deploymentEventsFile(this.stateDir, ns, d.metadata.name), 'Normal', 'SuccessfulCreate', `Created pod: ${name}`);
     this.launch(new PodRunner(pod, d.metadata.name, want.hash, want.workDir, this.host()));
   }
 
@@ -162,6 +164,7 @@ export class LocalRuntime {
   private remove(r: PodRunner): void {
     this.runners.delete(r.key);
     this.log.info('deleting pod', { pod: r.key });
+    recordEvent(deploymentEventsFile(this.stateDir, r.namespace, r.deployment), 'Normal', 'SuccessfulDelete', `Deleted pod: ${r.name}`);
     void (async () => {
       await r.stop();
       await this.client.delete(POD, r.namespace, r.name).catch((err: Error) => this.log.warn('cannot delete pod resource', { pod: r.key, error: err }));

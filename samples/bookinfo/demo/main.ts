@@ -12,7 +12,7 @@ import { databaseSeries, formatSeries } from './tcp-series.js';
 
 const HELP = `usage: npm run demo -- [--duration 60s] [--port 9080] [--no-prometheus] [--keep] [--state-dir DIR]
 
-Starts a local mesh (state in .l4mesh, or $L4MESH_STATE_DIR; address block $L4MESH_LOCAL_NET), deploys
+Starts a local mesh (state in $L4MESH_STATE_DIR, else ~/.local/state/l4mesh, as every l4mesh command; address block $L4MESH_LOCAL_NET), deploys
 Bookinfo with ratings v2 and the PostgreSQL database behind a waypoint, sends traffic to productpage,
 prints the database's istio_tcp_* series and the URLs, and keeps sending light traffic until Ctrl-C
 (or for --duration). Then "l4mesh down" — unless the mesh was already running before, or --keep.
@@ -75,7 +75,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const durationMs = values.duration ? parseDuration(values.duration) : undefined;
-  const stateDir = resolveStateDir(values['state-dir'] ?? join(packageRoot(), '.l4mesh'));
+  const stateDir = resolveStateDir(values['state-dir']);
   const cli = new MeshCli({ ...process.env, L4MESH_STATE_DIR: stateDir });
   const samples = join(packageRoot(), 'samples');
 

@@ -2,6 +2,7 @@
 // defaults; each role's config module adds its own on top.
 import { join } from 'node:path';
 import { L4meshError } from '../../errors/index.js';
+import { DEFAULT_STATE_DIR_TEXT, defaultStateDir } from '../../config/paths.js';
 import { isLogLevel, type LogLevel } from '../../logging/logger.js';
 import { DEFAULT_TCP_REPORTING_DURATION_MS } from '../telemetry/connection-tracker.js';
 import { DEFAULT_SERIES_EXPIRY_GRACE_MS } from '../telemetry/metrics.js';
@@ -9,7 +10,8 @@ import { parseDuration } from '../../api/derive.js';
 
 /** Where the control plane listens by default (`l4mesh up` starts it there). */
 export const DEFAULT_CONTROL_PLANE = '127.0.0.1:15012';
-export const DEFAULT_STATE_DIR = '.l4mesh';
+/** The per-user state dir of src/config/paths.ts, so a hand-started proxy finds what `l4mesh up` made. */
+export const DEFAULT_STATE_DIR = DEFAULT_STATE_DIR_TEXT;
 /** How long SIGTERM lets open connections finish before cutting them. */
 export const DEFAULT_DRAIN_MS = 5_000;
 /** Istio's default cluster id; it shows up in the *_cluster metric labels. */
@@ -55,7 +57,7 @@ type CommonValues = { [K in keyof typeof PROXY_OPTIONS]?: K extends 'help' ? boo
 
 /** Resolves the shared flags: flag, then environment, then default; `node` names the default token file. */
 export function proxyCommonConfig(values: CommonValues, node: string, env: NodeJS.ProcessEnv = process.env): ProxyCommonConfig {
-  const stateDir = values['state-dir'] ?? (env[PROXY_ENV.stateDir] || DEFAULT_STATE_DIR);
+  const stateDir = values['state-dir'] ?? (env[PROXY_ENV.stateDir] || defaultStateDir(env));
   const controlPlane = values['control-plane'] ?? (env[PROXY_ENV.controlPlane] || DEFAULT_CONTROL_PLANE);
   if (!/^[^\s]+:\d+$/.test(controlPlane)) {
     throw new L4meshError('L4MESH_ERR_CONFIG', `--control-plane: "${controlPlane}" is not HOST:PORT (e.g. 127.0.0.1:15012)`);

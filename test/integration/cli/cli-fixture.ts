@@ -16,8 +16,27 @@ export interface CliResult {
 export interface CliMesh {
   base: number;
   stateDir: string;
-  run(args: string[], timeoutMs?: number): Promise<CliResult>;
+  /** The environment every run gets (L4MESH_LOCAL_NET, and the state dir's variable). */
+  env: Record<string, string | undefined>;
+  run(args: string[], timeoutMs?: number, options?: RunOptions): Promise<CliResult>;
   cleanup(): Promise<void>;
+}
+
+export interface RunOptions {
+  /** Where the CLI runs (default the package root). */
+  cwd?: string;
+  /** Added to (or, when undefined, removed from) the mesh's environment. */
+  env?: Record<string, string | undefined>;
+}
+
+export interface CliMeshOptions {
+  /** Reuse this 127.<b> block (a second mesh on the addresses of a first). */
+  base?: number;
+  /**
+   * Leave L4MESH_STATE_DIR unset and point XDG_STATE_HOME at the temp dir instead, so every command
+   * finds the mesh through the per-user default ($XDG_STATE_HOME/l4mesh) as a user's shell would.
+   */
+  defaultStateDir?: boolean;
 }
 
 async function free(ip: string, port: number): Promise<boolean> {
@@ -38,17 +57,25 @@ async function pickBase(): Promise<number> {
   throw new Error('no free 127.<b>.0.0/16 block for the CLI test');
 }
 
-export async function cliMesh(): Promise<CliMesh> {
-  const base = await pickBase();
-  const stateDir = await mkdtemp(join(tmpdir(), 'l4mesh-cli-'));
-  const env = { ...process.env, L4MESH_STATE_DIR: stateDir, L4MESH_LOCAL_NET: `127.${base}` };
+export async function cliMesh(options: CliMeshOptions = {}): Promise<CliMesh> {
+  const base = options.base ?? (await pickBase());
+  const tmp = await mkdtemp(join(tmpdir(), 'l4mesh-cli-'));
+  const stateDir = options.defaultStateDir ? join(tmp, 'l4mesh') : tmp;
+  const env: Record<string, string | undefined> = { ...process.env, L4MESH_LOCAL_NET: `127.${base}` };
+  if (options.defaultStateDir) {
+    delete env['L4MESH_STATE_DIR'];
+    env['XDG_STATE_HOME'] = tmp;
+  } else env['L4MESH_STATE_DIR'] = stateDir;
   return {
     base,
     stateDir,
-    run(args, timeoutMs = 60_000) {
+    env,
+    run(args, timeoutMs = 60_000, runOptions = {}) {
       const { command, args: full } = cliCommand(args);
+      const childEnv = { ...env, ...runOptions.env };
+      for (const [k, v] of Object.entries(childEnv)) if (v === undefined) delete childEnv[k];
       return new Promise((resolve, reject) => {
-        const child = spawn(command, full, { env, cwd: packageRoot(), stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(command, full, { env: childEnv, cwd: runOptions.cwd ?? packageRoot(), stdio: ['ignore', 'pipe', 'pipe'] });
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (b: Buffer) => (stdout += b));
@@ -64,7 +91,7 @@ export async function cliMesh(): Promise<CliMesh> {
       });
     },
     async cleanup() {
-      await rm(stateDir, { recursive: true, force: true });
+      await rm(tmp, { recursive: true, force: true });
     },
   };
 }

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { parseManifests } from '../../../src/api/manifest.js';
-import { packageRoot } from '../../../src/config/paths.js';
+import { defaultStateDir, packageRoot } from '../../../src/config/paths.js';
 import { waypointManifest } from '../../../src/cli/waypoint.js';
 import { waypointConfig, waypointNodeId } from '../../../src/waypoint/config.js';
 
@@ -33,7 +33,7 @@ test('waypoint flags default from the pod environment; the node id has Istio\'s 
   assert.ok(config !== 'help');
   assert.deepEqual(
     [config.address, config.node, config.serviceAccount, config.tokenFile, config.controlPlaneHttp, config.routesPollMs],
-    ['127.0.1.9', 'node-2', 'waypoint', join('.l4mesh', 'tokens', 'node-2.token'), '127.0.0.1:15014', 1000],
+    ['127.0.1.9', 'node-2', 'waypoint', join(defaultStateDir({}), 'tokens', 'node-2.token'), '127.0.0.1:15014', 1000],
   );
   assert.equal(waypointNodeId(config), 'waypoint~127.0.1.9~waypoint-abc.bookinfo~bookinfo.svc.cluster.local');
   assert.throws(() => waypointConfig(['--namespace', 'x'], {}), { code: 'L4MESH_ERR_CONFIG', message: /--address IP is required when POD_IP is not set/ });
