@@ -6,6 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 export const TEST_PACKAGES = [
   { pkg: 'prometheus', present: () => has('prometheus') },
   { pkg: 'python3-protobuf', present: () => spawnSync('python3', ['-c', 'import google.protobuf'], { stdio: 'ignore' }).status === 0 },
+  { pkg: 'postgresql-client', present: () => has('psql') && has('pgbench') },
 ];
 
 /** apt-get runs long on a cold cache; a hung mirror must not hold the suite forever. */

@@ -7,7 +7,9 @@ import { parseArgs } from 'node:util';
 import { packageRoot } from '../../../src/config/paths.js';
 import { controlPlaneUrl, nodeAddress, readLayout, resolveStateDir } from '../../../src/localrun/layout.js';
 import { startForwarder, type Forwarder } from './forwarder.js';
+import { deployBookinfo } from './deploy.js';
 import { MeshCli } from './mesh-cli.js';
+import { hasRatings, pageSummary } from './page-ratings.js';
 import { databaseSeries, formatSeries } from './tcp-series.js';
 
 const HELP = `usage: npm run demo -- [--duration 60s] [--port 9080] [--no-prometheus] [--keep] [--state-dir DIR]
@@ -24,10 +26,8 @@ prints the database's istio_tcp_* series and the URLs, and keeps sending light t
 `;
 
 const DATABASE_SERVICE = 'postgres.default.svc.cluster.local';
-/** The Deployments the demo waits for; the waypoint's pod too, since it carries the routed requests. */
-const DEPLOYMENTS = ['details-v1', 'ratings-v1', 'ratings-v2', 'reviews-v1', 'reviews-v2', 'reviews-v3', 'productpage-v1', 'postgres-v1', 'curl', 'waypoint'];
-/** PGlite and ten Node processes starting on two busy cores take a while. */
-const PODS_READY_TIMEOUT_MS = 180_000;
+const OPENED = 'istio_tcp_connections_opened_total';
+const CLOSED = 'istio_tcp_connections_closed_total';
 const SERIES_TIMEOUT_MS = 60_000;
 /** "Light traffic": one page view every two seconds keeps the counters moving without loading the machine. */
 const TRAFFIC_INTERVAL_MS = 2_000;
@@ -47,14 +47,6 @@ function say(line = ''): void {
 async function getPage(url: string): Promise<{ status: number; body: string }> {
   const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
   return { status: res.status, body: await res.text() };
-}
-
-/** "reviews-v3, red stars: Reviewer1 2/5, Reviewer2 3/5" read back from the page's markup. */
-function pageSummary(html: string): string {
-  const pod = /Reviews served by: ([^<]+)</.exec(html)?.[1] ?? 'unknown pod';
-  const reviewers = [...html.matchAll(/<small>([^<]+)<\/small>\n(?:<span class="stars" data-stars="(\d)" data-color="(\w+)")?/g)];
-  const stars = reviewers.map((m) => (m[2] ? `${m[1]} ${m[2]}/5 ${m[3]}` : `${m[1]} no stars`));
-  return `reviews from ${pod.trim()}: ${stars.join(', ') || 'no reviews shown'}`;
 }
 
 function hasPrometheus(): boolean {
@@ -77,7 +69,6 @@ async function main(): Promise<number> {
   const durationMs = values.duration ? parseDuration(values.duration) : undefined;
   const stateDir = resolveStateDir(values['state-dir']);
   const cli = new MeshCli({ ...process.env, L4MESH_STATE_DIR: stateDir });
-  const samples = join(packageRoot(), 'samples');
 
   say(`==> l4mesh up (state ${stateDir})`);
   const up = await cli.must(['up']);
@@ -95,18 +86,7 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
   try {
     say('==> deploying Bookinfo, the postgres database, ratings v2, a waypoint and the routing rules');
-    // The database before ratings v2: a pod gets POSTGRES_SERVICE_HOST/_PORT only for Services that exist
-    // when it starts (Kubernetes' env-var discovery; Istio's sample uses DNS instead).
-    for (const file of ['bookinfo/platform/local/bookinfo.yaml', 'curl/curl.yaml', 'bookinfo/platform/local/bookinfo-db.yaml']) {
-      say((await cli.must(['apply', '-f', join(samples, file)])).replace(/^/gm, '    ').trimEnd());
-    }
-    await cli.waitForPods(['postgres-v1'], PODS_READY_TIMEOUT_MS, say);
-    say((await cli.must(['apply', '-f', join(samples, 'bookinfo/platform/local/bookinfo-ratings-v2.yaml')])).replace(/^/gm, '    ').trimEnd());
-    say((await cli.must(['waypoint', 'apply', '-n', 'default'])).replace(/^/gm, '    ').trimEnd());
-    for (const file of ['bookinfo/networking/destination-rule-all.yaml', 'bookinfo/networking/virtual-service-ratings-db.yaml']) {
-      say((await cli.must(['apply', '-f', join(samples, file)])).replace(/^/gm, '    ').trimEnd());
-    }
-    await cli.waitForPods(DEPLOYMENTS, PODS_READY_TIMEOUT_MS, say);
+    await deployBookinfo(cli, say);
 
     const target = { host: await cli.podEnv('curl', 'PRODUCTPAGE_SERVICE_HOST'), port: Number(await cli.podEnv('curl', 'PRODUCTPAGE_SERVICE_PORT')) };
     forwarder = await startForwarder('127.0.0.1', values.port !== undefined ? Number(values.port) : DEFAULT_HOST_PORT, target);
@@ -118,14 +98,17 @@ async function main(): Promise<number> {
     const deadline = Date.now() + SERIES_TIMEOUT_MS;
     let series = await databaseSeries(metricsUrls, DATABASE_SERVICE);
     let lastPage = { status: 0, body: '' };
-    while (!series.some((s) => s.name === 'istio_tcp_connections_opened_total') && Date.now() < deadline && !stopping) {
-      lastPage = await getPage(pageUrl).catch((err: Error) => ({ status: 0, body: err.message }));
+    const has = (name: string) => series.some((s) => s.name === name);
+    while (!(has(OPENED) && has(CLOSED)) && Date.now() < deadline && !stopping) {
+      // Pages until ratings opened a database connection; then only wait: its pool closes an idle one after a second.
+      if (!has(OPENED)) lastPage = await getPage(pageUrl).catch((err: Error) => ({ status: 0, body: err.message }));
       await new Promise((r) => setTimeout(r, 500));
       series = await databaseSeries(metricsUrls, DATABASE_SERVICE);
     }
-    if (!series.some((s) => s.name === 'istio_tcp_connections_opened_total')) {
+    if (!(has(OPENED) && has(CLOSED))) {
       if (stopping) return 130;
-      throw new Error(`no istio_tcp_connections_opened_total{destination_service="${DATABASE_SERVICE}"} on ${metricsUrls.join(', ')} after ${SERIES_TIMEOUT_MS / 1000}s; last page: HTTP ${lastPage.status}; check: l4mesh logs deploy/ratings-v2, l4mesh logs ztunnel`);
+      const missing = [OPENED, CLOSED].filter((n) => !has(n)).join(' and ');
+      throw new Error(`no ${missing}{destination_service="${DATABASE_SERVICE}"} on ${metricsUrls.join(', ')} after ${SERIES_TIMEOUT_MS / 1000}s; last page: HTTP ${lastPage.status}; check: l4mesh logs deploy/ratings-v2, l4mesh logs ztunnel`);
     }
 
     say('');
@@ -134,7 +117,7 @@ async function main(): Promise<number> {
     say(formatSeries(series));
     say('');
     say('    full series as the node proxies expose them:');
-    for (const s of series.filter((x) => x.name === 'istio_tcp_connections_opened_total')) say(`    ${s.source}\n      ${s.line}`);
+    for (const s of series.filter((x) => x.name === OPENED)) say(`    ${s.source}\n      ${s.line}`);
 
     let prometheus = '';
     if (!values['no-prometheus'] && hasPrometheus()) {
@@ -143,7 +126,7 @@ async function main(): Promise<number> {
       prometheus = r.code === 0 && m ? m[0] : '';
       if (r.code !== 0) say(`    (Prometheus did not start: ${(r.stderr || r.stdout).trim()})`);
     }
-    const query = encodeURIComponent(`istio_tcp_connections_opened_total{destination_service="${DATABASE_SERVICE}"}`);
+    const query = encodeURIComponent(`${OPENED}{destination_service="${DATABASE_SERVICE}"}`);
     say('');
     say('==> Bookinfo is running in the mesh:');
     say(`    productpage        ${pageUrl}   (forwarded into the mesh as the curl workload)`);
@@ -162,7 +145,8 @@ async function main(): Promise<number> {
     let failures = 0;
     while (!stopping && Date.now() < end) {
       const page = await getPage(pageUrl).catch(() => ({ status: 0, body: '' }));
-      if (page.status === 200) views++;
+      // Every page should show stars from the database (reviews v3 → ratings v2): one without them failed too.
+      if (page.status === 200 && hasRatings(page.body)) views++;
       else failures++;
       await new Promise<void>((r) => {
         const t = setTimeout(r, Math.max(0, Math.min(TRAFFIC_INTERVAL_MS, end - Date.now())));
@@ -172,9 +156,9 @@ async function main(): Promise<number> {
         };
       });
     }
-    const opened = (await databaseSeries(metricsUrls, DATABASE_SERVICE)).filter((s) => s.name === 'istio_tcp_connections_opened_total' && s.labels['reporter'] === 'destination');
-    say(`==> ${views} page views (${failures} failed); connections opened to postgres (reporter=destination): ${opened.reduce((n, s) => n + s.value, 0)}`);
-    return 0;
+    const opened = (await databaseSeries(metricsUrls, DATABASE_SERVICE)).filter((s) => s.name === OPENED && s.labels['reporter'] === 'destination');
+    say(`==> ${views} page views with ratings (${failures} failed: an error or no ratings); connections opened to postgres (reporter=destination): ${opened.reduce((n, s) => n + s.value, 0)}`);
+    return failures === 0 ? 0 : 1;
   } finally {
     await forwarder?.close();
     if (reused || values.keep) {

@@ -1,5 +1,5 @@
 // Bookinfo ratings at /ratings/<id>: v1 answers fixed ratings; with DB_TYPE=postgres (ratings-v2) it reads
-// them from PostgreSQL on every request over a fresh TCP connection, as the original does with MongoDB.
+// them from PostgreSQL on every request, through a small pool of connections (ratings-db.ts).
 import { serve } from './bookinfo-server.js';
 import { readRatings } from './ratings-db.js';
 import { FIXED_RATINGS } from './ratings-seed.js';
