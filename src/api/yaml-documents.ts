@@ -1,7 +1,7 @@
 // Reads the documents of a YAML (or JSON) text one at a time under the limits of manifest-limits.ts:
 // nesting is checked while the text is tokenized, before the recursive composer sees a level too many,
 // the document count is checked as each document completes, alias expansion when it is converted.
-import { Composer, Lexer, Parser, type Document } from 'yaml';
+import { Composer, Lexer, Parser, type CST, type Document } from 'yaml';
 import { L4meshError } from '../errors/index.js';
 import { DEFAULT_MANIFEST_LIMITS, type ManifestLimits } from './manifest-limits.js';
 
@@ -56,6 +56,14 @@ function toPlain(doc: Document.Parsed, index: number, text: string, limits: Mani
   }
 }
 
+const COLLECTIONS = new Set(['block-map', 'block-seq', 'flow-collection']);
+
+function collectionDepth(stack: readonly CST.Token[]): number {
+  let depth = 0;
+  for (const token of stack) if (COLLECTIONS.has(token.type)) depth++;
+  return depth;
+}
+
 /**
  * Yields each document of `text` as plain data, in order. Throws, with the document number and
  * position, the first syntax error, a nesting deeper than `limits.maxNestingDepth`, more than
@@ -78,8 +86,9 @@ export function* readYamlDocuments(text: string, limits: ManifestLimits = DEFAUL
       if (token.type === 'document') cstDocuments++;
       yield* emit(composer.next(token));
     }
-    // The parser's stack holds the document, then one entry per open collection (and the token being read).
-    if (parser.stack.length - 1 > limits.maxNestingDepth) {
+    // The parser's stack holds the document, one entry per open collection and the token being read;
+    // the cheap length test first, the exact count only near the limit.
+    if (parser.stack.length - 1 > limits.maxNestingDepth && collectionDepth(parser.stack) > limits.maxNestingDepth) {
       const { line, col } = linePos(text, parser.offset);
       throw new L4meshError(
         'L4MESH_ERR_YAML_TOO_DEEP',
