@@ -23,21 +23,26 @@ function tooLarge(limit: number): ResourceApiError {
 export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit));
+  // With a declared length the bytes are copied in as they arrive: one 16 MiB concat at the end held the
+  // event loop for hundreds of milliseconds on a loaded machine. The buffer is the body's alone, so the
+  // parse worker can take it over without a copy.
+  const into = Number.isFinite(declared) && declared > 0 ? Buffer.allocUnsafeSlow(declared) : undefined;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
+      if (size + chunk.length > limit || (into && size + chunk.length > into.length)) {
         req.off('data', onData);
         req.off('end', onEnd);
         req.pause();
         reject(tooLarge(limit));
         return;
       }
-      chunks.push(chunk);
+      if (into) chunk.copy(into, size);
+      else chunks.push(chunk);
+      size += chunk.length;
     };
-    const onEnd = () => resolve(Buffer.concat(chunks));
+    const onEnd = () => resolve(into ? into.subarray(0, size) : Buffer.concat(chunks));
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', reject);
