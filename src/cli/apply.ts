@@ -3,13 +3,14 @@
 import { parseArgs } from 'node:util';
 import { kindByName, qualifiedName } from '../api/kinds.js';
 import { openContext, runCommand } from './cli-context.js';
-import { readManifests, stampManifest } from './manifest-files.js';
+import { inManifest, readManifests, stampManifest } from './manifest-files.js';
 
 const HELP = `usage: l4mesh apply -f FILE|DIR|- [-f ...] [-n NAMESPACE] [--state-dir DIR]
 
 Creates or updates every resource in the files (a directory: its *.yaml, *.yml and *.json files in
-name order; "-": stdin). All documents of one file are applied together or not at all. A Deployment
-remembers the directory of its file: its pods run there (unless a container sets workingDir).
+name order; "-": stdin; each at most 16 MiB). All documents of one file are applied together or not at
+all; an error names the file. A Deployment remembers the directory of its file: its pods run there
+(unless a container sets workingDir).
 `;
 
 export async function run(args: string[]): Promise<number> {
@@ -22,7 +23,9 @@ export async function run(args: string[]): Promise<number> {
     const sources = await readManifests(values.filename ?? []);
     const ctx = await openContext(values['state-dir']);
     for (const src of sources) {
-      const results = await ctx.client.apply(stampManifest(src, values.namespace, true));
+      const results = await ctx.client.apply(stampManifest(src, values.namespace, true)).catch((err: unknown) => {
+        throw inManifest(src, err);
+      });
       for (const r of results) {
         const info = kindByName(r.kind);
         process.stdout.write(`${info ? qualifiedName(info) : r.kind.toLowerCase()}/${r.name} ${r.action}\n`);

@@ -21,7 +21,16 @@ export type ErrorCode =
   | 'L4MESH_ERR_CERTIFICATE'
   | 'L4MESH_ERR_BODY_TOO_LARGE'
   | 'L4MESH_ERR_METHOD_NOT_ALLOWED'
-  | 'L4MESH_ERR_BAD_REQUEST';
+  | 'L4MESH_ERR_BAD_REQUEST'
+  // What one manifest request may cost (src/api/manifest-limits.ts, src/controlplane/api/manifest-parser.ts),
+  // and a bug nobody anticipated (never blamed on the store or the client).
+  | 'L4MESH_ERR_TOO_MANY_DOCUMENTS'
+  | 'L4MESH_ERR_YAML_TOO_DEEP'
+  | 'L4MESH_ERR_YAML_TOO_MANY_ALIASES'
+  | 'L4MESH_ERR_NOT_TEXT'
+  | 'L4MESH_ERR_PARSE_TIMEOUT'
+  | 'L4MESH_ERR_PARSE_MEMORY'
+  | 'L4MESH_ERR_INTERNAL';
 
 export class L4meshError extends Error {
   readonly code: ErrorCode;

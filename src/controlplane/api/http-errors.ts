@@ -28,7 +28,20 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   L4MESH_ERR_METHOD_NOT_ALLOWED: 405,
   L4MESH_ERR_CONFLICT: 409,
   L4MESH_ERR_BODY_TOO_LARGE: 413,
+  // What one request may cost: the client's input is at fault, so 4xx, never 500.
+  L4MESH_ERR_YAML_TOO_DEEP: 400,
+  L4MESH_ERR_YAML_TOO_MANY_ALIASES: 400,
+  L4MESH_ERR_NOT_TEXT: 400,
+  L4MESH_ERR_TOO_MANY_DOCUMENTS: 413,
+  L4MESH_ERR_PARSE_TIMEOUT: 413,
+  L4MESH_ERR_PARSE_MEMORY: 413,
+  L4MESH_ERR_INTERNAL: 500,
 };
+
+/** The HTTP status an error code stands for when the raiser did not choose one; 500 for codes not listed. */
+export function statusOf(code: ErrorCode): number {
+  return STATUS_BY_CODE[code] ?? 500;
+}
 
 export interface ErrorBody {
   error: { code: string; message: string; path?: string };
@@ -36,15 +49,15 @@ export interface ErrorBody {
 
 export function errorResponse(err: unknown): { status: number; headers: Record<string, string>; body: ErrorBody } {
   if (err instanceof L4meshError) {
-    const status = err instanceof ResourceApiError ? err.status : (STATUS_BY_CODE[err.code] ?? 500);
+    const status = err instanceof ResourceApiError ? err.status : statusOf(err.code);
     const body: ErrorBody = { error: { code: err.code, message: err.message } };
     const path = err instanceof InvalidResourceError || err instanceof ResourceApiError ? err.path : undefined;
     if (path) body.error.path = path;
     return { status, headers: err instanceof ResourceApiError ? err.headers : {}, body };
   }
-  // Not one of ours: a bug. Say so rather than pretending the request was bad.
+  // Not one of ours: a bug. Say so rather than blaming the request or the store.
   const message = `internal error in the control plane's resource API: ${(err as Error)?.message ?? String(err)}; check the control plane's log`;
-  return { status: 500, headers: {}, body: { error: { code: 'L4MESH_ERR_STORE', message } } };
+  return { status: 500, headers: {}, body: { error: { code: 'L4MESH_ERR_INTERNAL', message } } };
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

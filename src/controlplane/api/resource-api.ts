@@ -2,14 +2,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { apiVersionOf, type KindInfo } from '../../api/kinds.js';
-import { parseManifests, validateResource } from '../../api/manifest.js';
 import { checkSubsets } from '../../api/cross-check.js';
 import { keyOf, type ApplyResult, type Resource } from '../../api/types.js';
 import { L4meshError } from '../../errors/index.js';
 import type { ResourceStore } from '../store/resource-store.js';
 import { ResourceApiError, sendError, sendJson } from './http-errors.js';
 import { matchesLabels, parseLabelSelector } from './label-selector.js';
-import { MAX_BODY_BYTES, parseSingleObject, readBody } from './request-body.js';
+import { ManifestParser, type ParseCostLimits } from './manifest-parser.js';
+import { MAX_BODY_BYTES, readBody } from './request-body.js';
 import { parseRoute, type Route } from './routes.js';
 
 export interface ResourceApiOptions {
@@ -17,6 +17,8 @@ export interface ResourceApiOptions {
   adminToken: string;
   /** Largest accepted request body; MAX_BODY_BYTES unless a test wants a smaller one. */
   maxBodyBytes?: number;
+  /** What parsing one body may cost (time, heap, documents, nesting, aliases); the defaults unless a test wants smaller. */
+  parseLimits?: Partial<ParseCostLimits>;
 }
 
 export interface DeleteResult {
@@ -61,6 +63,7 @@ export function createResourceApiHandler(store: ResourceStore, opts: ResourceApi
   if (!opts.adminToken) throw new L4meshError('L4MESH_ERR_CONFIG', 'the resource API needs an admin token; ensureAdminToken(stateDir) provides one');
   const expected = digest(opts.adminToken);
   const limit = opts.maxBodyBytes ?? MAX_BODY_BYTES;
+  const parser = new ManifestParser(opts.parseLimits);
   return (req, res) => {
     const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
     let route: Route | undefined;
@@ -73,7 +76,7 @@ export function createResourceApiHandler(store: ResourceStore, opts: ResourceApi
     }
     if (!route) return false;
     const r = route;
-    respond(req, res, expected, () => serve(store, r, req, res, limit));
+    respond(req, res, expected, () => serve(store, parser, r, req, res, limit));
     return true;
   };
 }
@@ -114,12 +117,12 @@ function lingerThenClose(req: IncomingMessage): void {
   socket.once('close', () => clearTimeout(timer));
 }
 
-async function serve(store: ResourceStore, route: Route, req: IncomingMessage, res: ServerResponse, limit: number): Promise<void> {
+async function serve(store: ResourceStore, parser: ManifestParser, route: Route, req: IncomingMessage, res: ServerResponse, limit: number): Promise<void> {
   const method = req.method ?? 'GET';
   switch (route.type) {
     case 'apply': {
       if (method !== 'POST') throw methodNotAllowed(method, ['POST']);
-      const resources = parseManifests(await readBody(req, limit));
+      const resources = await parser.parseManifests(await readBody(req, limit));
       checkSubsets(resources, store.list('DestinationRule'));
       const results: ApplyResult[] = await store.apply(resources);
       sendJson(res, 200, { results });
@@ -127,7 +130,7 @@ async function serve(store: ResourceStore, route: Route, req: IncomingMessage, r
     }
     case 'delete': {
       if (method !== 'POST') throw methodNotAllowed(method, ['POST']);
-      const keys = parseManifests(await readBody(req, limit)).map(keyOf);
+      const keys = (await parser.parseManifests(await readBody(req, limit))).map(keyOf);
       const deleted = await store.deleteMany(keys);
       const results: DeleteResult[] = keys.map((k, i) => ({ ...k, action: deleted[i] ? 'deleted' : 'notfound' }));
       sendJson(res, 200, { results });
@@ -148,7 +151,7 @@ async function serve(store: ResourceStore, route: Route, req: IncomingMessage, r
       return;
     }
     case 'object':
-      return serveObject(store, route, method, req, res, limit);
+      return serveObject(store, parser, route, method, req, res, limit);
   }
 }
 
@@ -159,6 +162,7 @@ function notFound(info: KindInfo, namespace: string, name: string): ResourceApiE
 
 async function serveObject(
   store: ResourceStore,
+  parser: ManifestParser,
   route: Extract<Route, { type: 'object' }>,
   method: string,
   req: IncomingMessage,
@@ -175,28 +179,10 @@ async function serveObject(
     if (!deleted) throw notFound(info, namespace, name);
     sendJson(res, 200, deleted);
   } else if (method === 'PUT') {
-    const resource = resourceForPut(route, await readBody(req, limit));
+    const resource = await parser.parseObject(await readBody(req, limit), { kind: info.kind, namespace, name });
     const { action, resource: stored } = await store.put(resource);
     sendJson(res, action === 'created' ? 201 : 200, stored);
   } else {
     throw methodNotAllowed(method, ['GET', 'PUT', 'DELETE']);
   }
-}
-
-/** Validates a PUT body against its path: kind, namespace and name must all agree with the URL. */
-function resourceForPut(route: Extract<Route, { type: 'object' }>, body: string): Resource {
-  const { info, namespace, name } = route;
-  const obj = parseSingleObject(body);
-  const meta = obj['metadata'];
-  // As in Kubernetes, a body without a namespace takes the one in the path.
-  if (info.namespaced && meta && typeof meta === 'object' && !Array.isArray(meta) && (meta as Record<string, unknown>)['namespace'] === undefined) {
-    obj['metadata'] = { ...(meta as Record<string, unknown>), namespace };
-  }
-  const resource = validateResource(obj, 1);
-  const mismatch = (path: string, inBody: string, inPath: string) =>
-    new ResourceApiError(400, 'L4MESH_ERR_INVALID_RESOURCE', `${path} "${inBody}" in the body does not match "${inPath}" in the URL`, { path });
-  if (resource.kind !== info.kind) throw mismatch('kind', resource.kind, info.kind);
-  if ((resource.metadata.namespace ?? '') !== namespace) throw mismatch('metadata.namespace', resource.metadata.namespace ?? '', namespace);
-  if (resource.metadata.name !== name) throw mismatch('metadata.name', resource.metadata.name, name);
-  return resource;
 }

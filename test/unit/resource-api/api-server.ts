@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ResourceStore, ensureAdminToken } from '../../../src/controlplane/store/index.js';
 import { createResourceApiHandler } from '../../../src/controlplane/api/index.js';
+import type { ParseCostLimits } from '../../../src/controlplane/api/manifest-parser.js';
 
 export interface ApiResponse {
   status: number;
@@ -22,11 +23,11 @@ export interface ApiFixture {
   call(method: string, path: string, opts?: { body?: string | Buffer; token?: string | null; headers?: Record<string, string> }): Promise<ApiResponse>;
 }
 
-export async function startApi(t: { after(fn: () => Promise<void> | void): void }, maxBodyBytes?: number): Promise<ApiFixture> {
+export async function startApi(t: { after(fn: () => Promise<void> | void): void }, maxBodyBytes?: number, parseLimits?: Partial<ParseCostLimits>): Promise<ApiFixture> {
   const stateDir = await mkdtemp(join(tmpdir(), 'l4mesh-api-'));
   const store = await ResourceStore.open(stateDir);
   const token = await ensureAdminToken(stateDir);
-  const handle = createResourceApiHandler(store, { adminToken: token, ...(maxBodyBytes ? { maxBodyBytes } : {}) });
+  const handle = createResourceApiHandler(store, { adminToken: token, ...(maxBodyBytes ? { maxBodyBytes } : {}), ...(parseLimits ? { parseLimits } : {}) });
   const server = createServer((req, res) => {
     if (handle(req, res)) return;
     res.writeHead(418, { 'content-type': 'text/plain' });
