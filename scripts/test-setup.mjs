@@ -6,6 +6,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 export const TEST_PACKAGES = [
   { pkg: 'prometheus', present: () => has('prometheus') },
   { pkg: 'python3-protobuf', present: () => spawnSync('python3', ['-c', 'import google.protobuf'], { stdio: 'ignore' }).status === 0 },
+  { pkg: 'curl', present: () => has('curl') },
+  { pkg: 'jq', present: () => has('jq') },
   { pkg: 'postgresql-client', present: () => has('psql') && has('pgbench') },
 ];
 
