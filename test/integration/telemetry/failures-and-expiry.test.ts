@@ -49,7 +49,7 @@ test('failed connections carry response_flags and an error access log; series of
       return mappings.find((m) => m.hostname === 'void.default.svc.cluster.local');
     }, 15_000, 'the void listener');
     // The proxy refuses by resetting the client connection.
-    await exchange(voidListen.listenAddress, voidListen.listenPort, Buffer.from('x')).catch((err: NodeJS.ErrnoException) => assert.equal(err.code, 'ECONNRESET'));
+    await assert.rejects(exchange(voidListen.listenAddress, voidListen.listenPort, Buffer.from('x')), { code: 'ECONNRESET' });
     const connectFailed = await eventually(async () => {
       const s = select(await scrape(mesh, 1), 'istio_tcp_connections_failed_total', { reporter: 'source', response_flags: 'CONNECT' });
       return s.length === 1 ? s[0] : undefined;
