@@ -34,6 +34,9 @@ export interface TestMesh {
 
 let nextBase = 100 + (process.pid % 50) * 3;
 
+/** Start-up of a control plane or proxy takes ~6 s on a loaded 2-core box; a deadline far above that. */
+export const PROCESS_START_TIMEOUT_MS = 60_000;
+
 async function addressFree(ip: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createServer();
@@ -104,7 +107,7 @@ export async function startMesh(options: { nodes?: number; reportingDuration?: s
     },
     async startControlPlane() {
       const cp = startCli(['control-plane', '--state-dir', stateDir, '--address', cpIp, '--vip-range', `127.${base}.3.0/24`]);
-      await cp.waitFor(/control plane ready/);
+      await cp.waitFor(/control plane ready/, PROCESS_START_TIMEOUT_MS);
       mesh.controlPlane = cp;
       return cp;
     },
@@ -128,7 +131,7 @@ export async function startMesh(options: { nodes?: number; reportingDuration?: s
         '2s',
         ...(options.extraZtunnelArgs ?? []),
       ]);
-      await proc.waitFor(/node proxy started/);
+      await proc.waitFor(/node proxy started/, PROCESS_START_TIMEOUT_MS);
       const node = { name: `node-${k}`, address, proc };
       mesh.nodes[k - 1] = node;
       return node;
@@ -144,7 +147,7 @@ export async function startMesh(options: { nodes?: number; reportingDuration?: s
     mesh.adminToken = (await readFile(join(stateDir, 'admin.token'), 'utf8')).trim();
     for (let k = 1; k <= nodeCount; k++) await mesh.startNode(k);
     for (let k = 1; k <= nodeCount; k++) {
-      await eventually(async () => (await fetch(`http://127.${base}.0.${k}:15021/healthz/ready`)).status === 200, 15_000, `node-${k} ready`);
+      await eventually(async () => (await fetch(`http://127.${base}.0.${k}:15021/healthz/ready`)).status === 200, PROCESS_START_TIMEOUT_MS, `node-${k} ready`);
     }
   } catch (err) {
     await mesh.stop();
