@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { startCli } from '../../support/processes.js';
-import { eventually, podYaml } from '../../support/mesh.js';
+import { eventually, podYaml, PROCESS_START_TIMEOUT_MS } from '../../support/mesh.js';
 import { XdsClient, type XdsUpdate } from '../../../src/dataplane/xds/client.js';
 import { NodeTokenStore } from '../../../src/controlplane/ca/node-tokens.js';
 
@@ -18,7 +18,7 @@ test('control plane process: API → registry → xDS over TLS, node-token admis
   const stateDir = await mkdtemp(join(tmpdir(), 'l4mesh-cp-'));
   const start = async () => {
     const cp = startCli(['control-plane', '--state-dir', stateDir, '--address', ADDRESS, '--vip-range', '127.252.3.0/24']);
-    await cp.waitFor(/control plane ready/);
+    await cp.waitFor(/control plane ready/, PROCESS_START_TIMEOUT_MS);
     return cp;
   };
   let cp = await start();
