@@ -107,8 +107,9 @@ export async function startMesh(options: { nodes?: number; reportingDuration?: s
     },
     async startControlPlane() {
       const cp = startCli(['control-plane', '--state-dir', stateDir, '--address', cpIp, '--vip-range', `127.${base}.3.0/24`]);
-      await cp.waitFor(/control plane ready/, PROCESS_START_TIMEOUT_MS);
+      // Recorded before the wait, so stop() kills it when it never gets ready.
       mesh.controlPlane = cp;
+      await cp.waitFor(/control plane ready/, PROCESS_START_TIMEOUT_MS);
       return cp;
     },
     async startNode(k) {
@@ -131,9 +132,10 @@ export async function startMesh(options: { nodes?: number; reportingDuration?: s
         '2s',
         ...(options.extraZtunnelArgs ?? []),
       ]);
-      await proc.waitFor(/node proxy started/, PROCESS_START_TIMEOUT_MS);
       const node = { name: `node-${k}`, address, proc };
+      // Recorded before the wait, so stop() kills it when it never starts.
       mesh.nodes[k - 1] = node;
+      await proc.waitFor(/node proxy started/, PROCESS_START_TIMEOUT_MS);
       return node;
     },
     async stop() {
