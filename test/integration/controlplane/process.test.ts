@@ -80,8 +80,9 @@ test('control plane process: API → registry → xDS over TLS, node-token admis
     const service = snapshot.services.get('default/ratings.default.svc.cluster.local')!;
     assert.equal(service.hostname, 'ratings.default.svc.cluster.local');
     assert.match(service.addresses[0]!, /^127\.252\.3\.\d+$/);
-    // The node proxy itself was recorded as a pod on its node.
-    assert.equal((await api('/api/v1/namespaces/istio-system/pods/ztunnel-node-1')).status, 200);
+    // The node proxy itself is recorded as a pod on its node: written to the store when its stream is
+    // admitted, which can finish after the first sync, so wait for it.
+    await eventually(async () => (await api('/api/v1/namespaces/istio-system/pods/ztunnel-node-1')).status === 200, 10_000, 'the node proxy recorded as a pod');
 
     // A delete reaches the client as a removal.
     updates.length = 0;
