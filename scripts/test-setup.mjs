@@ -1,11 +1,20 @@
 // Installs the system packages the test suite runs against (npm's `pretest`), so no test touches the network.
-// Each entry names the command or Python module a test needs and the Debian package that brings it.
+// Each entry names the command or Python module a test needs and the Debian package that brings it; the
+// tests import this module and ask the same `present()` before they run, so a skip says exactly what is missing.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The interpreter the Python tests run. Debian's python3-protobuf installs into /usr/bin/python3; a pyenv
+ * shim or a venv first on PATH would not see it, so Debian's interpreter wins when it exists.
+ */
+export const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
 /** What the suite needs from Debian, and how to tell it is already there. */
 export const TEST_PACKAGES = [
   { pkg: 'prometheus', present: () => has('prometheus') },
-  { pkg: 'python3-protobuf', present: () => spawnSync('python3', ['-c', 'import google.protobuf'], { stdio: 'ignore' }).status === 0 },
+  { pkg: 'python3-protobuf', present: () => spawnSync(PYTHON, ['-c', 'import google.protobuf'], { stdio: 'ignore' }).status === 0 },
   { pkg: 'curl', present: () => has('curl') },
   { pkg: 'jq', present: () => has('jq') },
   { pkg: 'postgresql-client', present: () => has('psql') && has('pgbench') },
@@ -16,6 +25,11 @@ const APT_TIMEOUT_MS = 600_000;
 
 function has(command) {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** Why a test that needs `pkg` skips when it is missing: names the setup that would have installed it. */
+export function missingReason(pkg) {
+  return `${pkg} is not installed; \`npm test\` installs it before the run (scripts/test-setup.mjs, npm's pretest: needs root and apt-get)`;
 }
 
 function main() {
@@ -36,4 +50,5 @@ function main() {
   }
 }
 
-main();
+// Imported by tests for PYTHON and the checks; only `node scripts/test-setup.mjs` installs.
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main();

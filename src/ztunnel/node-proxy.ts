@@ -106,7 +106,7 @@ export class NodeProxy {
     });
     const { registry, reporter } = this.telemetry;
 
-    this.pool = new HboneClientPool({ tlsFor: (id) => this.certs.get(id) });
+    this.pool = new HboneClientPool({ tlsFor: (id) => this.certs.get(id), idleTimeoutMs: config.poolIdleTimeoutMs });
     const mxStats = createMxStats();
     registerMxMetrics(registry, mxStats);
     const outbound = new OutboundHandler({

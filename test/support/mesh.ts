@@ -34,6 +34,9 @@ export interface TestMesh {
 
 let nextBase = 100 + (process.pid % 50) * 3;
 
+/** Start-up of a control plane or proxy takes ~6 s on a loaded 2-core box; a deadline far above that. */
+export const PROCESS_START_TIMEOUT_MS = 60_000;
+
 async function addressFree(ip: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createServer();
@@ -104,8 +107,9 @@ export async function startMesh(options: { nodes?: number; reportingDuration?: s
     },
     async startControlPlane() {
       const cp = startCli(['control-plane', '--state-dir', stateDir, '--address', cpIp, '--vip-range', `127.${base}.3.0/24`]);
-      await cp.waitFor(/control plane ready/);
+      // Recorded before the wait, so stop() kills it when it never gets ready.
       mesh.controlPlane = cp;
+      await cp.waitFor(/control plane ready/, PROCESS_START_TIMEOUT_MS);
       return cp;
     },
     async startNode(k) {
@@ -128,9 +132,10 @@ export async function startMesh(options: { nodes?: number; reportingDuration?: s
         '2s',
         ...(options.extraZtunnelArgs ?? []),
       ]);
-      await proc.waitFor(/node proxy started/);
       const node = { name: `node-${k}`, address, proc };
+      // Recorded before the wait, so stop() kills it when it never starts.
       mesh.nodes[k - 1] = node;
+      await proc.waitFor(/node proxy started/, PROCESS_START_TIMEOUT_MS);
       return node;
     },
     async stop() {
@@ -144,7 +149,7 @@ export async function startMesh(options: { nodes?: number; reportingDuration?: s
     mesh.adminToken = (await readFile(join(stateDir, 'admin.token'), 'utf8')).trim();
     for (let k = 1; k <= nodeCount; k++) await mesh.startNode(k);
     for (let k = 1; k <= nodeCount; k++) {
-      await eventually(async () => (await fetch(`http://127.${base}.0.${k}:15021/healthz/ready`)).status === 200, 15_000, `node-${k} ready`);
+      await eventually(async () => (await fetch(`http://127.${base}.0.${k}:15021/healthz/ready`)).status === 200, PROCESS_START_TIMEOUT_MS, `node-${k} ready`);
     }
   } catch (err) {
     await mesh.stop();

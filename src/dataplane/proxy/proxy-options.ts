@@ -23,6 +23,7 @@ export const PROXY_ENV = {
   controlPlane: 'CA_ADDRESS',
   tcpReportingDuration: 'TCP_REPORTING_DURATION',
   logLevel: 'RUST_LOG',
+  poolIdleTimeout: 'POOL_UNUSED_RELEASE_TIMEOUT',
 } as const;
 
 export const PROXY_OPTIONS = {
@@ -36,6 +37,7 @@ export const PROXY_OPTIONS = {
   'metrics-expiry-grace': { type: 'string' },
   'drain-duration': { type: 'string' },
   'cluster-id': { type: 'string' },
+  'pool-idle-timeout': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -51,6 +53,8 @@ export interface ProxyCommonConfig {
   metricsExpiryGraceMs: number;
   drainMs: number;
   clusterId: string;
+  /** How long an unused pooled HBONE connection is kept (`--pool-idle-timeout`); undefined: the pool's default. */
+  poolIdleTimeoutMs?: number;
 }
 
 type CommonValues = { [K in keyof typeof PROXY_OPTIONS]?: K extends 'help' ? boolean : string };
@@ -67,6 +71,9 @@ export function proxyCommonConfig(values: CommonValues, node: string, env: NodeJ
   const logLevel = values['log-level'] ?? (env[PROXY_ENV.logLevel] || 'info');
   if (!isLogLevel(logLevel)) throw new L4meshError('L4MESH_ERR_CONFIG', `--log-level: "${logLevel}" must be one of error, warn, info, debug, trace`);
   const reporting = values['tcp-reporting-duration'] ?? env[PROXY_ENV.tcpReportingDuration];
+  const poolIdle = values['pool-idle-timeout'] ?? (env[PROXY_ENV.poolIdleTimeout] || undefined);
+  const poolIdleTimeoutMs = poolIdle !== undefined ? parseDuration(poolIdle) : undefined;
+  if (poolIdleTimeoutMs === 0) throw new L4meshError('L4MESH_ERR_CONFIG', `--pool-idle-timeout: "${poolIdle}" must be more than 0 (e.g. 5m)`);
   return {
     controlPlane,
     tokenFile: values['token-file'] ?? join(stateDir, 'tokens', `${node}.token`),
@@ -78,6 +85,7 @@ export function proxyCommonConfig(values: CommonValues, node: string, env: NodeJ
     metricsExpiryGraceMs: values['metrics-expiry-grace'] !== undefined ? parseDuration(values['metrics-expiry-grace']) : DEFAULT_SERIES_EXPIRY_GRACE_MS,
     drainMs: values['drain-duration'] ? parseDuration(values['drain-duration']) : DEFAULT_DRAIN_MS,
     clusterId: values['cluster-id'] ?? DEFAULT_CLUSTER_ID,
+    ...(poolIdleTimeoutMs !== undefined ? { poolIdleTimeoutMs } : {}),
   };
 }
 
@@ -92,4 +100,5 @@ export const PROXY_OPTIONS_HELP = `  --control-plane HOST:PORT   xDS + CA (env $
   --metrics-expiry-grace D    how long idle series of a workload that left the mesh stay (default 5m)
   --drain-duration D          how long SIGTERM waits for open connections (default 5s)
   --cluster-id ID             cluster id in the *_cluster metric labels (default ${DEFAULT_CLUSTER_ID})
+  --pool-idle-timeout D       how long an unused HBONE connection stays pooled (env ${PROXY_ENV.poolIdleTimeout}, default 5m)
 `;

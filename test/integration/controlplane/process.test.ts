@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { startCli } from '../../support/processes.js';
-import { eventually, podYaml } from '../../support/mesh.js';
+import { eventually, podYaml, PROCESS_START_TIMEOUT_MS } from '../../support/mesh.js';
 import { XdsClient, type XdsUpdate } from '../../../src/dataplane/xds/client.js';
 import { NodeTokenStore } from '../../../src/controlplane/ca/node-tokens.js';
 
@@ -18,7 +18,7 @@ test('control plane process: API → registry → xDS over TLS, node-token admis
   const stateDir = await mkdtemp(join(tmpdir(), 'l4mesh-cp-'));
   const start = async () => {
     const cp = startCli(['control-plane', '--state-dir', stateDir, '--address', ADDRESS, '--vip-range', '127.252.3.0/24']);
-    await cp.waitFor(/control plane ready/);
+    await cp.waitFor(/control plane ready/, PROCESS_START_TIMEOUT_MS);
     return cp;
   };
   let cp = await start();
@@ -80,8 +80,9 @@ test('control plane process: API → registry → xDS over TLS, node-token admis
     const service = snapshot.services.get('default/ratings.default.svc.cluster.local')!;
     assert.equal(service.hostname, 'ratings.default.svc.cluster.local');
     assert.match(service.addresses[0]!, /^127\.252\.3\.\d+$/);
-    // The node proxy itself was recorded as a pod on its node.
-    assert.equal((await api('/api/v1/namespaces/istio-system/pods/ztunnel-node-1')).status, 200);
+    // The node proxy itself is recorded as a pod on its node: written to the store when its stream is
+    // admitted, which can finish after the first sync, so wait for it.
+    await eventually(async () => (await api('/api/v1/namespaces/istio-system/pods/ztunnel-node-1')).status === 200, 10_000, 'the node proxy recorded as a pod');
 
     // A delete reaches the client as a removal.
     updates.length = 0;

@@ -11,6 +11,9 @@ import { readPodProcesses } from '../../../src/localrun/pod-processes.js';
 import { FIXED_RATINGS, SEEDED_RATINGS } from '../../../samples/bookinfo/src/ratings-seed.js';
 import { cliMesh } from '../cli/cli-fixture.js';
 
+/** The Deployments the demo runs, one pod each: Bookinfo, ratings v2 and its database, curl, the waypoint. */
+const DEMO_WORKLOADS = ['curl', 'details-v1', 'postgres-v1', 'productpage-v1', 'ratings-v1', 'ratings-v2', 'reviews-v1', 'reviews-v2', 'reviews-v3', 'waypoint'];
+
 /** Long enough to fetch the page a few times while the demo's light traffic runs. */
 const DEMO_DURATION = '25s';
 
@@ -42,8 +45,10 @@ test('npm run demo shows the ratings → postgres TCP metrics and a page with st
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   try {
     const [, url] = await waitForOutput(() => out, /productpage +(http:\/\/127\.0\.0\.1:\d+\/productpage)/, () => child.exitCode !== null, 300_000);
-    for (const r of Object.values(readProcessTable(mesh.stateDir))) recorded.push(r);
-    for (const r of Object.values(readPodProcesses(mesh.stateDir))) recorded.push(r);
+    const meshProcesses = readProcessTable(mesh.stateDir);
+    const podProcesses = readPodProcesses(mesh.stateDir);
+    for (const r of Object.values(meshProcesses)) recorded.push(r);
+    for (const r of Object.values(podProcesses)) recorded.push(r);
 
     const res = await fetch(url!, { signal: AbortSignal.timeout(10_000) });
     assert.equal(res.status, 200);
@@ -68,7 +73,10 @@ test('npm run demo shows the ratings → postgres TCP metrics and a page with st
     assert.match(out, new RegExp(`node metrics +http://127\\.${mesh.base}\\.0\\.1:15020/stats/prometheus`));
     assert.match(out, /==> [1-9]\d* page views with ratings \(0 failed: an error or no ratings\); connections opened to postgres \(reporter=destination\): [1-9]\d*/);
     assert.match(out, /The mesh is down\./);
-    assert.ok(recorded.length >= 12, `expected the mesh and pod processes to be recorded, got ${recorded.length}`);
+    // Every mesh process and one pod process per Deployment were recorded (pod keys end in generated suffixes).
+    assert.deepEqual(Object.keys(meshProcesses).sort(), ['control-plane', 'runtime', 'ztunnel-node-1', 'ztunnel-node-2']);
+    const podWorkloads = Object.keys(podProcesses).map((k) => DEMO_WORKLOADS.find((w) => k.startsWith(`default/${w}-`)) ?? k);
+    assert.deepEqual(podWorkloads.sort(), [...DEMO_WORKLOADS].sort());
     for (const r of recorded) assert.equal(isAlive(r), false, `pid ${r.pid} still alive after the demo`);
   } finally {
     if (child.exitCode === null) {

@@ -6,7 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { packageRoot } from '../../../src/config/paths.js';
+import type { TestSetup } from '../../support/test-setup.js';
 import {
   decodeStructAny,
   encodeExchange,
@@ -18,39 +20,21 @@ import {
 } from '../../../src/dataplane/mx/codec.js';
 
 const SCRIPT = join(packageRoot(), 'test', 'support', 'python', 'mx_crosscheck.py');
-/** pyenv or a venv may shadow Debian's interpreter, which is the one python3-protobuf installs into. */
-const INTERPRETERS = ['python3', '/usr/bin/python3'];
-const APT_TIMEOUT_MS = 240_000;
 const SCRIPT_TIMEOUT_MS = 30_000;
+/** The interpreter and the google.protobuf check of `npm test`'s setup (npm's pretest), which installs python3-protobuf. */
+const setup = (await import(pathToFileURL(join(packageRoot(), 'scripts', 'test-setup.mjs')).href)) as TestSetup;
 
-function withProtobuf(): string | undefined {
-  for (const python of INTERPRETERS) {
-    const r = spawnSync(python, ['-c', 'import google.protobuf'], { stdio: 'ignore', timeout: SCRIPT_TIMEOUT_MS });
-    if (r.status === 0) return python;
-  }
-  return undefined;
-}
-
-/** An interpreter with google.protobuf, installing python3-protobuf with apt when possible; else the reason. */
-function findPython(): { python: string } | { skip: string } {
-  const found = withProtobuf();
-  if (found) return { python: found };
-  if (process.getuid?.() !== 0) return { skip: 'python3-protobuf is missing and installing it with apt-get needs root' };
-  const apt = spawnSync('apt-get', ['install', '-y', 'python3-protobuf'], { encoding: 'utf8', timeout: APT_TIMEOUT_MS });
-  if (apt.error) return { skip: `python3-protobuf is missing and apt-get is unavailable (${apt.error.message})` };
-  if (apt.status !== 0) return { skip: `apt-get install python3-protobuf failed: ${apt.stderr.trim().split('\n').pop()}` };
-  const installed = withProtobuf();
-  return installed ? { python: installed } : { skip: 'python3-protobuf installed but no python3 imports google.protobuf' };
-}
-
-let cached: ReturnType<typeof findPython> | undefined;
+let present: boolean | undefined;
+/** Debian's interpreter with google.protobuf, or undefined after marking the test skipped with the reason. */
 function pythonOrSkip(t: TestContext): string | undefined {
-  cached ??= findPython();
-  if ('skip' in cached) {
-    t.skip(cached.skip);
+  const wanted = setup.TEST_PACKAGES.find((p) => p.pkg === 'python3-protobuf');
+  if (!wanted) throw new Error('scripts/test-setup.mjs no longer lists python3-protobuf');
+  present ??= wanted.present();
+  if (!present) {
+    t.skip(`${setup.missingReason('python3-protobuf')} (checked with ${setup.PYTHON})`);
     return undefined;
   }
-  return cached.python;
+  return setup.PYTHON;
 }
 
 function run(python: string, args: string[]): string {

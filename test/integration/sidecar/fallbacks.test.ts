@@ -17,12 +17,16 @@ import { ECHO_PORT, labelObject, meshCertificate, pod, scrapeAt, service, SIDECA
 interface RawResult {
   alpn: string | false;
   received: Buffer;
-  /** 'end' when the sidecar half-closed cleanly; 'close' when it dropped the connection without a FIN. */
+  /** 'end' when a FIN arrived; 'error' on a reset; 'close' when the socket closed with neither. */
   ending: 'end' | 'close' | 'error';
 }
 
-/** One raw TLS connection from `localAddress`: writes `payload`, half-closes, collects everything until close. */
-function rawExchange(cert: WorkloadCertificate, host: string, localAddress: string, payload: Buffer, alpn: string[] | undefined): Promise<RawResult> {
+/**
+ * One raw TLS connection from `localAddress`: writes `payload`, half-closes, collects everything until close.
+ * With `afterServerFrame`, the payload goes out only once the sidecar's own metadata frame has arrived, and
+ * without a half-close: a close_notify still unread when the sidecar closes would turn its FIN into a reset.
+ */
+function rawExchange(cert: WorkloadCertificate, host: string, localAddress: string, payload: Buffer, alpn: string[] | undefined, afterServerFrame = false): Promise<RawResult> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let ending: RawResult['ending'] = 'close';
@@ -42,8 +46,20 @@ function rawExchange(cert: WorkloadCertificate, host: string, localAddress: stri
       socket.destroy();
       reject(new Error(`no close from the sidecar within 10 s (received ${Buffer.concat(chunks).length} bytes, alpn ${socket.alpnProtocol})`));
     }, 10_000);
-    socket.on('secureConnect', () => socket.end(payload));
-    socket.on('data', (c: Buffer) => chunks.push(c));
+    let sent = false;
+    const send = () => {
+      sent = true;
+      if (afterServerFrame) socket.write(payload);
+      else socket.end(payload);
+    };
+    socket.on('secureConnect', () => {
+      if (!afterServerFrame) send();
+    });
+    socket.on('data', (c: Buffer) => {
+      chunks.push(c);
+      const got = Buffer.concat(chunks);
+      if (!sent && got.length >= MX_HEADER_BYTES && got.length >= MX_HEADER_BYTES + got.readUInt32BE(4)) send();
+    });
     socket.on('end', () => (ending = 'end'));
     socket.on('error', () => (ending = 'error'));
     socket.on('close', () => {
@@ -92,6 +108,7 @@ test('fallbacks through a sidecar: no ALPN, wrong magic, truncated payload pass 
     const plain = Buffer.from('plain TLS, no ALPN\n');
     const r1 = await rawExchange(cert, serverIp, rawIp, plain, undefined);
     assert.equal(r1.alpn, false);
+    assert.equal(r1.ending, 'end', 'the sidecar passes the FIN of the workload on');
     assert.deepEqual(r1.received, Buffer.concat([Buffer.from('echo-sc\n'), plain]));
     assert.deepEqual(await counters(serverIp), { alpn_protocol_found: 0, alpn_protocol_not_found: 1, initial_header_not_found: 0, header_not_found: 0, metadata_added: 0 });
 
@@ -99,21 +116,24 @@ test('fallbacks through a sidecar: no ALPN, wrong magic, truncated payload pass 
     const http = Buffer.from('GET / HTTP/1.1\r\nhost: echo\r\n\r\n');
     const r2 = await rawExchange(cert, serverIp, rawIp, http, [...MX_ALPN]);
     assert.equal(r2.alpn, 'istio-peer-exchange');
+    assert.equal(r2.ending, 'end');
     assert.deepEqual(withoutServerFrame(r2.received), Buffer.concat([Buffer.from('echo-sc\n'), http]));
     assert.deepEqual(await counters(serverIp), { alpn_protocol_found: 1, alpn_protocol_not_found: 1, initial_header_not_found: 1, header_not_found: 0, metadata_added: 1 });
 
     // 3. Magic and a 100-byte length, then 10 bytes and a FIN: the 18 bytes reach the workload unchanged.
     const truncated = Buffer.concat([header(100), Buffer.from('0123456789')]);
     const r3 = await rawExchange(cert, serverIp, rawIp, truncated, [...MX_ALPN]);
+    assert.equal(r3.ending, 'end');
     assert.deepEqual(withoutServerFrame(r3.received), Buffer.concat([Buffer.from('echo-sc\n'), truncated]));
     assert.deepEqual(await counters(serverIp), { alpn_protocol_found: 2, alpn_protocol_not_found: 1, initial_header_not_found: 1, header_not_found: 1, metadata_added: 2 });
 
     // 4. A length of 0xFFFFFFFF: a protocol error, the connection is closed and the workload never dialled.
     const accepted = echo.accepted;
-    const r4 = await rawExchange(cert, serverIp, rawIp, Buffer.concat([header(0xffffffff), Buffer.alloc(64, 1)]), [...MX_ALPN]);
-    // destroy() may drop the sidecar's own frame if it was still queued; nothing else can come.
-    const after = r4.received.length === 0 ? r4.received : withoutServerFrame(r4.received);
-    assert.deepEqual(after, Buffer.alloc(0), 'closed with nothing from the workload');
+    // The bad frame goes out after the sidecar's own frame has arrived, so that frame cannot still be queued
+    // when the sidecar closes: exactly it arrives, then the close.
+    const r4 = await rawExchange(cert, serverIp, rawIp, Buffer.concat([header(0xffffffff), Buffer.alloc(64, 1)]), [...MX_ALPN], true);
+    assert.deepEqual(withoutServerFrame(r4.received), Buffer.alloc(0), 'closed with nothing from the workload');
+    assert.equal(r4.ending, 'end', 'the sidecar closes with a FIN (it had read everything sent), not a reset');
     assert.equal(echo.accepted, accepted, 'no upstream connection for the oversized frame');
     assert.deepEqual(await counters(serverIp), { alpn_protocol_found: 3, alpn_protocol_not_found: 1, initial_header_not_found: 1, header_not_found: 2, metadata_added: 3 });
 

@@ -1,106 +1,96 @@
-// SidecarDialer resumes TLS sessions with a sidecar it has talked to (no certificate chains, no
-// signatures), and a ticket presented to another server at the same address buys nothing: that server
-// does a full handshake and the destination identity is checked as on a first connection.
-import { test, before } from 'node:test';
+// SidecarDialer resumes TLS sessions with a real `l4mesh sidecar` it has talked to (no certificate chains,
+// no signatures), and a ticket presented to another sidecar process at the same address buys nothing:
+// that one does a full handshake and the destination identity is checked as on a first connection.
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, type Server, type TLSSocket } from 'node:tls';
-import type { AddressInfo } from 'node:net';
 import type { MeshWorkload } from '../../../src/api/mesh.js';
 import type { PeerMetadata } from '../../../src/dataplane/mx/codec.js';
-import { exchangeMetadata, MX_ALPN } from '../../../src/dataplane/mx/handshake.js';
 import { createMxStats } from '../../../src/dataplane/mx/stats.js';
 import { L4meshError } from '../../../src/errors/index.js';
-import { SidecarDialer } from '../../../src/sidecar/legacy-mtls-client.js';
-import { createTestCa, type TestIdentity } from '../../support/test-pki.js';
+import { SidecarDialer, type SidecarDialRequest } from '../../../src/sidecar/legacy-mtls-client.js';
+import type { WorkloadCertificate } from '../../../src/identity/workload-certificate.js';
+import { startMesh } from '../../support/mesh.js';
+import { startNamedEcho } from '../../support/workloads.js';
+import { ECHO_PORT, meshCertificate, pod, service, SIDECAR_LABEL, startSidecar } from './sidecar-mesh.js';
 
-const RATINGS = 'spiffe://cluster.local/ns/bookinfo/sa/bookinfo-ratings';
-const REVIEWS = 'spiffe://cluster.local/ns/bookinfo/sa/bookinfo-reviews';
-const DETAILS = 'spiffe://cluster.local/ns/bookinfo/sa/bookinfo-details';
-const meta = (name: string, identity: string): PeerMetadata => ({ name, namespace: 'bookinfo', workloadName: name, clusterId: 'Kubernetes', identity, labels: { app: name } });
+const RATINGS = 'spiffe://cluster.local/ns/default/sa/ratings';
+const REVIEWS = 'spiffe://cluster.local/ns/default/sa/reviews';
+const DETAILS = 'spiffe://cluster.local/ns/default/sa/details';
+const REVIEWS_META: PeerMetadata = { name: 'reviews-v2-abcde', namespace: 'default', workloadName: 'reviews-v2', clusterId: 'Kubernetes', identity: REVIEWS, labels: { app: 'reviews' } };
 
-let ratings: TestIdentity;
-let reviews: TestIdentity;
-let details: TestIdentity;
-before(async () => {
-  const ca = await createTestCa();
-  [ratings, reviews, details] = await Promise.all([ca.issue(RATINGS), ca.issue(REVIEWS), ca.issue(DETAILS)]);
-});
-
-/** A sidecar's :15006 as `who`: mutual TLS, ALPN istio-peer-exchange, the exchange, then close. */
-async function sidecarServer(who: TestIdentity, name: string, port = 0): Promise<{ server: Server; port: number; resumed: boolean[] }> {
-  const resumed: boolean[] = [];
-  const server = createServer(
-    { key: who.keyPem, cert: who.chainPem.join(''), ca: who.rootPem, requestCert: true, rejectUnauthorized: true, ALPNProtocols: [...MX_ALPN], minVersion: 'TLSv1.3' },
-    (socket: TLSSocket) => {
-      resumed.push(socket.isSessionReused());
-      socket.on('error', () => {});
-      void exchangeMetadata(socket, { metadata: meta(name, who.spiffeId), nodeId: `sidecar~${name}` }, { stats: createMxStats() }).then(
-        () => socket.end(),
-        () => socket.destroy(),
-      );
-    },
-  );
-  server.listen(port, '127.0.0.1');
-  await once(server, 'listening');
-  return { server, port: (server.address() as AddressInfo).port, resumed };
-}
-
-function dialer(): SidecarDialer {
+function dialer(certificate: WorkloadCertificate): SidecarDialer {
   return new SidecarDialer({
-    tlsFor: (id) => (id === REVIEWS ? reviews : undefined),
-    metadataFor: () => meta('reviews-v2', REVIEWS),
+    tlsFor: (id) => (id === REVIEWS ? certificate : undefined),
+    metadataFor: () => REVIEWS_META,
     nodeId: 'sidecar~reviews-v2',
     stats: createMxStats(),
   });
 }
 
-const request = (port: number, destinationIdentity: string) => ({
+const request = (host: string, destinationIdentity: string): SidecarDialRequest => ({
   source: {} as MeshWorkload,
   sourceIdentity: REVIEWS,
   destinationIdentity,
-  host: '127.0.0.1',
-  port,
-  hostname: 'ratings.bookinfo.svc.cluster.local',
-  servicePort: 9080,
+  host,
+  port: 15006,
+  hostname: 'ratings.default.svc.cluster.local',
+  servicePort: ECHO_PORT,
 });
 
-test('the second connection to a sidecar resumes the first one\'s session; both exchange metadata', async () => {
-  const s = await sidecarServer(ratings, 'ratings-v1');
+test('real sidecars: the second connection resumes the first session; a ticket shown to another sidecar at that address gets a full handshake and the identity check', { timeout: 180_000 }, async (t) => {
+  const mesh = await startMesh({ nodes: 2 });
+  const ip = mesh.podIp(70);
+  const echo = await startNamedEcho(ip, ECHO_PORT, 'ratings-v1');
+  let sidecar: Awaited<ReturnType<typeof startSidecar>> | undefined;
   try {
-    const d = dialer();
-    const reused: boolean[] = [];
-    for (let i = 0; i < 3; i++) {
-      const { socket, exchange } = await d.dial(request(s.port, RATINGS));
-      assert.equal(exchange.peer?.name, 'ratings-v1');
-      assert.equal(exchange.peer?.identity, RATINGS);
-      reused.push(socket.isSessionReused());
-      socket.end();
-      socket.resume();
-      await once(socket, 'close');
-    }
-    assert.deepEqual(reused, [false, true, true]);
-    assert.deepEqual(s.resumed, [false, true, true]);
-  } finally {
-    s.server.close();
-  }
-});
+    await mesh.apply(
+      service('ratings', 'ratings') +
+        pod({ name: 'ratings-v1-abcde', workload: 'ratings-v1', ip, node: 2, labels: { app: 'ratings', version: 'v1', ...SIDECAR_LABEL }, serviceAccount: 'ratings' }) +
+        pod({ name: 'reviews-v2-abcde', workload: 'reviews-v2', ip: mesh.podIp(71), node: 1, labels: { app: 'reviews', version: 'v2' }, serviceAccount: 'reviews' }),
+    );
+    sidecar = await startSidecar(mesh, { name: 'ratings-v1-abcde', ip, node: 2, block: 6 });
+    const d = dialer(await meshCertificate(mesh, 1, REVIEWS));
 
-test('a cached ticket sent to another server at the same address gets a full handshake and the identity check', async () => {
-  const first = await sidecarServer(ratings, 'ratings-v1');
-  const d = dialer();
-  const { socket } = await d.dial(request(first.port, RATINGS));
-  socket.end();
-  socket.resume();
-  await once(socket, 'close');
-  first.server.close();
-  await once(first.server, 'close');
-  // Same address, another workload (and so other ticket keys): the client offers its ticket for RATINGS.
-  const impostor = await sidecarServer(details, 'details-v1', first.port);
-  try {
-    await assert.rejects(d.dial(request(first.port, RATINGS)), (err: unknown) => err instanceof L4meshError && err.code === 'L4MESH_ERR_IDENTITY_MISMATCH' && /presented identity spiffe:\/\/cluster\.local\/ns\/bookinfo\/sa\/bookinfo-details, expected spiffe:\/\/cluster\.local\/ns\/bookinfo\/sa\/bookinfo-ratings/.test(err.message));
-    assert.deepEqual(impostor.resumed, [], 'the impostor never completed a handshake with us');
+    await t.test('three connections to the ratings sidecar: full handshake, then two resumptions', async () => {
+      const reused: boolean[] = [];
+      for (let i = 0; i < 3; i++) {
+        const { socket, exchange } = await d.dial(request(ip, RATINGS));
+        assert.equal(exchange.peer?.name, 'ratings-v1-abcde');
+        assert.equal(exchange.peer?.workloadName, 'ratings-v1');
+        assert.equal(exchange.peer?.identity, RATINGS);
+        reused.push(socket.isSessionReused());
+        // The bytes still reach the workload behind the sidecar on a resumed session.
+        // The socket comes back paused, with what arrived behind the sidecar's frame in `head`.
+        let got = exchange.head.toString();
+        socket.on('data', (c: Buffer) => (got += c.toString()));
+        socket.resume();
+        socket.end(`hello ${i}`);
+        await once(socket, 'close');
+        assert.equal(got, `ratings-v1\nhello ${i}`);
+      }
+      assert.deepEqual(reused, [false, true, true]);
+    });
+
+    await t.test('another workload\'s sidecar at the same address: the ticket is not honoured, the identity is refused', async () => {
+      await sidecar!.stop();
+      sidecar = undefined;
+      // The address now belongs to details (other identity, other sidecar process, other ticket keys).
+      assert.equal(await mesh.deleteResource('/api/v1/namespaces/default/pods/ratings-v1-abcde'), 200);
+      await mesh.apply(pod({ name: 'details-v1-abcde', workload: 'details-v1', ip, node: 2, labels: { app: 'details', version: 'v1', ...SIDECAR_LABEL }, serviceAccount: 'details' }));
+      sidecar = await startSidecar(mesh, { name: 'details-v1-abcde', ip, node: 2, block: 7 });
+      const accepted = echo.accepted;
+      await assert.rejects(d.dial(request(ip, RATINGS)), (err: unknown) => {
+        assert.ok(err instanceof L4meshError);
+        assert.equal(err.code, 'L4MESH_ERR_IDENTITY_MISMATCH');
+        assert.match(err.message, new RegExp(`presented identity ${DETAILS}, expected ${RATINGS}`));
+        return true;
+      });
+      assert.equal(echo.accepted, accepted, 'nothing reached the workload');
+    });
   } finally {
-    impostor.server.close();
+    await sidecar?.stop();
+    await echo.close();
+    await mesh.stop();
   }
 });

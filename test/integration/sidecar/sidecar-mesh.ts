@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CaClient } from '../../../src/identity/ca-client.js';
 import type { WorkloadCertificate } from '../../../src/identity/workload-certificate.js';
-import { eventually, podYaml, type TestMesh } from '../../support/mesh.js';
+import { eventually, podYaml, PROCESS_START_TIMEOUT_MS, type TestMesh } from '../../support/mesh.js';
 import { startCli, type Child } from '../../support/processes.js';
 import { parsePrometheusText, type Sample } from '../../support/prometheus-text.js';
 
@@ -59,8 +59,8 @@ export async function startSidecar(mesh: TestMesh, p: { name: string; ip: string
     ...(p.extraArgs ?? []),
   ]);
   try {
-    await proc.waitFor(/sidecar started/);
-    await eventually(async () => (await fetch(`http://${p.ip}:15021/healthz/ready`)).status === 200, 20_000, `sidecar ${p.name} ready`);
+    await proc.waitFor(/sidecar started/, PROCESS_START_TIMEOUT_MS);
+    await eventually(async () => (await fetch(`http://${p.ip}:15021/healthz/ready`)).status === 200, PROCESS_START_TIMEOUT_MS, `sidecar ${p.name} ready`);
   } catch (err) {
     await proc.stop();
     throw new Error(`${(err as Error).message}\n${proc.output()}`);

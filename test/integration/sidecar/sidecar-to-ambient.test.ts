@@ -52,7 +52,8 @@ test('sidecar → ambient workload over HBONE: exact bytes, source report on the
       assert.equal(total(samples, 'istio_tcp_sent_bytes_total', { reporter }), payload.length + 'echo-ambient\n'.length);
     }
     // HBONE, not the peer exchange: the sidecar wrote no metadata frame.
-    assert.equal(total(await scrapeAt(clientIp), 'envoy_metadata_exchange_metadata_added'), 0);
+    const added = select(await scrapeAt(clientIp), 'envoy_metadata_exchange_metadata_added');
+    assert.deepEqual(added.map((s) => [s.labels, s.value]), [[[], 0]], 'the counter is exported, at 0');
     // The node proxy of node-1 leaves the sidecar workload alone: no listener for it there.
     const nodeCapture = JSON.parse(await mesh.proxyGet(1, 15000, '/capture')) as Array<{ workload: string }>;
     assert.deepEqual(nodeCapture.filter((m) => m.workload === 'client-abcde'), []);

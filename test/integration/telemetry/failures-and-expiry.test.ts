@@ -49,7 +49,7 @@ test('failed connections carry response_flags and an error access log; series of
       return mappings.find((m) => m.hostname === 'void.default.svc.cluster.local');
     }, 15_000, 'the void listener');
     // The proxy refuses by resetting the client connection.
-    await exchange(voidListen.listenAddress, voidListen.listenPort, Buffer.from('x')).catch((err: NodeJS.ErrnoException) => assert.equal(err.code, 'ECONNRESET'));
+    await assert.rejects(exchange(voidListen.listenAddress, voidListen.listenPort, Buffer.from('x')), { code: 'ECONNRESET' });
     const connectFailed = await eventually(async () => {
       const s = select(await scrape(mesh, 1), 'istio_tcp_connections_failed_total', { reporter: 'source', response_flags: 'CONNECT' });
       return s.length === 1 ? s[0] : undefined;
@@ -62,8 +62,12 @@ test('failed connections carry response_flags and an error access log; series of
     assert.match(logLine, /error="no healthy upstream"/);
 
     await mesh.apply(DENY_SLEEP);
+    // Until node-2 has the policy, attempts go through; counted, so the series below are exact.
+    let attempts = 0;
+    let passed = 0;
     await eventually(async () => {
-      await exchange(listen.listenAddress, listen.listenPort, sizedRequest(10, 20)).catch(() => -1);
+      attempts++;
+      if ((await exchange(listen.listenAddress, listen.listenPort, sizedRequest(10, 20)).catch(() => -1)) === 20) passed++;
       return select(await scrape(mesh, 2), 'istio_tcp_connections_failed_total', { reporter: 'destination', response_flags: 'DENY' }).length === 1;
     }, 15_000, 'a DENY failure on node-2');
     const denySrc = await eventually(async () => {
@@ -78,7 +82,14 @@ test('failed connections carry response_flags and an error access log; series of
 
     // Expiry: delete the echo pod; with no open connection, its series go after the 1 s grace.
     const echoSeries = (s: Awaited<ReturnType<typeof scrape>>) => s.filter((x) => x.name.startsWith('istio_tcp_') && labelsOf(x)['destination_workload'] === 'echo-v1');
-    assert.ok(echoSeries(await scrape(mesh, 1)).length >= 4);
+    const good = 1 + passed;
+    assert.deepEqual(echoSeries(await scrape(mesh, 1)).map((x) => `${x.name}{${labelsOf(x)['response_flags']}} ${x.value}`).sort(), [
+      `istio_tcp_connections_closed_total{-} ${good}`,
+      `istio_tcp_connections_failed_total{DENY} ${attempts - passed}`,
+      `istio_tcp_connections_opened_total{-} ${good}`,
+      `istio_tcp_received_bytes_total{-} ${10 * good}`,
+      `istio_tcp_sent_bytes_total{-} ${20 * good}`,
+    ]);
     assert.equal(await mesh.deleteResource('/api/v1/namespaces/default/pods/echo-v1-5c8f6d9b7-x7k2p'), 200);
     for (const node of [1, 2]) {
       await eventually(async () => echoSeries(await scrape(mesh, node)).length === 0, 10_000, `echo-v1 series gone from node-${node}`);

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
+import { eventually } from '../../support/mesh.js';
 import { select, total } from '../../support/prometheus-text.js';
 import { scrape, sizedRequest, startEchoMesh } from './telemetry-mesh.js';
 
@@ -32,10 +33,18 @@ test('long-lived connection with --tcp-reporting-duration 1s: counters advance e
     const samples: Array<{ src: number; dst: number }> = [];
     for (let i = 0; i < CHUNKS; i++) {
       socket!.write(i === 0 ? first : Buffer.alloc(CHUNK, 0x61));
-      await new Promise((r) => setTimeout(r, INTERVAL_MS + 300));
-      const src = total(await scrape(mesh, 1), 'istio_tcp_received_bytes_total', { reporter: 'source' });
-      const dst = total(await scrape(mesh, 2), 'istio_tcp_received_bytes_total', { reporter: 'destination' });
-      samples.push({ src, dst });
+      // The connection stays open, so only the 1 s reporting interval can bring the bytes to /metrics.
+      // Wait for them (a loaded box may flush late), then keep what was seen for the exact check below.
+      const want = CHUNK * (i + 1);
+      let seen = { src: -1, dst: -1 };
+      await eventually(async () => {
+        seen = {
+          src: total(await scrape(mesh, 1), 'istio_tcp_received_bytes_total', { reporter: 'source' }),
+          dst: total(await scrape(mesh, 2), 'istio_tcp_received_bytes_total', { reporter: 'destination' }),
+        };
+        return seen.src === want && seen.dst === want;
+      }, 20 * INTERVAL_MS, `received_bytes ${want} on both proxies while the connection is open`).catch(() => undefined);
+      samples.push(seen);
     }
     // Every sample sees exactly the bytes written so far: flushed by the interval, not at close.
     assert.deepEqual(

@@ -1,4 +1,4 @@
-// A real Prometheus (Debian's package, installed when missing and we are root) finds every node proxy
+// A real Prometheus (Debian's package, installed by `npm test`'s setup, else the test skips) finds every node proxy
 // through the control plane's /debug/prometheus_sd (HTTP SD, __metrics_path__ honoured), scrapes every
 // 1 s, and answers /api/v1/query with the istio_tcp_* series and values the traffic produced.
 import { test } from 'node:test';
@@ -7,39 +7,21 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { packageRoot } from '../../../src/config/paths.js';
 import { eventually } from '../../support/mesh.js';
+import type { TestSetup } from '../../support/test-setup.js';
 import { exchange, sizedRequest, startEchoMesh } from './telemetry-mesh.js';
 
-const INSTALL_TIMEOUT_MS = 300_000;
+/** The suite's setup (npm's pretest) installs prometheus; its check here is the one the setup used. */
+const setup = (await import(pathToFileURL(join(packageRoot(), 'scripts', 'test-setup.mjs')).href)) as TestSetup;
 
-function which(cmd: string): string | undefined {
-  try {
-    return execFileSync('which', [cmd], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The prometheus binary, installing Debian's package when missing and allowed; or why not. */
-function ensurePrometheus(): { path: string } | { skip: string } {
-  const found = which('prometheus');
-  if (found) return { path: found };
-  if (process.getuid?.() !== 0) return { skip: 'prometheus is not installed and installing it needs root' };
-  if (!which('apt-get')) return { skip: 'prometheus is not installed and there is no apt-get' };
-  const install = () => execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'prometheus'], { stdio: 'ignore', timeout: INSTALL_TIMEOUT_MS, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  try {
-    install();
-  } catch {
-    try {
-      // Usually a missing package list on a fresh image.
-      execFileSync('apt-get', ['update'], { stdio: 'ignore', timeout: INSTALL_TIMEOUT_MS });
-      install();
-    } catch (err) {
-      return { skip: `cannot install prometheus: ${(err as Error).message.split('\n')[0]}` };
-    }
-  }
-  const path = which('prometheus');
-  return path ? { path } : { skip: 'apt-get install prometheus did not provide a prometheus binary' };
+/** The prometheus binary, or why the test skips. Never installs: that is `npm test`'s setup's job. */
+function findPrometheus(): { path: string } | { skip: string } {
+  const wanted = setup.TEST_PACKAGES.find((p) => p.pkg === 'prometheus');
+  if (!wanted) throw new Error('scripts/test-setup.mjs no longer lists prometheus');
+  if (!wanted.present()) return { skip: setup.missingReason('prometheus') };
+  return { path: execFileSync('sh', ['-c', 'command -v prometheus'], { encoding: 'utf8' }).trim() };
 }
 
 interface VectorResult {
@@ -55,7 +37,7 @@ async function query(base: string, promql: string): Promise<VectorResult[]> {
 }
 
 test('real Prometheus: HTTP SD from the control plane, 1 s scrapes, istio_tcp_* series with labels and values', { timeout: 400_000 }, async (t) => {
-  const prom = ensurePrometheus();
+  const prom = findPrometheus();
   if ('skip' in prom) {
     t.skip(prom.skip);
     return;

@@ -1,5 +1,5 @@
 // The Telemetry API applied by running node proxies (no restart): a mesh-wide reportingInterval of 1 s
-// overrides the 15 s proxy default, tagOverrides REMOVE and UPSERT (literal) shape the series, a disabled
+// overrides the proxy default (1 h here, so nothing else can report an open connection), tagOverrides REMOVE and UPSERT (literal) shape the series, a disabled
 // metric is absent; deleting the Telemetry restores the defaults for new connections.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -38,7 +38,7 @@ spec:
 const TELEMETRY_PATH = '/apis/telemetry.istio.io/v1/namespaces/istio-system/telemetries/mesh-default';
 
 test('Telemetry API without restart: 1 s interval, REMOVE/UPSERT tags, disabled metric; deletion restores defaults', { timeout: 150_000 }, async () => {
-  const env = await startEchoMesh({ reportingDuration: '15s' });
+  const env = await startEchoMesh({ reportingDuration: '1h' });
   let socket: Socket | undefined;
   try {
     const { mesh, listen } = env;
@@ -52,6 +52,11 @@ test('Telemetry API without restart: 1 s interval, REMOVE/UPSERT tags, disabled 
       const dst = select(await scrape(mesh, 2), 'istio_tcp_connections_opened_total', { reporter: 'destination', team: 'blue' });
       return src.length === 1 && dst.length === 1;
     }, 15_000, 'the Telemetry on both proxies');
+    // Every one of the n connections is counted once on each side: in the policy's series or, before the
+    // Telemetry reached that proxy, in the default one.
+    for (const [node, reporter] of [[1, 'source'], [2, 'destination']] as const) {
+      assert.equal(total(await scrape(mesh, node), 'istio_tcp_connections_opened_total', { reporter }), n, `connections opened on node-${node}`);
+    }
 
     for (const [node, reporter] of [[1, 'source'], [2, 'destination']] as const) {
       const samples = await scrape(mesh, node);
@@ -65,15 +70,14 @@ test('Telemetry API without restart: 1 s interval, REMOVE/UPSERT tags, disabled 
       assert.equal(select(samples, 'istio_tcp_received_bytes_total', { reporter, team: 'blue' })[0]?.value, 100 * opened!.value, 'bytes of the policy connections');
     }
 
-    // reportingInterval 1s: an open connection's bytes show up within ~2 s (the proxy default is 15 s).
+    // reportingInterval 1s: an open connection's bytes show up while it is open. With the proxy default
+    // of 1 h only the Telemetry's interval can have flushed them, so the wait can be generous.
     socket = connect({ host: listen.listenAddress, port: listen.listenPort, allowHalfOpen: true });
     socket.on('error', () => {});
     await new Promise<void>((r) => socket!.once('connect', () => r()));
     const before = total(await scrape(mesh, 1), 'istio_tcp_received_bytes_total', { reporter: 'source', team: 'blue' });
     socket.write(sizedRequest(5000, 1));
-    const startedAt = Date.now();
-    await eventually(async () => total(await scrape(mesh, 1), 'istio_tcp_received_bytes_total', { reporter: 'source', team: 'blue' }) === before + 5000, 4000, 'bytes of an open connection within the 1 s interval');
-    assert.ok(Date.now() - startedAt < 3000, 'flushed by the 1 s interval, not the 15 s default');
+    await eventually(async () => total(await scrape(mesh, 1), 'istio_tcp_received_bytes_total', { reporter: 'source', team: 'blue' }) === before + 5000, 30_000, 'bytes of an open connection, flushed by the 1 s interval');
     socket.destroy();
 
     // Delete: new connections get the standard labels and the closed metric again.
@@ -93,7 +97,6 @@ test('Telemetry API without restart: 1 s interval, REMOVE/UPSERT tags, disabled 
       assert.equal(labelsOf(closed!)['source_app'], 'sleep');
       assert.equal(labelsOf(closed!)['destination_cluster'], 'Kubernetes');
     }
-    assert.ok(n >= 1);
   } finally {
     socket?.destroy();
     await env.stop();

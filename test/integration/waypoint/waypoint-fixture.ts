@@ -2,7 +2,7 @@
 // (HTTP, label istio.io/use-waypoint) backed by v1/v2/v3 HTTP servers, a client pod, and the waypoint
 // process on its own pod IP on node-1.
 import { createServer, request, Agent, type Server } from 'node:http';
-import { startMesh, podYaml, eventually, type TestMesh } from '../../support/mesh.js';
+import { startMesh, podYaml, eventually, PROCESS_START_TIMEOUT_MS, type TestMesh } from '../../support/mesh.js';
 import { startCli, type Child } from '../../support/processes.js';
 
 export const REVIEWS_PORT = 9080;
@@ -117,7 +117,7 @@ spec:
       ['waypoint', '--namespace', 'default', '--address', waypointIp, '--node', 'node-1', '--control-plane', `${mesh.controlPlaneAddress}:15012`, '--state-dir', mesh.stateDir],
       { env: { SERVICE_ACCOUNT: 'waypoint', POD_NAME: 'waypoint-7d9c' } },
     );
-    await waypoint.waitFor(/waypoint started/);
+    await waypoint.waitFor(/waypoint started/, PROCESS_START_TIMEOUT_MS);
     await eventually(async () => (await fetch(`http://${waypointIp}:15021/healthz/ready`)).status === 200, 20_000, 'waypoint ready');
     const listen = await eventually(async () => {
       const mappings = JSON.parse(await mesh.proxyGet(1, 15000, '/capture')) as Array<{ workload: string; hostname: string; listenAddress: string; listenPort: number }>;

@@ -130,6 +130,9 @@ test('after the server restarts on the same port the client reconnects and resen
   const disconnected = waitFor<Error>(client, 'disconnected');
   await xds.close();
   const err = await disconnected;
+  // Each failed reconnect attempt while the server is down ends in another 'disconnected'.
+  let failedAttempts = 0;
+  client.on('disconnected', () => failedAttempts++);
   // forceShutdown resets the stream (CANCELLED) or drops the connection first (UNAVAILABLE).
   assert.ok([grpc.status.CANCELLED, grpc.status.UNAVAILABLE].includes((err as grpc.ServiceError).code), String(err));
 
@@ -137,7 +140,11 @@ test('after the server restarts on the same port the client reconnects and resen
   const wC = workload('ratings-c', '10.0.0.3');
   const source = xds.source;
   source.set({ workloads: [wA, wC], services: [svc] });
-  await new Promise((r) => setTimeout(r, 100)); // a few failed attempts, backing off
+  // A few failed attempts, backing off, before the server comes back.
+  for (let i = 0; failedAttempts < 2; i++) {
+    if (i >= 400) throw new Error(`only ${failedAttempts} failed reconnect attempts within 20 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
   const reconnected = waitFor(client, 'connected');
   const resync = waitFor<XdsUpdate>(client, 'update');
   xds = await startXds(port, source);

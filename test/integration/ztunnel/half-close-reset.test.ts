@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, createServer, type Socket } from 'node:net';
-import { startMesh } from '../../support/mesh.js';
+import { eventually, startMesh } from '../../support/mesh.js';
 import { deployEcho } from '../../support/echo-service.js';
 
 test('half-close and reset propagate through two node proxies', { timeout: 120_000 }, async (t) => {
@@ -11,11 +11,15 @@ test('half-close and reset propagate through two node proxies', { timeout: 120_0
   const serverIp = mesh.podIp(50);
   // The server's behaviour is chosen by the first line the client sends.
   const serverEvents: string[] = [];
+  /** What the server has read on each connection so far, in accept order. */
+  const serverReads: string[] = [];
   const server = createServer({ allowHalfOpen: true }, (s: Socket) => {
     let buf = '';
+    const at = serverReads.push('') - 1;
     s.on('error', (err: NodeJS.ErrnoException) => serverEvents.push(`error:${err.code}`));
     s.on('data', (c) => {
       buf += c.toString();
+      serverReads[at] = buf;
       if (buf === 'reset-me\n') s.resetAndDestroy();
     });
     s.on('end', () => {
@@ -41,7 +45,7 @@ test('half-close and reset propagate through two node proxies', { timeout: 120_0
         socket.on('connect', () => socket.end('half-close please'));
       });
       assert.equal(got, 'after-your-fin:17');
-      assert.ok(serverEvents.includes('end:half-close please'));
+      assert.deepEqual(serverEvents, ['end:half-close please']);
     });
 
     await t.test('a server reset arrives as ECONNRESET at the client', async () => {
@@ -59,10 +63,10 @@ test('half-close and reset propagate through two node proxies', { timeout: 120_0
       const socket = dial();
       await new Promise<void>((resolve) => socket.on('connect', () => resolve()));
       socket.write('about to reset');
-      await new Promise((r) => setTimeout(r, 300));
+      // The reset must find the tunnel whole: wait until the bytes reached the server.
+      await eventually(() => serverReads.at(-1) === 'about to reset', 10_000, 'the bytes at the server');
       socket.resetAndDestroy();
-      const deadline = Date.now() + 5_000;
-      while (serverEvents.length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await eventually(() => serverEvents.length > before, 10_000, 'the reset at the server');
       assert.deepEqual(serverEvents.slice(before), ['error:ECONNRESET']);
     });
   } finally {

@@ -83,13 +83,18 @@ test('failures retry at 10, 20, 40, 80 ms, state Unavailable until the CA answer
 test('ensure fetches new identities, forgets removed ones, and drops a removed identity\'s late answer', async () => {
   let release: (() => void) | undefined;
   const gate = new Promise<void>((resolve) => (release = resolve));
+  let answeredB: Promise<unknown> | undefined;
   const ca: CertificateSource & { calls: string[] } = {
     calls: [],
-    async requestCertificate(identity: string) {
+    requestCertificate(identity: string) {
       this.calls.push(identity);
-      if (identity === B) await gate;
-      const now = Date.now();
-      return { identity, keyPem: 'k', chainPem: ['l'], rootPem: 'r', serialNumber: '01', notBefore: new Date(now), notAfter: new Date(now + 60_000) };
+      const answer = (async () => {
+        if (identity === B) await gate;
+        const now = Date.now();
+        return { identity, keyPem: 'k', chainPem: ['l'], rootPem: 'r', serialNumber: '01', notBefore: new Date(now), notAfter: new Date(now + 60_000) };
+      })();
+      if (identity === B) answeredB = answer;
+      return answer;
     },
   };
   const manager = new CertificateManager({ client: ca });
@@ -100,7 +105,10 @@ test('ensure fetches new identities, forgets removed ones, and drops a removed i
     assert.equal(manager.ready(), false);
     manager.ensure([A]);
     release!();
-    await sleep(20);
+    // The late answer for B is delivered; the manager handles it in promise callbacks, which have all
+    // run by the next turn of the event loop.
+    await answeredB;
+    await new Promise((r) => setImmediate(r));
     assert.equal(manager.get(B), undefined);
     assert.equal(manager.ready(), true);
     assert.deepEqual(manager.list().map(({ identity, state }) => ({ identity, state })), [{ identity: A, state: 'Available' }]);

@@ -65,11 +65,13 @@ test('a full rebuild of 10,000 workloads and 1,000 services stays well under a s
   const snap = snapshot(workloads, services);
   const state = new ProxyState();
   state.update(snap); // warm-up: JIT
-  const started = performance.now();
+  // CPU time of this process, not wall time: other processes on a busy box do not count against it.
+  const started = process.cpuUsage();
   state.update(snap);
-  const elapsedMs = performance.now() - started;
+  const used = process.cpuUsage(started);
+  const cpuMs = (used.user + used.system) / 1000;
   assert.equal(state.workloadByAddress('10.0.39.15')?.name, 'pod-9999');
   assert.equal(state.endpointsOf('default/svc-999.default.svc.cluster.local', 80).length, 10);
-  // The target is ~20 ms on an idle core; the bound is loose because tests share 2 busy cores.
-  assert.ok(elapsedMs < 500, `full rebuild took ${elapsedMs.toFixed(1)} ms`);
+  // The target is ~20 ms; the bound leaves room for GC and a slow CPU, not for other processes.
+  assert.ok(cpuMs < 500, `full rebuild took ${cpuMs.toFixed(1)} ms of CPU`);
 });

@@ -1,0 +1,84 @@
+// A real node proxy carries up to its pool's stream limit of tunnels to one destination on one HBONE
+// connection and opens a second connection for the next one. The limit is read from the pool's exported
+// default (the node proxy has no flag for it); the connections are counted in the kernel's TCP table.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
+import { DEFAULT_HBONE_MAX_STREAMS_PER_CONNECTION } from '../../../src/dataplane/hbone/client-pool.js';
+import { deployEcho } from '../../support/echo-service.js';
+import { eventually, startMesh } from '../../support/mesh.js';
+
+const LIMIT = DEFAULT_HBONE_MAX_STREAMS_PER_CONNECTION;
+
+/** ESTABLISHED TCP connections to `ip:port` in this network namespace (/proc/net/tcp, IPv4). */
+async function establishedTo(ip: string, port: number): Promise<number> {
+  const hex = ip
+    .split('.')
+    .map((o) => Number(o).toString(16).padStart(2, '0').toUpperCase())
+    .reverse()
+    .join('');
+  const remote = `${hex}:${port.toString(16).padStart(4, '0').toUpperCase()}`;
+  const rows = (await readFile('/proc/net/tcp', 'utf8')).split('\n').slice(1);
+  return rows.filter((r) => {
+    const f = r.trim().split(/\s+/);
+    return f[2] === remote && f[3] === '01';
+  }).length;
+}
+
+/** A client connection through the mesh whose echo has come back: its tunnel is open end to end. */
+function openTunnel(address: string, port: number, tag: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: address, port, allowHalfOpen: true });
+    let got = '';
+    const timer = setTimeout(() => reject(new Error(`no echo for ${tag} within 30 s (got ${JSON.stringify(got)})`)), 30_000);
+    socket.on('error', reject);
+    socket.on('data', (c: Buffer) => {
+      got += c.toString();
+      if (got === `echo-0\n${tag}`) {
+        clearTimeout(timer);
+        resolve(socket);
+      }
+    });
+    socket.on('connect', () => socket.write(tag));
+  });
+}
+
+test(`a real node proxy opens a second HBONE connection for the tunnel past ${LIMIT} streams`, { timeout: 240_000 }, async () => {
+  const mesh = await startMesh({ nodes: 2 });
+  const sockets: Socket[] = [];
+  const echo = await deployEcho(mesh, {
+    endpoints: [{ name: 'echo-0', node: 2, ip: mesh.podIp(80) }],
+    client: { name: 'client', node: 1, ip: mesh.podIp(81) },
+  });
+  const node2 = `127.${mesh.base}.0.2`;
+  try {
+    assert.equal(await establishedTo(node2, 15008), 0);
+    // LIMIT tunnels at once, all held open: one connection carries them all.
+    sockets.push(...(await Promise.all(Array.from({ length: LIMIT }, (_, i) => openTunnel(echo.listen.address, echo.listen.port, `t${i}`)))));
+    // Each connection appears twice in the table (node-1's end and node-2's), only node-1's has node-2 as remote.
+    assert.equal(await establishedTo(node2, 15008), 1, `${LIMIT} open tunnels on one HBONE connection`);
+    // One more: past the limit, a second connection.
+    sockets.push(await openTunnel(echo.listen.address, echo.listen.port, `t${LIMIT}`));
+    assert.equal(await establishedTo(node2, 15008), 2, `tunnel ${LIMIT + 1} on a second HBONE connection`);
+    // Every tunnel still carries its own bytes.
+    const replies = await Promise.all(
+      sockets.map(
+        (s, i) =>
+          new Promise<string>((resolve) => {
+            let got = '';
+            s.removeAllListeners('data');
+            s.on('data', (c: Buffer) => (got += c.toString()));
+            s.on('end', () => resolve(got));
+            s.end(`:${i}`);
+          }),
+      ),
+    );
+    assert.deepEqual(replies, sockets.map((_, i) => `:${i}`));
+    await eventually(async () => (await establishedTo(node2, 15008)) === 2, 5_000, 'both HBONE connections kept for reuse after the tunnels closed');
+  } finally {
+    for (const s of sockets) s.destroy();
+    await echo.close();
+    await mesh.stop();
+  }
+});

@@ -1,0 +1,9 @@
+// The shape of scripts/test-setup.mjs (npm's pretest) as the tests that need its system packages import it.
+
+export interface TestSetup {
+  /** The Python interpreter the setup checked and the Python tests must run. */
+  PYTHON: string;
+  TEST_PACKAGES: Array<{ pkg: string; present(): boolean }>;
+  /** The skip reason for a missing package, naming the setup that installs it. */
+  missingReason(pkg: string): string;
+}
