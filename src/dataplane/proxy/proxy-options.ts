@@ -10,7 +10,10 @@ import { parseDuration } from '../../api/derive.js';
 /** Where the control plane listens by default (`l4mesh up` starts it there). */
 export const DEFAULT_CONTROL_PLANE = '127.0.0.1:15012';
 export const DEFAULT_STATE_DIR = '.l4mesh';
-/** How long SIGTERM lets open connections finish before cutting them. */
+/**
+ * How long SIGTERM lets open connections finish before cutting them: short enough that `down` (SIGKILL
+ * after 8 s) never has to kill a draining proxy, long enough for request/response exchanges to end.
+ */
 export const DEFAULT_DRAIN_MS = 5_000;
 /** Istio's default cluster id; it shows up in the *_cluster metric labels. */
 export const DEFAULT_CLUSTER_ID = 'Kubernetes';
@@ -21,6 +24,7 @@ export const PROXY_ENV = {
   controlPlane: 'CA_ADDRESS',
   tcpReportingDuration: 'TCP_REPORTING_DURATION',
   logLevel: 'RUST_LOG',
+  drainDuration: 'L4MESH_DRAIN_DURATION',
 } as const;
 
 export const PROXY_OPTIONS = {
@@ -53,6 +57,16 @@ export interface ProxyCommonConfig {
 
 type CommonValues = { [K in keyof typeof PROXY_OPTIONS]?: K extends 'help' ? boolean : string };
 
+/** `--drain-duration` (or its variable) as milliseconds; a bad value fails at start naming the flag. */
+function drainMs(value: string | undefined): number {
+  if (value === undefined || value === '') return DEFAULT_DRAIN_MS;
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    throw new L4meshError('L4MESH_ERR_CONFIG', `--drain-duration (env ${PROXY_ENV.drainDuration}): ${(err as Error).message}`);
+  }
+}
+
 /** Resolves the shared flags: flag, then environment, then default; `node` names the default token file. */
 export function proxyCommonConfig(values: CommonValues, node: string, env: NodeJS.ProcessEnv = process.env): ProxyCommonConfig {
   const stateDir = values['state-dir'] ?? (env[PROXY_ENV.stateDir] || DEFAULT_STATE_DIR);
@@ -74,7 +88,7 @@ export function proxyCommonConfig(values: CommonValues, node: string, env: NodeJ
     logLevel,
     tcpReportingDurationMs: reporting ? parseDuration(reporting) : DEFAULT_TCP_REPORTING_DURATION_MS,
     metricsExpiryGraceMs: values['metrics-expiry-grace'] !== undefined ? parseDuration(values['metrics-expiry-grace']) : DEFAULT_SERIES_EXPIRY_GRACE_MS,
-    drainMs: values['drain-duration'] ? parseDuration(values['drain-duration']) : DEFAULT_DRAIN_MS,
+    drainMs: drainMs(values['drain-duration'] ?? env[PROXY_ENV.drainDuration]),
     clusterId: values['cluster-id'] ?? DEFAULT_CLUSTER_ID,
   };
 }
@@ -88,6 +102,7 @@ export const PROXY_OPTIONS_HELP = `  --control-plane HOST:PORT   xDS + CA (env $
   --log-level LEVEL           error, warn, info, debug, trace (env ${PROXY_ENV.logLevel}, default info)
   --tcp-reporting-duration D  how often open connections report bytes (env ${PROXY_ENV.tcpReportingDuration}, default 15s)
   --metrics-expiry-grace D    how long idle series of a workload that left the mesh stay (default 5m)
-  --drain-duration D          how long SIGTERM waits for open connections (default 5s)
+  --drain-duration D          how long SIGTERM lets open connections finish before cutting them
+                              (env ${PROXY_ENV.drainDuration}, default ${DEFAULT_DRAIN_MS / 1000}s)
   --cluster-id ID             cluster id in the *_cluster metric labels (default ${DEFAULT_CLUSTER_ID})
 `;
