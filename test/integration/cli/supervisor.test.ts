@@ -51,7 +51,7 @@ spec:
 ${deploy('echo', 2, [NODE, '-e', server])}${deploy('client', 1, [NODE, '-e', 'setInterval(() => {}, 1 << 30)'])}`;
 }
 
-test('a killed node proxy and control plane come back; no new connection fails meanwhile', { timeout: 240_000 }, async () => {
+test('a killed node proxy and control plane come back; no new connection fails meanwhile', { timeout: 240_000 }, async (t) => {
   const mesh = await cliMesh();
   const b = mesh.base;
   const recorded: Array<{ pid: number; startTime: string | null }> = [];
@@ -115,6 +115,7 @@ test('a killed node proxy and control plane come back; no new connection fails m
     const backAfter = Date.now() - killedAt;
     running = false;
     await stream;
+    t.diagnostic(`node proxy back and serving ${backAfter} ms after SIGKILL; ${attempted} connections meanwhile`);
     assert.ok(backAfter < BACK_WITHIN_MS, `back and serving after ${backAfter} ms`);
     assert.deepEqual(failures, [], 'no new connection failed');
     assert.equal(succeeded, attempted);
