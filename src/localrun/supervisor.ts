@@ -93,7 +93,7 @@ export class MeshSupervisor {
       this.setReady(s, false);
       this.events.nodeProxyRestarting(s.node, restarts, finishedAt);
     }
-    s.restartTimer = setTimeout(() => void this.restart(s, restarts, finishedAt), delay);
+    s.restartTimer = setTimeout(() => void this.restart(s, rec.pid, restarts, finishedAt), delay);
   }
 
   private setReady(s: Supervised, ready: boolean): void {
@@ -102,9 +102,12 @@ export class MeshSupervisor {
     this.events.nodeReadiness(s.node!, ready);
   }
 
-  private async restart(s: Supervised, restarts: number, finishedAt: string): Promise<void> {
+  private async restart(s: Supervised, deadPid: number, restarts: number, finishedAt: string): Promise<void> {
     try {
       if (this.stopped) return;
+      // `l4mesh up` may have started it again during the backoff: a second copy would only fight for its ports.
+      const current = readProcessTable(this.stateDir)[s.component.name];
+      if (current && current.pid !== deadPid && isAlive(current)) return;
       const self = selfCommand();
       const proc = await spawnDetached(self.command, [...self.args, ...s.component.args], s.component.log, { cwd: packageRoot() });
       // Re-read: `up` or another restart may have written the table meanwhile.
