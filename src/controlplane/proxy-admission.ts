@@ -28,6 +28,16 @@ export function proxyAdmission(tokens: NodeTokenStore) {
   };
 }
 
+/** The restart count and last exit the local runtime's supervisor recorded on the Pod, kept across reconnects. */
+function restartsOf(pod: { status?: Record<string, unknown> } | undefined): Record<string, unknown> {
+  const statuses = pod?.status?.['containerStatuses'];
+  const prev = Array.isArray(statuses) ? (statuses[0] as Record<string, unknown> | undefined) : undefined;
+  return {
+    restartCount: typeof prev?.['restartCount'] === 'number' ? prev['restartCount'] : 0,
+    ...(prev?.['lastState'] ? { lastState: prev['lastState'] } : {}),
+  };
+}
+
 /** Records a connected node proxy as a Running pod on its node (idempotent: unchanged when nothing moved). */
 export async function registerNodeProxy(store: ResourceStore, proxy: ProxyInfo): Promise<void> {
   if (proxy.type !== 'ztunnel' || !proxy.name.startsWith(NODE_PROXY_PREFIX)) return;
@@ -51,6 +61,7 @@ export async function registerNodeProxy(store: ResourceStore, proxy: ProxyInfo):
         phase: 'Running',
         podIP: proxy.ip,
         conditions: [{ type: 'Ready', status: 'True' }],
+        containerStatuses: [{ ...restartsOf(store.get('Pod', proxy.namespace, proxy.name)), name: 'istio-proxy', ready: true, state: { running: {} } }],
       },
     },
     1,

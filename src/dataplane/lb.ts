@@ -40,9 +40,15 @@ export function weightOf(endpoint: Endpoint): number {
 export class RoundRobinBalancer {
   private readonly scores = new Map<string, Map<string, number>>();
 
-  pick(serviceKey: string, endpoints: readonly Endpoint[]): Endpoint | undefined {
+  /**
+   * With `skip`, endpoints it names (ejected, or already tried by this connection) are left out of this
+   * pick; the caller decides what to do when that leaves none.
+   */
+  pick(serviceKey: string, all: readonly Endpoint[], skip?: (endpoint: Endpoint) => boolean): Endpoint | undefined {
+    // Filtering allocates, so only when there is something to skip; the common pick stays allocation-free.
+    const endpoints = skip ? all.filter((e) => !skip(e)) : all;
     if (endpoints.length === 0) {
-      this.scores.delete(serviceKey);
+      if (all.length === 0) this.scores.delete(serviceKey);
       return undefined;
     }
     let scores = this.scores.get(serviceKey);
@@ -64,7 +70,8 @@ export class RoundRobinBalancer {
         bestScore = score;
       }
     }
-    if (scores.size > weighted) this.dropMissing(scores, endpoints);
+    // Skipped endpoints keep their place in the rotation; only endpoints gone from the set are dropped.
+    if (!skip && scores.size > weighted) this.dropMissing(scores, endpoints);
     if (!best) return undefined;
     scores.set(best.workload.uid, bestScore - total);
     return best;
@@ -93,14 +100,18 @@ export interface EndpointSource {
   endpointsOf(serviceKey: string, servicePort: number): readonly Endpoint[];
 }
 
-/** The next endpoint of `serviceKey` on `servicePort`; throws NoHealthyUpstreamError when there is none. */
+/**
+ * The next endpoint of `serviceKey` on `servicePort` that `skip` does not name; throws NoHealthyUpstreamError
+ * when there is none.
+ */
 export function selectEndpoint(
   state: EndpointSource,
   balancer: RoundRobinBalancer,
   serviceKey: string,
   servicePort: number,
+  skip?: (endpoint: Endpoint) => boolean,
 ): Endpoint {
-  const endpoint = balancer.pick(serviceKey, state.endpointsOf(serviceKey, servicePort));
+  const endpoint = balancer.pick(serviceKey, state.endpointsOf(serviceKey, servicePort), skip);
   if (!endpoint) throw new NoHealthyUpstreamError(serviceKey, servicePort);
   return endpoint;
 }

@@ -71,9 +71,12 @@ export function meshComponents(stateDir: string, layout: Layout): Component[] {
   return list;
 }
 
-export async function probeReady(url: string): Promise<boolean> {
+/** How long `up` and `status` wait for one readiness answer. */
+const PROBE_TIMEOUT_MS = 2_000;
+
+export async function probeReady(url: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<boolean> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     await res.text();
     return res.status === 200;
   } catch {

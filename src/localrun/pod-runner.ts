@@ -56,6 +56,8 @@ export class PodRunner {
   private writes: Promise<void> = Promise.resolve();
   private mappings: Awaited<ReturnType<typeof fetchCapture>> = [];
   private sidecar?: ChildProcess;
+  /** False while the pod's node proxy is down: nothing reaches the pod through the mesh, so it is not ready. */
+  private nodeReady = true;
 
   constructor(
     readonly pod: Resource,
@@ -83,6 +85,12 @@ export class PodRunner {
   }
   private get node(): string {
     return String((this.pod.spec as Record<string, unknown>)['nodeName']);
+  }
+
+  setNodeReady(ready: boolean): void {
+    if (this.nodeReady === ready) return;
+    this.nodeReady = ready;
+    void this.report();
   }
 
   async start(): Promise<void> {
@@ -289,7 +297,7 @@ export class PodRunner {
 
   private statusNow(): Record<string, unknown> {
     const running = this.containers.some((c) => c.child && c.startedAt);
-    const ready = this.ready;
+    const ready = this.ready && this.nodeReady;
     const now = rfc3339Now();
     return {
       ...(this.pod.status ?? {}),
@@ -298,7 +306,7 @@ export class PodRunner {
       containerStatuses: this.containers.map((c) => ({
         name: c.spec.name,
         image: c.spec.image ?? '',
-        ready: c.ready,
+        ready: c.ready && this.nodeReady,
         restartCount: c.restartCount,
         started: Boolean(c.child),
         state: c.child && c.startedAt ? { running: { startedAt: c.startedAt } } : { waiting: c.waiting ?? { reason: 'ContainerCreating' } },

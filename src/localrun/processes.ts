@@ -16,6 +16,9 @@ export interface ProcessRecord {
   address?: string;
   command: string[];
   log?: string;
+  /** Restarts by the runtime's supervisor after the process exited, and when it last exited (RFC 3339). */
+  restarts?: number;
+  lastExit?: string;
 }
 
 export type ProcessTable = Record<string, ProcessRecord>;

@@ -1,5 +1,6 @@
 // The local runtime: watches Deployments through the control plane and keeps `replicas` pods of each
-// running as local processes (rollouts on template change, scale up/down, cleanup on delete).
+// running as local processes (rollouts on template change, scale up/down, cleanup on delete); its
+// supervisor keeps the control plane and node proxies running, and pods behind a dead proxy unready.
 import { kindByName } from '../api/kinds.js';
 import type { Resource } from '../api/types.js';
 import type { ControlPlaneClient } from '../controlplane/client/control-plane-client.js';
@@ -21,6 +22,8 @@ import { deploymentEventsFile, recordEvent } from './pod-events.js';
 import { PodRunner } from './pod-runner.js';
 import { SidecarCaptureBlocks } from './sidecar-process.js';
 import { stopProcess } from './processes.js';
+import { MeshSupervisor } from './supervisor.js';
+import { NodeProxyPods } from './node-proxy-pods.js';
 
 /** How often Deployments are re-read; the API has no watch, and 500 ms feels immediate at a terminal. */
 export const POLL_INTERVAL_MS = 500;
@@ -35,11 +38,19 @@ interface Desired {
   workDir: string;
 }
 
+function podNode(pod: Resource): string {
+  return String((pod.spec as Record<string, unknown> | undefined)?.['nodeName'] ?? '');
+}
+
 export class LocalRuntime {
   private readonly runners = new Map<string, PodRunner>();
   private readonly ips: PodIpAllocator;
   private readonly sidecarBlocks: SidecarCaptureBlocks;
   private readonly processes: PodProcessTable;
+  private readonly supervisor: MeshSupervisor;
+  private readonly nodeProxyPods: NodeProxyPods;
+  /** Nodes whose proxy is down or not ready: their pods report not ready. */
+  private readonly unreadyNodes = new Set<string>();
   private nextNode = 0;
   private timer?: NodeJS.Timeout;
   private stopped = false;
@@ -54,6 +65,17 @@ export class LocalRuntime {
     this.ips = new PodIpAllocator(stateDir, layout.podRanges);
     this.sidecarBlocks = new SidecarCaptureBlocks(layout);
     this.processes = {};
+    this.nodeProxyPods = new NodeProxyPods(client, log);
+    this.supervisor = new MeshSupervisor(stateDir, layout, log, {
+      nodeReadiness: (node, ready) => {
+        if (ready) this.unreadyNodes.delete(node);
+        else this.unreadyNodes.add(node);
+        this.log.info(ready ? 'node proxy ready' : 'node proxy not ready: its pods are not ready', { node });
+        for (const r of this.runners.values()) if (podNode(r.pod) === node) r.setNodeReady(ready);
+        this.nodeProxyPods.update(node, { ready });
+      },
+      nodeProxyRestarting: (node, restarts, finishedAt) => this.nodeProxyPods.update(node, { ready: false, restarts, finishedAt }),
+    });
   }
 
   /** Kills container processes a previous runtime left behind (it was killed), then starts polling. */
@@ -62,6 +84,7 @@ export class LocalRuntime {
       if (await stopProcess(rec, 2_000)) this.log.info('stopped a container left by an earlier runtime', { container: key, pid: rec.pid });
     }
     writePodProcesses(this.stateDir, this.processes);
+    this.supervisor.start();
     this.schedule(0);
   }
 
@@ -158,6 +181,7 @@ export class LocalRuntime {
 
   private launch(r: PodRunner): void {
     this.runners.set(r.key, r);
+    if (this.unreadyNodes.has(podNode(r.pod))) r.setNodeReady(false);
     r.start().catch((err: Error) => this.log.error('pod start failed', { pod: r.key, error: err }));
   }
 
@@ -205,6 +229,8 @@ export class LocalRuntime {
   /** Stops every pod's processes; the Pod resources stay, so the next runtime adopts them. */
   async stop(): Promise<void> {
     this.stopped = true;
+    // First, so nothing is restarted while `down` stops the mesh.
+    this.supervisor.stop();
     if (this.timer) clearTimeout(this.timer);
     await Promise.all([...this.runners.values()].map((r) => r.stop()));
   }

@@ -74,8 +74,9 @@ export class NodeProxy {
     return nodeProxyAddressIn(this.state, node);
   }
 
+  /** Not ready from the moment it starts draining, so whatever probes it stops sending new work at once. */
   ready(): boolean {
-    return this.xds.hasSynced() && this.certs.ready();
+    return this.stopping === undefined && this.xds.hasSynced() && this.certs.ready();
   }
 
   async start(): Promise<void> {
@@ -192,7 +193,11 @@ export class NodeProxy {
     return this.certs.list();
   }
 
-  /** Stops accepting, lets open connections finish for up to `drainMs`, then closes everything. */
+  /**
+   * Drain: unready at once (:15021 answers 503), stops accepting (peers' new connects are refused and their
+   * outbound retries elsewhere and ejects this node; pooled HBONE connections get GOAWAY), lets open
+   * connections finish for up to `drainMs`, then closes everything.
+   */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info('draining', { open: this.connections.size, graceMs: this.config.drainMs });

@@ -1,28 +1,25 @@
 // Outbound path (reporter="source"): a captured connection → service → endpoint by round robin (or the
-// service's waypoint) → HBONE tunnel to the endpoint's node proxy, TLS + istio-peer-exchange to the
-// endpoint's sidecar, or plain TCP for workloads outside the mesh. Used by node proxies and sidecars.
+// service's waypoint), retried elsewhere within the connect timeout → HBONE tunnel to the endpoint's node
+// proxy, TLS + istio-peer-exchange to its sidecar, or plain TCP outside the mesh. Node proxies and sidecars use it.
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import type { MeshService, MeshWorkload } from '../api/mesh.js';
-import { serviceResourceName } from '../api/mesh.js';
+import { serviceResourceName, type MeshService, type MeshWorkload } from '../api/mesh.js';
 import { L4meshError } from '../errors/index.js';
 import type { CapturedConnection } from '../dataplane/capture/capture.js';
 import type { HboneClientPool } from '../dataplane/hbone/client-pool.js';
 import { formatBaggage, hboneRequestHeaders, workloadBaggage } from '../dataplane/hbone/headers.js';
-import { formatHboneAuthority } from '../dataplane/hbone/authority.js';
-import { RoundRobinBalancer, selectEndpoint } from '../dataplane/lb.js';
-import type { Endpoint, ProxyState } from '../dataplane/state/proxy-state.js';
+import { OutlierDetector } from '../dataplane/outlier-detection.js';
+import type { ProxyState } from '../dataplane/state/proxy-state.js';
 import { splice } from '../dataplane/splice.js';
 import { newConnectionStats } from '../dataplane/connection-stats.js';
 import { RESPONSE_FLAGS } from '../dataplane/telemetry/labels.js';
 import type { Logger } from '../logging/logger.js';
 import type { ConnectionTable } from './connections.js';
-import { dialTcp } from './dial.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, dialTcp } from './dial.js';
+import { endpointKey, RouteResolver, targetKey, type Route } from './outbound-route.js';
 import type { ConnectionPeers, ConnectionReporter } from './reporting.js';
-import { PORTS } from './config.js';
 import type { ExchangeResult } from '../dataplane/mx/handshake.js';
 import type { SidecarDialer } from '../sidecar/legacy-mtls-client.js';
-import { SIDECAR_PORTS } from '../sidecar/config.js';
 import { workloadFromPeerMetadata } from '../sidecar/peer-metadata.js';
 import { spliceAfterExchange } from '../sidecar/splice-after-exchange.js';
 
@@ -36,17 +33,16 @@ export interface OutboundDeps {
   nodeProxyAddress(node: string): string | undefined;
   /** TLS + istio-peer-exchange to LEGACY_ISTIO_MTLS (sidecar) destinations; without it they are refused. */
   sidecars?: SidecarDialer;
+  /** Budget for choosing and reaching an upstream, retries and waiting for an endpoint included. */
+  connectTimeoutMs?: number;
 }
 
-interface Route {
-  destination: MeshWorkload;
-  destinationIdentity: string;
-  /** Where the bytes go: `ip:port` of the endpoint (or the service VIP:port through a waypoint). */
-  authority: string;
-  hbone?: { host: string; port: number; node: string };
-  /** The destination's sidecar (:15006 at its pod IP) and the service port SNI names there. */
-  sidecar?: { host: string; port: number; hostname: string; servicePort: number };
-}
+/**
+ * Attempts per connection. Istio's ztunnel makes one; Envoy's tcp_proxy defaults to one too. Three cover a
+ * dead node proxy (ejected as a whole after one failure) plus one dead endpoint, while bounding the load a
+ * badly broken mesh multiplies.
+ */
+export const MAX_CONNECT_ATTEMPTS = 3;
 
 /** The upstream side of a connection; `exchange` when it is a sidecar's TLS socket after the peer exchange. */
 interface Upstream {
@@ -63,55 +59,45 @@ function responseFlagsOf(err: unknown): string {
   return RESPONSE_FLAGS.connect;
 }
 
+/**
+ * Which destination a failed attempt speaks against, if any. A refused or unanswered connect blames the hop
+ * dialed first (a dead node proxy takes all its endpoints down); a 503 from a live proxy blames the endpoint.
+ * Policy denials and certificate problems are answers, not outages: no retry, no ejection.
+ */
+function blame(err: unknown): 'target' | 'endpoint' | undefined {
+  const code = (err as L4meshError).code;
+  if (code === 'L4MESH_ERR_PROTOCOL' || code === 'L4MESH_ERR_CONNECT_TIMEOUT') return 'target';
+  if (code === 'L4MESH_ERR_NO_HEALTHY_UPSTREAM') return 'endpoint';
+  return undefined;
+}
+
+function connectTimeout(ms: number): L4meshError {
+  return new L4meshError('L4MESH_ERR_CONNECT_TIMEOUT', `no upstream connected within the ${ms} ms connect timeout`);
+}
+
 export class OutboundHandler {
-  private readonly balancer = new RoundRobinBalancer();
+  private readonly outliers = new OutlierDetector();
+  private readonly routes: RouteResolver;
+  private readonly connectTimeoutMs: number;
+  /** Connections waiting for a service to get a healthy endpoint (one just deployed); woken by every update. */
+  private endpointWaiters = new Set<() => void>();
   /** Baggage per source workload object (a new object arrives with every change to the workload). */
   private readonly baggage = new WeakMap<MeshWorkload, string>();
 
-  constructor(private readonly deps: OutboundDeps) {}
-
-  /** Chooses where a connection to `service:port` goes; throws an L4meshError the caller logs. */
-  route(service: MeshService, port: number): Route {
-    const { state } = this.deps;
-    const waypoint = state.waypointFor(service);
-    if (waypoint) {
-      const wp = this.balancer.pick(`waypoint|${serviceResourceName(service)}`, waypoint.endpoints);
-      if (!wp) {
-        throw new L4meshError('L4MESH_ERR_NO_HEALTHY_UPSTREAM', `no healthy waypoint for service ${service.hostname} (waypoint ${waypoint.gateway.hostname?.hostname ?? '?'})`);
-      }
-      const vip = service.addresses[0];
-      if (!vip) throw new L4meshError('L4MESH_ERR_NO_HEALTHY_UPSTREAM', `service ${service.hostname} has no VIP to send through its waypoint`);
-      const host = wp.workload.addresses[0]!;
-      return {
-        destination: wp.workload,
-        destinationIdentity: state.identityOf(wp.workload),
-        authority: formatHboneAuthority(vip, port),
-        hbone: { host, port: waypoint.gateway.hboneMtlsPort || PORTS.hbone, node: `waypoint/${host}` },
-      };
-    }
-    const endpoint: Endpoint = selectEndpoint(state, this.balancer, serviceResourceName(service), port);
-    const dst = endpoint.workload;
-    const ip = dst.addresses[0]!;
-    const authority = formatHboneAuthority(ip, endpoint.targetPort);
-    const destinationIdentity = state.identityOf(dst);
-    if (dst.tunnelProtocol === 'NONE') return { destination: dst, destinationIdentity, authority };
-    if (dst.tunnelProtocol === 'LEGACY_ISTIO_MTLS') {
-      if (!this.deps.sidecars) {
-        throw new L4meshError('L4MESH_ERR_PROTOCOL', `destination ${dst.name} runs a sidecar (LEGACY_ISTIO_MTLS); this proxy was started without istio-peer-exchange`);
-      }
-      return { destination: dst, destinationIdentity, authority, sidecar: { host: ip, port: SIDECAR_PORTS.inbound, hostname: service.hostname, servicePort: port } };
-    }
-    const proxy = this.deps.nodeProxyAddress(dst.node);
-    if (!proxy) {
-      throw new L4meshError('L4MESH_ERR_NO_HEALTHY_UPSTREAM', `no node proxy known for node "${dst.node}" of ${dst.name} — is "l4mesh ztunnel --node ${dst.node}" running?`);
-    }
-    return { destination: dst, destinationIdentity, authority, hbone: { host: proxy, port: PORTS.hbone, node: dst.node } };
+  constructor(private readonly deps: OutboundDeps) {
+    this.connectTimeoutMs = deps.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.routes = new RouteResolver({ state: deps.state, outliers: this.outliers, nodeProxyAddress: deps.nodeProxyAddress, sidecars: Boolean(deps.sidecars) });
+    deps.state.on('change', () => {
+      const waiters = this.endpointWaiters;
+      this.endpointWaiters = new Set();
+      for (const wake of waiters) wake();
+    });
   }
 
   handle(conn: CapturedConnection): void {
     const startedAt = Date.now();
     const { socket, source, service } = conn;
-    const { state, log } = this.deps;
+    const { state } = this.deps;
     const sourceIdentity = state.identityOf(source);
     const srcAddr = `${socket.remoteAddress}:${socket.remotePort}`;
     const peers: ConnectionPeers = {
@@ -131,31 +117,117 @@ export class OutboundHandler {
       socket.destroy();
       return;
     }
-    let route: Route;
-    try {
-      route = this.route(service, conn.destinationPort);
-    } catch (err) {
-      const reason = (err as L4meshError).code === 'L4MESH_ERR_NO_HEALTHY_UPSTREAM' && !state.waypointFor(service) ? 'no healthy upstream' : (err as Error).message;
-      this.deps.reporter.failed(peers, RESPONSE_FLAGS.connect, startedAt, reason);
-      socket.destroy();
-      return;
-    }
-    peers.destination = route.destination;
-    peers.destinationIdentity = route.destinationIdentity;
-    peers.dstAddr = route.authority;
-    if (route.hbone) peers.hboneAddr = `${route.hbone.host}:${route.hbone.port}`;
-    this.connect(route, source, sourceIdentity, socket.remoteAddress ?? '', socket.remotePort ?? 0).then(
-      (upstream) => {
+    this.establish(conn, service, sourceIdentity, peers, startedAt).then(
+      ({ upstream, route }) => {
         // On the sidecar path the destination's labels are the ones it announced, not the registry's.
         if (upstream.exchange?.peer) peers.destination = workloadFromPeerMetadata(upstream.exchange.peer);
         this.forward(socket, upstream, peers, route, startedAt);
       },
       (err: unknown) => {
-        log.debug('outbound connection failed', { src: srcAddr, dst: route.authority, error: err });
-        this.deps.reporter.failed(peers, responseFlagsOf(err), startedAt, (err as Error).message);
+        const noEndpoint = (err as L4meshError).code === 'L4MESH_ERR_NO_HEALTHY_UPSTREAM' && !peers.destination && !state.waypointFor(service);
+        this.deps.reporter.failed(peers, responseFlagsOf(err), startedAt, noEndpoint ? 'no healthy upstream' : (err as Error).message);
         socket.destroy();
       },
     );
+  }
+
+  /**
+   * Chooses an upstream and connects, within the connect timeout: a failed attempt is retried on another
+   * endpoint (the failed destination is ejected for a while), and a service with no healthy endpoint yet
+   * (a workload just deployed, not yet pushed here) is waited for instead of refused at once.
+   */
+  private async establish(conn: CapturedConnection, service: MeshService, sourceIdentity: string, peers: ConnectionPeers, startedAt: number): Promise<{ upstream: Upstream; route: Route }> {
+    const { socket, source } = conn;
+    const deadline = startedAt + this.connectTimeoutMs;
+    const tried = new Set<string>();
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= MAX_CONNECT_ATTEMPTS; attempt++) {
+      let route: Route;
+      try {
+        route = this.routes.route(service, conn.destinationPort, tried);
+      } catch (err) {
+        // After a failed attempt, nothing left to try is that attempt's failure, not a missing endpoint.
+        if (tried.size > 0) throw lastError;
+        if ((err as L4meshError).code !== 'L4MESH_ERR_NO_HEALTHY_UPSTREAM' || !this.starting(service) || !(await this.endpointUpdate(deadline, socket))) throw err;
+        attempt--;
+        continue;
+      }
+      peers.destination = route.destination;
+      peers.destinationIdentity = route.destinationIdentity;
+      peers.dstAddr = route.authority;
+      peers.hboneAddr = route.hbone ? `${route.hbone.host}:${route.hbone.port}` : undefined;
+      try {
+        const upstream = await this.within(deadline, this.connect(route, source, sourceIdentity, socket.remoteAddress ?? '', socket.remotePort ?? 0));
+        this.outliers.success(targetKey(route));
+        this.outliers.success(endpointKey(route));
+        return { upstream, route };
+      } catch (err) {
+        lastError = err;
+        const blamed = blame(err);
+        if (!blamed || socket.destroyed) throw err;
+        const key = blamed === 'target' ? targetKey(route) : endpointKey(route);
+        const { ejected, forMs } = this.outliers.failure(key);
+        this.deps.log.debug('outbound attempt failed', { src: peers.srcAddr, dst: route.authority, attempt, error: err });
+        if (ejected) this.deps.log.info('ejecting an upstream after a failed connect', { upstream: key.slice(key.indexOf(' ') + 1), forMs, error: (err as Error).message });
+        tried.add(route.destination.uid);
+        if (Date.now() >= deadline) throw err;
+      }
+    }
+    throw lastError;
+  }
+
+  /**
+   * Whether the service has workloads that are not healthy yet (a pod starting, or Ready in the API but not
+   * yet pushed here): worth waiting for. A service nothing backs fails at once.
+   */
+  private starting(service: MeshService): boolean {
+    const { state } = this.deps;
+    return !state.waypointFor(service) && state.endpointCounts(serviceResourceName(service)).total > 0;
+  }
+
+  /** Resolves true at the next state update, false once the deadline passed or the client left. */
+  private endpointUpdate(deadline: number, socket: CapturedConnection['socket']): Promise<boolean> {
+    const left = deadline - Date.now();
+    if (left <= 0 || socket.destroyed) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        socket.off('close', gone);
+        this.endpointWaiters.delete(wake);
+        resolve(true);
+      };
+      const gone = (): void => {
+        clearTimeout(timer);
+        this.endpointWaiters.delete(wake);
+        resolve(false);
+      };
+      const timer = setTimeout(gone, left);
+      socket.once('close', gone);
+      this.endpointWaiters.add(wake);
+    });
+  }
+
+  /** The attempt, or a connect timeout at `deadline`; an upstream that arrives after that is closed. */
+  private within(deadline: number, attempt: Promise<Upstream>): Promise<Upstream> {
+    const left = deadline - Date.now();
+    return new Promise((resolve, reject) => {
+      let late = false;
+      const timer = setTimeout(() => {
+        late = true;
+        reject(connectTimeout(this.connectTimeoutMs));
+      }, Math.max(1, left));
+      attempt.then(
+        (upstream) => {
+          clearTimeout(timer);
+          if (late) upstream.stream.destroy();
+          else resolve(upstream);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          if (!late) reject(err);
+        },
+      );
+    });
   }
 
   private async connect(route: Route, source: MeshWorkload, sourceIdentity: string, clientIp: string, clientPort: number): Promise<Upstream> {

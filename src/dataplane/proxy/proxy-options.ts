@@ -12,7 +12,10 @@ import { parseDuration } from '../../api/derive.js';
 export const DEFAULT_CONTROL_PLANE = '127.0.0.1:15012';
 /** The per-user state dir of src/config/paths.ts, so a hand-started proxy finds what `l4mesh up` made. */
 export const DEFAULT_STATE_DIR = DEFAULT_STATE_DIR_TEXT;
-/** How long SIGTERM lets open connections finish before cutting them. */
+/**
+ * How long SIGTERM lets open connections finish before cutting them: short enough that `down` (SIGKILL
+ * after 8 s) never has to kill a draining proxy, long enough for request/response exchanges to end.
+ */
 export const DEFAULT_DRAIN_MS = 5_000;
 /** Istio's default cluster id; it shows up in the *_cluster metric labels. */
 export const DEFAULT_CLUSTER_ID = 'Kubernetes';
@@ -24,6 +27,7 @@ export const PROXY_ENV = {
   tcpReportingDuration: 'TCP_REPORTING_DURATION',
   logLevel: 'RUST_LOG',
   poolIdleTimeout: 'POOL_UNUSED_RELEASE_TIMEOUT',
+  drainDuration: 'L4MESH_DRAIN_DURATION',
 } as const;
 
 export const PROXY_OPTIONS = {
@@ -59,6 +63,16 @@ export interface ProxyCommonConfig {
 
 type CommonValues = { [K in keyof typeof PROXY_OPTIONS]?: K extends 'help' ? boolean : string };
 
+/** `--drain-duration` (or its variable) as milliseconds; a bad value fails at start naming the flag. */
+function drainMs(value: string | undefined): number {
+  if (value === undefined || value === '') return DEFAULT_DRAIN_MS;
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    throw new L4meshError('L4MESH_ERR_CONFIG', `--drain-duration (env ${PROXY_ENV.drainDuration}): ${(err as Error).message}`);
+  }
+}
+
 /** Resolves the shared flags: flag, then environment, then default; `node` names the default token file. */
 export function proxyCommonConfig(values: CommonValues, node: string, env: NodeJS.ProcessEnv = process.env): ProxyCommonConfig {
   const stateDir = values['state-dir'] ?? (env[PROXY_ENV.stateDir] || defaultStateDir(env));
@@ -83,7 +97,7 @@ export function proxyCommonConfig(values: CommonValues, node: string, env: NodeJ
     logLevel,
     tcpReportingDurationMs: reporting ? parseDuration(reporting) : DEFAULT_TCP_REPORTING_DURATION_MS,
     metricsExpiryGraceMs: values['metrics-expiry-grace'] !== undefined ? parseDuration(values['metrics-expiry-grace']) : DEFAULT_SERIES_EXPIRY_GRACE_MS,
-    drainMs: values['drain-duration'] ? parseDuration(values['drain-duration']) : DEFAULT_DRAIN_MS,
+    drainMs: drainMs(values['drain-duration'] ?? env[PROXY_ENV.drainDuration]),
     clusterId: values['cluster-id'] ?? DEFAULT_CLUSTER_ID,
     ...(poolIdleTimeoutMs !== undefined ? { poolIdleTimeoutMs } : {}),
   };
@@ -98,7 +112,8 @@ export const PROXY_OPTIONS_HELP = `  --control-plane HOST:PORT   xDS + CA (env $
   --log-level LEVEL           error, warn, info, debug, trace (env ${PROXY_ENV.logLevel}, default info)
   --tcp-reporting-duration D  how often open connections report bytes (env ${PROXY_ENV.tcpReportingDuration}, default 15s)
   --metrics-expiry-grace D    how long idle series of a workload that left the mesh stay (default 5m)
-  --drain-duration D          how long SIGTERM waits for open connections (default 5s)
+  --drain-duration D          how long SIGTERM lets open connections finish before cutting them
+                              (env ${PROXY_ENV.drainDuration}, default ${DEFAULT_DRAIN_MS / 1000}s)
   --cluster-id ID             cluster id in the *_cluster metric labels (default ${DEFAULT_CLUSTER_ID})
   --pool-idle-timeout D       how long an unused HBONE connection stays pooled (env ${PROXY_ENV.poolIdleTimeout}, default 5m)
 `;
