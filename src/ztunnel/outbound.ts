@@ -52,6 +52,15 @@ interface Upstream {
 
 function ignoreError(): void {}
 
+/**
+ * A connection the mesh cannot carry ends with a reset, as ztunnel's does: a plain destroy sends a FIN
+ * when the client has not written yet, which a client reads as the server closing an accepted connection.
+ */
+function refuse(socket: CapturedConnection['socket']): void {
+  if (socket.destroyed) return;
+  socket.resetAndDestroy();
+}
+
 function responseFlagsOf(err: unknown): string {
   const code = (err as L4meshError).code;
   if (code === 'L4MESH_ERR_POLICY_DENIED') return RESPONSE_FLAGS.deny;
@@ -114,7 +123,7 @@ export class OutboundHandler {
     socket.on('error', ignoreError);
     if (!service) {
       this.deps.reporter.failed(peers, RESPONSE_FLAGS.connect, startedAt, 'no service for this listener');
-      socket.destroy();
+      refuse(socket);
       return;
     }
     this.establish(conn, service, sourceIdentity, peers, startedAt).then(
@@ -126,7 +135,7 @@ export class OutboundHandler {
       (err: unknown) => {
         const noEndpoint = (err as L4meshError).code === 'L4MESH_ERR_NO_HEALTHY_UPSTREAM' && !peers.destination && !state.waypointFor(service);
         this.deps.reporter.failed(peers, responseFlagsOf(err), startedAt, noEndpoint ? 'no healthy upstream' : (err as Error).message);
-        socket.destroy();
+        refuse(socket);
       },
     );
   }
