@@ -6,7 +6,7 @@ import { L4meshError } from '../../errors/index.js';
 import { createHboneSecureContext, type TlsMaterial } from '../tls/secure-context.js';
 import { openConnectStream, RetryElsewhere } from './connect-stream.js';
 import { describeTarget, dialHbone } from './dial.js';
-import { DEFAULT_PING_TIMING, PingWatch, type PingTiming } from './liveness.js';
+import { DEFAULT_PING_TIMING, PingWatch, pingTimeoutError, sweepEveryMs, type PingTiming } from './liveness.js';
 import { HBONE_MAX_CONCURRENT_STREAMS, HBONE_SESSION_WINDOW_BYTES, HBONE_STREAM_WINDOW_BYTES } from './settings.js';
 
 /** A TLS handshake plus the far side's upstream connect; beyond this the destination is not answering. */
@@ -21,11 +21,12 @@ export const DEFAULT_HBONE_MAX_STREAMS_PER_CONNECTION = HBONE_MAX_CONCURRENT_STR
  * Streams that get a full stream window out of one connection's session window (1 MiB / 256 KiB). When
  * every connection of a key carries this many, the key gets another connection (up to the next constant)
  * rather than making more streams share one window, and one dead connection takes fewer tunnels with it.
+ * The stream that finds them all busy waits for that handshake (at most 3 times per key).
  */
 export const HBONE_SPREAD_STREAMS = Math.floor(HBONE_SESSION_WINDOW_BYTES / HBONE_STREAM_WINDOW_BYTES);
 /**
- * Connections per key opened for spreading; past HBONE_SPREAD_STREAMS on each of them, connections fill
- * up to their stream limit before another is dialed. 4 × 4 streams run at full window, in 4 MiB in flight.
+ * Connections per key opened for spreading; past HBONE_SPREAD_STREAMS on each of them, streams go to the
+ * least-loaded one up to its stream limit before another is dialed. 4 × 4 streams run at full window.
  */
 export const DEFAULT_HBONE_SPREAD_CONNECTIONS = 4;
 /** An idle pooled connection is kept this long so bursts reuse it instead of paying a handshake. */
@@ -130,7 +131,7 @@ export class HboneClientPool {
     this.onConnectionDead = options.onConnectionDead;
     this.sweeper = setInterval(() => {
       for (const entry of this.entries.values()) for (const pooled of entry.sessions) pooled.liveness.check();
-    }, this.ping.intervalMs);
+    }, sweepEveryMs(this.ping));
     this.sweeper.unref();
   }
 
@@ -180,12 +181,14 @@ export class HboneClientPool {
   }
 
   /**
-   * The least-loaded live session of the key with a free stream slot. A key whose sessions all carry
-   * HBONE_SPREAD_STREAMS gets another connection in the background (up to `spreadConnections`); when none
-   * has a slot, callers wait for the key's one dial. Sessions whose PING is overdue are skipped.
+   * The least-loaded live session of the key with a free stream slot. While every live session of the key
+   * carries HBONE_SPREAD_STREAMS and the key has fewer than `spreadConnections`, the caller waits for one
+   * more connection instead (the key's one dial); if that dial fails, the existing sessions take it.
+   * Sessions whose PING is overdue are skipped.
    */
   private async reserve(request: HboneConnectRequest, where: string): Promise<PooledSession> {
     const key = `${request.srcIdentity}\n${request.dstIdentity}\n${request.dstNode}`;
+    let spread = true;
     for (;;) {
       // Looked up every round: the entry may have been dropped while this caller waited.
       let entry = this.entries.get(key);
@@ -200,10 +203,8 @@ export class HboneClientPool {
         live++;
         if (s.streams < this.streamLimit(s) && (!best || s.streams < best.streams)) best = s;
       }
-      if (best) {
-        if (best.streams >= HBONE_SPREAD_STREAMS && live < this.spreadConnections && !entry.dialing) {
-          this.startDial(entry, key, request, where);
-        }
+      const spreadWanted = spread && live < this.spreadConnections && best !== undefined && best.streams >= HBONE_SPREAD_STREAMS;
+      if (best && !spreadWanted) {
         best.streams++;
         clearTimeout(best.idleTimer);
         best.idleTimer = undefined;
@@ -211,8 +212,14 @@ export class HboneClientPool {
         return best;
       }
       if (!entry.dialing) this.startDial(entry, key, request, where);
-      // Callers waiting on a failed dial fail with the same error instead of dialing again at once.
-      await entry.dialing;
+      try {
+        await entry.dialing;
+      } catch (err) {
+        // Callers waiting on a failed dial fail with its error instead of dialing again at once, unless
+        // they only waited to spread and a session with room is still there.
+        if (!best) throw err;
+        spread = false;
+      }
       if (this.closed) throw new L4meshError('L4MESH_ERR_PROTOCOL', 'the HBONE client pool is closed');
     }
   }
@@ -256,7 +263,7 @@ export class HboneClientPool {
         onDead: () => {
           pooled.usable = false;
           this.onConnectionDead?.({ dstNode: entry.dstNode, address: where, openStreams: pooled.streams });
-          session.destroy();
+          session.destroy(pingTimeoutError(where, this.ping.timeoutMs));
         },
       }),
     };

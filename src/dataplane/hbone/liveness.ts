@@ -1,6 +1,7 @@
 // HTTP/2 PING with deadlines for one HBONE connection: tells a live connection from one whose peer or path
 // stopped (a stopped proxy, a black-holed route) so that it is skipped, then destroyed, instead of hanging.
 import type { Http2Session } from 'node:http2';
+import { L4meshError } from '../../errors/index.js';
 import { HBONE_PING_INTERVAL_MS, HBONE_PING_OVERDUE_MS, HBONE_PING_TIMEOUT_MS } from './settings.js';
 
 export interface PingTiming {
@@ -10,6 +11,19 @@ export interface PingTiming {
   overdueMs: number;
   /** An outstanding PING older than this makes the connection dead. */
   timeoutMs: number;
+}
+
+/** How often a sweep checks its connections: a fifth of the interval, so a PING goes out at most that late. */
+export function sweepEveryMs(timing: PingTiming): number {
+  return Math.max(100, Math.floor(timing.intervalMs / 5));
+}
+
+/**
+ * The error a dead connection is destroyed with. Node resets the connection's streams with INTERNAL_ERROR
+ * for it; destroyed without one, they would end as if their peer had finished cleanly.
+ */
+export function pingTimeoutError(where: string, timeoutMs: number): L4meshError {
+  return new L4meshError('L4MESH_ERR_CONNECT_TIMEOUT', `HBONE connection with ${where} answered no HTTP/2 PING for ${timeoutMs} ms — the peer proxy or the path to it stopped`);
 }
 
 export const DEFAULT_PING_TIMING: PingTiming = {

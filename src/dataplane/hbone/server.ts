@@ -17,7 +17,7 @@ import { splice } from '../splice.js';
 import { localSpiffeId, peerSpiffeId } from '../tls/peer-identity.js';
 import { HBONE_TLS_MIN_VERSION } from '../tls/secure-context.js';
 import { parseHboneAuthority } from './authority.js';
-import { DEFAULT_PING_TIMING, PingWatch, type PingTiming } from './liveness.js';
+import { DEFAULT_PING_TIMING, PingWatch, pingTimeoutError, sweepEveryMs, type PingTiming } from './liveness.js';
 import { HBONE_MAX_SESSION_MEMORY_MB, HBONE_SERVER_HTTP2_SETTINGS, HBONE_SESSION_WINDOW_BYTES } from './settings.js';
 
 export const DEFAULT_HBONE_PORT = 15008;
@@ -125,7 +125,7 @@ export class HboneServer extends EventEmitter {
     this.server.on('tlsClientError', (err, socket) => this.emit('handshakeFailed', err, socket.remoteAddress));
     this.sweeper = setInterval(() => {
       for (const info of this.sessions.values()) info.liveness.check();
-    }, (options.ping ?? DEFAULT_PING_TIMING).intervalMs);
+    }, sweepEveryMs(options.ping ?? DEFAULT_PING_TIMING));
     this.sweeper.unref();
   }
 
@@ -180,12 +180,16 @@ export class HboneServer extends EventEmitter {
       session.destroy();
       return;
     }
+    const timing = this.options.ping ?? DEFAULT_PING_TIMING;
     const info: SessionInfo = {
       peerIdentity,
       localIdentity,
       remoteAddress: socket.remoteAddress ?? '',
       remotePort: socket.remotePort ?? 0,
-      liveness: new PingWatch(session, this.options.ping ?? DEFAULT_PING_TIMING, { onDead: () => session.destroy() }),
+      liveness: new PingWatch(session, timing, {
+        // (The session's socket is unbound by then: the peer is named from what was read at the start.)
+        onDead: () => session.destroy(pingTimeoutError(`${info.remoteAddress}:${info.remotePort}`, timing.timeoutMs)),
+      }),
     };
     this.sessions.set(session, info);
     session.on('close', () => {
