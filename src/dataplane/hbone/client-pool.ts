@@ -53,8 +53,6 @@ export interface HboneClientPoolOptions {
   idleTimeoutMs?: number;
   /** PING interval and deadlines of pooled connections (tests shorten them). */
   ping?: PingTiming;
-  /** Called when a pooled connection is destroyed because it stopped answering PINGs. */
-  onConnectionDead?(info: { dstNode: string; address: string; openStreams: number }): void;
 }
 
 export interface HboneConnectRequest {
@@ -113,7 +111,6 @@ export class HboneClientPool {
   private readonly spreadConnections: number;
   private readonly idleTimeoutMs: number;
   private readonly ping: PingTiming;
-  private readonly onConnectionDead?: HboneClientPoolOptions['onConnectionDead'];
   /** Pings every pooled connection that has been quiet for the ping interval. */
   private readonly sweeper: NodeJS.Timeout;
   private readonly entries = new Map<string, PoolEntry>();
@@ -128,7 +125,6 @@ export class HboneClientPool {
     this.spreadConnections = positive('spreadConnections', options.spreadConnections, DEFAULT_HBONE_SPREAD_CONNECTIONS);
     this.idleTimeoutMs = positive('idleTimeoutMs', options.idleTimeoutMs, DEFAULT_HBONE_IDLE_TIMEOUT_MS);
     this.ping = options.ping ?? DEFAULT_PING_TIMING;
-    this.onConnectionDead = options.onConnectionDead;
     this.sweeper = setInterval(() => {
       for (const entry of this.entries.values()) for (const pooled of entry.sessions) pooled.liveness.check();
     }, sweepEveryMs(this.ping));
@@ -262,7 +258,6 @@ export class HboneClientPool {
         },
         onDead: () => {
           pooled.usable = false;
-          this.onConnectionDead?.({ dstNode: entry.dstNode, address: where, openStreams: pooled.streams });
           session.destroy(pingTimeoutError(where, this.ping.timeoutMs));
         },
       }),
