@@ -2,6 +2,7 @@
 // (source identity, destination identity, destination node), handing out CONNECT streams.
 import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
 import type { SecureContext } from 'node:tls';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { L4meshError } from '../../errors/index.js';
 import { createHboneSecureContext, type TlsMaterial } from '../tls/secure-context.js';
 import { openConnectStream, RetryElsewhere } from './connect-stream.js';
@@ -29,17 +30,18 @@ export const HBONE_SPREAD_STREAMS = Math.floor(HBONE_SESSION_WINDOW_BYTES / HBON
  * least-loaded one up to its stream limit before another is dialed. 4 × 4 streams run at full window.
  */
 export const DEFAULT_HBONE_SPREAD_CONNECTIONS = 4;
+/**
+ * How long a stream waits for a spreading connection before it takes a busy one after all: a loopback or
+ * LAN handshake takes milliseconds, and a destination that is slow to accept must not delay every stream.
+ */
+export const HBONE_SPREAD_WAIT_MS = 2_000;
 /** An idle pooled connection is kept this long so bursts reuse it instead of paying a handshake. */
 export const DEFAULT_HBONE_IDLE_TIMEOUT_MS = 300_000;
-/**
- * A stream is opened on a connection again after this long without an answered PING there, checking it is
- * still alive while the CONNECT is under way (one 17-byte frame per second per busy connection at most).
- */
+/** A stream opened on a connection quiet this long sends a PING too (≤ 1 frame/s per busy connection). */
 export const HBONE_PING_ON_USE_MS = 1_000;
 /**
- * CONNECT attempts per tunnel: a stream refused by the server (REFUSED_STREAM: its stream limit, a GOAWAY)
- * or stuck on a connection that stopped answering PINGs is retried on another connection, within the
- * connect timeout. HTTP/2 guarantees a refused stream was not processed, so the retry is safe.
+ * CONNECT attempts per tunnel: one refused (REFUSED_STREAM: never processed, so safe to retry) or stuck on a
+ * connection that stopped answering PINGs is retried on another connection, within the connect timeout.
  */
 export const HBONE_CONNECT_ATTEMPTS = 3;
 
@@ -51,7 +53,6 @@ export interface HboneClientPoolOptions {
   /** Connections per key opened before any carries more than HBONE_SPREAD_STREAMS; 1 fills one at a time. */
   spreadConnections?: number;
   idleTimeoutMs?: number;
-  /** PING interval and deadlines of pooled connections (tests shorten them). */
   ping?: PingTiming;
 }
 
@@ -179,7 +180,8 @@ export class HboneClientPool {
   /**
    * The least-loaded live session of the key with a free stream slot. While every live session of the key
    * carries HBONE_SPREAD_STREAMS and the key has fewer than `spreadConnections`, the caller waits for one
-   * more connection instead (the key's one dial); if that dial fails, the existing sessions take it.
+   * more connection instead (the key's one dial); if that dial fails or takes longer than
+   * HBONE_SPREAD_WAIT_MS, the existing sessions take it.
    * Sessions whose PING is overdue are skipped.
    */
   private async reserve(request: HboneConnectRequest, where: string): Promise<PooledSession> {
@@ -209,7 +211,9 @@ export class HboneClientPool {
       }
       if (!entry.dialing) this.startDial(entry, key, request, where);
       try {
-        await entry.dialing;
+        if (!best) await entry.dialing;
+        // Spreading is worth a handshake, not a destination that accepts connections slowly.
+        else if (!(await Promise.race([entry.dialing!.then(() => true), sleep(HBONE_SPREAD_WAIT_MS, false, { ref: false })]))) spread = false;
       } catch (err) {
         // Callers waiting on a failed dial fail with its error instead of dialing again at once, unless
         // they only waited to spread and a session with room is still there.
