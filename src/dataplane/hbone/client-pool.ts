@@ -1,24 +1,59 @@
 // Outbound HBONE: a pool of mutual-TLS HTTP/2 connections to node proxies, keyed by
 // (source identity, destination identity, destination node), handing out CONNECT streams.
-import { constants as h2, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
+import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
 import type { SecureContext } from 'node:tls';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { L4meshError } from '../../errors/index.js';
 import { createHboneSecureContext, type TlsMaterial } from '../tls/secure-context.js';
-import { connectTimeoutError, describeTarget, dialHbone } from './dial.js';
+import { openConnectStream, RetryElsewhere } from './connect-stream.js';
+import { describeTarget, dialHbone } from './dial.js';
+import { DEFAULT_PING_TIMING, PingWatch, pingTimeoutError, sweepEveryMs, type PingTiming } from './liveness.js';
+import { HBONE_MAX_CONCURRENT_STREAMS, HBONE_SESSION_WINDOW_BYTES, HBONE_STREAM_WINDOW_BYTES } from './settings.js';
 
 /** A TLS handshake plus the far side's upstream connect; beyond this the destination is not answering. */
 export const DEFAULT_HBONE_CONNECT_TIMEOUT_MS = 10_000;
-/** Streams per connection before another connection is opened: spreads load, bounds head-of-line loss. */
-export const DEFAULT_HBONE_MAX_STREAMS_PER_CONNECTION = 100;
+/**
+ * Streams per connection before another connection is opened: what our own server advertises (DESIGN §5).
+ * Not lower: every connection costs a TLS session and its buffers, and idle tunnels are budgeted at
+ * 16 KiB of RSS each (bench/RESULTS.md). Bytes in flight do not depend on it; the session window bounds them.
+ */
+export const DEFAULT_HBONE_MAX_STREAMS_PER_CONNECTION = HBONE_MAX_CONCURRENT_STREAMS;
+/**
+ * Streams that get a full stream window out of one connection's session window (1 MiB / 256 KiB). When
+ * every connection of a key carries this many, the key gets another connection (up to the next constant)
+ * rather than making more streams share one window, and one dead connection takes fewer tunnels with it.
+ * The stream that finds them all busy waits for that handshake (at most 3 times per key).
+ */
+export const HBONE_SPREAD_STREAMS = Math.floor(HBONE_SESSION_WINDOW_BYTES / HBONE_STREAM_WINDOW_BYTES);
+/**
+ * Connections per key opened for spreading; past HBONE_SPREAD_STREAMS on each of them, streams go to the
+ * least-loaded one up to its stream limit before another is dialed. 4 × 4 streams run at full window.
+ */
+export const DEFAULT_HBONE_SPREAD_CONNECTIONS = 4;
+/**
+ * How long a stream waits for a spreading connection before it takes a busy one after all: a loopback or
+ * LAN handshake takes milliseconds, and a destination that is slow to accept must not delay every stream.
+ */
+export const HBONE_SPREAD_WAIT_MS = 2_000;
 /** An idle pooled connection is kept this long so bursts reuse it instead of paying a handshake. */
 export const DEFAULT_HBONE_IDLE_TIMEOUT_MS = 300_000;
+/** A stream opened on a connection quiet this long sends a PING too (≤ 1 frame/s per busy connection). */
+export const HBONE_PING_ON_USE_MS = 1_000;
+/**
+ * CONNECT attempts per tunnel: one refused (REFUSED_STREAM: never processed, so safe to retry) or stuck on a
+ * connection that stopped answering PINGs is retried on another connection, within the connect timeout.
+ */
+export const HBONE_CONNECT_ATTEMPTS = 3;
 
 export interface HboneClientPoolOptions {
   /** The key, chain and root to present as `srcIdentity`; undefined when it has no certificate yet. */
   tlsFor(srcIdentity: string): TlsMaterial | undefined;
   connectTimeoutMs?: number;
   maxStreamsPerConnection?: number;
+  /** Connections per key opened before any carries more than HBONE_SPREAD_STREAMS; 1 fills one at a time. */
+  spreadConnections?: number;
   idleTimeoutMs?: number;
+  ping?: PingTiming;
 }
 
 export interface HboneConnectRequest {
@@ -48,6 +83,9 @@ interface PooledSession {
   streams: number;
   idleTimer?: NodeJS.Timeout;
   usable: boolean;
+  liveness: PingWatch;
+  /** CONNECTs sent here still waiting for their response; told to go elsewhere when a PING is overdue. */
+  waiting: Set<() => void>;
 }
 
 interface PoolEntry {
@@ -67,21 +105,15 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return value;
 }
 
-function statusError(status: number, authority: string, where: string): L4meshError {
-  if (status === 401 || status === 403) {
-    return new L4meshError('L4MESH_ERR_POLICY_DENIED', `connection to ${authority} via ${where} was denied by the destination's authorization policy (HTTP ${status})`);
-  }
-  if (status === 503) {
-    return new L4meshError('L4MESH_ERR_NO_HEALTHY_UPSTREAM', `destination proxy ${where} could not connect to ${authority} (HTTP 503) — is the workload listening on that port?`);
-  }
-  return new L4meshError('L4MESH_ERR_PROTOCOL', `destination proxy ${where} answered CONNECT ${authority} with HTTP ${status}`);
-}
-
 export class HboneClientPool {
   private readonly tlsFor: (srcIdentity: string) => TlsMaterial | undefined;
   private readonly connectTimeoutMs: number;
   private readonly maxStreams: number;
+  private readonly spreadConnections: number;
   private readonly idleTimeoutMs: number;
+  private readonly ping: PingTiming;
+  /** Pings every pooled connection that has been quiet for the ping interval. */
+  private readonly sweeper: NodeJS.Timeout;
   private readonly entries = new Map<string, PoolEntry>();
   /** Contexts per material object: a rotated certificate is a new object, hence a new context. */
   private readonly contexts = new WeakMap<TlsMaterial, SecureContext>();
@@ -91,7 +123,13 @@ export class HboneClientPool {
     this.tlsFor = options.tlsFor;
     this.connectTimeoutMs = positive('connectTimeoutMs', options.connectTimeoutMs, DEFAULT_HBONE_CONNECT_TIMEOUT_MS);
     this.maxStreams = positive('maxStreamsPerConnection', options.maxStreamsPerConnection, DEFAULT_HBONE_MAX_STREAMS_PER_CONNECTION);
+    this.spreadConnections = positive('spreadConnections', options.spreadConnections, DEFAULT_HBONE_SPREAD_CONNECTIONS);
     this.idleTimeoutMs = positive('idleTimeoutMs', options.idleTimeoutMs, DEFAULT_HBONE_IDLE_TIMEOUT_MS);
+    this.ping = options.ping ?? DEFAULT_PING_TIMING;
+    this.sweeper = setInterval(() => {
+      for (const entry of this.entries.values()) for (const pooled of entry.sessions) pooled.liveness.check();
+    }, sweepEveryMs(this.ping));
+    this.sweeper.unref();
   }
 
   /** Opens a CONNECT tunnel; resolves with the stream once the destination answered 200. */
@@ -99,8 +137,16 @@ export class HboneClientPool {
     if (this.closed) throw new L4meshError('L4MESH_ERR_PROTOCOL', 'the HBONE client pool is closed');
     const where = describeTarget(request.proxyAddress);
     const deadline = Date.now() + this.connectTimeoutMs;
-    const pooled = await this.reserve(request, where);
-    return this.openStream(pooled, request, where, Math.max(1, deadline - Date.now()));
+    for (let attempt = 1; ; attempt++) {
+      const pooled = await this.reserve(request, where);
+      try {
+        const release = (): void => this.release(pooled);
+        return await openConnectStream(pooled, release, request, where, Math.max(1, deadline - Date.now()), this.connectTimeoutMs);
+      } catch (err) {
+        if (!(err instanceof RetryElsewhere)) throw err;
+        if (attempt >= HBONE_CONNECT_ATTEMPTS || Date.now() >= deadline || this.closed) throw err.error;
+      }
+    }
   }
 
   stats(): HboneKeyStats[] {
@@ -116,11 +162,13 @@ export class HboneClientPool {
   /** Closes every pooled connection; open streams finish first (HTTP/2 GOAWAY). */
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.sweeper);
     const waits: Promise<void>[] = [];
     for (const entry of this.entries.values()) {
       for (const pooled of entry.sessions) {
         clearTimeout(pooled.idleTimer);
         pooled.usable = false;
+        pooled.liveness.stop();
         if (pooled.session.closed || pooled.session.destroyed) continue;
         waits.push(new Promise((resolve) => pooled.session.close(() => resolve())));
       }
@@ -129,9 +177,16 @@ export class HboneClientPool {
     await Promise.all(waits);
   }
 
-  /** A session of the key with a free stream slot, dialing one (once per key at a time) if needed. */
+  /**
+   * The least-loaded live session of the key with a free stream slot. While every live session of the key
+   * carries HBONE_SPREAD_STREAMS and the key has fewer than `spreadConnections`, the caller waits for one
+   * more connection instead (the key's one dial); if that dial fails or takes longer than
+   * HBONE_SPREAD_WAIT_MS, the existing sessions take it.
+   * Sessions whose PING is overdue are skipped.
+   */
   private async reserve(request: HboneConnectRequest, where: string): Promise<PooledSession> {
     const key = `${request.srcIdentity}\n${request.dstIdentity}\n${request.dstNode}`;
+    let spread = true;
     for (;;) {
       // Looked up every round: the entry may have been dropped while this caller waited.
       let entry = this.entries.get(key);
@@ -139,28 +194,45 @@ export class HboneClientPool {
         entry = { srcIdentity: request.srcIdentity, dstIdentity: request.dstIdentity, dstNode: request.dstNode, sessions: [] };
         this.entries.set(key, entry);
       }
-      const free = entry.sessions.find((s) => s.usable && s.streams < this.streamLimit(s));
-      if (free) {
-        free.streams++;
-        clearTimeout(free.idleTimer);
-        free.idleTimer = undefined;
-        return free;
+      let best: PooledSession | undefined;
+      let live = 0;
+      for (const s of entry.sessions) {
+        if (!s.usable || s.liveness.overdue) continue;
+        live++;
+        if (s.streams < this.streamLimit(s) && (!best || s.streams < best.streams)) best = s;
       }
-      if (!entry.dialing) {
-        const dialed = entry;
-        const dialing = this.dial(dialed, request, where);
-        dialed.dialing = dialing;
-        const done = (): void => {
-          dialed.dialing = undefined;
-          // A key whose dial failed and that has no connection left is not worth listing in stats().
-          if (dialed.sessions.length === 0 && this.entries.get(key) === dialed) this.entries.delete(key);
-        };
-        void dialing.then(done, done);
+      const spreadWanted = spread && live < this.spreadConnections && best !== undefined && best.streams >= HBONE_SPREAD_STREAMS;
+      if (best && !spreadWanted) {
+        best.streams++;
+        clearTimeout(best.idleTimer);
+        best.idleTimer = undefined;
+        best.liveness.check(HBONE_PING_ON_USE_MS);
+        return best;
       }
-      // Callers waiting on a failed dial fail with the same error instead of dialing again at once.
-      await entry.dialing;
+      if (!entry.dialing) this.startDial(entry, key, request, where);
+      try {
+        if (!best) await entry.dialing;
+        // Spreading is worth a handshake, not a destination that accepts connections slowly.
+        else if (!(await Promise.race([entry.dialing!.then(() => true), sleep(HBONE_SPREAD_WAIT_MS, false, { ref: false })]))) spread = false;
+      } catch (err) {
+        // Callers waiting on a failed dial fail with its error instead of dialing again at once, unless
+        // they only waited to spread and a session with room is still there.
+        if (!best) throw err;
+        spread = false;
+      }
       if (this.closed) throw new L4meshError('L4MESH_ERR_PROTOCOL', 'the HBONE client pool is closed');
     }
+  }
+
+  private startDial(entry: PoolEntry, key: string, request: HboneConnectRequest, where: string): void {
+    const dialing = this.dial(entry, request, where);
+    entry.dialing = dialing;
+    const done = (): void => {
+      entry.dialing = undefined;
+      // A key whose dial failed and that has no connection left is not worth listing in stats().
+      if (entry.sessions.length === 0 && this.entries.get(key) === entry) this.entries.delete(key);
+    };
+    void dialing.then(done, done);
   }
 
   private async dial(entry: PoolEntry, request: HboneConnectRequest, where: string): Promise<void> {
@@ -178,9 +250,25 @@ export class HboneClientPool {
       { host: request.proxyAddress.host, port: request.proxyAddress.port, dstIdentity: request.dstIdentity },
       this.connectTimeoutMs,
     );
-    const pooled: PooledSession = { session, streams: 0, usable: true };
+    const pooled: PooledSession = {
+      session,
+      streams: 0,
+      usable: true,
+      waiting: new Set(),
+      liveness: new PingWatch(session, this.ping, {
+        // CONNECTs waiting on a silent connection go elsewhere now rather than at the connect timeout.
+        onOverdue: () => {
+          for (const goElsewhere of [...pooled.waiting]) goElsewhere();
+        },
+        onDead: () => {
+          pooled.usable = false;
+          session.destroy(pingTimeoutError(where, this.ping.timeoutMs));
+        },
+      }),
+    };
     const retire = (): void => {
       pooled.usable = false;
+      pooled.liveness.stop();
       clearTimeout(pooled.idleTimer);
       const i = entry.sessions.indexOf(pooled);
       if (i >= 0) entry.sessions.splice(i, 1);
@@ -212,52 +300,5 @@ export class HboneClientPool {
       pooled.session.close();
     }, this.idleTimeoutMs);
     pooled.idleTimer.unref();
-  }
-
-  private openStream(pooled: PooledSession, request: HboneConnectRequest, where: string, timeoutMs: number): Promise<ClientHttp2Stream> {
-    // The listeners below live as long as the tunnel, so they capture the authority, not the request and
-    // its headers (the stream keeps its own copy of those): the stream is opened outside their scope.
-    const authority = request.authority;
-    let stream: ClientHttp2Stream;
-    try {
-      stream = pooled.session.request({ ':method': 'CONNECT', ':authority': authority, ...request.headers }, { endStream: false });
-    } catch (err) {
-      pooled.usable = false;
-      this.release(pooled);
-      return Promise.reject(new L4meshError('L4MESH_ERR_PROTOCOL', `cannot open a stream to ${where}: ${(err as Error).message}`, { cause: err }));
-    }
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      // Dropped once settled: the 'close' listener below outlives the setup by the tunnel's whole life.
-      let timer: NodeJS.Timeout | undefined;
-      const settle = (err?: L4meshError): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        timer = undefined;
-        if (err) {
-          if (!stream.destroyed) stream.close(h2.NGHTTP2_CANCEL);
-          reject(err);
-        } else {
-          resolve(stream);
-        }
-      };
-      timer = setTimeout(() => settle(connectTimeoutError(where, this.connectTimeoutMs)), timeoutMs);
-      timer.unref();
-      stream.once('close', () => {
-        this.release(pooled);
-        // Every tunnel's stream closes; only one that never answered is a failure. Building the error
-        // (a stack capture) only then took ~2 % of a node proxy's CPU in the connection-rate profile.
-        if (settled) return;
-        settle(new L4meshError('L4MESH_ERR_PROTOCOL', `destination proxy ${where} closed the stream for ${authority} before answering (HTTP/2 code ${stream.rstCode}) — it may have refused our certificate`));
-      });
-      stream.on('error', (err) => {
-        settle(new L4meshError('L4MESH_ERR_PROTOCOL', `HBONE stream to ${where} for ${authority} failed before the response: ${err.message}`, { cause: err }));
-      });
-      stream.once('response', (headers) => {
-        const status = Number(headers[':status']);
-        settle(status === 200 ? undefined : statusError(status, authority, where));
-      });
-    });
   }
 }

@@ -14,6 +14,8 @@ export {
   DEFAULT_HBONE_CONNECT_TIMEOUT_MS,
   DEFAULT_HBONE_IDLE_TIMEOUT_MS,
   DEFAULT_HBONE_MAX_STREAMS_PER_CONNECTION,
+  DEFAULT_HBONE_SPREAD_CONNECTIONS,
+  HBONE_SPREAD_STREAMS,
   type HboneClientPoolOptions,
   type HboneConnectRequest,
   type HboneKeyStats,
@@ -32,3 +34,4 @@ export {
 } from './headers.js';
 export { parseHboneAuthority, formatHboneAuthority, type HboneTarget } from './authority.js';
 export * from './settings.js';
+export { PingWatch, DEFAULT_PING_TIMING, type PingTiming } from './liveness.js';

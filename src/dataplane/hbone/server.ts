@@ -17,7 +17,8 @@ import { splice } from '../splice.js';
 import { localSpiffeId, peerSpiffeId } from '../tls/peer-identity.js';
 import { HBONE_TLS_MIN_VERSION } from '../tls/secure-context.js';
 import { parseHboneAuthority } from './authority.js';
-import { HBONE_HTTP2_SETTINGS, HBONE_MAX_SESSION_MEMORY_MB, HBONE_SESSION_WINDOW_BYTES } from './settings.js';
+import { DEFAULT_PING_TIMING, PingWatch, pingTimeoutError, sweepEveryMs, type PingTiming } from './liveness.js';
+import { HBONE_MAX_SESSION_MEMORY_MB, HBONE_SERVER_HTTP2_SETTINGS, HBONE_SESSION_WINDOW_BYTES } from './settings.js';
 
 export const DEFAULT_HBONE_PORT = 15008;
 /** How long `close()` lets open tunnels finish before cutting them, when the caller does not say. */
@@ -58,6 +59,8 @@ export interface HboneServerOptions {
   port?: number;
   identities: HboneIdentities;
   handler: (request: HboneInboundRequest) => Promise<HboneInboundDecision>;
+  /** PING interval and deadlines of inbound connections (tests shorten them). */
+  ping?: PingTiming;
 }
 
 /** Events, so telemetry and access logs observe tunnels without sitting in the copy loop. */
@@ -78,6 +81,8 @@ interface SessionInfo {
   localIdentity: string;
   remoteAddress: string;
   remotePort: number;
+  /** A client that stopped answering PINGs is cut, so its tunnels' upstream sockets do not stay open forever. */
+  liveness: PingWatch;
 }
 
 export interface HboneServer {
@@ -92,6 +97,7 @@ export class HboneServer extends EventEmitter {
   private readonly server: Http2SecureServer;
   private readonly sessions = new Map<Http2Session, SessionInfo>();
   private readonly openStreams = new Set<ServerHttp2Stream>();
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(options: HboneServerOptions) {
     super();
@@ -108,7 +114,8 @@ export class HboneServer extends EventEmitter {
         if (!(context instanceof Promise)) return context ? callback(null, context) : refuse();
         context.then((c) => (c ? callback(null, c) : refuse()), refuse);
       },
-      settings: HBONE_HTTP2_SETTINGS,
+      // Includes SETTINGS_MAX_CONCURRENT_STREAMS: nghttp2 refuses streams beyond it (REFUSED_STREAM).
+      settings: HBONE_SERVER_HTTP2_SETTINGS,
       maxSessionMemory: HBONE_MAX_SESSION_MEMORY_MB,
     });
     // Tunnelled applications do their own batching; Nagle here would only add latency per frame.
@@ -116,6 +123,10 @@ export class HboneServer extends EventEmitter {
     this.server.on('session', (session) => this.onSession(session));
     this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
     this.server.on('tlsClientError', (err, socket) => this.emit('handshakeFailed', err, socket.remoteAddress));
+    this.sweeper = setInterval(() => {
+      for (const info of this.sessions.values()) info.liveness.check();
+    }, sweepEveryMs(options.ping ?? DEFAULT_PING_TIMING));
+    this.sweeper.unref();
   }
 
   listen(): Promise<void> {
@@ -140,6 +151,7 @@ export class HboneServer extends EventEmitter {
 
   /** Stops accepting, lets open tunnels run for up to `graceMs`, then cuts what is left. */
   async close(graceMs = DEFAULT_HBONE_CLOSE_GRACE_MS): Promise<void> {
+    clearInterval(this.sweeper);
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     // GOAWAY: clients stop sending new streams here; streams already open keep running.
     for (const session of this.sessions.keys()) session.close();
@@ -168,14 +180,22 @@ export class HboneServer extends EventEmitter {
       session.destroy();
       return;
     }
+    const timing = this.options.ping ?? DEFAULT_PING_TIMING;
     const info: SessionInfo = {
       peerIdentity,
       localIdentity,
       remoteAddress: socket.remoteAddress ?? '',
       remotePort: socket.remotePort ?? 0,
+      liveness: new PingWatch(session, timing, {
+        // (The session's socket is unbound by then: the peer is named from what was read at the start.)
+        onDead: () => session.destroy(pingTimeoutError(`${info.remoteAddress}:${info.remotePort}`, timing.timeoutMs)),
+      }),
     };
     this.sessions.set(session, info);
-    session.on('close', () => this.sessions.delete(session));
+    session.on('close', () => {
+      info.liveness.stop();
+      this.sessions.delete(session);
+    });
     session.on('error', () => {
       // Reported through the streams it breaks; the session itself is simply gone.
     });

@@ -1,4 +1,5 @@
-// The client pool reuses one mutual-TLS connection per key and opens another only past 100 streams.
+// The client pool reuses one mutual-TLS connection per key; concurrent streams are spread over up to 4
+// connections (4 streams each first, then least-loaded), and a connection never carries more than 100.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -30,8 +31,23 @@ test('100 sequential streams share one TLS connection', async () => {
   }
 });
 
-test('150 concurrent streams open exactly two connections (100 + 50)', async () => {
+test('150 concurrent streams spread over four connections', async () => {
   const f = await meshFixture();
+  try {
+    const streams = await Promise.all(Array.from({ length: 150 }, () => connectEcho(f)));
+    assert.equal(f.counts.sessionsOpened, 4);
+    assert.deepEqual(f.pool.stats(), [
+      { srcIdentity: SRC_ID, dstIdentity: DST_ID, dstNode: 'node-b', sessions: 4, openStreams: 150 },
+    ]);
+    const replies = await Promise.all(streams.map((s, i) => echoOnce(s, `c${i}`)));
+    assert.deepEqual(replies, streams.map((_, i) => `c${i}`));
+  } finally {
+    await f.close();
+  }
+});
+
+test('without spreading, 150 concurrent streams open exactly two connections (100 + 50)', async () => {
+  const f = await meshFixture({ pool: { spreadConnections: 1 } });
   try {
     const streams = await Promise.all(Array.from({ length: 150 }, () => connectEcho(f)));
     assert.equal(f.counts.sessionsOpened, 2);
