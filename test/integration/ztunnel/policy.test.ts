@@ -96,8 +96,8 @@ spec:
         10_000,
         'the policy on node-2',
       );
-      const reply = await roundTrip(echo.listen.address, echo.listen.port, 'hello');
-      assert.equal(reply.length, 0, 'a denied connection is closed without data');
+      // A denied connection gets no byte and ends with a reset, like every connection the mesh refuses.
+      await assert.rejects(roundTrip(echo.listen.address, echo.listen.port, 'hello'), (err: NodeJS.ErrnoException) => err.code === 'ECONNRESET');
       assert.equal(echo.servers[0]!.accepted, 0);
       const inbound = await eventually(() => mesh.nodes[1]!.proc.output().split('\n').find((l) => l.includes('direction="inbound"') && l.includes('\terror\t')), 5_000, 'the inbound denial line');
       assert.match(inbound, /\terror\taccess\tconnection complete\t/);
