@@ -140,6 +140,7 @@ export class Sidecar {
 
     this.endpoints = await startProxyEndpoints({
       address: config.address,
+      stateDir: config.stateDir,
       registry,
       ready: () => this.ready(),
       configDump: () => sidecarConfigDump(this),

@@ -3,6 +3,7 @@
 import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { adminHandler, closeServer, listen, readinessHandler } from '../admin/server.js';
+import { writeProxyAdminToken } from '../admin/admin-token.js';
 import { startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.js';
 import { isLogLevel, type Logger } from '../../logging/logger.js';
 
@@ -11,6 +12,8 @@ export const PROXY_PORTS = { hbone: 15008, inboundPlaintext: 15006, admin: 15000
 
 export interface ProxyEndpointsOptions {
   address: string;
+  /** Where the admin token for the mutating endpoints is written (`<stateDir>/admin-tokens/<address>.token`). */
+  stateDir: string;
   registry: Registry;
   ready: () => boolean;
   configDump: () => unknown;
@@ -27,6 +30,7 @@ export async function startProxyEndpoints(options: ProxyEndpointsOptions): Promi
   const { address, log } = options;
   const metrics: MetricsServer = await startMetricsServer({ host: address, port: PROXY_PORTS.metrics, registry: options.registry });
   const readiness: Server = await listen(readinessHandler(options.ready), address, PROXY_PORTS.readiness, 'readiness');
+  const adminToken = await writeProxyAdminToken(options.stateDir, address);
   const admin: Server = await listen(
     adminHandler({
       configDump: options.configDump,
@@ -38,6 +42,7 @@ export async function startProxyEndpoints(options: ProxyEndpointsOptions): Promi
         return undefined;
       },
       quit: options.quit,
+      adminToken,
     }),
     address,
     PROXY_PORTS.admin,
