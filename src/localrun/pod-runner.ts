@@ -7,6 +7,7 @@ import type { Logger } from '../logging/logger.js';
 import { rfc3339Now, probeContainer, type ContainerSpec } from './container-probe.js';
 import { fetchCapture, fetchConfigDump, podUid } from './node-admin.js';
 import { podEnv, unsupportedEnv } from './pod-env.js';
+import { baseEnv, podUser, protectStateDir } from './pod-user.js';
 import { podLogDir, podLogFile } from './pod-processes.js';
 import { processStartTime, type ProcessRecord } from './processes.js';
 import { SIDECAR_CONTAINER, spawnSidecar, wantsSidecar } from './sidecar-process.js';
@@ -156,15 +157,29 @@ export class PodRunner {
       void this.report();
       return;
     }
+    const who = podUser(this.pod.spec, c.spec);
+    if ('problem' in who) {
+      c.waiting = { reason: 'CreateContainerConfigError', message: `container "${c.spec.name}": ${who.problem}` };
+      void this.report();
+      return;
+    }
+    if (who.ignored && c.restartCount === 0) this.host.log.warn(who.ignored, { pod: this.key, container: c.spec.name });
+    if (who.user) protectStateDir(this.host.stateDir);
     const argv = [...(c.spec.command ?? []), ...(c.spec.args ?? [])];
-    const env = { ...process.env, ...podEnv(this.pod, this.mappings, c.spec.env ?? []) } as Record<string, string>;
+    const env = { ...baseEnv(who.user), ...podEnv(this.pod, this.mappings, c.spec.env ?? []) };
+    const cwd = c.spec.workingDir ?? this.workDir;
     const log = podLogFile(this.host.stateDir, this.namespace, this.name, c.spec.name);
     const fd = openSync(log, 'a');
     const key = `${this.key}/${c.spec.name}`;
     let child: ChildProcess;
     try {
       // No shell: argv goes to the program as written; `command[0]` is looked up on PATH.
-      child = spawn(argv[0]!, argv.slice(1), { cwd: c.spec.workingDir ?? this.workDir, env, detached: true, stdio: ['ignore', fd, fd] });
+      child = spawn(argv[0]!, argv.slice(1), { cwd, env, detached: true, stdio: ['ignore', fd, fd], uid: who.user?.uid, gid: who.user?.gid });
+    } catch (err) {
+      // Most spawn failures arrive as 'error' events; a refused setuid/setgid (EPERM) is thrown.
+      c.waiting = { reason: 'RunContainerError', message: `${argv[0]}: ${(err as Error).message}` };
+      void this.report();
+      return;
     } finally {
       closeSync(fd);
     }
@@ -183,7 +198,8 @@ export class PodRunner {
       });
     });
     child.once('error', (err) => {
-      c.waiting = { reason: 'RunContainerError', message: `${argv[0]}: ${err.message}` };
+      const as = who.user && (err as NodeJS.ErrnoException).code === 'EACCES' ? ` (as uid ${who.user.uid}: may that user enter ${cwd} and run ${argv[0]}? set securityContext.runAsUser or the directory's mode)` : '';
+      c.waiting = { reason: 'RunContainerError', message: `${argv[0]}: ${err.message}${as}` };
     });
     child.once('close', (code, signal) => {
       this.host.processExited(key);

@@ -1,6 +1,6 @@
 // Runs the l4mesh CLI as a child process against a per-test state dir and 127.<b>.0.0/16 block.
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,11 @@ export interface CliResult {
 export interface CliMesh {
   base: number;
   stateDir: string;
+  /**
+   * Where tests write manifests: pods run in their manifest's directory, and under a root mesh they run as
+   * uid 65534, which cannot enter the (owner-only) state dir, so this one is world-readable.
+   */
+  manifestDir: string;
   run(args: string[], timeoutMs?: number): Promise<CliResult>;
   cleanup(): Promise<void>;
 }
@@ -41,10 +46,13 @@ async function pickBase(): Promise<number> {
 export async function cliMesh(): Promise<CliMesh> {
   const base = await pickBase();
   const stateDir = await mkdtemp(join(tmpdir(), 'l4mesh-cli-'));
+  const manifestDir = await mkdtemp(join(tmpdir(), 'l4mesh-manifests-'));
+  await chmod(manifestDir, 0o755);
   const env = { ...process.env, L4MESH_STATE_DIR: stateDir, L4MESH_LOCAL_NET: `127.${base}` };
   return {
     base,
     stateDir,
+    manifestDir,
     run(args, timeoutMs = 60_000) {
       const { command, args: full } = cliCommand(args);
       return new Promise((resolve, reject) => {
@@ -65,6 +73,7 @@ export async function cliMesh(): Promise<CliMesh> {
     },
     async cleanup() {
       await rm(stateDir, { recursive: true, force: true });
+      await rm(manifestDir, { recursive: true, force: true });
     },
   };
 }
