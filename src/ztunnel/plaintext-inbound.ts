@@ -14,6 +14,7 @@ import { newConnectionStats } from '../dataplane/connection-stats.js';
 import { RESPONSE_FLAGS } from '../dataplane/telemetry/labels.js';
 import type { ConnectionTable } from './connections.js';
 import { dialTcp } from './dial.js';
+import { fdPressure } from '../dataplane/admin/fd-pressure.js';
 import { inboundTarget, type InboundTargetRules } from './inbound-target.js';
 import type { ConnectionPeers, ConnectionReporter } from './reporting.js';
 
@@ -35,6 +36,7 @@ export function createPlaintextInbound(deps: PlaintextInboundDeps): Server {
   server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     void handle(deps, req, socket, head);
   });
+  fdPressure.watch(server, 'inbound_plaintext', 'data');
   return server;
 }
 

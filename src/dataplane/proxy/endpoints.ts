@@ -4,6 +4,7 @@ import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { adminHandler, closeServer, listen, readinessHandler } from '../admin/server.js';
 import { writeProxyAdminToken } from '../admin/admin-token.js';
+import { checkFdLimits, fdPressure } from '../admin/fd-pressure.js';
 import { startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.js';
 import { isLogLevel, type Logger } from '../../logging/logger.js';
 
@@ -28,6 +29,9 @@ export interface ProxyEndpoints {
 
 export async function startProxyEndpoints(options: ProxyEndpointsOptions): Promise<ProxyEndpoints> {
   const { address, log } = options;
+  checkFdLimits(log);
+  fdPressure.start(log);
+  fdPressure.register(options.registry);
   const metrics: MetricsServer = await startMetricsServer({ host: address, port: PROXY_PORTS.metrics, registry: options.registry });
   const readiness: Server = await listen(readinessHandler(options.ready), address, PROXY_PORTS.readiness, 'readiness');
   const adminToken = await writeProxyAdminToken(options.stateDir, address);
@@ -48,6 +52,9 @@ export async function startProxyEndpoints(options: ProxyEndpointsOptions): Promi
     PROXY_PORTS.admin,
     'admin',
   );
+  fdPressure.watch(metrics.server, 'metrics', 'control');
+  fdPressure.watch(readiness, 'readiness', 'control');
+  fdPressure.watch(admin, 'admin', 'control');
   return {
     close: async () => {
       await Promise.all([metrics.close(), closeServer(admin), closeServer(readiness)]);
