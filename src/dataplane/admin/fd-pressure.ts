@@ -18,7 +18,7 @@ export const ACCEPT_ERROR_LOG_INTERVAL_MS = 10_000;
  * between two reads, rarely enough to cost nothing (one readdir; ~1 ms per 10k descriptors).
  */
 const FD_CHECK_MS = 250;
-/** Shed when fewer than this many descriptors are free; accept again when four times as many are. */
+/** Shed when this many descriptors or fewer are free; accept again when four times as many are (reserve held). */
 const FD_LOW_WATER = FD_RESERVE;
 const FD_EXHAUSTED = new Set(['EMFILE', 'ENFILE']);
 /**
@@ -80,7 +80,7 @@ class FdPressure {
     this.log = log;
     this.fillReserve();
     this.limit = readFdLimits()?.soft;
-    if (this.limit === undefined || this.checkTimer) return;
+    if (this.checkTimer) return;
     this.checkTimer = setInterval(() => this.check(), FD_CHECK_MS);
     this.checkTimer.unref();
   }
@@ -102,10 +102,15 @@ class FdPressure {
     // The limit can be changed from outside (prlimit --pid), so it is read again with each check.
     this.limit = readFdLimits()?.soft ?? this.limit;
     if (spare !== undefined && !this.underPressure) this.fillReserve();
-    if (used === undefined || this.limit === undefined) return;
+    if (used === undefined || this.limit === undefined) {
+      // Without /proc only errors signal pressure; it ends as soon as the reserve can be taken again.
+      if (this.underPressure) this.tryRecover();
+      return;
+    }
     const free = this.limit - used;
     if (!this.underPressure && free <= FD_LOW_WATER) this.enterPressure(`${used} of ${this.limit} file descriptors in use`);
-    else if (this.underPressure && free + this.reserveMissing() >= 4 * FD_LOW_WATER) this.tryRecover();
+    // Recovered when, with the reserve taken back, 4 x FD_LOW_WATER descriptors are still free.
+    else if (this.underPressure && free - this.reserveMissing() >= 4 * FD_LOW_WATER) this.tryRecover();
   }
 
   private reserveMissing(): number {
