@@ -7,7 +7,7 @@ import type { Logger } from '../logging/logger.js';
 import { rfc3339Now, probeContainer, type ContainerSpec } from './container-probe.js';
 import { fetchCapture, fetchConfigDump, podUid } from './node-admin.js';
 import { podEnv, unsupportedEnv } from './pod-env.js';
-import { baseEnv, podUser, protectStateDir } from './pod-user.js';
+import { baseEnv, isMeshComponent, podUser, protectStateDir } from './pod-user.js';
 import { podLogDir, podLogFile } from './pod-processes.js';
 import { processStartTime, type ProcessRecord } from './processes.js';
 import { SIDECAR_CONTAINER, spawnSidecar, wantsSidecar } from './sidecar-process.js';
@@ -157,7 +157,8 @@ export class PodRunner {
       void this.report();
       return;
     }
-    const who = podUser(this.pod.spec, c.spec);
+    const meshComponent = isMeshComponent(this.pod);
+    const who = meshComponent ? {} : podUser(this.pod.spec, c.spec);
     if ('problem' in who) {
       c.waiting = { reason: 'CreateContainerConfigError', message: `container "${c.spec.name}": ${who.problem}` };
       void this.report();
@@ -166,7 +167,7 @@ export class PodRunner {
     if (who.ignored && c.restartCount === 0) this.host.log.warn(who.ignored, { pod: this.key, container: c.spec.name });
     if (who.user) protectStateDir(this.host.stateDir);
     const argv = [...(c.spec.command ?? []), ...(c.spec.args ?? [])];
-    const env = { ...baseEnv(who.user), ...podEnv(this.pod, this.mappings, c.spec.env ?? []) };
+    const env = { ...(meshComponent ? (process.env as Record<string, string>) : baseEnv(who.user)), ...podEnv(this.pod, this.mappings, c.spec.env ?? []) };
     const cwd = c.spec.workingDir ?? this.workDir;
     const log = podLogFile(this.host.stateDir, this.namespace, this.name, c.spec.name);
     const fd = openSync(log, 'a');

@@ -2,6 +2,8 @@
 // unprivileged user (nobody, unless the Deployment's securityContext.runAsUser/runAsGroup says otherwise,
 // like Kubernetes' runAsNonRoot), with a clean environment and no way into the state dir's secrets.
 import { chmodSync, readFileSync, statSync } from 'node:fs';
+import type { Resource } from '../api/types.js';
+import { LABEL_GATEWAY_MANAGED } from '../controlplane/registry/labels.js';
 
 /** `nobody`: present on every Linux, owns no files, so a pod can read only what is world-readable. */
 export const DEFAULT_POD_UID = 65534;
@@ -53,6 +55,17 @@ export function podUser(podSpec: unknown, containerSpec: unknown, meshUid: numbe
   const uid = runAsUser ?? DEFAULT_POD_UID;
   if (uid === 0 && runAsNonRoot) return { problem: 'securityContext.runAsNonRoot is true but runAsUser is 0 (root); remove one of them' };
   return { user: { uid, gid: runAsGroup ?? (uid === 0 ? 0 : DEFAULT_POD_GID) } };
+}
+
+/**
+ * Pods of mesh components (a waypoint from `l4mesh waypoint apply`, labelled gateway.istio.io/managed as
+ * Istio labels the gateways it deploys) are proxies, like the sidecar: they run as the mesh's user with
+ * its environment, since they need its node token. No escalation: applying a manifest at all takes the
+ * admin token.
+ */
+export function isMeshComponent(pod: Resource): boolean {
+  const labels = (pod.metadata.labels ?? {}) as Record<string, unknown>;
+  return typeof labels[LABEL_GATEWAY_MANAGED] === 'string';
 }
 
 /** The user's home from /etc/passwd, else "/" (what Kubernetes sets when the image has no entry). */

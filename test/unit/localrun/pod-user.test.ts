@@ -1,7 +1,7 @@
 // Which user a local-mode container runs as and what environment it starts from (src/localrun/pod-user.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { baseEnv, DEFAULT_PATH, podUser } from '../../../src/localrun/pod-user.js';
+import { baseEnv, DEFAULT_PATH, isMeshComponent, podUser } from '../../../src/localrun/pod-user.js';
 
 test('a root mesh runs containers as 65534:65534 by default', () => {
   assert.deepEqual(podUser({}, {}, 0), { user: { uid: 65534, gid: 65534 } });
@@ -35,4 +35,10 @@ test('the base environment is PATH, HOME and LANG only', () => {
   // No PATH in the mesh's env: the container runtimes' default. uid 4321 has no passwd entry: HOME is "/".
   assert.deepEqual(baseEnv({ uid: 4321, gid: 4321 }, { HOME: '/root' }), { PATH: DEFAULT_PATH, HOME: '/' });
   assert.deepEqual(baseEnv({ uid: 4321, gid: 4321 }, { PATH: '/usr/bin' }), { PATH: '/usr/bin', HOME: '/' });
+});
+
+test('a waypoint pod (gateway.istio.io/managed) is a mesh component; an ordinary pod is not', () => {
+  const pod = (labels: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', labels } });
+  assert.equal(isMeshComponent(pod({ 'gateway.istio.io/managed': 'istio.io-mesh-controller', 'gateway.networking.k8s.io/gateway-name': 'waypoint' })), true);
+  assert.equal(isMeshComponent(pod({ app: 'ratings' })), false);
 });
