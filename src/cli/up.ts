@@ -130,6 +130,7 @@ export async function run(args: string[]): Promise<number> {
       return 1;
     }
     process.stdout.write(started === 0 ? 'Nothing to do: the mesh is already up.\n' : 'The mesh is up.\n');
+    process.stdout.write('Note: local mode is not a security boundary between processes of the same user (as root, pods run as uid 65534 unless securityContext.runAsUser says otherwise).\n');
     process.stdout.write(`\n  control plane   xDS + CA ${layout.controlPlaneAddress}:${layout.grpcPort}   API, debug ${controlPlaneUrl(layout)}\n`);
     for (let k = 1; k <= layout.nodes; k++) {
       const a = nodeAddress(layout, k);

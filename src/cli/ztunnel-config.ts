@@ -88,7 +88,7 @@ export async function run(args: string[]): Promise<number> {
     if (type === 'log') {
       if (!values.level) throw new UsageError('--level is required, e.g. --level debug');
       for (const n of nodes) {
-        await setLogLevel(nodeAddress(ctx.layout, n), values.level);
+        await setLogLevel(ctx.stateDir, nodeAddress(ctx.layout, n), values.level);
         process.stdout.write(`ztunnel-node-${n}: log level ${values.level}\n`);
       }
       return 0;

@@ -1,6 +1,7 @@
 // Reads a node proxy's admin endpoints (:15000): /capture (outbound listener mappings) and /config_dump.
 import type { OutboundMapping } from '../dataplane/capture/capture.js';
 import { L4meshError } from '../errors/index.js';
+import { adminAuthHeaders } from '../dataplane/admin/admin-token.js';
 
 export const ADMIN_PORT = 15000;
 
@@ -19,10 +20,10 @@ export interface ConfigDump {
   config: Record<string, unknown>;
 }
 
-async function adminGet<T>(address: string, path: string, method = 'GET'): Promise<T> {
+async function adminGet<T>(address: string, path: string, method = 'GET', headers: Record<string, string> = {}): Promise<T> {
   let res: Response;
   try {
-    res = await fetch(`http://${address}:${ADMIN_PORT}${path}`, { method, signal: AbortSignal.timeout(5_000) });
+    res = await fetch(`http://${address}:${ADMIN_PORT}${path}`, { method, headers, signal: AbortSignal.timeout(5_000) });
   } catch (err) {
     throw new L4meshError('L4MESH_ERR_NO_CONTROL_PLANE', `no node proxy admin at ${address}:${ADMIN_PORT} — is the mesh up? run "l4mesh status"`, { cause: err });
   }
@@ -47,8 +48,14 @@ export function fetchConnections(nodeAddress: string): Promise<Array<Record<stri
   return adminGet<Array<Record<string, unknown>>>(nodeAddress, '/connections');
 }
 
-export function setLogLevel(nodeAddress: string, level: string): Promise<unknown> {
-  return adminGet<unknown>(nodeAddress, `/logging?level=${encodeURIComponent(level)}`, 'POST');
+/** POST /logging with the proxy's admin token from `stateDir` (the proxy refuses it without). */
+export function setLogLevel(stateDir: string, nodeAddress: string, level: string): Promise<unknown> {
+  return adminGet<unknown>(nodeAddress, `/logging?level=${encodeURIComponent(level)}`, 'POST', adminAuthHeaders(stateDir, nodeAddress));
+}
+
+/** POST /quitquitquit with the proxy's admin token from `stateDir`. */
+export function quitProxy(stateDir: string, nodeAddress: string): Promise<unknown> {
+  return adminGet<unknown>(nodeAddress, '/quitquitquit', 'POST', adminAuthHeaders(stateDir, nodeAddress));
 }
 
 export function podUid(namespace: string, pod: string): string {

@@ -9,6 +9,7 @@ import { fetchCapture, fetchConfigDump, podUid } from './node-admin.js';
 import { expandVars } from './command-expansion.js';
 import { podEnv, unsupportedEnv } from './pod-env.js';
 import { podEventsFile, recordEvent, type PodEvent } from './pod-events.js';
+import { baseEnv, isMeshComponent, podUser, protectStateDir } from './pod-user.js';
 import { podLogDir, podLogFile, previousLogFile } from './pod-processes.js';
 import { processStartTime, type ProcessRecord } from './processes.js';
 import { SIDECAR_CONTAINER, spawnSidecar, wantsSidecar } from './sidecar-process.js';
@@ -171,10 +172,20 @@ export class PodRunner {
       void this.report();
       return;
     }
+    const meshComponent = isMeshComponent(this.pod);
+    const who = meshComponent ? {} : podUser(this.pod.spec, c.spec);
+    if ('problem' in who) {
+      c.waiting = { reason: 'CreateContainerConfigError', message: `container "${c.spec.name}": ${who.problem}` };
+      void this.report();
+      return;
+    }
+    if (who.ignored && c.restartCount === 0) this.host.log.warn(who.ignored, { pod: this.key, container: c.spec.name });
+    if (who.user) protectStateDir(this.host.stateDir);
     const vars = podEnv(this.pod, this.mappings, c.spec.env ?? []);
     // $(VAR) from the container's own variables (not the runtime's shell), as the kubelet expands them.
     const argv = [...(c.spec.command ?? []), ...(c.spec.args ?? [])].map((a) => expandVars(a, vars));
-    const env = { ...process.env, ...vars } as Record<string, string>;
+    const env = { ...(meshComponent ? (process.env as Record<string, string>) : baseEnv(who.user)), ...vars };
+    const cwd = c.spec.workingDir ?? this.workDir;
     const log = podLogFile(this.host.stateDir, this.namespace, this.name, c.spec.name);
     rotateLog(log);
     const fd = openSync(log, 'a');
@@ -182,7 +193,12 @@ export class PodRunner {
     let child: ChildProcess;
     try {
       // No shell: argv goes to the program as written; `command[0]` is looked up on PATH.
-      child = spawn(argv[0]!, argv.slice(1), { cwd: c.spec.workingDir ?? this.workDir, env, detached: true, stdio: ['ignore', fd, fd] });
+      child = spawn(argv[0]!, argv.slice(1), { cwd, env, detached: true, stdio: ['ignore', fd, fd], uid: who.user?.uid, gid: who.user?.gid });
+    } catch (err) {
+      // Most spawn failures arrive as 'error' events; a refused setuid/setgid (EPERM) is thrown.
+      c.waiting = { reason: 'RunContainerError', message: `${argv[0]}: ${(err as Error).message}` };
+      void this.report();
+      return;
     } finally {
       closeSync(fd);
     }
@@ -203,8 +219,9 @@ export class PodRunner {
       });
     });
     child.once('error', (err) => {
-      c.waiting = { reason: 'RunContainerError', message: `${argv[0]}: ${err.message}` };
-      this.containerFailed(c, `Error: cannot start container ${c.spec.name}: ${err.message} (command[0] "${argv[0]}" is run without a shell and looked up on PATH)`, log);
+      const as = who.user && (err as NodeJS.ErrnoException).code === 'EACCES' ? ` (as uid ${who.user.uid}: may that user enter ${cwd} and run ${argv[0]}? set securityContext.runAsUser or the directory's mode)` : '';
+      c.waiting = { reason: 'RunContainerError', message: `${argv[0]}: ${err.message}${as}` };
+      this.containerFailed(c, `Error: cannot start container ${c.spec.name}: ${err.message}${as} (command[0] "${argv[0]}" is run without a shell and looked up on PATH)`, log);
     });
     child.once('close', (code, signal) => {
       this.host.processExited(key);

@@ -19,6 +19,7 @@ import { HBONE_TLS_MIN_VERSION } from '../dataplane/tls/secure-context.js';
 import type { Logger } from '../logging/logger.js';
 import { linkToControlPlane } from '../dataplane/proxy/control-plane-link.js';
 import { startProxyEndpoints, type ProxyEndpoints } from '../dataplane/proxy/endpoints.js';
+import { fdPressure } from '../dataplane/admin/fd-pressure.js';
 import { captureAdminViews, ConnectionTable } from '../ztunnel/connections.js';
 import { OutboundHandler } from '../ztunnel/outbound.js';
 import { nodeProxyAddressIn } from '../ztunnel/node-proxy.js';
@@ -140,6 +141,7 @@ export class Sidecar {
 
     this.endpoints = await startProxyEndpoints({
       address: config.address,
+      stateDir: config.stateDir,
       registry,
       ready: () => this.ready(),
       configDump: () => sidecarConfigDump(this),
@@ -173,12 +175,16 @@ export class Sidecar {
     if (this.inboundListening) return;
     const address = `${this.config.address}:${SIDECAR_PORTS.inbound}`;
     this.inboundListening = new Promise<void>((resolve) => {
-      server.once('error', (err: NodeJS.ErrnoException) => {
+      const onListenError = (err: NodeJS.ErrnoException) => {
         this.log.error('cannot listen for sidecar inbound: is another proxy using this address?', { address, error: err });
         this.onQuit();
         resolve();
-      });
+      };
+      server.once('error', onListenError);
       server.listen(SIDECAR_PORTS.inbound, this.config.address, () => {
+        // Later errors are accept errors (EMFILE, ...): counted and logged, never a reason to quit.
+        server.off('error', onListenError);
+        fdPressure.watch(server, 'inbound', 'data');
         this.log.info('inbound listening', { address, identity: cert.identity });
         resolve();
       });

@@ -130,6 +130,7 @@ export class Waypoint {
 
     this.endpoints = await startProxyEndpoints({
       address: config.address,
+      stateDir: config.stateDir,
       registry: this.metricsRegistry,
       ready: () => this.ready(),
       configDump: () => ({

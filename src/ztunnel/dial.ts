@@ -2,6 +2,7 @@
 import { connect, type Socket } from 'node:net';
 import { L4meshError } from '../errors/index.js';
 import { connectPooled } from '../dataplane/pooled-reads.js';
+import { fdPressure } from '../dataplane/admin/fd-pressure.js';
 
 /** Istio's default connect timeout for an upstream: long enough for a loaded host, short enough to fail fast. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -31,6 +32,7 @@ export function dialTcp(host: string, port: number, options: DialOptions = {}): 
     });
     socket.once('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
+      fdPressure.dialFailed(err.code);
       reject(
         new L4meshError(
           'L4MESH_ERR_NO_HEALTHY_UPSTREAM',

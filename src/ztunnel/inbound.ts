@@ -11,8 +11,9 @@ import type { Logger } from '../logging/logger.js';
 import type { ConnectionTable, OpenConnection } from './connections.js';
 import { dialTcp } from './dial.js';
 import type { ConnectionPeers, ConnectionReporter } from './reporting.js';
+import { inboundTarget, type InboundTargetRules } from './inbound-target.js';
 
-export interface InboundDeps {
+export interface InboundDeps extends InboundTargetRules {
   node: string;
   /** This proxy's HBONE listener, `ip:15008`, for the access log. */
   hboneAddr: string;
@@ -54,7 +55,8 @@ export class InboundHandler {
     const startedAt = Date.now();
     const { state, reporter } = this.deps;
     const source = this.sourceOf(request);
-    const destination = state.workloadByAddress(request.host);
+    const checked = inboundTarget(this.deps, request.host, request.port);
+    const destination = checked.workload;
     const peers: ConnectionPeers = {
       reporter: 'destination',
       source: source.workload,
@@ -66,8 +68,8 @@ export class InboundHandler {
       dstAddr: request.authority,
       hboneAddr: this.deps.hboneAddr,
     };
-    if (!destination || destination.node !== this.deps.node) {
-      const reason = `no workload at ${request.host} on node ${this.deps.node}`;
+    if ('refused' in checked || !destination) {
+      const reason = 'refused' in checked ? checked.refused : `no workload at ${request.host}`;
       reporter.failed(peers, RESPONSE_FLAGS.connect, startedAt, reason);
       return { status: 400, reason };
     }

@@ -66,7 +66,12 @@ export class NodeProxy {
 
   /** Workloads whose traffic this proxy carries: not node proxies, and not sidecar workloads (their sidecar does). */
   localWorkloads(): MeshWorkload[] {
-    return this.state.workloadsOnNode(this.config.node).filter((w) => !isNodeProxy(w) && w.tunnelProtocol !== 'LEGACY_ISTIO_MTLS');
+    return this.state.workloadsOnNode(this.config.node).filter((w) => this.carries(w));
+  }
+
+  /** A workload of this node whose traffic this proxy carries; the only inbound targets it forwards to. */
+  carries(w: MeshWorkload): boolean {
+    return w.node === this.config.node && !isNodeProxy(w) && w.tunnelProtocol !== 'LEGACY_ISTIO_MTLS';
   }
 
   nodeProxyAddress(node: string): string | undefined {
@@ -123,7 +128,8 @@ export class NodeProxy {
     this.capture = new LocalCapture(blocks, (message, fields) => log.error(message, fields));
     this.capture.onConnection((conn) => outbound.handle(conn));
 
-    const inbound = new InboundHandler({ node: config.node, hboneAddr: `${config.address}:${PORTS.hbone}`, state: this.state, reporter, connections: this.connections, log: log.child('inbound') });
+    const carries = (w: MeshWorkload) => this.carries(w);
+    const inbound = new InboundHandler({ node: config.node, proxyAddress: config.address, carries, hboneAddr: `${config.address}:${PORTS.hbone}`, state: this.state, reporter, connections: this.connections, log: log.child('inbound') });
     this.hbone = new HboneServer({
       host: config.address,
       port: PORTS.hbone,
@@ -134,11 +140,12 @@ export class NodeProxy {
     this.hbone.on('handshakeFailed', (err, remote) => log.debug('inbound TLS handshake failed', { remote, error: err }));
     await this.hbone.listen();
 
-    this.plaintext = createPlaintextInbound({ node: config.node, state: this.state, reporter, connections: this.connections });
+    this.plaintext = createPlaintextInbound({ node: config.node, proxyAddress: config.address, carries, state: this.state, reporter, connections: this.connections });
     await listenServer(this.plaintext, config.address, PORTS.inboundPlaintext, 'inbound plaintext');
 
     this.endpoints = await startProxyEndpoints({
       address: config.address,
+      stateDir: config.stateDir,
       registry,
       ready: () => this.ready(),
       configDump: () => configDump(this),

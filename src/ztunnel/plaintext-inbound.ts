@@ -2,6 +2,8 @@
 // recover the original destination, so the client names it with an HTTP/1.1 CONNECT (the HBONE request
 // shape without TLS and HTTP/2): `CONNECT <pod ip>:<port> HTTP/1.1`. PeerAuthentication STRICT turns into
 // a policy that denies connections without a principal, so these are refused with 401 there.
+// Only workloads this proxy carries are reachable (inbound-target.ts): a CONNECT to the proxy's own
+// address (its admin :15000 among them) or to anything the mesh does not know is refused, counted and logged.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { parseHboneAuthority } from '../dataplane/hbone/authority.js';
@@ -12,9 +14,11 @@ import { newConnectionStats } from '../dataplane/connection-stats.js';
 import { RESPONSE_FLAGS } from '../dataplane/telemetry/labels.js';
 import type { ConnectionTable } from './connections.js';
 import { dialTcp } from './dial.js';
+import { fdPressure } from '../dataplane/admin/fd-pressure.js';
+import { inboundTarget, type InboundTargetRules } from './inbound-target.js';
 import type { ConnectionPeers, ConnectionReporter } from './reporting.js';
 
-export interface PlaintextInboundDeps {
+export interface PlaintextInboundDeps extends InboundTargetRules {
   node: string;
   state: ProxyState;
   reporter: ConnectionReporter;
@@ -32,6 +36,7 @@ export function createPlaintextInbound(deps: PlaintextInboundDeps): Server {
   server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     void handle(deps, req, socket, head);
   });
+  fdPressure.watch(server, 'inbound_plaintext', 'data');
   return server;
 }
 
@@ -40,7 +45,8 @@ async function handle(deps: PlaintextInboundDeps, req: IncomingMessage, socket: 
   socket.on('error', () => {});
   const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
   const target = parseHboneAuthority(req.url);
-  const destination = target ? deps.state.workloadByAddress(target.host) : undefined;
+  const checked = target ? inboundTarget(deps, target.host, target.port) : undefined;
+  const destination = checked?.workload;
   const peers: ConnectionPeers = {
     reporter: 'destination',
     source: deps.state.workloadByAddress(req.socket.remoteAddress ?? ''),
@@ -49,8 +55,8 @@ async function handle(deps: PlaintextInboundDeps, req: IncomingMessage, socket: 
     srcAddr: remote,
     dstAddr: req.url ?? '',
   };
-  if (!target || !destination || destination.node !== deps.node) {
-    const reason = target ? `no workload at ${target.host} on node ${deps.node}` : `"${req.url}" is not <ip>:<port>`;
+  if (!target || !checked || 'refused' in checked || !destination) {
+    const reason = checked && 'refused' in checked ? checked.refused : `"${req.url}" is not <ip>:<port>`;
     deps.reporter.failed(peers, RESPONSE_FLAGS.connect, startedAt, reason);
     return answer(socket, 400, 'Bad Request');
   }

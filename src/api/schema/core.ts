@@ -17,6 +17,7 @@ import {
   type KindSchema,
   type Schema,
 } from './engine.js';
+import { containerSecurityContext, podSecurityContext } from './security-context.js';
 
 const protocol = (): Schema => enumOf('TCP', 'UDP', 'SCTP');
 
@@ -47,7 +48,7 @@ const container = obj({
   env: arr(envVar),
   envFrom: any(),
   resources: any(),
-  securityContext: any(),
+  securityContext: containerSecurityContext,
   volumeMounts: any(),
   volumeDevices: any(),
   readinessProbe: any(),
@@ -76,7 +77,7 @@ export const podSpec = obj({
   restartPolicy: enumOf('Always', 'OnFailure', 'Never'),
   terminationGracePeriodSeconds: int(0),
   activeDeadlineSeconds: int(1),
-  securityContext: any(),
+  securityContext: podSecurityContext,
   imagePullSecrets: any(),
   hostname: str(),
   subdomain: str(),

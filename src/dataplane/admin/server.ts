@@ -1,6 +1,9 @@
 // Proxy admin endpoints: :15000 (loopback) config_dump, logging, quitquitquit, and :15021 readiness.
+// Reads stay open on loopback (no secrets: certificates without keys, the mesh every proxy is sent);
+// every request that changes state needs the proxy's admin token (admin-token.ts).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { L4meshError } from '../../errors/index.js';
+import { ADMIN_REALM, checkAdminCredential } from './admin-token.js';
 
 export interface AdminDeps {
   configDump(): unknown;
@@ -9,11 +12,27 @@ export interface AdminDeps {
   setLogLevel(level: string): string | undefined;
   getLogLevel(): string;
   quit(): void;
+  /** Required as `Authorization: Bearer` by POST /logging and POST /quitquitquit. */
+  adminToken: string;
 }
 
-function send(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+function send(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8', extra: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...extra });
   res.end(body);
+}
+
+/** False (after answering 401 or 403) unless the request carries the proxy's admin token. */
+function authorized(req: IncomingMessage, res: ServerResponse, token: string, path: string): boolean {
+  const credential = checkAdminCredential(req, token);
+  if (credential === 'ok') return true;
+  if (credential === 'missing') {
+    send(res, 401, `${req.method} ${path} changes the proxy: send "Authorization: Bearer <token>" with the token from <state dir>/admin-tokens/<proxy address>.token\n`, undefined, {
+      'www-authenticate': `Bearer realm="${ADMIN_REALM}"`,
+    });
+  } else {
+    send(res, 403, `${req.method} ${path}: wrong admin token; read it again from <state dir>/admin-tokens/<proxy address>.token (a restarted proxy writes a new one)\n`);
+  }
+  return false;
 }
 
 function sendJson(res: ServerResponse, body: unknown): void {
@@ -29,6 +48,7 @@ export function adminHandler(deps: AdminDeps): (req: IncomingMessage, res: Serve
     if (req.method === 'GET' && view) return sendJson(res, view());
     if (path === '/logging') {
       if (req.method !== 'POST') return send(res, 200, `current log level is ${deps.getLogLevel()}\n`);
+      if (!authorized(req, res, deps.adminToken, path)) return;
       const level = url.searchParams.get('level');
       if (!level) return send(res, 400, 'missing ?level= (error, warn, info, debug, trace)\n');
       const problem = deps.setLogLevel(level);
@@ -37,6 +57,7 @@ export function adminHandler(deps: AdminDeps): (req: IncomingMessage, res: Serve
     }
     if (path === '/quitquitquit') {
       if (req.method !== 'POST') return send(res, 405, 'use POST /quitquitquit\n');
+      if (!authorized(req, res, deps.adminToken, path)) return;
       send(res, 200, 'OK\n');
       setImmediate(() => deps.quit());
       return;

@@ -2,6 +2,7 @@
 // connection arrives on names its source workload and destination service — no root, no iptables.
 // Not a security boundary: a process can dial a pod IP directly and bypass the mesh.
 import { createServer, type Server, type Socket } from 'node:net';
+import { fdPressure } from '../admin/fd-pressure.js';
 import { adoptAccepted } from '../pooled-reads.js';
 import type { MeshService, MeshWorkload } from '../../api/mesh.js';
 import { serviceResourceName } from '../../api/mesh.js';
@@ -89,12 +90,18 @@ export class LocalCapture implements Capture {
       this.listeners.set(key, listener);
       opening.push(
         new Promise<void>((resolve) => {
-          listener.server.once('error', (err) => {
+          const onListenError = (err: Error) => {
             this.listeners.delete(key);
             this.onError('cannot open outbound listener', { address: `${listenAddress}:${want.port}`, workload: want.source.name, error: err });
             resolve();
+          };
+          listener.server.once('error', onListenError);
+          listener.server.listen(want.port, listenAddress, () => {
+            // From here on errors are accept errors (EMFILE, ...): counted and logged, the listener stays.
+            listener.server.off('error', onListenError);
+            fdPressure.watch(listener.server, 'outbound', 'data');
+            resolve();
           });
-          listener.server.listen(want.port, listenAddress, () => resolve());
         }),
       );
     }

@@ -81,6 +81,19 @@ export class ExchangeReader {
     return this.decision !== undefined;
   }
 
+  /**
+   * The peer has started a frame (the whole magic is in) but not finished it. A shorter prefix of the
+   * magic may still be application bytes, so it does not count.
+   */
+  get inFrame(): boolean {
+    return this.decision === undefined && this.headerFilled >= MAGIC_BYTES.length;
+  }
+
+  /** The payload length the peer announced; undefined until the 8-byte header is in. */
+  get announcedLength(): number | undefined {
+    return this.payloadLength;
+  }
+
   push(chunk: Buffer): ExchangeDecision {
     this.assertUndecided();
     if (chunk.length === 0) return NEED_MORE;

@@ -2,7 +2,7 @@
 // and hand the socket back paused with any application bytes already read.
 import type { TLSSocket } from 'node:tls';
 import { L4meshError } from '../../errors/index.js';
-import { encodeExchange, ExchangeReader, MAX_PAYLOAD_BYTES, type ExchangeDecision, type PeerMetadata } from './codec.js';
+import { encodeExchange, ExchangeReader, MAX_PAYLOAD_BYTES, MX_HEADER_BYTES, type ExchangeDecision, type PeerMetadata } from './codec.js';
 import type { MxStats } from './stats.js';
 
 /** The ALPN id that turns the exchange on. */
@@ -11,11 +11,13 @@ export const MX_PROTOCOL = 'istio-peer-exchange';
 export const MX_ALPN: readonly string[] = ['istio-peer-exchange', 'istio'];
 
 /**
- * How long to wait for the peer's first bytes. A mesh peer writes its frame right after the TLS
- * handshake, so seconds are plenty; after that we stop waiting and pass through whatever came, which keeps
- * a peer that never speaks first from holding the exchange open (Envoy waits without limit).
+ * The exchange's deadline. A mesh peer writes its frame right after the TLS handshake, so a few seconds
+ * are plenty even on a loaded host. At the deadline a peer that has not spoken at all is passed through
+ * (a peer that never speaks first must not be held; Envoy waits without limit), and a peer that started a
+ * frame (magic, or the header and part of the payload) and stalled is a protocol error: the connection is
+ * closed, never held for the rest of the frame.
  */
-export const DEFAULT_EXCHANGE_TIMEOUT_MS = 10_000;
+export const DEFAULT_EXCHANGE_TIMEOUT_MS = 5_000;
 
 export interface ExchangeOptions {
   timeoutMs?: number;
@@ -41,7 +43,8 @@ const EMPTY = Buffer.alloc(0);
  * paused and without our listeners; call `socket.resume()` or `pipe()` after handling `head`, and keep an
  * 'error' listener of your own on the socket, since ours is gone once the promise settles.
  * Rejects with L4MESH_ERR_PROTOCOL (socket destroyed) when the peer announces more than
- * MAX_PAYLOAD_BYTES, or when the connection fails before a decision.
+ * MAX_PAYLOAD_BYTES, when it started a frame and did not finish it within the deadline, or when the
+ * connection fails before a decision.
  */
 export function exchangeMetadata(
   socket: TLSSocket,
@@ -69,7 +72,22 @@ export function exchangeMetadata(
     let peerEnded = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      settle(reader.end());
+      if (!reader.inFrame) return settle(reader.end());
+      const announced = reader.announcedLength;
+      const have = reader.bufferedBytes;
+      cleanup();
+      stats.headerNotFound++;
+      socket.destroy();
+      reject(
+        new L4meshError(
+          'L4MESH_ERR_PROTOCOL',
+          `istio-peer-exchange with ${peerAddress} timed out after ${timeoutMs} ms: ` +
+            (announced === undefined
+              ? `the peer sent ${have} of the ${MX_HEADER_BYTES} header bytes`
+              : `the peer announced ${announced} bytes of metadata and sent ${have - MX_HEADER_BYTES}`) +
+            '; connection closed',
+        ),
+      );
     }, timeoutMs);
 
     const onData = (chunk: Buffer): void => {

@@ -3,6 +3,8 @@
 import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { adminHandler, closeServer, listen, readinessHandler } from '../admin/server.js';
+import { writeProxyAdminToken } from '../admin/admin-token.js';
+import { checkFdLimits, fdPressure } from '../admin/fd-pressure.js';
 import { startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.js';
 import { isLogLevel, type Logger } from '../../logging/logger.js';
 
@@ -11,6 +13,8 @@ export const PROXY_PORTS = { hbone: 15008, inboundPlaintext: 15006, admin: 15000
 
 export interface ProxyEndpointsOptions {
   address: string;
+  /** Where the admin token for the mutating endpoints is written (`<stateDir>/admin-tokens/<address>.token`). */
+  stateDir: string;
   registry: Registry;
   ready: () => boolean;
   configDump: () => unknown;
@@ -25,8 +29,12 @@ export interface ProxyEndpoints {
 
 export async function startProxyEndpoints(options: ProxyEndpointsOptions): Promise<ProxyEndpoints> {
   const { address, log } = options;
+  checkFdLimits(log);
+  fdPressure.start(log);
+  fdPressure.register(options.registry);
   const metrics: MetricsServer = await startMetricsServer({ host: address, port: PROXY_PORTS.metrics, registry: options.registry });
   const readiness: Server = await listen(readinessHandler(options.ready), address, PROXY_PORTS.readiness, 'readiness');
+  const adminToken = await writeProxyAdminToken(options.stateDir, address);
   const admin: Server = await listen(
     adminHandler({
       configDump: options.configDump,
@@ -38,11 +46,15 @@ export async function startProxyEndpoints(options: ProxyEndpointsOptions): Promi
         return undefined;
       },
       quit: options.quit,
+      adminToken,
     }),
     address,
     PROXY_PORTS.admin,
     'admin',
   );
+  fdPressure.watch(metrics.server, 'metrics', 'control');
+  fdPressure.watch(readiness, 'readiness', 'control');
+  fdPressure.watch(admin, 'admin', 'control');
   return {
     close: async () => {
       await Promise.all([metrics.close(), closeServer(admin), closeServer(readiness)]);

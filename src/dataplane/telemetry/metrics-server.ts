@@ -1,6 +1,6 @@
 // The proxy's :15020 metrics endpoint: /metrics and /stats/prometheus in Prometheus text, or OpenMetrics
 // when the scraper's Accept header asks for it.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { L4meshError } from '../../errors/index.js';
@@ -22,6 +22,8 @@ export interface MetricsServerOptions {
 
 export interface MetricsServer {
   readonly port: number;
+  /** The listening server, e.g. for accept-error accounting (dataplane/admin/fd-pressure.ts). */
+  readonly server: Server;
   close(): Promise<void>;
 }
 
@@ -92,6 +94,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   const port = (server.address() as AddressInfo).port;
   return {
     port,
+    server,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));

@@ -1,6 +1,6 @@
 // Runs the l4mesh CLI as a child process against a per-test state dir and 127.<b>.0.0/16 block.
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,11 @@ export interface CliMesh {
   stateDir: string;
   /** The environment every run gets (L4MESH_LOCAL_NET, and the state dir's variable). */
   env: Record<string, string | undefined>;
+  /**
+   * Where tests write manifests: pods run in their manifest's directory, and under a root mesh they run as
+   * uid 65534, which cannot enter the (owner-only) state dir, so this one is world-readable.
+   */
+  manifestDir: string;
   run(args: string[], timeoutMs?: number, options?: RunOptions): Promise<CliResult>;
   cleanup(): Promise<void>;
 }
@@ -61,6 +66,8 @@ export async function cliMesh(options: CliMeshOptions = {}): Promise<CliMesh> {
   const base = options.base ?? (await pickBase());
   const tmp = await mkdtemp(join(tmpdir(), 'l4mesh-cli-'));
   const stateDir = options.defaultStateDir ? join(tmp, 'l4mesh') : tmp;
+  const manifestDir = await mkdtemp(join(tmpdir(), 'l4mesh-manifests-'));
+  await chmod(manifestDir, 0o755);
   const env: Record<string, string | undefined> = { ...process.env, L4MESH_LOCAL_NET: `127.${base}` };
   if (options.defaultStateDir) {
     delete env['L4MESH_STATE_DIR'];
@@ -70,6 +77,7 @@ export async function cliMesh(options: CliMeshOptions = {}): Promise<CliMesh> {
     base,
     stateDir,
     env,
+    manifestDir,
     run(args, timeoutMs = 60_000, runOptions = {}) {
       const { command, args: full } = cliCommand(args);
       const childEnv = { ...env, ...runOptions.env };
@@ -92,6 +100,7 @@ export async function cliMesh(options: CliMeshOptions = {}): Promise<CliMesh> {
     },
     async cleanup() {
       await rm(tmp, { recursive: true, force: true });
+      await rm(manifestDir, { recursive: true, force: true });
     },
   };
 }

@@ -83,7 +83,7 @@ test('a local mesh runs a sample end to end and leaves no process behind', { tim
     assert.equal(again.code, 0);
     assert.match(again.stdout, /Nothing to do: the mesh is already up\./);
 
-    const file = join(mesh.stateDir, 'sample.yaml');
+    const file = join(mesh.manifestDir, 'sample.yaml');
     await writeFile(file, sample());
     const applied = await mesh.run(['apply', '-f', file]);
     assert.equal(applied.stdout, 'serviceaccount/echo created\nservice/echo created\ndeployment.apps/echo created\ndeployment.apps/client created\n');

@@ -58,7 +58,7 @@ test('local runtime: sidecar pods get their own proxy; sidecar → sidecar throu
   try {
     const up = await mesh.run(['up', '--nodes', '2']);
     assert.equal(up.code, 0, up.stdout + up.stderr);
-    const file = join(mesh.stateDir, 'sidecars.yaml');
+    const file = join(mesh.manifestDir, 'sidecars.yaml');
     await writeFile(file, manifests());
     const applied = await mesh.run(['apply', '-f', file]);
     assert.equal(applied.code, 0, applied.stderr);

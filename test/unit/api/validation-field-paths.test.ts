@@ -49,6 +49,18 @@ const CASES: Case[] = [
     problem: 'expected string, got number',
   },
   {
+    title: 'container securityContext.runAsUser must be a non-negative integer',
+    doc: deploy({ name: 'ratings', command: ['node'], securityContext: { runAsUser: -1 } }),
+    path: 'spec.template.spec.containers[0].securityContext.runAsUser',
+    problem: 'must be between 0 and 2147483647, got -1',
+  },
+  {
+    title: 'container securityContext rejects unknown fields',
+    doc: deploy({ name: 'ratings', command: ['node'], securityContext: { runAsUserr: 1000 } }),
+    path: 'spec.template.spec.containers[0].securityContext.runAsUserr',
+    problem: 'unknown field "runAsUserr"',
+  },
+  {
     title: 'unknown field in a Service spec',
     doc: svc({ ports: [{ port: 9080 }], foo: 1 }),
     path: 'spec.foo',
