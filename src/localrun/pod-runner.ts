@@ -7,6 +7,7 @@ import type { Logger } from '../logging/logger.js';
 import { rfc3339Now, probeContainer, type ContainerSpec } from './container-probe.js';
 import { fetchCapture, fetchConfigDump, podUid } from './node-admin.js';
 import { expandVars } from './command-expansion.js';
+import { packageRoot } from '../config/paths.js';
 import { podEnv, unsupportedEnv } from './pod-env.js';
 import { podEventsFile, recordEvent, type PodEvent } from './pod-events.js';
 import { baseEnv, isMeshComponent, podUser, protectStateDir } from './pod-user.js';
@@ -173,7 +174,13 @@ export class PodRunner {
       return;
     }
     const meshComponent = isMeshComponent(this.pod);
-    const who = meshComponent ? {} : podUser(this.pod.spec, c.spec);
+    const cwd = c.spec.workingDir ?? this.workDir;
+    const vars = podEnv(this.pod, this.mappings, c.spec.env ?? []);
+    // $(VAR) from the container's own variables (not the runtime's shell), as the kubelet expands them.
+    const argv = [...(c.spec.command ?? []), ...(c.spec.args ?? [])].map((a) => expandVars(a, vars));
+    const root = packageRoot();
+    const needs = argv.some((a) => a.startsWith(root)) ? [cwd, root] : [cwd];
+    const who = meshComponent ? {} : podUser(this.pod.spec, c.spec, undefined, needs);
     if ('problem' in who) {
       c.waiting = { reason: 'CreateContainerConfigError', message: `container "${c.spec.name}": ${who.problem}` };
       void this.report();
@@ -181,11 +188,7 @@ export class PodRunner {
     }
     if (who.ignored && c.restartCount === 0) this.host.log.warn(who.ignored, { pod: this.key, container: c.spec.name });
     if (who.user) protectStateDir(this.host.stateDir);
-    const vars = podEnv(this.pod, this.mappings, c.spec.env ?? []);
-    // $(VAR) from the container's own variables (not the runtime's shell), as the kubelet expands them.
-    const argv = [...(c.spec.command ?? []), ...(c.spec.args ?? [])].map((a) => expandVars(a, vars));
     const env = { ...(meshComponent ? (process.env as Record<string, string>) : baseEnv(who.user)), ...vars };
-    const cwd = c.spec.workingDir ?? this.workDir;
     const log = podLogFile(this.host.stateDir, this.namespace, this.name, c.spec.name);
     rotateLog(log);
     const fd = openSync(log, 'a');

@@ -38,9 +38,10 @@ function contextOf(spec: unknown): SecurityContext {
 /**
  * The user a container runs as: the container's securityContext over the pod's (as in Kubernetes), else
  * DEFAULT_POD_UID/GID when the mesh is root. A mesh that is not root runs pods as itself and says so
- * when a runAsUser asked for someone else.
+ * when a runAsUser asked for someone else. `needs`: directories the container must enter (its working
+ * directory, the package root its command runs from).
  */
-export function podUser(podSpec: unknown, containerSpec: unknown, meshUid: number = process.getuid?.() ?? -1): PodUserDecision {
+export function podUser(podSpec: unknown, containerSpec: unknown, meshUid: number = process.getuid?.() ?? -1, needs: string[] = []): PodUserDecision {
   const pod = contextOf(podSpec);
   const container = contextOf(containerSpec);
   const runAsUser = container.runAsUser ?? pod.runAsUser;
@@ -54,7 +55,27 @@ export function podUser(podSpec: unknown, containerSpec: unknown, meshUid: numbe
   }
   const uid = runAsUser ?? DEFAULT_POD_UID;
   if (uid === 0 && runAsNonRoot) return { problem: 'securityContext.runAsNonRoot is true but runAsUser is 0 (root); remove one of them' };
+  // A checkout under /root (mode 0700) is the common case where nobody cannot even start the pod: without
+  // an explicit runAsUser the pod runs as the mesh's user then, and says why, rather than crash-looping.
+  const closed = runAsUser === undefined ? needs.map(firstClosedDir).find((d) => d !== undefined) : undefined;
+  if (closed) {
+    return { ignored: `running as the mesh's user (uid ${meshUid}), not nobody (${DEFAULT_POD_UID}): ${closed} cannot be entered by other users; move the files to a directory others may enter, or set securityContext.runAsUser` };
+  }
   return { user: { uid, gid: runAsGroup ?? (uid === 0 ? 0 : DEFAULT_POD_GID) } };
+}
+
+/** The first directory on the way to `dir` that users other than its owner may not enter, if any. */
+export function firstClosedDir(dir: string): string | undefined {
+  const parts = dir.split('/').filter(Boolean);
+  for (let i = 0; i <= parts.length; i++) {
+    const path = `/${parts.slice(0, i).join('/')}`;
+    try {
+      if ((statSync(path).mode & 0o001) === 0) return path;
+    } catch {
+      return undefined; // a missing directory fails at spawn with its own error
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -86,8 +107,11 @@ function homeOf(uid: number): string {
  * LANG only — never the mesh's (L4MESH_STATE_DIR, tokens in the operator's shell, ...).
  */
 export function baseEnv(user: PodUser | undefined, meshEnv: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const path = meshEnv['PATH'] || DEFAULT_PATH;
   const env: Record<string, string> = {
-    PATH: meshEnv['PATH'] || DEFAULT_PATH,
+    // A PATH entry the pod's user may not enter (e.g. /root/.pyenv/shims) turns every failed lookup into
+    // EACCES instead of ENOENT, so another user's PATH keeps only the directories it can use.
+    PATH: user ? path.split(':').filter((d) => d !== '' && firstClosedDir(d) === undefined).join(':') || DEFAULT_PATH : path,
     HOME: user ? homeOf(user.uid) : meshEnv['HOME'] || '/',
   };
   if (meshEnv['LANG']) env['LANG'] = meshEnv['LANG'];

@@ -12,6 +12,7 @@ import {
 import { Socket, type AddressInfo } from 'node:net';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import { L4meshError } from '../../errors/index.js';
+import { fdPressure } from '../admin/fd-pressure.js';
 import { newConnectionStats, type ConnectionStats } from '../connection-stats.js';
 import { splice } from '../splice.js';
 import { localSpiffeId, peerSpiffeId } from '../tls/peer-identity.js';
@@ -120,6 +121,8 @@ export class HboneServer extends EventEmitter {
     });
     // Tunnelled applications do their own batching; Nagle here would only add latency per frame.
     this.server.on('secureConnection', (socket: TLSSocket) => socket.setNoDelay(true));
+    // Out of file descriptors, new HBONE connections are shed and counted like the other data listeners'.
+    fdPressure.watch(this.server, 'inbound_hbone', 'data');
     this.server.on('session', (session) => this.onSession(session));
     this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
     this.server.on('tlsClientError', (err, socket) => this.emit('handshakeFailed', err, socket.remoteAddress));

@@ -2,7 +2,7 @@
 // failures), logs shows the spawn error, and logs --previous the crashed instance's output.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isAlive, readProcessTable } from '../../../src/localrun/processes.js';
@@ -49,6 +49,8 @@ async function podNamed(mesh: CliMesh, prefix: string): Promise<Record<string, s
 test('describe and logs explain a missing binary, a crash and a failing probe', { timeout: 240_000 }, async () => {
   const mesh = await cliMesh();
   const scratch = await mkdtemp(join(tmpdir(), 'l4mesh-describe-'));
+  // Under a root mesh the pods run as nobody: they run in this directory and `crash` writes its marker here.
+  await chmod(scratch, 0o777);
   const recorded: Array<{ pid: number; startTime: string | null }> = [];
   try {
     const up = await mesh.run(['up', '--nodes', '1']);

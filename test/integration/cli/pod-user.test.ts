@@ -1,6 +1,7 @@
 // Under a root mesh, local-mode pods run as an unprivileged user with a clean environment: a pod that
 // tries to read the state dir's admin.token and ca/root-key.pem gets EACCES, runs as uid 65534 (or the
-// Deployment's securityContext.runAsUser/runAsGroup), and sees no L4MESH_* or other mesh variables.
+// Deployment's securityContext.runAsUser/runAsGroup), and sees no mesh variables but L4MESH_PACKAGE_ROOT (set for
+// $(VAR) expansion of sample commands).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, stat, writeFile } from 'node:fs/promises';
@@ -90,11 +91,12 @@ test('a root mesh runs pods as an unprivileged user with a clean environment', {
       assert.equal(lines[2], 'root-key.pem: Permission denied');
       const env = out.slice(out.indexOf('--- env\n') + 8, out.indexOf('--- end')).trim().split('\n');
       const names = env.map((l) => l.slice(0, l.indexOf('='))).filter((n) => n !== 'PWD' && n !== 'SHLVL' && n !== '_');
-      assert.deepEqual(names.filter((n) => n.startsWith('L4MESH')), []);
+      // Of the mesh's variables, only the package root the runtime sets for $(L4MESH_PACKAGE_ROOT) in commands.
+      assert.deepEqual(names.filter((n) => n.startsWith('L4MESH')), ['L4MESH_PACKAGE_ROOT']);
       assert.ok(env.includes('OWN_VAR=from-the-manifest'), env.join('\n'));
       assert.ok(env.includes(`POD_NAME=${pod['NAME']}`), env.join('\n'));
       // Only the base (PATH, HOME, LANG), the pod's own env and the Kubernetes-style variables.
-      const allowed = new Set(['PATH', 'HOME', 'LANG', 'OWN_VAR', 'POD_NAME', 'POD_NAMESPACE', 'POD_IP', 'INSTANCE_IP', 'SERVICE_ACCOUNT', 'NODE_NAME']);
+      const allowed = new Set(['PATH', 'HOME', 'LANG', 'L4MESH_PACKAGE_ROOT', 'OWN_VAR', 'POD_NAME', 'POD_NAMESPACE', 'POD_IP', 'INSTANCE_IP', 'SERVICE_ACCOUNT', 'NODE_NAME']);
       assert.deepEqual(names.filter((n) => !allowed.has(n) && !/_SERVICE_(HOST|PORT)/.test(n) && !/_PORT(_\d+_TCP(_PROTO|_PORT|_ADDR)?)?$/.test(n)), []);
     }
   } finally {

@@ -1,15 +1,18 @@
-// A real node proxy carries up to its pool's stream limit of tunnels to one destination on one HBONE
-// connection and opens a second connection for the next one. The limit is read from the pool's exported
-// default (the node proxy has no flag for it); the connections are counted in the kernel's TCP table.
+// A real node proxy spreads the tunnels of one pool key over its spread count of HBONE connections, fills
+// each up to the stream limit, and opens one more connection for the next tunnel. Both numbers are read
+// from the pool's exported defaults (the node proxy has no flag for them); the connections are counted in
+// the kernel's TCP table.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
-import { DEFAULT_HBONE_MAX_STREAMS_PER_CONNECTION } from '../../../src/dataplane/hbone/client-pool.js';
+import { DEFAULT_HBONE_MAX_STREAMS_PER_CONNECTION, DEFAULT_HBONE_SPREAD_CONNECTIONS } from '../../../src/dataplane/hbone/client-pool.js';
 import { deployEcho } from '../../support/echo-service.js';
 import { eventually, startMesh } from '../../support/mesh.js';
 
 const LIMIT = DEFAULT_HBONE_MAX_STREAMS_PER_CONNECTION;
+const SPREAD = DEFAULT_HBONE_SPREAD_CONNECTIONS;
+const FULL = SPREAD * LIMIT;
 
 /** ESTABLISHED TCP connections to `ip:port` in this network namespace (/proc/net/tcp, IPv4). */
 async function establishedTo(ip: string, port: number): Promise<number> {
@@ -44,7 +47,7 @@ function openTunnel(address: string, port: number, tag: string): Promise<Socket>
   });
 }
 
-test(`a real node proxy opens a second HBONE connection for the tunnel past ${LIMIT} streams`, { timeout: 240_000 }, async () => {
+test(`a real node proxy spreads ${FULL} tunnels over ${SPREAD} HBONE connections and opens another for the next`, { timeout: 240_000 }, async () => {
   const mesh = await startMesh({ nodes: 2 });
   const sockets: Socket[] = [];
   const echo = await deployEcho(mesh, {
@@ -54,13 +57,13 @@ test(`a real node proxy opens a second HBONE connection for the tunnel past ${LI
   const node2 = `127.${mesh.base}.0.2`;
   try {
     assert.equal(await establishedTo(node2, 15008), 0);
-    // LIMIT tunnels at once, all held open: one connection carries them all.
-    sockets.push(...(await Promise.all(Array.from({ length: LIMIT }, (_, i) => openTunnel(echo.listen.address, echo.listen.port, `t${i}`)))));
+    // SPREAD × LIMIT tunnels at once, all held open: SPREAD connections carry them all.
+    sockets.push(...(await Promise.all(Array.from({ length: FULL }, (_, i) => openTunnel(echo.listen.address, echo.listen.port, `t${i}`)))));
     // Each connection appears twice in the table (node-1's end and node-2's), only node-1's has node-2 as remote.
-    assert.equal(await establishedTo(node2, 15008), 1, `${LIMIT} open tunnels on one HBONE connection`);
-    // One more: past the limit, a second connection.
-    sockets.push(await openTunnel(echo.listen.address, echo.listen.port, `t${LIMIT}`));
-    assert.equal(await establishedTo(node2, 15008), 2, `tunnel ${LIMIT + 1} on a second HBONE connection`);
+    assert.equal(await establishedTo(node2, 15008), SPREAD, `${FULL} open tunnels on ${SPREAD} HBONE connections`);
+    // One more: every connection is at the limit, so another connection.
+    sockets.push(await openTunnel(echo.listen.address, echo.listen.port, `t${FULL}`));
+    assert.equal(await establishedTo(node2, 15008), SPREAD + 1, `tunnel ${FULL + 1} on connection ${SPREAD + 1}`);
     // Every tunnel still carries its own bytes.
     const replies = await Promise.all(
       sockets.map(
@@ -75,7 +78,7 @@ test(`a real node proxy opens a second HBONE connection for the tunnel past ${LI
       ),
     );
     assert.deepEqual(replies, sockets.map((_, i) => `:${i}`));
-    await eventually(async () => (await establishedTo(node2, 15008)) === 2, 5_000, 'both HBONE connections kept for reuse after the tunnels closed');
+    await eventually(async () => (await establishedTo(node2, 15008)) === SPREAD + 1, 5_000, 'every HBONE connection kept for reuse after the tunnels closed');
   } finally {
     for (const s of sockets) s.destroy();
     await echo.close();
