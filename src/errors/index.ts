@@ -20,7 +20,12 @@ export type ErrorCode =
   | 'L4MESH_ERR_CERTIFICATE'
   | 'L4MESH_ERR_BODY_TOO_LARGE'
   | 'L4MESH_ERR_METHOD_NOT_ALLOWED'
-  | 'L4MESH_ERR_BAD_REQUEST';
+  | 'L4MESH_ERR_BAD_REQUEST'
+  // Our HTTP/2 framing layer (dataplane/hbone/h2): a connection-level error or GOAWAY, a stream reset,
+  // a header block that does not decode.
+  | 'L4MESH_ERR_HTTP2_CONNECTION'
+  | 'L4MESH_ERR_HTTP2_STREAM_RESET'
+  | 'L4MESH_ERR_HPACK';
 
 export class L4meshError extends Error {
   readonly code: ErrorCode;
