@@ -171,6 +171,13 @@ export class H2Stream extends Duplex {
     this.owner.streamClosed(this);
   }
 
+  /** Received bytes not yet handed to the readable side (bounded by the window we granted). */
+  get queuedBytes(): number {
+    let n = 0;
+    for (const chunk of this.queue) n += chunk.length;
+    return n;
+  }
+
   get isFinished(): boolean {
     return this.finished;
   }
