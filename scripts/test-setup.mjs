@@ -5,6 +5,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 /** What the suite needs from Debian, and how to tell it is already there. */
 export const TEST_PACKAGES = [
   { pkg: 'prometheus', present: () => has('prometheus') },
+  // h2load and nghttpd: interop of our HTTP/2 layer with nghttp2 (test/integration/h2/nghttp2.test.ts).
+  { pkg: 'nghttp2-client', present: () => has('h2load') },
+  { pkg: 'nghttp2-server', present: () => has('nghttpd') },
   { pkg: 'python3-protobuf', present: () => spawnSync('python3', ['-c', 'import google.protobuf'], { stdio: 'ignore' }).status === 0 },
 ];
 
