@@ -11,6 +11,7 @@ import {
 import { HpackDecoder, hpackEncode } from './hpack.js';
 import { H2Stream, type StreamOwner } from './stream.js';
 import { onControlFrame } from './control.js';
+import { watchLiveness } from './liveness.js';
 
 const MiB = 1024 * 1024;
 /** Per-stream receive window (DESIGN §5: 1–4 MiB once the socket is always read). */
@@ -22,7 +23,13 @@ export const DEFAULT_H2_MAX_FRAME_BYTES = 1 * MiB;
 /** HBONE requests carry five short fields; 16 KiB is generous and stops a header bomb early. */
 export const DEFAULT_H2_MAX_HEADER_LIST_BYTES = 16 * 1024;
 
+/** How long a GOAWAY for a protocol error may take to reach the peer before the socket is cut. */
+const GOAWAY_FLUSH_MS = 2_000;
+
 export interface H2SessionOptions {
+  /** Send a PING this often (ms) and close the connection if one goes unanswered for `pingTimeoutMs`. */
+  pingIntervalMs?: number;
+  pingTimeoutMs?: number;
   streamWindowBytes?: number;
   maxConcurrentStreams?: number;
   maxFrameBytes?: number;
@@ -94,6 +101,7 @@ export abstract class H2Session extends EventEmitter implements StreamOwner {
     this.write(settingsFrame(settings));
     if (this.connWindow > DEFAULT_WINDOW) this.write(windowUpdateFrame(0, this.connWindow - DEFAULT_WINDOW));
     this.socket.uncork();
+    if (options.pingIntervalMs) watchLiveness(this, options.pingIntervalMs, options.pingTimeoutMs ?? options.pingIntervalMs);
   }
 
   protected abstract writePreface(): void;
@@ -111,7 +119,8 @@ export abstract class H2Session extends EventEmitter implements StreamOwner {
     this.maybeEnd();
   }
 
-  destroy(error?: Error): void {
+  /** `flush`: let queued frames (a GOAWAY) reach the peer before the socket closes. */
+  destroy(error?: Error, flush = false): void {
     if (this.destroyed) return;
     this.destroyed = true;
     this.closed = true;
@@ -119,7 +128,12 @@ export abstract class H2Session extends EventEmitter implements StreamOwner {
     for (const stream of [...this.streams.values()]) stream.abort(cause);
     for (const waiter of this.drainWaiters) waiter();
     this.drainWaiters = [];
-    this.socket.destroy();
+    if (flush) {
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), GOAWAY_FLUSH_MS).unref();
+    } else {
+      this.socket.destroy();
+    }
     // Streams carry the error to their users; a session without an 'error' listener must not crash the proxy.
     if (error && this.listenerCount('error') > 0) this.emit('error', error);
   }
@@ -250,8 +264,7 @@ export abstract class H2Session extends EventEmitter implements StreamOwner {
     const error = err instanceof L4meshError ? err : new L4meshError('L4MESH_ERR_HTTP2_CONNECTION', `HTTP/2 internal error: ${(err as Error).message}`, { cause: err });
     this.goawaySent = false;
     this.sendGoaway(code, error.message.slice(0, 200));
-    this.socket.end();
-    this.destroy(error);
+    this.destroy(error, true);
   }
 
   private onFrame(frame: Frame): void {
