@@ -7,9 +7,20 @@ import {
   rstStreamFrame, settingsFrame, windowUpdateFrame, type Frame,
 } from '../../../src/dataplane/hbone/h2/frames.js';
 
+/** Parsed frames, with the pieces of a DATA frame that spanned chunks joined back into one. */
 function parseAll(chunks: Buffer[], max = 1 << 20): Frame[] {
   const frames: Frame[] = [];
-  const parser = new FrameParser(max, (f) => frames.push({ ...f, payload: Buffer.from(f.payload) }));
+  let joining = false;
+  const parser = new FrameParser(max, (f) => {
+    const last = frames[frames.length - 1];
+    if (joining && f.type === FrameType.DATA && last.stream === f.stream) {
+      last.payload = Buffer.concat([last.payload, f.payload]);
+      last.flags = f.flags;
+    } else {
+      frames.push({ ...f, payload: Buffer.from(f.payload) });
+    }
+    joining = f.type === FrameType.DATA && parser['dataRemaining'] > 0;
+  });
   for (const c of chunks) parser.push(c);
   return frames;
 }
@@ -61,6 +72,15 @@ test('a frame inside one chunk is handed over as a view of that chunk, not a cop
   new FrameParser(1 << 20, (f) => (payload = f.payload)).push(chunk);
   assert.equal(payload!.buffer, chunk.buffer);
   assert.equal(payload!.byteOffset, chunk.byteOffset + 9);
+});
+
+test('a DATA frame spanning chunks arrives as views of each chunk, END_STREAM on the last piece only', () => {
+  const wire = Buffer.concat([frameHeader(10, FrameType.DATA, Flag.END_STREAM, 3), Buffer.from('0123456789')]);
+  const chunks = [wire.subarray(0, 5), wire.subarray(5, 12), wire.subarray(12)];
+  const pieces: Array<[number, number, string, boolean]> = [];
+  const parser = new FrameParser(1 << 20, (f) => pieces.push([f.flags, f.stream, f.payload.toString(), chunks.some((c) => c.buffer === f.payload.buffer && f.payload.byteOffset >= c.byteOffset)]));
+  for (const c of chunks) parser.push(c);
+  assert.deepEqual(pieces, [[0, 3, '012', true], [Flag.END_STREAM, 3, '3456789', true]]);
 });
 
 test('a frame longer than our SETTINGS_MAX_FRAME_SIZE is a connection FRAME_SIZE_ERROR, also when split', () => {

@@ -163,12 +163,18 @@ export interface Frame {
 
 /**
  * Cuts frames out of received chunks. A frame wholly inside one chunk is handed over as a subarray of
- * it; only a frame that spans chunks is assembled in a carry-over buffer.
+ * it. An unpadded DATA frame that spans chunks (the usual case: TLS hands over at most 16 KiB at a time)
+ * is handed over piece by piece, each a subarray of its chunk and END_STREAM only on the last piece, so
+ * DATA is never copied. Only other frames spanning chunks are assembled in a carry-over buffer.
  */
 export class FrameParser {
   maxFrameBytes: number;
   private carry: Buffer | undefined;
   private carried = 0;
+  /** The DATA frame being passed through in pieces: bytes still to come, its stream and flags. */
+  private dataRemaining = 0;
+  private dataStream = 0;
+  private dataFlags = 0;
   private readonly onFrame: (frame: Frame) => void;
 
   constructor(maxFrameBytes: number, onFrame: (frame: Frame) => void) {
@@ -179,30 +185,57 @@ export class FrameParser {
   /** Throws H2ProtocolError (FRAME_SIZE_ERROR) for a frame longer than we allow. */
   push(chunk: Buffer): void {
     let offset = 0;
-    if (this.carry) {
-      offset = this.fillCarry(chunk);
-      if (this.carry) return; // still incomplete
-    }
-    while (chunk.length - offset >= FRAME_HEADER_BYTES) {
+    while (offset < chunk.length) {
+      if (this.dataRemaining > 0) {
+        const take = Math.min(this.dataRemaining, chunk.length - offset);
+        this.dataRemaining -= take;
+        const last = this.dataRemaining === 0;
+        this.onFrame({
+          type: FrameType.DATA,
+          flags: last ? this.dataFlags : this.dataFlags & ~Flag.END_STREAM,
+          stream: this.dataStream,
+          payload: chunk.subarray(offset, offset + take),
+        });
+        offset += take;
+        continue;
+      }
+      if (this.carry) {
+        offset += this.fillCarry(chunk.subarray(offset));
+        continue;
+      }
+      if (chunk.length - offset < FRAME_HEADER_BYTES) {
+        this.startCarry(chunk.subarray(offset));
+        return;
+      }
       const length = (chunk[offset] << 16) | (chunk[offset + 1] << 8) | chunk[offset + 2];
       this.checkLength(length);
+      const type = chunk[offset + 3];
+      const flags = chunk[offset + 4];
+      const stream = chunk.readUInt32BE(offset + 5) & 0x7fffffff;
       const end = offset + FRAME_HEADER_BYTES + length;
-      if (end > chunk.length) break;
-      this.onFrame({
-        type: chunk[offset + 3],
-        flags: chunk[offset + 4],
-        stream: chunk.readUInt32BE(offset + 5) & 0x7fffffff,
-        payload: chunk.subarray(offset + FRAME_HEADER_BYTES, end),
-      });
-      offset = end;
+      if (end <= chunk.length) {
+        this.onFrame({ type, flags, stream, payload: chunk.subarray(offset + FRAME_HEADER_BYTES, end) });
+        offset = end;
+      } else if (type === FrameType.DATA && (flags & Flag.PADDED) === 0) {
+        this.startData(length, flags, stream);
+        offset += FRAME_HEADER_BYTES;
+      } else {
+        this.startCarry(chunk.subarray(offset));
+        return;
+      }
     }
-    if (offset < chunk.length) this.startCarry(chunk.subarray(offset));
   }
 
   private checkLength(length: number): void {
     if (length > this.maxFrameBytes) {
       throw new H2ProtocolError(ErrorCode.FRAME_SIZE_ERROR, 0, `frame of ${length} bytes exceeds our SETTINGS_MAX_FRAME_SIZE ${this.maxFrameBytes}`);
     }
+  }
+
+  private startData(length: number, flags: number, stream: number): void {
+    this.dataRemaining = length;
+    this.dataFlags = flags;
+    this.dataStream = stream;
   }
 
   private startCarry(rest: Buffer): void {
@@ -216,7 +249,7 @@ export class FrameParser {
     this.carried = rest.length;
   }
 
-  /** Completes the carried frame from `chunk`; returns how much of the chunk it used. */
+  /** Continues the carried frame from `chunk`; returns how much of the chunk it used. */
   private fillCarry(chunk: Buffer): number {
     let used = 0;
     let carry = this.carry!;
@@ -227,6 +260,12 @@ export class FrameParser {
       if (this.carried < FRAME_HEADER_BYTES) return used;
       const length = (carry[0] << 16) | (carry[1] << 8) | carry[2];
       this.checkLength(length);
+      if (length > 0 && carry[3] === FrameType.DATA && (carry[4] & Flag.PADDED) === 0) {
+        this.carry = undefined;
+        this.carried = 0;
+        this.startData(length, carry[4], carry.readUInt32BE(5) & 0x7fffffff);
+        return used;
+      }
       if (length > 0) {
         const grown = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
         carry.copy(grown);
