@@ -178,6 +178,11 @@ export class H2Stream extends Duplex {
     return n;
   }
 
+  /** The connection this stream belongs to (node:http2's `stream.session`). */
+  get session(): StreamOwner {
+    return this.owner;
+  }
+
   get isFinished(): boolean {
     return this.finished;
   }
