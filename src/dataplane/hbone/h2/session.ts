@@ -11,6 +11,7 @@ import {
 import { HpackDecoder, hpackEncode } from './hpack.js';
 import { H2Stream, type StreamOwner } from './stream.js';
 import { onControlFrame } from './control.js';
+import { onDataFrame } from './data-receipt.js';
 import { watchLiveness } from './liveness.js';
 
 const MiB = 1024 * 1024;
@@ -64,9 +65,10 @@ export abstract class H2Session extends EventEmitter implements StreamOwner {
   readonly parser: FrameParser;
   readonly decoder = new HpackDecoder();
   connSendWindow = DEFAULT_WINDOW;
-  private connRecvWindow: number;
-  private connConsumed = 0;
-  private readonly connWindow: number;
+  /** Connection receive window: what the peer may still send, bytes received since the last grant, and its size. */
+  connRecvWindow: number;
+  connConsumed = 0;
+  readonly connWindow: number;
   private readonly blocked = new Set<H2Stream>();
   private drainWaiters: Array<() => void> = [];
   private socketFull = false;
@@ -275,41 +277,8 @@ export abstract class H2Session extends EventEmitter implements StreamOwner {
     if (!this.settingsSeen && frame.type !== FrameType.SETTINGS) {
       throw new H2ProtocolError(ErrorCode.PROTOCOL_ERROR, 0, 'the first frame was not SETTINGS');
     }
-    if (frame.type === FrameType.DATA) return this.onDataFrame(frame);
+    if (frame.type === FrameType.DATA) return onDataFrame(this, frame);
     onControlFrame(this, frame);
-  }
-
-  private onDataFrame(frame: Frame): void {
-    if (frame.stream === 0) throw new H2ProtocolError(ErrorCode.PROTOCOL_ERROR, 0, 'DATA on stream 0');
-    const length = frame.payload.length;
-    this.connRecvWindow -= length;
-    if (this.connRecvWindow < 0) throw new H2ProtocolError(ErrorCode.FLOW_CONTROL_ERROR, 0, `peer sent ${-this.connRecvWindow} bytes beyond the connection window`);
-    // Stream windows bound what is buffered, so the connection window is handed back on receipt.
-    this.connConsumed += length;
-    if (this.connConsumed >= this.connWindow / 2) {
-      this.write(windowUpdateFrame(0, this.connConsumed));
-      this.connRecvWindow += this.connConsumed;
-      this.connConsumed = 0;
-    }
-    let data = frame.payload;
-    if (frame.flags & Flag.PADDED) {
-      const pad = length > 0 ? data[0] : 0;
-      if (length === 0 || pad >= length) throw new H2ProtocolError(ErrorCode.PROTOCOL_ERROR, 0, `DATA padding ${pad} does not fit a ${length}-byte frame`);
-      data = data.subarray(1, length - pad);
-    }
-    const stream = this.streams.get(frame.stream);
-    if (!stream) {
-      if (!this.isKnownStreamId(frame.stream)) throw new H2ProtocolError(ErrorCode.PROTOCOL_ERROR, 0, `DATA on idle stream ${frame.stream}`);
-      this.write(rstStreamFrame(frame.stream, ErrorCode.STREAM_CLOSED));
-      return;
-    }
-    if (stream.remoteEnded || !stream.headersReceived) {
-      throw new H2ProtocolError(stream.remoteEnded ? ErrorCode.STREAM_CLOSED : ErrorCode.PROTOCOL_ERROR, frame.stream, `DATA on stream ${frame.stream} in the wrong state`);
-    }
-    if (length > stream.recvWindow) {
-      throw new H2ProtocolError(ErrorCode.FLOW_CONTROL_ERROR, frame.stream, `peer sent ${length} bytes on stream ${frame.stream} with a window of ${stream.recvWindow}`);
-    }
-    stream.onData(data, length, (frame.flags & Flag.END_STREAM) !== 0);
   }
 
   /** Ids at or below the highest opened by either side were used; anything above is idle. */
