@@ -126,8 +126,8 @@ export abstract class H2Session extends EventEmitter implements StreamOwner {
     if (this.destroyed) return;
     this.destroyed = true;
     this.closed = true;
-    const cause = error ?? new L4meshError('L4MESH_ERR_HTTP2_CONNECTION', 'the HTTP/2 connection was closed');
-    for (const stream of [...this.streams.values()]) stream.abort(cause);
+    // Like node:http2: a local destroy() without an error ends the streams without one too.
+    for (const stream of [...this.streams.values()]) stream.abort(error);
     for (const waiter of this.drainWaiters) waiter();
     this.drainWaiters = [];
     if (flush) {

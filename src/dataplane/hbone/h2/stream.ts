@@ -99,7 +99,7 @@ export class H2Stream extends Duplex {
   }
 
   /** The session ended underneath the stream. */
-  abort(error: Error, code?: number): void {
+  abort(error: Error | undefined, code?: number): void {
     if (code !== undefined) this.rstCode = code;
     this.finish();
     this.destroy(error);
