@@ -18,6 +18,9 @@ export const TEST_PACKAGES = [
   { pkg: 'curl', present: () => has('curl') },
   { pkg: 'jq', present: () => has('jq') },
   { pkg: 'postgresql-client', present: () => has('psql') && has('pgbench') },
+  // h2load and nghttpd: interop of our HTTP/2 layer with nghttp2 (test/integration/h2/nghttp2.test.ts).
+  { pkg: 'nghttp2-client', present: () => has('h2load') },
+  { pkg: 'nghttp2-server', present: () => has('nghttpd') },
 ];
 
 /** apt-get runs long on a cold cache; a hung mirror must not hold the suite forever. */

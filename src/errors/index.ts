@@ -30,7 +30,12 @@ export type ErrorCode =
   | 'L4MESH_ERR_NOT_TEXT'
   | 'L4MESH_ERR_PARSE_TIMEOUT'
   | 'L4MESH_ERR_PARSE_MEMORY'
-  | 'L4MESH_ERR_INTERNAL';
+  | 'L4MESH_ERR_INTERNAL'
+  // Our HTTP/2 framing layer (dataplane/hbone/h2): a connection-level error or GOAWAY, a stream reset,
+  // a header block that does not decode.
+  | 'L4MESH_ERR_HTTP2_CONNECTION'
+  | 'L4MESH_ERR_HTTP2_STREAM_RESET'
+  | 'L4MESH_ERR_HPACK';
 
 export class L4meshError extends Error {
   readonly code: ErrorCode;
