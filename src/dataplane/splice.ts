@@ -51,15 +51,34 @@ function abort(side: Duplex): void {
 }
 
 /**
+ * Whether `side` is done with a written buffer once the write's callback ran, so that a recycled slab
+ * may be reused from then on: a kernel socket (libuv sent the bytes; TLS copied them into its records)
+ * or an HTTP/2 stream (its session wrote the frame). Any other duplex — the waypoint's in-process socket
+ * pair — calls back as soon as it passed the very buffer on to its reader, which may still hold it
+ * (queued in its own pending write, or as an HTTP body chunk) when the slab is filled again.
+ */
+function dropsWrittenBytes(side: Duplex): boolean {
+  return side instanceof Socket || isHttp2Stream(side);
+}
+
+/**
  * One direction of the copy. Listeners are attached once per connection; per chunk the work is one
  * addition and one write, and the source is paused while the destination's buffer is full.
  */
 function pump(from: Duplex, to: Duplex, count: (n: number) => void): void {
-  const flush = isHttp2Stream(from) && !isHttp2Stream(to) ? coalesce(from, to, count) : undefined;
+  const recycles = dropsWrittenBytes(to);
+  const flush = isHttp2Stream(from) && !isHttp2Stream(to) ? coalesce(from, to, count, recycles) : undefined;
   if (isPooled(from)) {
     onChunks(from, (chunk) => {
       count(chunk.bytes.length);
-      if (!to.write(chunk.bytes, chunk.release)) from.pause();
+      if (recycles) {
+        if (!to.write(chunk.bytes, chunk.release)) from.pause();
+        return;
+      }
+      // The destination may keep the very buffer after its callback: hand it a copy of its own.
+      const copy = Buffer.from(chunk.bytes);
+      chunk.release();
+      if (!to.write(copy)) from.pause();
     });
   } else if (!flush) {
     from.on('data', (chunk: Buffer) => {
@@ -93,13 +112,22 @@ const COALESCE_MAX_BYTES = 256 * 1024;
  * phase (setImmediate) makes one 64 KiB+ send instead of four 16 KiB ones — fewer syscalls and, on the
  * receiving side, fewer wake-ups. Returns the flush, which must run before ending `to`.
  */
-function coalesce(from: Duplex, to: Duplex, count: (n: number) => void): () => void {
+function coalesce(from: Duplex, to: Duplex, count: (n: number) => void, recycles: boolean): () => void {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let scheduled = false;
   const flush = (): void => {
     scheduled = false;
     if (pendingBytes === 0) return;
+    if (!recycles) {
+      // No slab: `to` may hold on to what it is given. node:http2 never reuses a chunk's memory, so a lone
+      // chunk goes as it is and several are joined into a buffer of their own.
+      const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+      if (!to.destroyed && !to.writableEnded && !to.write(data)) from.pause();
+      return;
+    }
     const data = copyToSlab(pending, pendingBytes);
     pending = [];
     pendingBytes = 0;

@@ -13,7 +13,7 @@ import type { PolicyBalancer } from './load-balancer.js';
 import type { RequestLogger } from './request-log.js';
 import type { RouteTable } from './route-config.js';
 import { selectHttpRoute, type HttpRequestFacts, type WeightedDestinationPicker } from './router.js';
-import type { UpstreamConnector } from './upstream.js';
+import { decodeStringWrites, type UpstreamConnector } from './upstream.js';
 
 /** What the waypoint knows about one inbound HBONE tunnel; shared by every request on it. */
 export interface TunnelContext {
@@ -93,7 +93,7 @@ export class HttpRouting {
     try {
       let upstream: Duplex;
       try {
-        upstream = await this.deps.upstream.connect(resolution.endpoint);
+        upstream = decodeStringWrites(await this.deps.upstream.connect(resolution.endpoint));
       } catch (err) {
         req.resume();
         const bytes = local(503, UPSTREAM_RESET_BODY);

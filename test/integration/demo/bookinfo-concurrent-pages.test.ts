@@ -1,14 +1,11 @@
-// Bookinfo with reviews v3 and ratings v2 only (every page's stars come from PostgreSQL) serves 50 product
-// pages requested at once, each with the stars seeded in the database: the database serves many
-// connections at once and ratings shares a pool of them. Versions are chosen by deleting the others, not by
-// the demo's waypoint routes: see the note at the end of this file.
+// Bookinfo deployed as the demo deploys it (a waypoint for `default`, routes reviews → v3 and ratings → v2,
+// so every page's stars come from PostgreSQL through the waypoint) serves 50 product pages requested at
+// once, each with the stars seeded in the database: the database serves many connections at once and
+// ratings shares a pool of them, all carried by the waypoint.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { join } from 'node:path';
-import { packageRoot } from '../../../src/config/paths.js';
-import { PODS_READY_TIMEOUT_MS } from '../../../samples/bookinfo/demo/deploy.js';
-import type { MeshCli } from '../../../samples/bookinfo/demo/mesh-cli.js';
+import { deployBookinfo } from '../../../samples/bookinfo/demo/deploy.js';
 import { RATINGS_UNAVAILABLE, reviewStars } from '../../../samples/bookinfo/demo/page-ratings.js';
 import { SEEDED_RATINGS } from '../../../samples/bookinfo/src/ratings-seed.js';
 import { startBookinfoMesh } from '../../support/bookinfo-mesh.js';
@@ -16,17 +13,8 @@ import { startBookinfoMesh } from '../../support/bookinfo-mesh.js';
 const CONCURRENT_PAGES = 50;
 /** productpage gives up on an upstream after 3 s; the client waits longer so a slow page is seen, not cut. */
 const PAGE_TIMEOUT_MS = 30_000;
-/** Deleted Deployments' pods leave the endpoints within seconds; generous for a loaded machine. */
+/** The waypoint loads the routes within seconds of their apply; generous for a loaded machine. */
 const SETTLE_TIMEOUT_MS = 60_000;
-
-async function deployStarsFromDatabase(cli: MeshCli, say: (line: string) => void): Promise<void> {
-  const local = join(packageRoot(), 'samples', 'bookinfo', 'platform', 'local');
-  for (const file of [join(local, 'bookinfo-db.yaml'), join(packageRoot(), 'samples', 'curl', 'curl.yaml')]) say(await cli.must(['apply', '-f', file]));
-  await cli.waitForPods(['postgres-v1'], PODS_READY_TIMEOUT_MS, say);
-  for (const file of ['bookinfo.yaml', 'bookinfo-ratings-v2.yaml']) say(await cli.must(['apply', '-f', join(local, file)]));
-  say(await cli.must(['delete', 'deployment', 'reviews-v1', 'reviews-v2', 'ratings-v1']));
-  await cli.waitForPods(['details-v1', 'reviews-v3', 'ratings-v2', 'productpage-v1', 'curl'], PODS_READY_TIMEOUT_MS, say);
-}
 
 /** One GET on its own connection; resolves with the status and body, or status 0 and the error. */
 function getPage(host: string, port: number): Promise<{ status: number; body: string }> {
@@ -52,13 +40,13 @@ function describe(page: { status: number; body: string }): string {
   return `200 ${stars.join(', ')}${page.body.includes(RATINGS_UNAVAILABLE) ? ` (${RATINGS_UNAVAILABLE})` : ''}${errors.length ? ` (${errors.join(' ')})` : ''}`;
 }
 
-test('50 concurrent product pages through the mesh all show the ratings seeded in PostgreSQL', { timeout: 600_000 }, async () => {
-  const mesh = await startBookinfoMesh(deployStarsFromDatabase);
+test('50 concurrent product pages through the waypoint all show the ratings seeded in PostgreSQL', { timeout: 600_000 }, async () => {
+  const mesh = await startBookinfoMesh(deployBookinfo);
   try {
     const host = (await mesh.cli.podEnv('curl', 'PRODUCTPAGE_SERVICE_HOST')).trim();
     const port = Number(await mesh.cli.podEnv('curl', 'PRODUCTPAGE_SERVICE_PORT'));
     const expected = `200 ${SEEDED_RATINGS.map((r) => `${r.reviewer} ${r.rating} red`).join(', ')}`;
-    // Pages one at a time until the deleted versions have left the endpoints and the stars are right.
+    // Pages one at a time until the waypoint routes every page to reviews v3 and ratings v2.
     const settle = Date.now() + SETTLE_TIMEOUT_MS;
     let last = '';
     while ((last = describe(await getPage(host, port))) !== expected && Date.now() < settle) await new Promise((r) => setTimeout(r, 500));
@@ -74,7 +62,7 @@ test('50 concurrent product pages through the mesh all show the ratings seeded i
     process.stdout.write(`# ${CONCURRENT_PAGES}/${CONCURRENT_PAGES} pages with ratings in ${elapsed} ms\n`);
   } catch (err) {
     process.stdout.write(`# deploy output:\n${mesh.log.join('\n')}\n`);
-    for (const deploy of ['productpage-v1', 'reviews-v3', 'ratings-v2', 'postgres-v1']) {
+    for (const deploy of ['productpage-v1', 'reviews-v3', 'ratings-v2', 'postgres-v1', 'waypoint']) {
       const logs = await mesh.cli.run(['logs', `deploy/${deploy}`]).catch(() => undefined);
       if (logs) process.stdout.write(`# ${deploy} logs:\n${(logs.stdout + logs.stderr).slice(-2000)}\n`);
     }
@@ -83,8 +71,3 @@ test('50 concurrent product pages through the mesh all show the ratings seeded i
     await mesh.close();
   }
 });
-
-// Why not the demo's waypoint routes: on 2026-11-29 the same burst through the waypoint delivered a
-// server-to-client fragment (a RowDescription header, 54 00 00 00 3a) to the database as if the client had
-// sent it — a data-path bug in the waypoint, reported to the lead; the database's front now ends such a
-// connection with SQLSTATE 08P01 instead of letting PGlite spin on it.
