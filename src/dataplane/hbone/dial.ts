@@ -54,11 +54,15 @@ function classify(err: Error, where: string, tcpConnected: boolean): L4meshError
   );
 }
 
+/** What a transport does once the TLS half of a dial succeeded: start HTTP/2, then `done` or `fail`. */
+export type StartHttp2<T> = (socket: TLSSocket, where: string, done: (session: T) => void, fail: (err: Error) => void) => void;
+
 /**
- * Resolves with an HTTP/2 session whose peer proved `target.dstIdentity`. The TLS handshake is done
- * before HTTP/2 starts so that every failure is reported once, with its cause, and within the timeout.
+ * The TLS half of a dial, shared by both HBONE transports (node:http2 here, our framing in h2/dial.ts):
+ * connects with the mesh's client options, reports every failure once, classified, within `timeoutMs`,
+ * checks ALPN, then hands the socket to `start`. The timeout covers the whole dial, HTTP/2 included.
  */
-export function dialHbone(context: SecureContext, target: DialTarget, timeoutMs: number): Promise<ClientHttp2Session> {
+export function dialHboneTls<T>(context: SecureContext, target: DialTarget, timeoutMs: number, start: StartHttp2<T>): Promise<T> {
   const where = describeTarget(target);
   return new Promise((resolve, reject) => {
     let tcpConnected = false;
@@ -71,6 +75,10 @@ export function dialHbone(context: SecureContext, target: DialTarget, timeoutMs:
       clearTimeout(timer);
       socket.destroy();
       reject(err);
+    };
+    const done = (session: T): void => {
+      clearTimeout(timer);
+      resolve(session);
     };
     const timer = setTimeout(() => fail(connectTimeoutError(where, timeoutMs)), timeoutMs);
     timer.unref();
@@ -88,40 +96,49 @@ export function dialHbone(context: SecureContext, target: DialTarget, timeoutMs:
       }
       socket.removeAllListeners('error');
       socket.removeAllListeners('close');
-      const session = h2connect(`https://${where}`, {
-        createConnection: () => socket,
-        settings: HBONE_HTTP2_SETTINGS,
-        maxSessionMemory: HBONE_MAX_SESSION_MEMORY_MB,
-      });
-      // With TLS 1.3 the server checks our certificate after our side considers the handshake done;
-      // its first SETTINGS frame is the proof it accepted us. Waiting for it keeps refused connections
-      // out of the pool and reports the refusal as a certificate problem instead of a broken stream.
-      let settingsSeen = false;
-      session.on('error', (err: NodeJS.ErrnoException) => {
-        if (settingsSeen) return; // later failures surface through the streams and the pool's 'close'
-        // A reset can overtake the server's TLS alert (3 of 30 refused dials measured): before its SETTINGS
-        // both mean the server dropped us right after our certificate reached it.
-        fail(
-          /ALERT|CERT|ECONNRESET|EPIPE/.test(err.code ?? '')
-            ? new L4meshError(
-                'L4MESH_ERR_CERTIFICATE',
-                `${where} refused our certificate (${err.code}) — check that both proxies hold certificates from the same mesh root`,
-                { cause: err },
-              )
-            : classify(err, where, true),
-        );
-      });
-      session.once('close', () => {
-        if (!settingsSeen) {
-          fail(new L4meshError('L4MESH_ERR_CERTIFICATE', `${where} closed the connection right after the TLS handshake — it may have refused our certificate`));
-        }
-      });
-      session.once('remoteSettings', () => {
-        settingsSeen = true;
-        clearTimeout(timer);
-        session.setLocalWindowSize(HBONE_SESSION_WINDOW_BYTES);
-        resolve(session);
-      });
+      start(socket, where, done, fail);
+    });
+  });
+}
+
+/**
+ * Resolves with an HTTP/2 session whose peer proved `target.dstIdentity`. The TLS handshake is done
+ * before HTTP/2 starts so that every failure is reported once, with its cause, and within the timeout.
+ */
+export function dialHbone(context: SecureContext, target: DialTarget, timeoutMs: number): Promise<ClientHttp2Session> {
+  return dialHboneTls<ClientHttp2Session>(context, target, timeoutMs, (socket, where, done, fail) => {
+    const session = h2connect(`https://${where}`, {
+      createConnection: () => socket,
+      settings: HBONE_HTTP2_SETTINGS,
+      maxSessionMemory: HBONE_MAX_SESSION_MEMORY_MB,
+    });
+    // With TLS 1.3 the server checks our certificate after our side considers the handshake done;
+    // its first SETTINGS frame is the proof it accepted us. Waiting for it keeps refused connections
+    // out of the pool and reports the refusal as a certificate problem instead of a broken stream.
+    let settingsSeen = false;
+    session.on('error', (err: NodeJS.ErrnoException) => {
+      if (settingsSeen) return; // later failures surface through the streams and the pool's 'close'
+      // A reset can overtake the server's TLS alert (3 of 30 refused dials measured): before its SETTINGS
+      // both mean the server dropped us right after our certificate reached it.
+      fail(
+        /ALERT|CERT|ECONNRESET|EPIPE/.test(err.code ?? '')
+          ? new L4meshError(
+              'L4MESH_ERR_CERTIFICATE',
+              `${where} refused our certificate (${err.code}) — check that both proxies hold certificates from the same mesh root`,
+              { cause: err },
+            )
+          : classify(err, where, true),
+      );
+    });
+    session.once('close', () => {
+      if (!settingsSeen) {
+        fail(new L4meshError('L4MESH_ERR_CERTIFICATE', `${where} closed the connection right after the TLS handshake — it may have refused our certificate`));
+      }
+    });
+    session.once('remoteSettings', () => {
+      settingsSeen = true;
+      session.setLocalWindowSize(HBONE_SESSION_WINDOW_BYTES);
+      done(session);
     });
   });
 }
