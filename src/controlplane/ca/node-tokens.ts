@@ -3,7 +3,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { L4meshError } from '../../errors/index.js';
-import { writeFileAtomic } from './state-file.js';
+import { writeFileAtomic } from '../../config/secret-file.js';
 
 export const NODE_TOKENS_FILE = 'node-tokens.json';
 const TOKEN_PREFIX = 'l4n_';

@@ -10,7 +10,7 @@ import {
   createLeafCertificate,
   createRootCertificate,
 } from './certificate-profiles.js';
-import { writeFileAtomic } from './state-file.js';
+import { writeFileAtomic } from '../../config/secret-file.js';
 
 export const ROOT_CERT_FILE = 'root-cert.pem';
 export const ROOT_KEY_FILE = 'root-key.pem';

@@ -4,9 +4,10 @@
 // the proxy or change its logging.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { chmod, mkdir, open, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
+import { writeFileAtomic } from '../../config/secret-file.js';
 
 /** `<state dir>/admin-tokens/<proxy address>.token`: callers know a proxy by the address its :15000 binds. */
 export const ADMIN_TOKENS_DIR = 'admin-tokens';
@@ -29,21 +30,7 @@ export async function writeProxyAdminToken(stateDir: string, address: string): P
   // mkdir leaves an existing directory's mode alone (and applies the umask to a new one).
   await chmod(dir, TOKEN_DIR_MODE);
   const token = randomBytes(TOKEN_BYTES).toString('hex');
-  const path = proxyAdminTokenPath(stateDir, address);
-  const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  const handle = await open(temporary, 'wx', TOKEN_FILE_MODE);
-  try {
-    await handle.writeFile(token + '\n', 'utf8');
-    await handle.chmod(TOKEN_FILE_MODE);
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temporary, path);
-  } catch (err) {
-    await rm(temporary, { force: true });
-    throw err;
-  }
+  await writeFileAtomic(proxyAdminTokenPath(stateDir, address), token + '\n', TOKEN_FILE_MODE);
   return token;
 }
 

@@ -1,4 +1,4 @@
-// Crash-safe writes of the CA's secrets: readers see the old file or the new one, never a torn one.
+// Crash-safe writes of secrets (the CA key, token hashes, proxy admin tokens): readers see the old file or the new one, never a torn one.
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
