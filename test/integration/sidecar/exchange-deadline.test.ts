@@ -114,7 +114,10 @@ test('a peer that sends part of its announced metadata is closed at the exchange
       [labelObject(failed[0]!)['source_workload'], labelObject(failed[0]!)['destination_workload'], labelObject(failed[0]!)['response_flags']],
       ['raw', 'echo-v1', 'CONNECT'],
     );
-    const lines = sidecar.output().split('\n').filter((l) => l.includes('\terror\taccess\t') && l.includes('istio-peer-exchange with'));
+    // The access log is written in 10 ms batches to a pipe the test reads: it may trail the metric.
+    const errorLines = (): string[] => (sidecar!.output() as string).split('\n').filter((l) => l.includes('\terror\taccess\t') && l.includes('istio-peer-exchange with'));
+    await eventually(() => errorLines().length >= 2, 15_000, 'two access-log error lines');
+    const lines = errorLines();
     assert.equal(lines.length, 2);
     const deadline = DEFAULT_EXCHANGE_TIMEOUT_MS;
     assert.ok(lines.some((l) => l.endsWith(`timed out after ${deadline} ms: the peer announced 100 bytes of metadata and sent 10; connection closed"`)), lines.join('\n'));
