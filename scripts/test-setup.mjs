@@ -25,6 +25,8 @@ export const TEST_PACKAGES = [
 
 /** apt-get runs long on a cold cache; a hung mirror must not hold the suite forever. */
 const APT_TIMEOUT_MS = 600_000;
+/** Another apt-get (unattended upgrades, a second run) may hold dpkg's lock; wait for it instead of failing at once. */
+const APT_LOCK_WAIT = ['-o', 'DPkg::Lock::Timeout=300'];
 
 function has(command) {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
@@ -46,8 +48,8 @@ function main() {
   process.stderr.write(`test-setup: installing ${missing.join(' ')} with apt-get\n`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   try {
-    execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', timeout: APT_TIMEOUT_MS, env });
-    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', timeout: APT_TIMEOUT_MS, env });
+    execFileSync('apt-get', [...APT_LOCK_WAIT, 'update', '-qq'], { stdio: 'inherit', timeout: APT_TIMEOUT_MS, env });
+    execFileSync('apt-get', [...APT_LOCK_WAIT, 'install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', timeout: APT_TIMEOUT_MS, env });
   } catch (err) {
     process.stderr.write(`test-setup: apt-get failed (${err.message.split('\n')[0]}); the tests that need ${missing.join(', ')} will say they skipped\n`);
   }

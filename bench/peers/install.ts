@@ -4,6 +4,9 @@ import { existsSync } from 'node:fs';
 import { run } from '../proc.js';
 
 /** Debian package → the binary that proves it is installed. */
+/** Another apt-get (unattended upgrades, a test setup) may hold dpkg's lock; wait for it instead of skipping every peer. */
+const APT_LOCK_WAIT = ['-o', 'DPkg::Lock::Timeout=300'];
+
 const PACKAGES: Record<string, string[]> = {
   stunnel4: ['/usr/bin/stunnel4', '/usr/bin/stunnel'],
   haproxy: ['/usr/sbin/haproxy', '/usr/bin/haproxy'],
@@ -24,8 +27,8 @@ export async function ensurePeers(log: (line: string) => void): Promise<Set<stri
     } else {
       log(`installing ${missing.join(' ')} with apt-get`);
       try {
-        await run('apt-get', ['update', '-qq'], 300_000);
-        await run('apt-get', ['install', '-y', '-qq', ...missing], 600_000);
+        await run('apt-get', [...APT_LOCK_WAIT, 'update', '-qq'], 300_000);
+        await run('apt-get', [...APT_LOCK_WAIT, 'install', '-y', '-qq', ...missing], 600_000);
       } catch (err) {
         log(`apt-get failed: ${(err as Error).message.split('\n').slice(0, 3).join(' ')}`);
       }

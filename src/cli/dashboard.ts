@@ -117,7 +117,7 @@ export async function run(args: string[]): Promise<number> {
     let bin = findPrometheus();
     if (!bin && values.install) {
       if (process.getuid?.() !== 0) throw new UsageError('--install needs root: run "sudo apt-get install -y prometheus" yourself');
-      execFileSync('apt-get', ['install', '-y', 'prometheus'], { stdio: 'inherit' });
+      execFileSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', 'install', '-y', 'prometheus'], { stdio: 'inherit' });
       bin = findPrometheus();
     }
     if (!bin) {
