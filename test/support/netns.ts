@@ -2,7 +2,7 @@
 // running a short client program inside a namespace with `ip netns exec`.
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../../src/config/paths.js';
@@ -64,4 +64,14 @@ export function tcpClientInNetns(netns: string, host: string, port: number, payl
         }
       });
   });
+}
+
+/** What the host shows of namespaces, links, /etc/netns and iptables, minus other tests' `l4m-t*` namespaces. */
+export function hostNetworkSnapshot(ownPrefix: string): Record<string, string> {
+  const foreignTest = (name: string) => /^l4m-t[0-9a-f]{6}-/.test(name) && !name.startsWith(`${ownPrefix}-`);
+  const netns = ip('netns', 'list').split('\n').filter((l) => l && !foreignTest(l)).join('\n');
+  const etc = existsSync('/etc/netns') ? readdirSync('/etc/netns').filter((n) => !foreignTest(n)).sort().join('\n') : '';
+  // iptables-save stamps each table with the time it ran; everything else must be identical.
+  const iptables = execFileSync('iptables-save', { encoding: 'utf8' }).split('\n').filter((l) => !l.startsWith('#')).join('\n');
+  return { netns, links: ip('-o', 'link', 'show'), etc, iptables };
 }

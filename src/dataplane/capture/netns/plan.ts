@@ -65,3 +65,10 @@ export function podSubnet(k: number): string {
 export function podIp(k: number, host: number): string {
   return `198.18.${k}.${host}`;
 }
+
+/**
+ * One empty file per namespace a mesh made, written before the namespace exists, so a rerun after a crash
+ * removes exactly its own leftovers (and never another mesh's or a test's). Under /run: gone at reboot,
+ * like the namespaces themselves.
+ */
+export const NETNS_RECORD_DIR = '/run/l4m-netns';
