@@ -75,3 +75,36 @@ export function hostNetworkSnapshot(ownPrefix: string): Record<string, string> {
   const iptables = execFileSync('iptables-save', { encoding: 'utf8' }).split('\n').filter((l) => !l.startsWith('#')).join('\n');
   return { netns, links: ip('-o', 'link', 'show'), etc, iptables };
 }
+
+/** Runs a command inside `netns` without blocking this process's event loop (its servers must keep accepting). */
+export function runInNetns(netns: string, command: string, args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('ip', ['netns', 'exec', netns, command, ...args], { encoding: 'utf8', timeout: CLIENT_TIMEOUT_MS }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${command} in ${netns}: ${err.message} ${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+/**
+ * A TCP exchange from inside `netns` on a socket carrying SO_MARK `mark` (what the node proxy's own
+ * sockets do), through Python's socket module so the test does not depend on the addon under test.
+ */
+export function markedTcpClientInNetns(netns: string, mark: number, host: string, port: number, payload: string): Promise<string> {
+  const script = [
+    'import socket, sys',
+    's = socket.socket()',
+    `s.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, ${mark})`,
+    's.settimeout(20)',
+    `s.connect((${JSON.stringify(host)}, ${port}))`,
+    `s.sendall(${JSON.stringify(payload)}.encode())`,
+    's.shutdown(socket.SHUT_WR)',
+    'data = b""',
+    'while True:',
+    '    c = s.recv(4096)',
+    '    if not c: break',
+    '    data += c',
+    'sys.stdout.write(data.decode())',
+  ].join('\n');
+  return runInNetns(netns, 'python3', ['-c', script]);
+}
