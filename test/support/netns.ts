@@ -108,3 +108,9 @@ export function markedTcpClientInNetns(netns: string, mark: number, host: string
   ].join('\n');
   return runInNetns(netns, 'python3', ['-c', script]);
 }
+
+/** `count` concurrent connections from inside `netns` to host:(basePort+i), each sending `i`; the replies in order. */
+export async function tcpBurstInNetns(netns: string, host: string, basePort: number, count: number): Promise<string[]> {
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'netns-tcp-burst.js');
+  return JSON.parse(await runInNetns(netns, process.execPath, [script, host, String(basePort), String(count)])) as string[];
+}

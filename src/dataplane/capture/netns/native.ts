@@ -72,6 +72,9 @@ export interface NetnsListenOptions {
   /** SO_MARK on the socket (the proxy's own sockets carry PROXY_SOCKET_MARK). */
   mark?: number;
   backlog?: number;
+  /** As net.createServer's: accepted sockets start paused (the data path switches them to pooled reads first). */
+  pauseOnConnect?: boolean;
+  noDelay?: boolean;
 }
 
 /** A TCP server listening on ip:port inside namespace `netns`; it accepts there, never in the caller's. */
@@ -83,7 +86,7 @@ export async function listenTcpInNetns(netns: string, ip: string, port: number, 
     if (err instanceof L4meshError) throw err;
     throw netnsError(`listen on ${ip}:${port}`, netns, err);
   }
-  const server = createServer({ pauseOnConnect: false });
+  const server = createServer({ pauseOnConnect: opts.pauseOnConnect ?? false, noDelay: opts.noDelay ?? false });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ fd }, () => {
