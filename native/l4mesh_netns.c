@@ -81,7 +81,8 @@ static int open_bound(int type, const char *ip, int port, int mark, int backlog,
     *step = "bind";
     goto fail;
   }
-  if (type == SOCK_STREAM && listen(fd, backlog) < 0) {
+  // backlog 0: a bound socket the caller connects (the proxy's own connections out of a pod).
+  if (type == SOCK_STREAM && backlog > 0 && listen(fd, backlog) < 0) {
     *step = "listen";
     goto fail;
   }
@@ -127,7 +128,8 @@ static int open_in_netns(const char *ns_path, int type, const char *ip, int port
   return fd;
 }
 
-// openInNetns(nsPath, kind: 'tcp' | 'udp', ip, port, mark, backlog) -> fd
+// openInNetns(nsPath, kind: 'tcp' | 'udp', ip, port, mark, backlog) -> fd; a TCP socket with backlog 0 is
+// bound but not listening, for the caller to connect.
 static napi_value OpenInNetns(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
@@ -140,7 +142,7 @@ static napi_value OpenInNetns(napi_env env, napi_callback_info info) {
   if (arg_string(env, argv[2], ip, sizeof ip) < 0) return throw_type(env, "ip must be a string");
   if (arg_int(env, argv[3], &port) < 0 || port < 0 || port > 65535) return throw_type(env, "port must be 0..65535");
   if (arg_int(env, argv[4], &mark) < 0) return throw_type(env, "mark must be an integer");
-  if (arg_int(env, argv[5], &backlog) < 0 || backlog < 1) return throw_type(env, "backlog must be a positive integer");
+  if (arg_int(env, argv[5], &backlog) < 0 || backlog < 0) return throw_type(env, "backlog must be 0 (bind only) or positive");
   int type;
   if (strcmp(kind, "tcp") == 0) type = SOCK_STREAM;
   else if (strcmp(kind, "udp") == 0) type = SOCK_DGRAM;

@@ -6,7 +6,7 @@ import { connect, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { L4meshError } from '../../../src/errors/index.js';
 import {
-  listenTcpInNetns, markSocket, originalDestination, socketMark, bindUdpInNetns,
+  bindUdpInNetns, connectFromNetns, listenTcpInNetns, markSocket, originalDestination, socketMark,
 } from '../../../src/dataplane/capture/netns/native.js';
 import { PROXY_SOCKET_MARK } from '../../../src/dataplane/capture/netns/plan.js';
 import { inNetns, ip, netnsSkipReason, tcpClientInNetns, uniqueTestPrefix } from '../../support/netns.js';
@@ -96,6 +96,36 @@ describe('netns addon', { skip }, () => {
       "require('dgram').createSocket('udp4').send('dns?', 15053, '127.0.0.1', (e) => process.exit(e ? 1 : 0))");
     assert.equal(await got, 'dns?');
     udp.close();
+  });
+
+  it('connects out of the namespace from a given source address, marked, both directions carrying bytes', async () => {
+    const server = await listenTcpInNetns(ns, '198.18.250.2', 0);
+    servers.push(server);
+    const peers: string[] = [];
+    server.on('connection', (s: Socket) => {
+      peers.push(`${s.remoteAddress}`);
+      let data = '';
+      s.on('data', (c: Buffer) => { data += c.toString(); });
+      s.on('end', () => s.end(`echo:${data}`));
+    });
+    const port = (server.address() as { port: number }).port;
+    const client = await connectFromNetns(ns, { localIp: '198.18.250.2', host: '198.18.250.2', port, mark: PROXY_SOCKET_MARK });
+    assert.equal(socketMark(client), 0x539);
+    assert.equal(client.localAddress, '198.18.250.2');
+    const reply = await new Promise<string>((resolve, reject) => {
+      let data = '';
+      client.on('data', (c: Buffer) => { data += c.toString(); });
+      client.on('end', () => resolve(data));
+      client.on('error', reject);
+      client.end('out');
+    });
+    assert.equal(reply, 'echo:out');
+    assert.deepEqual(peers, ['198.18.250.2']);
+  });
+
+  it('rejects a refused connection out of the namespace with ECONNREFUSED', async () => {
+    // Nothing listens on this port inside the namespace (it was just created, only our servers run there).
+    await assert.rejects(connectFromNetns(ns, { localIp: '198.18.250.2', host: '198.18.250.2', port: 1 }), { code: 'ECONNREFUSED' });
   });
 
   it('names the namespace when it does not exist', async () => {

@@ -3,7 +3,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, Socket, type Server } from 'node:net';
 import { join } from 'node:path';
 import { packageRoot } from '../../../config/paths.js';
 import { L4meshError } from '../../../errors/index.js';
@@ -115,6 +115,39 @@ export async function bindUdpInNetns(netns: string, ip: string, port: number, op
     });
   });
   return socket;
+}
+
+export interface NetnsConnectOptions {
+  /** The source address (the pod IP); the kernel picks the port. */
+  localIp: string;
+  host: string;
+  port: number;
+  /** SO_MARK on the socket: PROXY_SOCKET_MARK keeps the pod's own rules from capturing it again. */
+  mark?: number;
+}
+
+/**
+ * A TCP connection made from inside namespace `netns` (the proxy's HBONE and plain-TCP dials out of a pod).
+ * The addon makes a bound socket there; Node adopts it unstarted (`manualStart`, so nothing reads an
+ * unconnected socket) and connects it as usual, so errors and timeouts are Node's own.
+ */
+export function connectFromNetns(netns: string, opts: NetnsConnectOptions): Promise<Socket> {
+  let fd: number;
+  try {
+    fd = netnsAddon().openInNetns(netnsPath(netns), 'tcp', opts.localIp, 0, opts.mark ?? 0, 0);
+  } catch (err) {
+    if (err instanceof L4meshError) return Promise.reject(err);
+    return Promise.reject(netnsError(`bind ${opts.localIp} for a connection to ${opts.host}:${opts.port}`, netns, err));
+  }
+  const socket = new Socket({ fd, manualStart: true } as ConstructorParameters<typeof Socket>[0]);
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    socket.once('error', onError);
+    socket.connect({ host: opts.host, port: opts.port }, () => {
+      socket.off('error', onError);
+      resolve(socket);
+    });
+  });
 }
 
 /**
