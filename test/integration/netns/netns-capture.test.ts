@@ -1,5 +1,6 @@
 // netns capture end to end in real namespaces: an enrolled pod's connections reach the handler with the
-// source workload and the original destination (VIP → its service, pod IP), many at once; the pod's
+// source workload and the original destination (VIP → its service, pod IP), many at once; plaintext into
+// it reaches the inbound handler; the pod's
 // resolver gets service VIPs from the in-pod DNS (unmodified getent and curl by name); an unenrolled
 // pod is left alone, and a workload that leaves loses its listeners.
 import assert from 'node:assert/strict';
@@ -76,6 +77,19 @@ describe('netns capture', { skip }, () => {
         socket.end(`${tag} ${data}`);
       });
     });
+    capture.onInbound((conn) => {
+      const { socket } = conn;
+      const tag = `inbound ${conn.destination.name} ${socket.remoteAddress}→${conn.destinationIp}:${conn.destinationPort}`;
+      let data = '';
+      onChunks(socket, (chunk) => {
+        data += chunk.bytes.toString();
+        chunk.release();
+      });
+      socket.on('end', () => {
+        seen.push(`${tag} ${data}`);
+        socket.end(`${tag} ${data}`);
+      });
+    });
     await capture.sync([sleep, workload('plain', 'default', b.ip)]);
   });
 
@@ -101,6 +115,14 @@ describe('netns capture', { skip }, () => {
     const replies = await tcpBurstInNetns(a.netns, '198.19.0.7', 20_000, BURST);
     assert.deepEqual(replies, Array.from({ length: BURST }, (_, i) => `sleep ratings 198.18.1.2→198.19.0.7:${20_000 + i} ${i}`));
     assert.equal(seen.length, BURST);
+  });
+
+  it('hands plaintext from an unenrolled pod to the inbound handler with the pod as destination; :15008 is not redirected', async () => {
+    seen.length = 0;
+    assert.deepEqual(await tcpClientInNetns(b.netns, a.ip, 8080, 'plain'), { reply: 'inbound sleep 198.18.1.3→198.18.1.2:8080 plain' });
+    // HBONE's port goes to whatever listens on the pod IP:15008 (nothing in this test), never to :15006.
+    assert.deepEqual(await tcpClientInNetns(b.netns, a.ip, 15008, 'h'), { reply: '', error: 'ECONNREFUSED' });
+    assert.deepEqual(seen, ['inbound sleep 198.18.1.3→198.18.1.2:8080 plain']);
   });
 
   it('resolves service names for the pod\'s own resolver (getent) and NXDOMAINs the rest quickly', async () => {
