@@ -1,8 +1,7 @@
 // netns capture end to end in real namespaces: an enrolled pod's connections reach the handler with the
 // source workload and the original destination (VIP → its service, pod IP), many at once; plaintext into
-// it reaches the inbound handler; the pod's
-// resolver gets service VIPs from the in-pod DNS (unmodified getent and curl by name); an unenrolled
-// pod is left alone, and a workload that leaves loses its listeners.
+// it reaches the inbound handler; the pod's resolver gets service VIPs from the in-pod DNS (unmodified
+// getent and curl by name); an unenrolled pod is left alone, and a workload that leaves loses its listeners.
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
