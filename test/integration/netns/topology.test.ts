@@ -57,6 +57,14 @@ describe('netns topology', { skip }, () => {
     assert.ok(txPackets(`${prefix}-n2`, 'l4mp7') > 0);
     await new Promise<void>((r) => server.close(() => r()));
 
+    // One pod leaves: its namespace, resolv.conf, node-side veth and /32 route go; the other pod stays.
+    await topology.removePod('n2', 'shop', 'b');
+    assert.equal(existsSync(`/etc/netns/${prefix}-n2-b`), false);
+    assert.deepEqual(ip('netns', 'list').split('\n').filter((l) => l.startsWith(`${prefix}-`)).map((l) => l.split(' ')[0]).sort(),
+      [`${prefix}-fabric`, `${prefix}-n1`, `${prefix}-n1-a`, `${prefix}-n2`]);
+    assert.equal(ip('-n', `${prefix}-n2`, 'route', 'show', '198.18.2.7/32'), '');
+    assert.equal(ip('-n', `${prefix}-n2`, '-o', 'link', 'show').includes('l4mp7'), false);
+
     await topology.destroy();
     assert.deepEqual(hostNetworkSnapshot(prefix), before);
     assert.equal(existsSync(`/run/l4m-netns/${prefix}`), false);
