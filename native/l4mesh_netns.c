@@ -26,8 +26,14 @@ static napi_value throw_errno(napi_env env, const char *step, int err) {
   char msg[256];
   snprintf(msg, sizeof msg, "%s: %s", step, strerror(err));
   napi_value code, text, error;
-  const char *name = strerrorname_np(err);
-  napi_create_string_utf8(env, name ? name : "EUNKNOWN", NAPI_AUTO_LENGTH, &code);
+  // strerrorname_np arrived in glibc 2.32; elsewhere the code is "E<number>" and the message still says it.
+  char fallback[16];
+  snprintf(fallback, sizeof fallback, "E%d", err);
+  const char *name = fallback;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+  if (strerrorname_np(err)) name = strerrorname_np(err);
+#endif
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
   napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &text);
   napi_create_error(env, code, text, &error);
   napi_value errno_value;

@@ -84,6 +84,7 @@ export class NetnsTopology {
     await this.destroy();
     const fabric = this.fabricName();
     await this.addNetns(fabric);
+    await ipCmd('-n', fabric, 'link', 'set', 'lo', 'up');
     await ipCmd('-n', fabric, 'link', 'add', FABRIC_BRIDGE, 'type', 'bridge');
     await ipCmd('-n', fabric, 'addr', 'add', `${FABRIC_CONTROL_PLANE_IP}/${FABRIC_PREFIX_LEN}`, 'dev', FABRIC_BRIDGE);
     await ipCmd('-n', fabric, 'link', 'set', FABRIC_BRIDGE, 'up');
@@ -106,6 +107,7 @@ export class NetnsTopology {
     await ipCmd('-n', fabric, 'link', 'set', fabricSide, 'master', FABRIC_BRIDGE);
     await ipCmd('-n', fabric, 'link', 'set', fabricSide, 'up');
     const fabricIp = nodeFabricIp(index);
+    await ipCmd('-n', netns, 'link', 'set', 'lo', 'up');
     await ipCmd('-n', netns, 'addr', 'add', `${fabricIp}/${FABRIC_PREFIX_LEN}`, 'dev', INNER_IFNAME);
     await ipCmd('-n', netns, 'link', 'set', INNER_IFNAME, 'up');
     await inNetnsCmd(netns, 'sh', ['-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward']);
