@@ -21,6 +21,9 @@ export const TEST_PACKAGES = [
   // h2load and nghttpd: interop of our HTTP/2 layer with nghttp2 (test/integration/h2/nghttp2.test.ts).
   { pkg: 'nghttp2-client', present: () => has('h2load') },
   { pkg: 'nghttp2-server', present: () => has('nghttpd') },
+  // netns mode's namespaces, veths and in-pod rules (test/unit/netns, test/integration/netns; root only).
+  { pkg: 'iproute2', present: () => has('ip') },
+  { pkg: 'iptables', present: () => has('iptables') && has('iptables-save') },
 ];
 
 /** apt-get runs long on a cold cache; a hung mirror must not hold the suite forever. */

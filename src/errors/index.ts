@@ -35,7 +35,11 @@ export type ErrorCode =
   // a header block that does not decode.
   | 'L4MESH_ERR_HTTP2_CONNECTION'
   | 'L4MESH_ERR_HTTP2_STREAM_RESET'
-  | 'L4MESH_ERR_HPACK';
+  | 'L4MESH_ERR_HPACK'
+  // netns mode (src/dataplane/capture/netns): what it needs is missing (addon, root, Linux), or a
+  // namespace/link/rule operation failed.
+  | 'L4MESH_ERR_NETNS_UNAVAILABLE'
+  | 'L4MESH_ERR_NETNS';
 
 export class L4meshError extends Error {
   readonly code: ErrorCode;

@@ -1,0 +1,188 @@
+// Builds and removes netns mode's network (DESIGN §2): a fabric namespace with a bridge joining node
+// namespaces, pod namespaces on veths into their node, addresses, routes and resolv.conf. Everything it
+// makes is recorded first, so destroy() after a crash removes exactly what this mesh made.
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { L4meshError } from '../../../errors/index.js';
+import { inNetnsCmd, ipCmd, listNetns } from './commands.js';
+import {
+  FABRIC_BRIDGE, FABRIC_CONTROL_PLANE_IP, FABRIC_PREFIX_LEN, FIRST_POD_HOST, LAST_POD_HOST, MAX_NODE_INDEX,
+  NETNS_ETC_DIR, NETNS_NAME_MAX, NETNS_PREFIX, NETNS_RECORD_DIR, nodeFabricIp, podGatewayIp, podIp,
+} from './plan.js';
+
+/** Kubernetes object names (DNS labels) are what node and pod names may be; anything else is refused. */
+const NAME_PATTERN = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/;
+/** Hex digits of the hash that shortens a long pod namespace name: enough that collisions do not happen in practice. */
+const NAME_HASH_LEN = 8;
+/** Inside a namespace the link facing its parent is always this: what a pod sees, like a real cluster. */
+const INNER_IFNAME = 'eth0';
+
+export interface NodeNetns {
+  node: string;
+  index: number;
+  netns: string;
+  fabricIp: string;
+}
+
+export interface PodNetnsSpec {
+  node: string;
+  /** 1-based index of the node (its pods are 198.18.index.0/24). */
+  nodeIndex: number;
+  namespace: string;
+  pod: string;
+  /** Host part of the pod address, 2..254. */
+  host: number;
+}
+
+export interface PodNetns {
+  netns: string;
+  ip: string;
+  gateway: string;
+}
+
+function checkName(what: string, name: string): void {
+  if (!NAME_PATTERN.test(name)) {
+    throw new L4meshError('L4MESH_ERR_CONFIG', `${what} ${JSON.stringify(name)} is not a DNS label (lower-case letters, digits, '-', '.')`);
+  }
+}
+
+/** The resolv.conf a pod sees: its own namespace first, like a Kubernetes pod; ndots:5 as kubelet writes it. */
+export function podResolvConf(namespace: string, nameserver: string): string {
+  return `nameserver ${nameserver}\nsearch ${namespace}.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n`;
+}
+
+export class NetnsTopology {
+  readonly prefix: string;
+  private readonly recordDir: string;
+
+  /** `prefix` is `l4m` for the mesh; tests pass a unique `l4m-t<random>` so parallel runs never meet. */
+  constructor(prefix: string = NETNS_PREFIX) {
+    if (!/^l4m(-[a-z0-9]+)?$/.test(prefix)) throw new L4meshError('L4MESH_ERR_CONFIG', `netns prefix ${JSON.stringify(prefix)} must be l4m or l4m-<letters/digits>`);
+    this.prefix = prefix;
+    this.recordDir = join(NETNS_RECORD_DIR, prefix);
+  }
+
+  fabricName(): string {
+    return `${this.prefix}-fabric`;
+  }
+
+  nodeName(node: string): string {
+    return `${this.prefix}-${node}`;
+  }
+
+  /** `<prefix>-<node>-<pod>`, shortened with a hash of namespace/pod when longer than NETNS_NAME_MAX. */
+  podName(node: string, namespace: string, pod: string): string {
+    const full = `${this.prefix}-${node}-${pod}`;
+    if (full.length <= NETNS_NAME_MAX) return full;
+    const hash = createHash('sha256').update(`${node}/${namespace}/${pod}`).digest('hex').slice(0, NAME_HASH_LEN);
+    return `${full.slice(0, NETNS_NAME_MAX - NAME_HASH_LEN - 1).replace(/[-.]+$/, '')}-${hash}`;
+  }
+
+  /** Removes leftovers of an earlier run (crash), then makes the fabric namespace and its bridge. */
+  async createFabric(): Promise<void> {
+    await this.destroy();
+    const fabric = this.fabricName();
+    await this.addNetns(fabric);
+    await ipCmd('-n', fabric, 'link', 'set', 'lo', 'up');
+    await ipCmd('-n', fabric, 'link', 'add', FABRIC_BRIDGE, 'type', 'bridge');
+    await ipCmd('-n', fabric, 'addr', 'add', `${FABRIC_CONTROL_PLANE_IP}/${FABRIC_PREFIX_LEN}`, 'dev', FABRIC_BRIDGE);
+    await ipCmd('-n', fabric, 'link', 'set', FABRIC_BRIDGE, 'up');
+  }
+
+  /**
+   * A node namespace on the fabric at 198.18.0.(10+index), forwarding for its pods. `peers` are the nodes
+   * already present: routes to their pod subnets are added both ways.
+   */
+  async addNode(node: string, index: number, peers: readonly NodeNetns[] = []): Promise<NodeNetns> {
+    checkName('node name', node);
+    if (!Number.isInteger(index) || index < 1 || index > MAX_NODE_INDEX) {
+      throw new L4meshError('L4MESH_ERR_CONFIG', `node index ${index} is outside 1..${MAX_NODE_INDEX} (pods of node k use 198.18.k.0/24)`);
+    }
+    const netns = this.nodeName(node);
+    const fabric = this.fabricName();
+    const fabricSide = `l4mn${index}`;
+    await this.addNetns(netns);
+    await ipCmd('-n', fabric, 'link', 'add', fabricSide, 'type', 'veth', 'peer', 'name', INNER_IFNAME, 'netns', netns);
+    await ipCmd('-n', fabric, 'link', 'set', fabricSide, 'master', FABRIC_BRIDGE);
+    await ipCmd('-n', fabric, 'link', 'set', fabricSide, 'up');
+    const fabricIp = nodeFabricIp(index);
+    await ipCmd('-n', netns, 'link', 'set', 'lo', 'up');
+    await ipCmd('-n', netns, 'addr', 'add', `${fabricIp}/${FABRIC_PREFIX_LEN}`, 'dev', INNER_IFNAME);
+    await ipCmd('-n', netns, 'link', 'set', INNER_IFNAME, 'up');
+    await inNetnsCmd(netns, 'sh', ['-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward']);
+    const self: NodeNetns = { node, index, netns, fabricIp };
+    for (const peer of peers) {
+      await ipCmd('-n', netns, 'route', 'add', `198.18.${peer.index}.0/24`, 'via', peer.fabricIp);
+      await ipCmd('-n', peer.netns, 'route', 'add', `198.18.${index}.0/24`, 'via', fabricIp);
+    }
+    return self;
+  }
+
+  /**
+   * A pod namespace with one veth into its node: the pod has 198.18.k.host/32 and a default route via
+   * 198.18.k.1 (the node end, which holds that address on every pod veth and a /32 route per pod).
+   */
+  async addPod(spec: PodNetnsSpec): Promise<PodNetns> {
+    checkName('pod name', spec.pod);
+    checkName('namespace', spec.namespace);
+    if (!Number.isInteger(spec.host) || spec.host < FIRST_POD_HOST || spec.host > LAST_POD_HOST) {
+      throw new L4meshError('L4MESH_ERR_CONFIG', `pod host number ${spec.host} is outside ${FIRST_POD_HOST}..${LAST_POD_HOST}`);
+    }
+    const node = this.nodeName(spec.node);
+    const netns = this.podName(spec.node, spec.namespace, spec.pod);
+    const ip = podIp(spec.nodeIndex, spec.host);
+    const gateway = podGatewayIp(spec.nodeIndex);
+    const nodeSide = `l4mp${spec.host}`;
+    await this.addNetns(netns, podResolvConf(spec.namespace, gateway));
+    await ipCmd('-n', node, 'link', 'add', nodeSide, 'type', 'veth', 'peer', 'name', INNER_IFNAME, 'netns', netns);
+    await ipCmd('-n', node, 'addr', 'add', `${gateway}/32`, 'dev', nodeSide);
+    await ipCmd('-n', node, 'link', 'set', nodeSide, 'up');
+    await ipCmd('-n', node, 'route', 'add', `${ip}/32`, 'dev', nodeSide);
+    await ipCmd('-n', netns, 'link', 'set', 'lo', 'up');
+    await ipCmd('-n', netns, 'addr', 'add', `${ip}/32`, 'dev', INNER_IFNAME);
+    await ipCmd('-n', netns, 'link', 'set', INNER_IFNAME, 'up');
+    await ipCmd('-n', netns, 'route', 'add', gateway, 'dev', INNER_IFNAME, 'scope', 'link');
+    await ipCmd('-n', netns, 'route', 'add', 'default', 'via', gateway, 'dev', INNER_IFNAME);
+    return { netns, ip, gateway };
+  }
+
+  /** Removes one pod namespace (its veth goes with it) and its files. */
+  async removePod(node: string, namespace: string, pod: string): Promise<void> {
+    await this.removeNetns(this.podName(node, namespace, pod));
+  }
+
+  /** Removes every namespace and file this prefix's record lists: pods, nodes, fabric. Safe to repeat. */
+  async destroy(): Promise<void> {
+    let recorded: string[];
+    try {
+      recorded = await readdir(this.recordDir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    // Order does not matter: a veth pair disappears with the namespace of either end.
+    for (const name of recorded.sort()) await this.removeNetns(name);
+    await rm(this.recordDir, { recursive: true, force: true });
+  }
+
+  private async addNetns(name: string, resolvConf?: string): Promise<void> {
+    // Checked before recording: a namespace someone else made must never be taken over (or deleted) by destroy().
+    if ((await listNetns()).includes(name)) {
+      throw new L4meshError('L4MESH_ERR_CONFLICT', `network namespace ${name} already exists and is not this mesh's; remove it (ip netns del ${name}) or choose other names`);
+    }
+    await mkdir(this.recordDir, { recursive: true, mode: 0o700 });
+    await writeFile(join(this.recordDir, name), '');
+    if (resolvConf !== undefined) {
+      await mkdir(join(NETNS_ETC_DIR, name), { recursive: true });
+      await writeFile(join(NETNS_ETC_DIR, name, 'resolv.conf'), resolvConf);
+    }
+    await ipCmd('netns', 'add', name);
+  }
+
+  private async removeNetns(name: string): Promise<void> {
+    if ((await listNetns()).includes(name)) await ipCmd('netns', 'del', name);
+    await rm(join(NETNS_ETC_DIR, name), { recursive: true, force: true });
+    await rm(join(this.recordDir, name), { force: true });
+  }
+}
