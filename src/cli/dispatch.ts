@@ -64,6 +64,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Runner>; h
     summary: 'every proxy, its node, last xDS push and certificate expiry',
     load: async () => (await import('./proxy-status.js')).run,
   },
+  analyze: {
+    summary: 'check the stored configuration for mistakes, istioctl-analyze style (exit 79 when found)',
+    load: async () => (await import('./analyze.js')).run,
+  },
   dashboard: {
     summary: "start Prometheus wired to the mesh's service discovery (dashboard prometheus)",
     load: async () => (await import('./dashboard.js')).run,
