@@ -6,7 +6,7 @@ import { keyOf, keyString, type Resource } from './types.js';
 const CLUSTER_DOMAIN = 'cluster.local';
 
 /** Istio's short-name rule: `reviews` in namespace `ns` is `reviews.ns.svc.cluster.local`. */
-function fqdn(host: string, namespace: string): string {
+export function fqdn(host: string, namespace: string): string {
   return host.includes('.') || host.includes('*') ? host : `${host}.${namespace}.svc.${CLUSTER_DOMAIN}`;
 }
 
@@ -15,7 +15,7 @@ const asObj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray
 const asArr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 /** Host FQDN → subset names defined for it by any DestinationRule. */
-function subsetsByHost(rules: Resource[]): Map<string, Set<string>> {
+export function subsetsByHost(rules: Resource[]): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
   for (const dr of rules) {
     const spec = asObj(dr.spec);

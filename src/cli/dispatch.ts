@@ -64,6 +64,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Runner>; h
     summary: 'every proxy, its node, last xDS push and certificate expiry',
     load: async () => (await import('./proxy-status.js')).run,
   },
+  check: {
+    summary: 'why can A reach B or not: check connectivity FROM TO, hop by hop with the cause of a failure',
+    load: async () => (await import('./check.js')).run,
+  },
+  analyze: {
+    summary: 'check the stored configuration for mistakes, istioctl-analyze style (exit 79 when found)',
+    load: async () => (await import('./analyze.js')).run,
+  },
   dashboard: {
     summary: "start Prometheus wired to the mesh's service discovery (dashboard prometheus)",
     load: async () => (await import('./dashboard.js')).run,

@@ -149,13 +149,28 @@ export class LocalRuntime {
     }
   }
 
+  /**
+   * The node of a new pod: the template's `nodeName` when it names a node of this mesh (as Kubernetes binds
+   * such a pod without a scheduler), else the next node round robin.
+   */
+  private placement(requested: unknown, ns: string, deployment: string): string {
+    if (typeof requested === 'string' && requested !== '') {
+      const k = Number(/^node-(\d+)$/.exec(requested)?.[1] ?? 0);
+      if (k >= 1 && k <= this.layout.nodes) return requested;
+      const fallback = nodeName((this.nextNode++ % this.layout.nodes) + 1);
+      recordEvent(deploymentEventsFile(this.stateDir, ns, deployment), 'Warning', 'NodeNotFound', `nodeName "${requested}" is not a node of this mesh (node-1..node-${this.layout.nodes}); placed on ${fallback}`);
+      return fallback;
+    }
+    return nodeName((this.nextNode++ % this.layout.nodes) + 1);
+  }
+
   private create(want: Desired): void {
     const d = want.deployment;
     const ns = d.metadata.namespace ?? 'default';
     const template = (d.spec as { template: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: Record<string, unknown> } }).template;
     let name = podName(d.metadata.name, want.hash);
     while (this.runners.has(`${ns}/${name}`)) name = podName(d.metadata.name, want.hash);
-    const node = nodeName((this.nextNode++ % this.layout.nodes) + 1);
+    const node = this.placement(template.spec['nodeName'], ns, d.metadata.name);
     const ip = this.ips.allocate(`${ns}/${name}`);
     const pod: Resource = {
       apiVersion: 'v1',

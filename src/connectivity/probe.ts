@@ -1,0 +1,104 @@
+// The real probe of `l4mesh check connectivity`: one TCP connection through the source workload's own
+// outbound listener (local mode), what happened to it, and the access-log lines the node proxies wrote for it.
+import { connect } from 'node:net';
+import { readFile } from 'node:fs/promises';
+import type { OutboundMapping } from '../dataplane/capture/capture.js';
+import type { Hop } from './path.js';
+
+/** How long an accepted connection must stay open before the tunnel behind it counts as established. */
+export const PROBE_HOLD_MS = 1_500;
+/** Bound on a connect to the listener (loopback: anything longer means the proxy is stuck). */
+const CONNECT_TIMEOUT_MS = 5_000;
+
+export interface ProbeResult {
+  outcome: 'held' | 'reset' | 'closed' | 'refused' | 'timeout';
+  /** Bytes the destination sent first (server-first protocols such as PostgreSQL's are not among them: it waits). */
+  bytesReceived: number;
+  elapsedMs: number;
+  startedAt: number;
+  /** The probe socket's local port: the proxies log it in `src.addr` (the destination sees the source pod's IP with it). */
+  localPort?: number;
+}
+
+/** Connects to `mapping`'s listener, holds the connection PROBE_HOLD_MS unless it ends first, then closes it. */
+export function probe(mapping: OutboundMapping): Promise<ProbeResult> {
+  const startedAt = Date.now();
+  return new Promise((resolve) => {
+    let bytesReceived = 0;
+    let done = false;
+    let closing = false;
+    let localPort: number | undefined;
+    const socket = connect({ host: mapping.listenAddress, port: mapping.listenPort });
+    const finish = (outcome: ProbeResult['outcome']) => {
+      if (done) return;
+      done = true;
+      clearTimeout(connectTimer);
+      clearTimeout(holdTimer);
+      socket.destroy();
+      resolve({ outcome, bytesReceived, elapsedMs: Date.now() - startedAt, startedAt, ...(localPort !== undefined ? { localPort } : {}) });
+    };
+    const connectTimer = setTimeout(() => finish('timeout'), CONNECT_TIMEOUT_MS);
+    let holdTimer: NodeJS.Timeout | undefined;
+    socket.once('connect', () => {
+      clearTimeout(connectTimer);
+      localPort = socket.localPort;
+      holdTimer = setTimeout(() => {
+        // A clean close after the hold: the proxy logs the connection as complete.
+        closing = true;
+        socket.end();
+        socket.once('close', () => finish('held'));
+        setTimeout(() => finish('held'), 2_000).unref();
+      }, PROBE_HOLD_MS);
+    });
+    socket.on('data', (b: Buffer) => (bytesReceived += b.length));
+    socket.once('error', (err: NodeJS.ErrnoException) => finish(err.code === 'ECONNREFUSED' ? 'refused' : err.code === 'ECONNRESET' ? 'reset' : 'closed'));
+    socket.once('end', () => finish(closing ? 'held' : 'closed'));
+  });
+}
+
+export interface AccessLine {
+  node: string;
+  fields: Record<string, string>;
+  text: string;
+}
+
+/** `key=value` and `key="quoted value"` pairs of one ztunnel-style log line. */
+/** The port of an `ip:port` field (`[v6]:port` too). */
+export function portOf(addr: string | undefined): number | undefined {
+  const m = addr ? /:(\d+)$/.exec(addr) : null;
+  return m ? Number(m[1]) : undefined;
+}
+
+export function parseLogFields(line: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of line.matchAll(/([a-z_.]+)=(?:"((?:[^"\\]|\\.)*)"|(\S+))/g)) out[m[1]!] = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3]!;
+  return out;
+}
+
+/** The access-log lines (`connection complete`) of `files` written at or after `sinceMs` that `match` accepts. */
+export async function accessLines(files: ReadonlyArray<{ node: string; file: string }>, sinceMs: number, match: (f: Record<string, string>) => boolean): Promise<AccessLine[]> {
+  const out: AccessLine[] = [];
+  for (const { node, file } of files) {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    for (const line of text.split('\n')) {
+      if (!line.includes('connection complete')) continue;
+      const at = Date.parse(line.split(/\s/, 1)[0]!);
+      if (!(at >= sinceMs - 1)) continue;
+      const fields = parseLogFields(line);
+      if (match(fields)) out.push({ node, fields, text: line });
+    }
+  }
+  return out;
+}
+
+/** Which hop an access-log `error=` belongs to, and what it most likely means (the error itself is shown beside it). */
+export function hopOfError(error: string): Pick<Hop, 'step' | 'cause'> {
+  const e = error.toLowerCase();
+  if (e.includes('no healthy upstream')) return { step: 'endpoints', cause: 'no healthy endpoint when the connection arrived' };
+  if (e.includes('denied') || e.includes('policy')) return { step: 'policy', cause: "the destination's authorization policy refused the connection (the error names the policy)" };
+  if (e.includes('refused') || e.includes('os error 111')) return { step: 'dial', cause: "nothing listens on the workload's port: the process is down or listens on another port" };
+  if (e.includes('tls') || e.includes('certificate') || e.includes('identity')) return { step: 'tunnel', cause: "the HBONE handshake failed or the peer's certificate was refused" };
+  if (e.includes('timed out') || e.includes('deadline')) return { step: 'tunnel', cause: 'the destination node proxy did not answer in time' };
+  if (e.includes('waypoint')) return { step: 'waypoint', cause: 'the waypoint refused the connection or could not carry it' };
+  return { step: 'dial', cause: "see the node proxy's log around this line" };
+}

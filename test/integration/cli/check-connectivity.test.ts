@@ -1,0 +1,150 @@
+// `l4mesh check connectivity` on a two-node mesh, broken one way at a time: a DENY policy, a service whose
+// target port nothing listens on, a service with no endpoints; and the healthy path with real byte counts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isAlive, readProcessTable } from '../../../src/localrun/processes.js';
+import { eventually } from '../../support/mesh.js';
+import { cliMesh, parseTable } from './cli-fixture.js';
+
+const APP = `apiVersion: v1
+kind: Service
+metadata: {name: echo}
+spec:
+  selector: {app: echo}
+  ports: [{name: tcp-echo, port: 7000}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: lost}
+spec:
+  selector: {app: echo}
+  ports: [{name: tcp-lost, port: 7100, targetPort: 7009}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: nobody}
+spec:
+  selector: {app: nobody}
+  ports: [{name: tcp, port: 7200}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: echo-v1}
+spec:
+  selector: {matchLabels: {app: echo}}
+  template:
+    metadata: {labels: {app: echo}}
+    spec:
+      nodeName: node-2
+      containers:
+      - name: echo
+        image: local/echo
+        command: [node, -e, "require('net').createServer((s) => s.pipe(s)).listen(7000, process.env.POD_IP)"]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: client}
+spec:
+  selector: {matchLabels: {app: client}}
+  template:
+    metadata: {labels: {app: client}}
+    spec:
+      nodeName: node-1
+      serviceAccountName: client
+      containers: [{name: client, image: local/client, command: [sleep, "3600"]}]
+`;
+
+const DENY = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-client}
+spec:
+  selector: {matchLabels: {app: echo}}
+  action: DENY
+  rules: [{from: [{source: {principals: [cluster.local/ns/default/sa/client]}}]}]
+`;
+
+interface Report {
+  ok: boolean;
+  port?: number;
+  hops: Array<{ step: string; verdict: string; detail: string; cause?: string; next?: string }>;
+}
+
+test('check connectivity names the failing hop and its cause; a healthy path is OK end to end', { timeout: 300_000 }, async () => {
+  const mesh = await cliMesh();
+  const recorded: Array<{ pid: number; startTime: string | null }> = [];
+  try {
+    const up = await mesh.run(['up', '--nodes', '2'], 90_000);
+    assert.equal(up.code, 0, up.stdout + up.stderr);
+    for (const r of Object.values(readProcessTable(mesh.stateDir))) recorded.push(r);
+    await writeFile(join(mesh.manifestDir, 'app.yaml'), APP);
+    await writeFile(join(mesh.manifestDir, 'deny.yaml'), DENY);
+    assert.equal((await mesh.run(['apply', '-f', join(mesh.manifestDir, 'app.yaml')])).code, 0);
+    let pods = '';
+    await eventually(async () => {
+      pods = (await mesh.run(['get', 'pods', '-o', 'wide'])).stdout;
+      const rows = parseTable(pods, ['NAME', 'READY', 'STATUS']);
+      return rows.length === 2 && rows.every((r) => r['READY'] === '1/1') ? rows : undefined;
+    }, 120_000, 'both pods Ready').catch((err: Error) => {
+      throw new Error(`${err.message}\n${pods}`);
+    });
+
+    const check = async (...args: string[]) => {
+      const r = await mesh.run(['check', 'connectivity', 'deploy/client', ...args, '-o', 'json'], 60_000);
+      return { code: r.code, report: JSON.parse(r.stdout) as Report };
+    };
+    const steps = (rep: Report) => rep.hops.map((h) => `${h.step}:${h.verdict}`);
+
+    // The healthy path, probed for real: both proxies logged the probe (found by its source port).
+    const healthy = await eventually(async () => {
+      const r = await check('echo');
+      return r.code === 0 ? r : undefined;
+    }, 30_000, 'a healthy check once the echo server listens');
+    assert.deepEqual(steps(healthy.report), ['capture:OK', 'resolve:OK', 'endpoints:OK', 'waypoint:INFO', 'tunnel:OK', 'policy:OK', 'dial:OK']);
+    assert.match(healthy.report.hops[1]!.detail, /^echo → service default\/echo\.default\.svc\.cluster\.local, VIP 127\.\d+\.3\.\d+, port 7000$/);
+    assert.match(healthy.report.hops[4]!.detail, /^HBONE node-1 → node-2, CONNECT 127\.\d+\.1\.\d+:7000; peer identity must be spiffe:\/\/cluster\.local\/ns\/default\/sa\/default$/);
+    assert.match(healthy.report.hops[6]!.detail, /; access log: node-1 outbound sent=0 recv=0; node-2 inbound sent=0 recv=0$/);
+
+    // Denied: configuration names the policy, the destination's access line confirms it.
+    assert.equal((await mesh.run(['apply', '-f', join(mesh.manifestDir, 'deny.yaml')])).code, 0);
+    const denied = await eventually(async () => {
+      const r = await check('echo');
+      return r.code === 1 ? r : undefined;
+    }, 30_000, 'the DENY policy pushed');
+    assert.deepEqual(steps(denied.report), ['capture:OK', 'resolve:OK', 'endpoints:OK', 'waypoint:INFO', 'tunnel:OK', 'policy:FAIL']);
+    const policy = denied.report.hops[5]!;
+    assert.equal(policy.cause, 'denied by AuthorizationPolicy default/deny-client: source principal cluster.local/ns/default/sa/client (matched DENY policy default/deny-client)');
+    assert.equal(policy.next, 'l4mesh ztunnel-config policies; l4mesh get authorizationpolicy deny-client -n default -o yaml');
+    assert.match(policy.detail, /node-2's access log: error="connection denied by authorization policy default\/deny-client: matched DENY policy default\/deny-client"$/);
+    const dry = await check('echo', '--dry-run');
+    assert.deepEqual([dry.code, steps(dry.report)], [1, ['capture:OK', 'resolve:OK', 'endpoints:OK', 'waypoint:INFO', 'tunnel:OK', 'policy:FAIL']]);
+    assert.doesNotMatch(dry.report.hops[5]!.detail, /access log/);
+    assert.equal((await mesh.run(['delete', '-f', join(mesh.manifestDir, 'deny.yaml')])).code, 0);
+
+    // Nothing listens on the target port: configuration looks fine, the probe finds the refused dial.
+    const lost = await eventually(async () => {
+      const r = await check('lost');
+      return r.report.hops.some((h) => h.step === 'dial' && h.verdict === 'FAIL') ? r : undefined;
+    }, 30_000, 'the refused dial');
+    assert.equal(lost.code, 1);
+    assert.deepEqual(steps(lost.report), ['capture:OK', 'resolve:OK', 'endpoints:OK', 'waypoint:INFO', 'tunnel:OK', 'policy:OK', 'dial:FAIL']);
+    assert.match(lost.report.hops[6]!.detail, /^node-2's node proxy: error="cannot connect to 127\.\d+\.1\.\d+:7009: ECONNREFUSED/);
+    assert.equal(lost.report.hops[6]!.cause, "nothing listens on the workload's port: the process is down or listens on another port");
+
+    // No endpoints: the failing hop, its cause and where to look, in the table a person reads.
+    const nobody = await mesh.run(['check', 'connectivity', 'deploy/client', 'nobody']);
+    assert.equal(nobody.code, 1);
+    const lines = nobody.stdout.trimEnd().split('\n');
+    assert.deepEqual(lines.slice(3).map((l) => l.replace(/\s+/g, ' ')), [
+      'ENDPOINTS FAIL service default/nobody.default.svc.cluster.local port 7200: 0 healthy endpoints; node-1\'s access log: error="no healthy upstream"',
+      ' cause: no workload backs default/nobody.default.svc.cluster.local: its selector matches no running pod',
+      ' more: l4mesh ztunnel-config services; l4mesh get pods -n default; l4mesh analyze -n default',
+      'connectivity FAILED',
+    ]);
+  } finally {
+    await mesh.run(['down']).catch(() => undefined);
+    for (const r of recorded) if (isAlive(r)) process.kill(r.pid, 'SIGKILL');
+    await mesh.cleanup();
+  }
+});
