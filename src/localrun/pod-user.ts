@@ -3,7 +3,7 @@
 // like Kubernetes' runAsNonRoot), with a clean environment and no way into the state dir's secrets.
 import { chmodSync, readFileSync, statSync } from 'node:fs';
 import type { Resource } from '../api/types.js';
-import { LABEL_GATEWAY_MANAGED } from '../controlplane/registry/labels.js';
+import { LABEL_GATEWAY_MANAGED } from '../api/labels.js';
 
 /** `nobody`: present on every Linux, owns no files, so a pod can read only what is world-readable. */
 export const DEFAULT_POD_UID = 65534;

@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import type { Resource } from '../api/types.js';
-import { LABEL_SIDECAR_INJECT } from '../controlplane/registry/labels.js';
+import { LABEL_SIDECAR_INJECT } from '../api/labels.js';
 import type { Layout } from './layout.js';
 
 /** The container name Istio gives its sidecar; logs and process records use it. */

@@ -12,12 +12,12 @@ import { peerSpiffeId } from '../dataplane/tls/peer-identity.js';
 import { newConnectionStats } from '../dataplane/connection-stats.js';
 import { RESPONSE_FLAGS } from '../dataplane/telemetry/labels.js';
 import type { Logger } from '../logging/logger.js';
-import type { ConnectionTable } from '../ztunnel/connections.js';
-import { dialTcp } from '../ztunnel/dial.js';
-import type { ConnectionPeers, ConnectionReporter } from '../ztunnel/reporting.js';
-import { workloadFromPeerMetadata } from './peer-metadata.js';
-import { parseSidecarServerName } from './server-name.js';
-import { spliceAfterExchange } from './splice-after-exchange.js';
+import type { ConnectionTable } from '../dataplane/connections/connection-table.js';
+import { dialTcp } from '../dataplane/dial.js';
+import type { ConnectionPeers, ConnectionReporter } from '../dataplane/connections/reporter.js';
+import { workloadFromPeerMetadata } from '../dataplane/mx/peer-metadata.js';
+import { parseSidecarServerName } from '../dataplane/tls/sidecar-server-name.js';
+import { spliceAfterExchange } from '../dataplane/mx/splice-after-exchange.js';
 
 export interface SidecarInboundDeps {
   state: ProxyState;

@@ -20,14 +20,14 @@ import type { Logger } from '../logging/logger.js';
 import { linkToControlPlane } from '../dataplane/proxy/control-plane-link.js';
 import { startProxyEndpoints, type ProxyEndpoints } from '../dataplane/proxy/endpoints.js';
 import { fdPressure } from '../dataplane/admin/fd-pressure.js';
-import { captureAdminViews, ConnectionTable } from '../ztunnel/connections.js';
-import { OutboundHandler } from '../ztunnel/outbound.js';
+import { captureAdminViews, ConnectionTable } from '../dataplane/connections/connection-table.js';
+import { OutboundHandler } from '../dataplane/outbound/outbound.js';
 import { nodeProxyAddressIn } from '../ztunnel/node-proxy.js';
-import { createProxyTelemetry, type ProxyTelemetry } from '../ztunnel/proxy-telemetry.js';
+import { createProxyTelemetry, type ProxyTelemetry } from '../dataplane/telemetry/proxy-telemetry.js';
 import { sidecarNodeId, SIDECAR_PORTS, type SidecarConfig } from './config.js';
 import { SidecarInbound } from './inbound.js';
-import { SidecarDialer } from './legacy-mtls-client.js';
-import { peerMetadataOf } from './peer-metadata.js';
+import { SidecarDialer } from '../dataplane/mx/legacy-mtls-client.js';
+import { peerMetadataOf } from '../dataplane/mx/peer-metadata.js';
 import { sidecarConfigDump } from './config-dump.js';
 
 export class Sidecar {

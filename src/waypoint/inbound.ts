@@ -13,7 +13,7 @@ import type { ProxyState } from '../dataplane/state/proxy-state.js';
 import type { ConnectionStats, TrackedConnection } from '../dataplane/telemetry/connection-tracker.js';
 import { RESPONSE_FLAGS } from '../dataplane/telemetry/labels.js';
 import type { Logger } from '../logging/logger.js';
-import type { ConnectionPeers, ConnectionReporter } from '../ztunnel/reporting.js';
+import type { ConnectionPeers, ConnectionReporter } from '../dataplane/connections/reporter.js';
 import type { DestinationResolver } from './destination.js';
 import type { HttpRouting, TunnelContext } from './http-routing.js';
 import type { RouteTable } from './route-config.js';

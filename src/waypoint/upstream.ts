@@ -7,7 +7,7 @@ import type { HboneClientPool } from '../dataplane/hbone/client-pool.js';
 import { formatHboneAuthority } from '../dataplane/hbone/authority.js';
 import { hboneRequestHeaders, workloadBaggage } from '../dataplane/hbone/headers.js';
 import type { Endpoint, ProxyState } from '../dataplane/state/proxy-state.js';
-import { dialTcp } from '../ztunnel/dial.js';
+import { dialTcp } from '../dataplane/dial.js';
 import { defaultNodeAddress, PORTS } from '../ztunnel/config.js';
 import { NODE_PROXY_APP, NODE_PROXY_NAMESPACE } from '../ztunnel/node-proxy.js';
 

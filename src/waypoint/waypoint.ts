@@ -20,7 +20,7 @@ import { AccessLogger } from '../dataplane/telemetry/access-log.js';
 import { registerProcessMetrics } from '../dataplane/telemetry/process-metrics.js';
 import type { Logger } from '../logging/logger.js';
 import { PORTS } from '../ztunnel/config.js';
-import { ConnectionReporter } from '../ztunnel/reporting.js';
+import { ConnectionReporter } from '../dataplane/connections/reporter.js';
 import { waypointNodeId, type WaypointConfig } from './config.js';
 import { DestinationResolver } from './destination.js';
 import { HttpMetrics } from './http-metrics.js';

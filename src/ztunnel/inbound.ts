@@ -8,9 +8,9 @@ import type { ProxyState } from '../dataplane/state/proxy-state.js';
 import type { ConnectionStats, TrackedConnection } from '../dataplane/telemetry/connection-tracker.js';
 import { RESPONSE_FLAGS } from '../dataplane/telemetry/labels.js';
 import type { Logger } from '../logging/logger.js';
-import type { ConnectionTable, OpenConnection } from './connections.js';
-import { dialTcp } from './dial.js';
-import type { ConnectionPeers, ConnectionReporter } from './reporting.js';
+import type { ConnectionTable, OpenConnection } from '../dataplane/connections/connection-table.js';
+import { dialTcp } from '../dataplane/dial.js';
+import type { ConnectionPeers, ConnectionReporter } from '../dataplane/connections/reporter.js';
 import { inboundTarget, type InboundTargetRules } from './inbound-target.js';
 
 export interface InboundDeps extends InboundTargetRules {

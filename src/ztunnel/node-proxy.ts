@@ -16,17 +16,17 @@ import { AddressBlocks } from '../dataplane/capture/address-blocks.js';
 import { LocalCapture } from '../dataplane/capture/local.js';
 import { listenServer } from '../dataplane/admin/server.js';
 import type { Logger } from '../logging/logger.js';
-import { createProxyTelemetry, type ProxyTelemetry } from './proxy-telemetry.js';
+import { createProxyTelemetry, type ProxyTelemetry } from '../dataplane/telemetry/proxy-telemetry.js';
 import { defaultNodeAddress, nodeId, PORTS, type ZtunnelConfig } from './config.js';
-import { captureAdminViews, ConnectionTable } from './connections.js';
-import { OutboundHandler } from './outbound.js';
+import { captureAdminViews, ConnectionTable } from '../dataplane/connections/connection-table.js';
+import { OutboundHandler } from '../dataplane/outbound/outbound.js';
 import { InboundHandler } from './inbound.js';
 import { configDump } from './config-dump.js';
 import { TELEMETRY_TYPE_URL, ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from '../api/mesh.js';
 import { createPlaintextInbound } from './plaintext-inbound.js';
 import { createMxStats, registerMxMetrics } from '../dataplane/mx/stats.js';
-import { SidecarDialer } from '../sidecar/legacy-mtls-client.js';
-import { peerMetadataOf } from '../sidecar/peer-metadata.js';
+import { SidecarDialer } from '../dataplane/mx/legacy-mtls-client.js';
+import { peerMetadataOf } from '../dataplane/mx/peer-metadata.js';
 
 /** Node proxies are themselves workloads of the mesh (namespace istio-system, label app=ztunnel). */
 export const NODE_PROXY_NAMESPACE = 'istio-system';

@@ -12,11 +12,11 @@ import type { ProxyState } from '../dataplane/state/proxy-state.js';
 import { splice } from '../dataplane/splice.js';
 import { newConnectionStats } from '../dataplane/connection-stats.js';
 import { RESPONSE_FLAGS } from '../dataplane/telemetry/labels.js';
-import type { ConnectionTable } from './connections.js';
-import { dialTcp } from './dial.js';
+import type { ConnectionTable } from '../dataplane/connections/connection-table.js';
+import { dialTcp } from '../dataplane/dial.js';
 import { fdPressure } from '../dataplane/admin/fd-pressure.js';
 import { inboundTarget, type InboundTargetRules } from './inbound-target.js';
-import type { ConnectionPeers, ConnectionReporter } from './reporting.js';
+import type { ConnectionPeers, ConnectionReporter } from '../dataplane/connections/reporter.js';
 
 export interface PlaintextInboundDeps extends InboundTargetRules {
   node: string;

@@ -12,7 +12,7 @@ import {
   type StringMatch,
 } from '../../api/mesh.js';
 import type { Resource } from '../../api/types.js';
-import { stringMap, type Labels } from './labels.js';
+import { stringMap, type Labels } from '../../api/labels.js';
 
 /** What converting one policy produced: the policy (if enforced at L4), whom it selects, and notes for registryz. */
 export interface ConvertedPolicy {

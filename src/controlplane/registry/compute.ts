@@ -2,7 +2,7 @@
 // VIPs and endpoints, and authorization policies attached to the workloads they select.
 import { MESH_ROOT_NAMESPACE, authorizationResourceName, type MeshAuthorization, type MeshService, type MeshTelemetry, type MeshWorkload } from '../../api/mesh.js';
 import { convertAuthorizationPolicy, type ConvertedPolicy } from './authorization.js';
-import { selectorMatches } from './labels.js';
+import { selectorMatches } from '../../api/labels.js';
 import type { RegistryInput, ResolvedOptions } from './options.js';
 import { convertPeerAuthentications } from './peer-authentication.js';
 import { serviceEntryEndpoints } from './service-entries.js';

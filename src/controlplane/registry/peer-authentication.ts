@@ -14,7 +14,7 @@
 import { MESH_ROOT_NAMESPACE, type AuthorizationMatch, type AuthorizationRule, type MeshAuthorization } from '../../api/mesh.js';
 import type { Resource } from '../../api/types.js';
 import { emptyMatch, type ConvertedPolicy } from './authorization.js';
-import { stringMap } from './labels.js';
+import { stringMap } from '../../api/labels.js';
 
 export const STATIC_STRICT_POLICY_NAME = 'istio_converted_static_strict';
 export const CONVERTED_PEER_AUTHENTICATION_PREFIX = 'converted_peer_authentication_';

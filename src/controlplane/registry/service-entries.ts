@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import { DEFAULT_SERVICE_ACCOUNT, canonicalName, canonicalRevision } from '../../api/derive.js';
 import type { MeshWorkload } from '../../api/mesh.js';
 import type { Resource } from '../../api/types.js';
-import { ANNOTATION_NODE, stringMap, telemetryLabels } from './labels.js';
+import { ANNOTATION_NODE, stringMap, telemetryLabels } from '../../api/labels.js';
 import type { ResolvedOptions } from './options.js';
 import { endpointPortMappings } from './ports.js';
 import type { ServiceDraft } from './services.js';

@@ -2,7 +2,7 @@
 import { isIP } from 'node:net';
 import type { MeshService } from '../../api/mesh.js';
 import type { Resource } from '../../api/types.js';
-import { selectorMatches, stringMap, type Labels } from './labels.js';
+import { selectorMatches, stringMap, type Labels } from '../../api/labels.js';
 import { serviceHostname } from './options.js';
 import {
   endpointPortMappings,

@@ -9,7 +9,7 @@ import {
   WAYPOINT_NONE,
   stringMap,
   type Labels,
-} from './labels.js';
+} from '../../api/labels.js';
 import { HBONE_PORT, serviceHostname } from './options.js';
 
 /** Namespace name → its labels, from `Namespace` resources (cluster-scoped). */

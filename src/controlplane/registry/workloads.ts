@@ -12,7 +12,7 @@ import {
   stringMap,
   telemetryLabels,
   type Labels,
-} from './labels.js';
+} from '../../api/labels.js';
 import type { ResolvedOptions } from './options.js';
 import { workloadWaypoint } from './waypoints.js';
 

@@ -8,7 +8,7 @@ import { connect } from 'node:tls';
 import { MX_HEADER_BYTES, MX_MAGIC } from '../../../src/dataplane/mx/codec.js';
 import { MX_ALPN } from '../../../src/dataplane/mx/handshake.js';
 import type { WorkloadCertificate } from '../../../src/identity/workload-certificate.js';
-import { sidecarServerName } from '../../../src/sidecar/server-name.js';
+import { sidecarServerName } from '../../../src/dataplane/tls/sidecar-server-name.js';
 import { eventually, startMesh } from '../../support/mesh.js';
 import { select, total } from '../../support/prometheus-text.js';
 import { startNamedEcho } from '../../support/workloads.js';

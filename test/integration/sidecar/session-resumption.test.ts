@@ -8,7 +8,7 @@ import type { MeshWorkload } from '../../../src/api/mesh.js';
 import type { PeerMetadata } from '../../../src/dataplane/mx/codec.js';
 import { createMxStats } from '../../../src/dataplane/mx/stats.js';
 import { L4meshError } from '../../../src/errors/index.js';
-import { SidecarDialer, type SidecarDialRequest } from '../../../src/sidecar/legacy-mtls-client.js';
+import { SidecarDialer, type SidecarDialRequest } from '../../../src/dataplane/mx/legacy-mtls-client.js';
 import type { WorkloadCertificate } from '../../../src/identity/workload-certificate.js';
 import { startMesh } from '../../support/mesh.js';
 import { startNamedEcho } from '../../support/workloads.js';

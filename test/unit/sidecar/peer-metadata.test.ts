@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MeshWorkload } from '../../../src/api/mesh.js';
 import { tcpLabels } from '../../../src/dataplane/telemetry/labels.js';
-import { peerMetadataOf, workloadFromPeerMetadata } from '../../../src/sidecar/peer-metadata.js';
+import { peerMetadataOf, workloadFromPeerMetadata } from '../../../src/dataplane/mx/peer-metadata.js';
 
 const RATINGS: MeshWorkload = {
   uid: 'Kubernetes//Pod/bookinfo/ratings-v2-5c8f6d9b7-x7k2p',

@@ -1,7 +1,7 @@
 // The SNI a client sends a sidecar: Istio's outbound_.<port>_.<subset>_.<hostname>, and its parser.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseSidecarServerName, sidecarServerName } from '../../../src/sidecar/server-name.js';
+import { parseSidecarServerName, sidecarServerName } from '../../../src/dataplane/tls/sidecar-server-name.js';
 
 test('builds Istio\'s DNS-SRV cluster name with an empty subset', () => {
   assert.equal(sidecarServerName('reviews.default.svc.cluster.local', 9080), 'outbound_.9080_._.reviews.default.svc.cluster.local');

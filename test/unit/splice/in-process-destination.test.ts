@@ -7,7 +7,7 @@ import { createServer, type Socket } from 'node:net';
 import { splice } from '../../../src/dataplane/splice.js';
 import { newConnectionStats } from '../../../src/dataplane/connection-stats.js';
 import { socketPair } from '../../../src/dataplane/http/duplex-pair.js';
-import { dialTcp } from '../../../src/ztunnel/dial.js';
+import { dialTcp } from '../../../src/dataplane/dial.js';
 
 const MiB = 1024 * 1024;
 

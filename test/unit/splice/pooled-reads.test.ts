@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
 import { copyToSlab, onChunks, type PooledChunk } from '../../../src/dataplane/pooled-reads.js';
-import { dialTcp } from '../../../src/ztunnel/dial.js';
+import { dialTcp } from '../../../src/dataplane/dial.js';
 
 const KiB = 1024;
 

@@ -4,7 +4,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { newConnectionStats, type ConnectionStats } from '../../../src/dataplane/connection-stats.js';
 import { splice, type SpliceOutcome } from '../../../src/dataplane/splice.js';
 import { adoptAccepted } from '../../../src/dataplane/pooled-reads.js';
-import { dialTcp } from '../../../src/ztunnel/dial.js';
+import { dialTcp } from '../../../src/dataplane/dial.js';
 
 /**
  * How the proxy's two sockets read: Node's 'data' events, or the node proxy's way — the accepted socket

@@ -8,7 +8,7 @@ import { ConnectionTracker } from '../../../src/dataplane/telemetry/connection-t
 import { TcpMetrics } from '../../../src/dataplane/telemetry/metrics.js';
 import { tcpLabels } from '../../../src/dataplane/telemetry/labels.js';
 import { Logger } from '../../../src/logging/logger.js';
-import { TelemetryConfig } from '../../../src/ztunnel/telemetry-config.js';
+import { TelemetryConfig } from '../../../src/dataplane/telemetry/telemetry-config.js';
 import { productpage, ratings, ratingsService } from './fixtures.js';
 
 function telemetry(name: string, namespace: string, spec: Partial<MeshTelemetry> = {}): MeshTelemetry {

@@ -1,6 +1,6 @@
 // Which service an inbound connection was for: the HBONE request names a pod address and port, not the
 // service VIP, so the destination reporter infers the service from the workload's own service bindings.
-import type { MeshService, MeshWorkload } from '../api/mesh.js';
+import type { MeshService, MeshWorkload } from '../../api/mesh.js';
 
 /**
  * The first service (in `namespace/hostname` order, so the answer is stable) that the destination

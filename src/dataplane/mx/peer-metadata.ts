@@ -1,10 +1,10 @@
 // Between the mesh model and istio-peer-exchange metadata: what a proxy announces for the workload it
 // speaks for, and the workload a peer's announcement describes (so telemetry labels come from the wire).
-import type { MeshWorkload } from '../api/mesh.js';
-import { canonicalName, canonicalRevision, LABEL_CANONICAL_NAME, LABEL_CANONICAL_REVISION } from '../api/derive.js';
-import { telemetryLabels } from '../controlplane/registry/labels.js';
-import type { PeerMetadata } from '../dataplane/mx/codec.js';
-import { parseSpiffeUri } from '../identity/spiffe.js';
+import type { MeshWorkload } from '../../api/mesh.js';
+import { canonicalName, canonicalRevision, LABEL_CANONICAL_NAME, LABEL_CANONICAL_REVISION } from '../../api/derive.js';
+import { telemetryLabels } from '../../api/labels.js';
+import type { PeerMetadata } from './codec.js';
+import { parseSpiffeUri } from '../../identity/spiffe.js';
 
 /** Kubernetes' owner reference form Istio puts in OWNER, for the workload kinds the mesh knows. */
 function ownerOf(w: MeshWorkload): string | undefined {

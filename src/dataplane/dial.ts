@@ -1,8 +1,8 @@
 // Plain TCP dials from the proxy to a workload, with the connect timeout every hop uses.
 import { connect, type Socket } from 'node:net';
 import { L4meshError } from '../errors/index.js';
-import { connectPooled } from '../dataplane/pooled-reads.js';
-import { fdPressure } from '../dataplane/admin/fd-pressure.js';
+import { connectPooled } from './pooled-reads.js';
+import { fdPressure } from './admin/fd-pressure.js';
 
 /** Istio's default connect timeout for an upstream: long enough for a loaded host, short enough to fail fast. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;

@@ -3,25 +3,25 @@
 // proxy, TLS + istio-peer-exchange to its sidecar, or plain TCP outside the mesh. Node proxies and sidecars use it.
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { serviceResourceName, type MeshService, type MeshWorkload } from '../api/mesh.js';
-import { L4meshError } from '../errors/index.js';
-import type { CapturedConnection } from '../dataplane/capture/capture.js';
-import type { HboneClientPool } from '../dataplane/hbone/client-pool.js';
-import { formatBaggage, hboneRequestHeaders, workloadBaggage } from '../dataplane/hbone/headers.js';
-import { OutlierDetector } from '../dataplane/outlier-detection.js';
-import type { ProxyState } from '../dataplane/state/proxy-state.js';
-import { splice } from '../dataplane/splice.js';
-import { newConnectionStats } from '../dataplane/connection-stats.js';
-import { RESPONSE_FLAGS } from '../dataplane/telemetry/labels.js';
-import type { Logger } from '../logging/logger.js';
-import type { ConnectionTable } from './connections.js';
-import { DEFAULT_CONNECT_TIMEOUT_MS, dialTcp } from './dial.js';
-import { endpointKey, RouteResolver, targetKey, type Route } from './outbound-route.js';
-import type { ConnectionPeers, ConnectionReporter } from './reporting.js';
-import type { ExchangeResult } from '../dataplane/mx/handshake.js';
-import type { SidecarDialer } from '../sidecar/legacy-mtls-client.js';
-import { workloadFromPeerMetadata } from '../sidecar/peer-metadata.js';
-import { spliceAfterExchange } from '../sidecar/splice-after-exchange.js';
+import { serviceResourceName, type MeshService, type MeshWorkload } from '../../api/mesh.js';
+import { L4meshError } from '../../errors/index.js';
+import type { CapturedConnection } from '../capture/capture.js';
+import type { HboneClientPool } from '../hbone/client-pool.js';
+import { formatBaggage, hboneRequestHeaders, workloadBaggage } from '../hbone/headers.js';
+import { OutlierDetector } from '../outlier-detection.js';
+import type { ProxyState } from '../state/proxy-state.js';
+import { splice } from '../splice.js';
+import { newConnectionStats } from '../connection-stats.js';
+import { RESPONSE_FLAGS } from '../telemetry/labels.js';
+import type { Logger } from '../../logging/logger.js';
+import type { ConnectionTable } from '../connections/connection-table.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, dialTcp } from '../dial.js';
+import { endpointKey, RouteResolver, targetKey, type Route } from './route.js';
+import type { ConnectionPeers, ConnectionReporter } from '../connections/reporter.js';
+import type { ExchangeResult } from '../mx/handshake.js';
+import type { SidecarDialer } from '../mx/legacy-mtls-client.js';
+import { workloadFromPeerMetadata } from '../mx/peer-metadata.js';
+import { spliceAfterExchange } from '../mx/splice-after-exchange.js';
 
 export interface OutboundDeps {
   state: ProxyState;

@@ -1,13 +1,13 @@
 // The node proxy's live telemetry configuration: Telemetry API policies from xDS resolved per local
 // workload (cached until the next xDS update), the tracker's reporting interval, and series expiry.
-import type { MeshService, MeshSnapshot, MeshTelemetry, MeshWorkload } from '../api/mesh.js';
-import type { Resource } from '../api/types.js';
-import type { ConnectionTracker } from '../dataplane/telemetry/connection-tracker.js';
-import type { TcpMetrics } from '../dataplane/telemetry/metrics.js';
-import { UNKNOWN, type TcpLabelValues } from '../dataplane/telemetry/labels.js';
-import { EMPTY_METRICS_POLICY, resolveMetricsPolicy, type MetricsPolicy, type WorkloadMode } from '../dataplane/telemetry/telemetry-policy.js';
-import type { Logger } from '../logging/logger.js';
-import type { ConnectionPeers } from './reporting.js';
+import type { MeshService, MeshSnapshot, MeshTelemetry, MeshWorkload } from '../../api/mesh.js';
+import type { Resource } from '../../api/types.js';
+import type { ConnectionTracker } from './connection-tracker.js';
+import type { TcpMetrics } from './metrics.js';
+import { UNKNOWN, type TcpLabelValues } from './labels.js';
+import { EMPTY_METRICS_POLICY, resolveMetricsPolicy, type MetricsPolicy, type WorkloadMode } from './telemetry-policy.js';
+import type { Logger } from '../../logging/logger.js';
+import type { ConnectionPeers } from '../connections/reporter.js';
 import { guessInboundService, portOfAuthority } from './inbound-service.js';
 
 /**

@@ -2,13 +2,13 @@
 // policies, the access log, and the ConnectionReporter that the inbound and outbound paths report to.
 import { join } from 'node:path';
 import { Registry as PromRegistry } from 'prom-client';
-import type { MeshService, MeshWorkload } from '../api/mesh.js';
-import { TcpMetrics } from '../dataplane/telemetry/metrics.js';
-import { ConnectionTracker } from '../dataplane/telemetry/connection-tracker.js';
-import { AccessLogger } from '../dataplane/telemetry/access-log.js';
-import { registerProcessMetrics } from '../dataplane/telemetry/process-metrics.js';
-import type { Logger } from '../logging/logger.js';
-import { ConnectionReporter } from './reporting.js';
+import type { MeshService, MeshWorkload } from '../../api/mesh.js';
+import { TcpMetrics } from './metrics.js';
+import { ConnectionTracker } from './connection-tracker.js';
+import { AccessLogger } from './access-log.js';
+import { registerProcessMetrics } from './process-metrics.js';
+import type { Logger } from '../../logging/logger.js';
+import { ConnectionReporter } from '../connections/reporter.js';
 import { TelemetryConfig } from './telemetry-config.js';
 
 export interface ProxyTelemetry {

@@ -1,14 +1,14 @@
 // Where one outbound connection attempt goes: a service's endpoint (round robin, skipping ejected and
 // already-tried destinations) or its waypoint, and how it is reached (HBONE, sidecar TLS, plain TCP).
-import type { MeshService, MeshWorkload } from '../api/mesh.js';
-import { serviceResourceName } from '../api/mesh.js';
-import { L4meshError } from '../errors/index.js';
-import { formatHboneAuthority } from '../dataplane/hbone/authority.js';
-import { RoundRobinBalancer, selectEndpoint } from '../dataplane/lb.js';
-import type { OutlierDetector } from '../dataplane/outlier-detection.js';
-import type { Endpoint, ProxyState } from '../dataplane/state/proxy-state.js';
-import { PORTS } from './config.js';
-import { SIDECAR_PORTS } from '../sidecar/config.js';
+import type { MeshService, MeshWorkload } from '../../api/mesh.js';
+import { serviceResourceName } from '../../api/mesh.js';
+import { L4meshError } from '../../errors/index.js';
+import { formatHboneAuthority } from '../hbone/authority.js';
+import { RoundRobinBalancer, selectEndpoint } from '../lb.js';
+import type { OutlierDetector } from '../outlier-detection.js';
+import type { Endpoint, ProxyState } from '../state/proxy-state.js';
+import { PORTS } from '../../ztunnel/config.js';
+import { SIDECAR_PORTS } from '../../sidecar/config.js';
 
 export interface Route {
   destination: MeshWorkload;

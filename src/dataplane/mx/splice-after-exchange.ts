@@ -2,9 +2,9 @@
 // during the exchange go first, a half-close seen during it is passed on, then bytes flow both ways.
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import type { ConnectionStats } from '../dataplane/connection-stats.js';
-import type { ExchangeResult } from '../dataplane/mx/handshake.js';
-import { splice, type SpliceOutcome } from '../dataplane/splice.js';
+import type { ConnectionStats } from '../connection-stats.js';
+import type { ExchangeResult } from './handshake.js';
+import { splice, type SpliceOutcome } from '../splice.js';
 
 /**
  * `client` and `server` as splice() takes them (stats.received counts client→server bytes). `tls` is

@@ -1,5 +1,5 @@
 // The connections a proxy has open right now, for `ztunnel-config connections` and draining.
-import type { ConnectionStats } from '../dataplane/telemetry/connection-tracker.js';
+import type { ConnectionStats } from '../telemetry/connection-tracker.js';
 
 export interface OpenConnection {
   /** Pod name of the local workload. */

@@ -1,10 +1,10 @@
 // Telemetry of one proxied connection: the istio_tcp_* series (through the tracker) and the access-log
 // line, built once at open and once at close — never per chunk.
-import type { MeshService, MeshWorkload } from '../api/mesh.js';
-import type { AccessLogger } from '../dataplane/telemetry/access-log.js';
-import type { ConnectionStats, ConnectionTracker, TrackedConnection } from '../dataplane/telemetry/connection-tracker.js';
-import { tcpLabels, type Reporter, type SecurityPolicy } from '../dataplane/telemetry/labels.js';
-import type { ConnectionTelemetry } from './telemetry-config.js';
+import type { MeshService, MeshWorkload } from '../../api/mesh.js';
+import type { AccessLogger } from '../telemetry/access-log.js';
+import type { ConnectionStats, ConnectionTracker, TrackedConnection } from '../telemetry/connection-tracker.js';
+import { tcpLabels, type Reporter, type SecurityPolicy } from '../telemetry/labels.js';
+import type { ConnectionTelemetry } from '../telemetry/telemetry-config.js';
 
 export interface ConnectionPeers {
   reporter: Reporter;
@@ -24,7 +24,7 @@ export class ConnectionReporter {
   constructor(
     private readonly tracker: ConnectionTracker,
     private readonly accessLog: AccessLogger,
-    /** Telemetry API policies and open-connection bookkeeping (src/ztunnel/telemetry-config.ts). */
+    /** Telemetry API policies and open-connection bookkeeping (src/dataplane/telemetry/telemetry-config.ts). */
     private readonly telemetry?: ConnectionTelemetry,
   ) {}
 

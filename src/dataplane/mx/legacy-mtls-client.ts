@@ -2,14 +2,14 @@
 // istio-peer-exchange, the destination's SPIFFE id verified, then the metadata exchange. Used by node
 // proxies and sidecars alike for destinations that run a sidecar.
 import { connect, type SecureContext, type TLSSocket } from 'node:tls';
-import type { MeshWorkload } from '../api/mesh.js';
-import { L4meshError } from '../errors/index.js';
-import type { PeerMetadata } from '../dataplane/mx/codec.js';
-import { exchangeMetadata, MX_ALPN, type ExchangeResult } from '../dataplane/mx/handshake.js';
-import type { MxStats } from '../dataplane/mx/stats.js';
-import { createHboneSecureContext, hboneClientTlsOptions, type TlsMaterial } from '../dataplane/tls/secure-context.js';
-import { SIDECAR_PORTS } from './config.js';
-import { sidecarServerName } from './server-name.js';
+import type { MeshWorkload } from '../../api/mesh.js';
+import { L4meshError } from '../../errors/index.js';
+import type { PeerMetadata } from './codec.js';
+import { exchangeMetadata, MX_ALPN, type ExchangeResult } from './handshake.js';
+import type { MxStats } from './stats.js';
+import { createHboneSecureContext, hboneClientTlsOptions, type TlsMaterial } from '../tls/secure-context.js';
+import { SIDECAR_PORTS } from '../../sidecar/config.js';
+import { sidecarServerName } from '../tls/sidecar-server-name.js';
 
 /** A TLS handshake to a sidecar on a local host; beyond this the sidecar is not answering. */
 export const DEFAULT_SIDECAR_CONNECT_TIMEOUT_MS = 10_000;
