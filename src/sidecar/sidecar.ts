@@ -22,9 +22,10 @@ import { startProxyEndpoints, type ProxyEndpoints } from '../dataplane/proxy/end
 import { fdPressure } from '../dataplane/admin/fd-pressure.js';
 import { captureAdminViews, ConnectionTable } from '../dataplane/connections/connection-table.js';
 import { OutboundHandler } from '../dataplane/outbound/outbound.js';
-import { nodeProxyAddressIn } from '../ztunnel/node-proxy.js';
+import { nodeProxyAddressIn } from '../dataplane/outbound/node-proxy-address.js';
 import { createProxyTelemetry, type ProxyTelemetry } from '../dataplane/telemetry/proxy-telemetry.js';
-import { sidecarNodeId, SIDECAR_PORTS, type SidecarConfig } from './config.js';
+import { SIDECAR_PORTS } from '../dataplane/proxy/endpoints.js';
+import { sidecarNodeId, type SidecarConfig } from './config.js';
 import { SidecarInbound } from './inbound.js';
 import { SidecarDialer } from '../dataplane/mx/legacy-mtls-client.js';
 import { peerMetadataOf } from '../dataplane/mx/peer-metadata.js';

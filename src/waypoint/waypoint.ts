@@ -19,7 +19,7 @@ import { ConnectionTracker } from '../dataplane/telemetry/connection-tracker.js'
 import { AccessLogger } from '../dataplane/telemetry/access-log.js';
 import { registerProcessMetrics } from '../dataplane/telemetry/process-metrics.js';
 import type { Logger } from '../logging/logger.js';
-import { PORTS } from '../ztunnel/config.js';
+import { PROXY_PORTS } from '../dataplane/proxy/endpoints.js';
 import { ConnectionReporter } from '../dataplane/connections/reporter.js';
 import { waypointNodeId, type WaypointConfig } from './config.js';
 import { DestinationResolver } from './destination.js';
@@ -120,10 +120,10 @@ export class Waypoint {
       resolver,
       upstream,
       reporter: new ConnectionReporter(this.tracker, this.accessLog),
-      hboneAddr: `${config.address}:${PORTS.hbone}`,
+      hboneAddr: `${config.address}:${PROXY_PORTS.hbone}`,
       log: log.child('inbound'),
     });
-    this.hbone = new HboneServer({ host: config.address, port: PORTS.hbone, identities: this.identities, handler: inbound.handle });
+    this.hbone = new HboneServer({ host: config.address, port: PROXY_PORTS.hbone, identities: this.identities, handler: inbound.handle });
     inbound.attach(this.hbone);
     this.hbone.on('handshakeFailed', (err, remote) => log.debug('inbound TLS handshake failed', { remote, error: err }));
     await this.hbone.listen();
@@ -158,8 +158,8 @@ export class Waypoint {
     log.info('waypoint started', {
       name: `${config.name}.${config.namespace}`,
       identity: this.identity,
-      hbone: `${config.address}:${PORTS.hbone}`,
-      metrics: `${config.address}:${PORTS.metrics}`,
+      hbone: `${config.address}:${PROXY_PORTS.hbone}`,
+      metrics: `${config.address}:${PROXY_PORTS.metrics}`,
     });
   }
 

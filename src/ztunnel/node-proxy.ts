@@ -17,7 +17,8 @@ import { LocalCapture } from '../dataplane/capture/local.js';
 import { listenServer } from '../dataplane/admin/server.js';
 import type { Logger } from '../logging/logger.js';
 import { createProxyTelemetry, type ProxyTelemetry } from '../dataplane/telemetry/proxy-telemetry.js';
-import { defaultNodeAddress, nodeId, PORTS, type ZtunnelConfig } from './config.js';
+import { nodeId, PORTS, type ZtunnelConfig } from './config.js';
+import { isNodeProxy, nodeProxyAddressIn } from '../dataplane/outbound/node-proxy-address.js';
 import { captureAdminViews, ConnectionTable } from '../dataplane/connections/connection-table.js';
 import { OutboundHandler } from '../dataplane/outbound/outbound.js';
 import { InboundHandler } from './inbound.js';
@@ -28,19 +29,8 @@ import { createMxStats, registerMxMetrics } from '../dataplane/mx/stats.js';
 import { SidecarDialer } from '../dataplane/mx/legacy-mtls-client.js';
 import { peerMetadataOf } from '../dataplane/mx/peer-metadata.js';
 
-/** Node proxies are themselves workloads of the mesh (namespace istio-system, label app=ztunnel). */
-export const NODE_PROXY_NAMESPACE = 'istio-system';
-export const NODE_PROXY_APP = 'ztunnel';
 /** How long an inbound handshake waits for the certificate of a workload that just arrived: a CA round trip, with room. */
 const CERTIFICATE_WAIT_MS = 5_000;
-function isNodeProxy(w: MeshWorkload): boolean {
-  return w.namespace === NODE_PROXY_NAMESPACE && w.labels['app'] === NODE_PROXY_APP;
-}
-
-/** The HBONE address of `node`'s proxy: the one the control plane registered, else local mode's 127.0.10.k. */
-export function nodeProxyAddressIn(state: ProxyState, node: string): string | undefined {
-  return state.workloadsOnNode(node).find(isNodeProxy)?.addresses[0] ?? defaultNodeAddress(node);
-}
 
 export class NodeProxy {
   readonly state = new ProxyState();
