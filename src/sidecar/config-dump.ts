@@ -1,21 +1,28 @@
 // The sidecar's /config_dump (DESIGN §7): what it holds from xDS, its workload's certificate, its settings.
 import { certificatesDump, commonSettingsDump, meshDump } from '../dataplane/proxy/config-dump.js';
-import type { Sidecar } from './sidecar.js';
+import type { ProxyDumpInput } from '../dataplane/proxy/proxy-runtime.js';
+import type { MxStats } from '../dataplane/mx/stats.js';
+import type { SidecarConfig } from './config.js';
 
-export function sidecarConfigDump(sidecar: Sidecar) {
-  const { state, config } = sidecar;
+export interface SidecarDumpInput extends ProxyDumpInput {
+  config: SidecarConfig;
+  nodeId: string;
+  mxStats: MxStats;
+}
+
+export function sidecarConfigDump({ state, certificates, startedAt, config, nodeId, mxStats }: SidecarDumpInput) {
   return {
     ...meshDump(state),
-    certificates: certificatesDump(sidecar.certificateStatus()),
+    certificates: certificatesDump(certificates),
     config: {
       role: 'sidecar',
       workload: `${config.namespace}/${config.pod}`,
       node: config.node,
-      nodeId: sidecar.nodeId,
+      nodeId,
       ...commonSettingsDump(config),
       extraLabels: config.extraLabels,
-      startedAt: sidecar.startedAt.toISOString(),
+      startedAt: startedAt.toISOString(),
     },
-    metadataExchange: { ...sidecar.mxStats },
+    metadataExchange: { ...mxStats },
   };
 }

@@ -4,9 +4,6 @@ import { isIP } from 'node:net';
 import { L4meshError } from '../errors/index.js';
 import { PROXY_ENV, PROXY_OPTIONS, proxyCommonConfig, type ProxyCommonConfig } from '../dataplane/proxy/proxy-options.js';
 
-/** Ports of DESIGN §1 for the sidecar role, bound on the workload's pod IP. */
-export const SIDECAR_PORTS = { inbound: 15006, admin: 15000, metrics: 15020, readiness: 15021 } as const;
-
 /** What the local runtime (like Kubernetes' downward API) puts in a pod's environment. */
 export const SIDECAR_ENV = { podIp: 'POD_IP', node: 'NODE_NAME', ...PROXY_ENV } as const;
 

@@ -1,56 +1,63 @@
-// Composition of a sidecar: one workload's proxy on its pod IP. xDS → state; CA (with its node's token) →
-// the workload's certificate; :15006 mutual TLS + istio-peer-exchange → inbound; local capture →
-// outbound (HBONE to ambient workloads, TLS + peer exchange to other sidecars); :15020 metrics,
-// :15021 readiness, :15000 admin.
+// Composition of a sidecar: one workload's proxy on its pod IP, the shared proxy lifecycle
+// (dataplane/proxy/proxy-runtime.ts) plus its own listeners: :15006 mutual TLS + istio-peer-exchange →
+// inbound; local capture → outbound (HBONE to ambient workloads, TLS + peer exchange to other sidecars).
 import { join } from 'node:path';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import type { MeshWorkload } from '../api/mesh.js';
-import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, TELEMETRY_TYPE_URL } from '../api/mesh.js';
-import type { CertificateManager } from '../identity/certificate-manager.js';
 import type { WorkloadCertificate } from '../identity/workload-certificate.js';
-import type { XdsClient } from '../dataplane/xds/client.js';
-import { ProxyState } from '../dataplane/state/proxy-state.js';
-import { HboneClientPool } from '../dataplane/hbone/client-pool.js';
+import { ProxyRuntime } from '../dataplane/proxy/proxy-runtime.js';
+import { SIDECAR_PORTS } from '../dataplane/proxy/endpoints.js';
+import type { ProxyState } from '../dataplane/state/proxy-state.js';
+import { captureAdminViews, type ConnectionTable } from '../dataplane/connections/connection-table.js';
 import { AddressBlocks } from '../dataplane/capture/address-blocks.js';
 import { LocalCapture } from '../dataplane/capture/local.js';
 import { MX_ALPN } from '../dataplane/mx/handshake.js';
 import { createMxStats, registerMxMetrics } from '../dataplane/mx/stats.js';
-import { HBONE_TLS_MIN_VERSION } from '../dataplane/tls/secure-context.js';
-import type { Logger } from '../logging/logger.js';
-import { linkToControlPlane } from '../dataplane/proxy/control-plane-link.js';
-import { startProxyEndpoints, type ProxyEndpoints } from '../dataplane/proxy/endpoints.js';
-import { fdPressure } from '../dataplane/admin/fd-pressure.js';
-import { captureAdminViews, ConnectionTable } from '../dataplane/connections/connection-table.js';
-import { OutboundHandler } from '../dataplane/outbound/outbound.js';
-import { nodeProxyAddressIn } from '../ztunnel/node-proxy.js';
-import { createProxyTelemetry, type ProxyTelemetry } from '../dataplane/telemetry/proxy-telemetry.js';
-import { sidecarNodeId, SIDECAR_PORTS, type SidecarConfig } from './config.js';
-import { SidecarInbound } from './inbound.js';
 import { SidecarDialer } from '../dataplane/mx/legacy-mtls-client.js';
 import { peerMetadataOf } from '../dataplane/mx/peer-metadata.js';
+import { HBONE_TLS_MIN_VERSION } from '../dataplane/tls/secure-context.js';
+import { fdPressure } from '../dataplane/admin/fd-pressure.js';
+import { OutboundHandler } from '../dataplane/outbound/outbound.js';
+import { nodeProxyAddressIn } from '../dataplane/outbound/node-proxy-address.js';
+import type { Logger } from '../logging/logger.js';
+import { sidecarNodeId, type SidecarConfig } from './config.js';
+import { SidecarInbound } from './inbound.js';
 import { sidecarConfigDump } from './config-dump.js';
 
 export class Sidecar {
-  readonly state = new ProxyState();
-  readonly connections = new ConnectionTable();
   readonly mxStats = createMxStats();
-  private certs!: CertificateManager;
-  private xds!: XdsClient;
+  private readonly runtime: ProxyRuntime;
   private capture!: LocalCapture;
-  private pool!: HboneClientPool;
-  private telemetry!: ProxyTelemetry;
   private inboundServer?: TlsServer;
   private inboundListening?: Promise<void>;
-  private endpoints?: ProxyEndpoints;
-  private stopping?: Promise<void>;
   private syncing: Promise<void> = Promise.resolve();
-  readonly startedAt = new Date();
+  private stopping = false;
 
   constructor(
     readonly config: SidecarConfig,
     private readonly log: Logger,
     private readonly onQuit: () => void = () => {},
-  ) {}
+  ) {
+    this.runtime = new ProxyRuntime({
+      config,
+      nodeId: sidecarNodeId(config),
+      proxyName: `sidecar-${config.namespace}-${config.pod}`,
+      log,
+      onCertificate: (_id, cert) => this.serveCertificate(cert),
+      localWorkloads: () => {
+        const self = this.self();
+        return self ? [self] : [];
+      },
+    });
+  }
+
+  get state(): ProxyState {
+    return this.runtime.state;
+  }
+
+  get connections(): ConnectionTable {
+    return this.runtime.connections;
+  }
 
   get nodeId(): string {
     return sidecarNodeId(this.config);
@@ -67,57 +74,27 @@ export class Sidecar {
     return self ? this.state.identityOf(self) : undefined;
   }
 
+  /** Not ready while draining, before xDS synced, or while :15006 has no certificate to serve. */
   ready(): boolean {
-    const id = this.identity();
-    return Boolean(this.xds?.hasSynced() && id && this.certs.get(id) && this.inboundServer?.listening);
-  }
-
-  certificateStatus() {
-    return this.certs.list();
+    return this.runtime.ready();
   }
 
   async start(): Promise<void> {
-    const { config, log } = this;
-    const link = await linkToControlPlane({
-      controlPlane: config.controlPlane,
-      tokenFile: config.tokenFile,
-      rootCertFile: config.rootCertFile,
-      node: config.node,
-      nodeId: this.nodeId,
-      typeUrls: [ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, TELEMETRY_TYPE_URL],
-      onCertificate: (_id, cert) => this.serveCertificate(cert),
-      log,
-    });
-    this.certs = link.certs;
-    this.xds = link.xds;
-
-    this.telemetry = createProxyTelemetry({
-      proxyName: `sidecar-${config.namespace}-${config.pod}`,
-      stateDir: config.stateDir,
-      logFormat: config.logFormat,
-      tcpReportingDurationMs: config.tcpReportingDurationMs,
-      metricsExpiryGraceMs: config.metricsExpiryGraceMs,
-      localWorkloads: () => {
-        const self = this.self();
-        return self ? [self] : [];
-      },
-      allWorkloads: () => this.state.allWorkloads(),
-      serviceByKey: (key) => this.state.serviceByKey(key),
-      log,
-    });
-    const { registry, reporter } = this.telemetry;
+    const { config, log, runtime } = this;
+    await runtime.link();
+    const { registry, reporter } = runtime.telemetry;
+    const connections = runtime.connections;
     registerMxMetrics(registry, this.mxStats);
 
     const metadataFor = (w: MeshWorkload, id: string) => peerMetadataOf(w, id, config.extraLabels);
-    this.pool = new HboneClientPool({ tlsFor: (id) => this.certs.get(id) });
     const outbound = new OutboundHandler({
       state: this.state,
-      pool: this.pool,
+      pool: runtime.pool,
       reporter,
-      connections: this.connections,
+      connections,
       log: log.child('outbound'),
       nodeProxyAddress: (node) => nodeProxyAddressIn(this.state, node),
-      sidecars: new SidecarDialer({ tlsFor: (id) => this.certs.get(id), metadataFor, nodeId: this.nodeId, stats: this.mxStats }),
+      sidecars: new SidecarDialer({ tlsFor: (id) => runtime.certs.get(id), metadataFor, nodeId: this.nodeId, stats: this.mxStats }),
     });
     const blocks = await AddressBlocks.open(config.captureRange, join(config.stateDir, 'capture', `sidecar-${config.namespace}-${config.pod}.json`));
     this.capture = new LocalCapture(blocks, (message, fields) => log.error(message, fields));
@@ -132,30 +109,26 @@ export class Sidecar {
       },
       stats: this.mxStats,
       reporter,
-      connections: this.connections,
+      connections,
       log: log.child('inbound'),
     });
     this.inboundServer = createTlsServer({ requestCert: true, rejectUnauthorized: true, ALPNProtocols: [...MX_ALPN], minVersion: HBONE_TLS_MIN_VERSION, allowHalfOpen: true });
     this.inboundServer.on('secureConnection', inbound.handle);
     this.inboundServer.on('tlsClientError', (err, socket) => log.debug('inbound TLS handshake failed', { remote: `${socket.remoteAddress}:${socket.remotePort}`, error: err }));
 
-    this.endpoints = await startProxyEndpoints({
-      address: config.address,
-      stateDir: config.stateDir,
-      registry,
-      ready: () => this.ready(),
-      configDump: () => sidecarConfigDump(this),
-      views: captureAdminViews(this.connections, () => this.capture.mappings()),
-      log,
+    const capture = this.capture;
+    const inboundServer = this.inboundServer;
+    await runtime.serve({
+      ready: () => {
+        const id = this.identity();
+        return Boolean(id && runtime.certs.get(id) && inboundServer.listening);
+      },
+      configDump: (input) => sidecarConfigDump({ ...input, config, nodeId: this.nodeId, mxStats: this.mxStats }),
+      views: captureAdminViews(connections, () => capture.mappings()),
+      onUpdate: () => this.resync(),
+      listeners: [{ stopAccepting: () => capture.close() }, { stopAccepting: () => void inboundServer.close() }],
       quit: () => this.onQuit(),
     });
-
-    this.xds.on('update', ({ snapshot }) => {
-      this.state.update(snapshot);
-      this.resync();
-      this.telemetry.telemetry.update(snapshot);
-    });
-    this.xds.start();
     log.info('sidecar started', {
       workload: `${config.namespace}/${config.pod}`,
       inbound: `${config.address}:${SIDECAR_PORTS.inbound}`,
@@ -198,7 +171,7 @@ export class Sidecar {
     if (self && self.tunnelProtocol !== 'LEGACY_ISTIO_MTLS') {
       this.log.warn('workload is not in sidecar mode: label it sidecar.istio.io/inject "true", or peers will reach it over HBONE instead', { workload: self.name });
     }
-    this.certs.ensure(self ? [this.state.identityOf(self)] : []);
+    this.runtime.certs.ensure(self ? [this.state.identityOf(self)] : []);
     const local = self ? [self] : [];
     this.syncing = this.syncing
       .then(() => this.capture.sync(local, (w) => this.state.servicesInNamespace(w.namespace)))
@@ -207,21 +180,7 @@ export class Sidecar {
 
   /** Stops accepting, lets open connections finish for up to `drainMs`, then closes everything. */
   stop(): Promise<void> {
-    this.stopping ??= (async () => {
-      this.log.info('draining', { open: this.connections.size, graceMs: this.config.drainMs });
-      this.xds?.stop();
-      await this.capture?.close();
-      this.inboundServer?.close();
-      const drained = await this.connections.drained(this.config.drainMs);
-      if (!drained) this.log.warn('drain timeout: closing the remaining connections', { open: this.connections.size });
-      this.pool?.close();
-      this.telemetry?.tracker.flushNow();
-      this.certs?.close();
-      await this.endpoints?.close();
-      this.telemetry?.telemetry.stop();
-      this.telemetry?.tracker.close();
-      this.telemetry?.accessLog.close();
-    })();
-    return this.stopping;
+    this.stopping = true;
+    return this.runtime.stop();
   }
 }

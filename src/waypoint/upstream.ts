@@ -8,8 +8,8 @@ import { formatHboneAuthority } from '../dataplane/hbone/authority.js';
 import { hboneRequestHeaders, workloadBaggage } from '../dataplane/hbone/headers.js';
 import type { Endpoint, ProxyState } from '../dataplane/state/proxy-state.js';
 import { dialTcp } from '../dataplane/dial.js';
-import { defaultNodeAddress, PORTS } from '../ztunnel/config.js';
-import { NODE_PROXY_APP, NODE_PROXY_NAMESPACE } from '../ztunnel/node-proxy.js';
+import { PROXY_PORTS } from '../dataplane/proxy/endpoints.js';
+import { nodeProxyAddressIn } from '../dataplane/outbound/node-proxy-address.js';
 
 export interface UpstreamTarget {
   /** `ip:port` of the endpoint. */
@@ -34,10 +34,7 @@ export class UpstreamConnector {
 
   /** Node proxies are workloads in istio-system labelled app=ztunnel; else local mode's 127.0.10.k. */
   nodeProxyAddress(node: string): string | undefined {
-    const proxy = this.deps.state
-      .workloadsOnNode(node)
-      .find((w) => w.namespace === NODE_PROXY_NAMESPACE && w.labels['app'] === NODE_PROXY_APP);
-    return proxy?.addresses[0] ?? defaultNodeAddress(node);
+    return nodeProxyAddressIn(this.deps.state, node);
   }
 
   target(endpoint: Endpoint): UpstreamTarget {
@@ -46,7 +43,7 @@ export class UpstreamConnector {
     const identity = this.deps.state.identityOf(w);
     if (w.tunnelProtocol !== 'HBONE') return { addr, identity };
     const proxy = this.nodeProxyAddress(w.node);
-    return { addr, identity, hboneAddr: proxy ? formatHboneAuthority(proxy, PORTS.hbone) : undefined };
+    return { addr, identity, hboneAddr: proxy ? formatHboneAuthority(proxy, PROXY_PORTS.hbone) : undefined };
   }
 
   /** Opens a byte stream to the endpoint; rejects with an L4meshError saying what to check. */
@@ -66,7 +63,7 @@ export class UpstreamConnector {
       srcIdentity: this.deps.identity(),
       dstIdentity: this.deps.state.identityOf(w),
       dstNode: w.node,
-      proxyAddress: { host: proxy, port: PORTS.hbone },
+      proxyAddress: { host: proxy, port: PROXY_PORTS.hbone },
       authority: formatHboneAuthority(ip, endpoint.targetPort),
       // The waypoint is the TCP peer the destination sees, so it names itself (its identity is what mTLS proves).
       headers: hboneRequestHeaders(workloadBaggage(this.deps.self()), { ip: this.deps.address, port: 0 }),

@@ -1,26 +1,15 @@
-// Composition of a waypoint: xDS → state; CA → its own certificate; /proxy/v1/routes → route table;
-// HBONE :15008 → L7 routing → HBONE to endpoints; metrics :15020, readiness :15021, admin :15000.
-import { join } from 'node:path';
-import { Registry as PromRegistry } from 'prom-client';
+// Composition of a waypoint: the shared proxy lifecycle (dataplane/proxy/proxy-runtime.ts) with its own
+// certificate, /proxy/v1/routes → route table, and HBONE :15008 → L7 routing → HBONE to endpoints.
 import type { MeshWorkload } from '../api/mesh.js';
 import { DEFAULT_TRUST_DOMAIN } from '../api/mesh.js';
 import { spiffeUri } from '../identity/spiffe.js';
-import type { CertificateManager } from '../identity/certificate-manager.js';
-import type { XdsClient } from '../dataplane/xds/client.js';
-import { linkToControlPlane } from '../dataplane/proxy/control-plane-link.js';
-import { startProxyEndpoints, type ProxyEndpoints } from '../dataplane/proxy/endpoints.js';
+import { ProxyRuntime } from '../dataplane/proxy/proxy-runtime.js';
+import { PROXY_PORTS } from '../dataplane/proxy/endpoints.js';
 import { certificatesDump, meshDump } from '../dataplane/proxy/config-dump.js';
-import { ProxyState } from '../dataplane/state/proxy-state.js';
+import type { ProxyState } from '../dataplane/state/proxy-state.js';
 import { LocalIdentityTable } from '../dataplane/tls/local-identities.js';
 import { HboneServer } from '../dataplane/hbone/server.js';
-import { HboneClientPool } from '../dataplane/hbone/client-pool.js';
-import { TcpMetrics } from '../dataplane/telemetry/metrics.js';
-import { ConnectionTracker } from '../dataplane/telemetry/connection-tracker.js';
-import { AccessLogger } from '../dataplane/telemetry/access-log.js';
-import { registerProcessMetrics } from '../dataplane/telemetry/process-metrics.js';
 import type { Logger } from '../logging/logger.js';
-import { PORTS } from '../ztunnel/config.js';
-import { ConnectionReporter } from '../dataplane/connections/reporter.js';
 import { waypointNodeId, type WaypointConfig } from './config.js';
 import { DestinationResolver } from './destination.js';
 import { HttpMetrics } from './http-metrics.js';
@@ -34,23 +23,12 @@ import { RoutesClient } from './routes-client.js';
 import { UpstreamConnector } from './upstream.js';
 
 export class Waypoint {
-  readonly state = new ProxyState();
-  readonly metricsRegistry = new PromRegistry();
   readonly identity: string;
+  private readonly runtime: ProxyRuntime;
   private routeTable = new RouteTable();
   private routeResources: RouteResources = { virtualServices: [], destinationRules: [] };
   private readonly identities = new LocalIdentityTable();
   private readonly picker = new WeightedDestinationPicker();
-  private certs!: CertificateManager;
-  private xds!: XdsClient;
-  private routesClient!: RoutesClient;
-  private hbone!: HboneServer;
-  private pool!: HboneClientPool;
-  private tracker!: ConnectionTracker;
-  private accessLog!: AccessLogger;
-  private requestLog!: RequestLogger;
-  private endpoints?: ProxyEndpoints;
-  private stopping?: Promise<void>;
 
   constructor(
     readonly config: WaypointConfig,
@@ -58,10 +36,27 @@ export class Waypoint {
     private readonly onQuit: () => void = () => {},
   ) {
     this.identity = spiffeUri(DEFAULT_TRUST_DOMAIN, config.namespace, config.serviceAccount);
+    this.runtime = new ProxyRuntime({
+      config,
+      nodeId: waypointNodeId(config),
+      proxyName: `${config.podName}.${config.namespace}`,
+      log,
+      onCertificate: (identity, cert) => this.identities.set(identity, cert),
+      certificateHint: 'is the waypoint pod known on its node?',
+      localWorkloads: () => {
+        const self = this.self();
+        return self ? [self] : [];
+      },
+    });
   }
 
+  get state(): ProxyState {
+    return this.runtime.state;
+  }
+
+  /** Not ready while draining, before xDS and the routes synced, or without its certificate. */
   ready(): boolean {
-    return this.xds.hasSynced() && this.certs.ready() && this.routesClient.hasSynced();
+    return this.runtime.ready();
   }
 
   routes(): RouteTable {
@@ -74,34 +69,16 @@ export class Waypoint {
   }
 
   async start(): Promise<void> {
-    const { config, log } = this;
-    const proxyName = `${config.podName}.${config.namespace}`;
-    const link = await linkToControlPlane({
-      controlPlane: config.controlPlane,
-      tokenFile: config.tokenFile,
-      rootCertFile: config.rootCertFile,
-      node: config.node,
-      nodeId: waypointNodeId(config),
-      onCertificate: (identity, cert) => this.identities.set(identity, cert),
-      log,
-      certificateHint: 'is the waypoint pod known on its node?',
-    });
-    const { token } = link;
-    this.certs = link.certs;
-    this.xds = link.xds;
-    this.certs.ensure([this.identity]);
+    const { config, log, runtime } = this;
+    await runtime.link();
+    runtime.certs.ensure([this.identity]);
+    const { registry, reporter, accessLogFile } = runtime.telemetry;
+    const requestLog = new RequestLogger(config.logFormat, accessLogFile);
+    const httpMetrics = new HttpMetrics(registry);
 
-    registerProcessMetrics(this.metricsRegistry);
-    this.tracker = new ConnectionTracker(new TcpMetrics(this.metricsRegistry), { reportingIntervalMs: config.tcpReportingDurationMs });
-    const logFile = join(config.stateDir, 'logs', `${proxyName}.access.log`);
-    this.accessLog = new AccessLogger({ format: config.logFormat, stdout: true, file: logFile });
-    this.requestLog = new RequestLogger(config.logFormat, logFile);
-    const httpMetrics = new HttpMetrics(this.metricsRegistry);
-
-    this.pool = new HboneClientPool({ tlsFor: (id) => this.certs.get(id) });
     const balancer = new PolicyBalancer();
     const resolver = new DestinationResolver({ state: this.state, balancer, routes: () => this.routeTable });
-    const upstream = new UpstreamConnector({ state: this.state, pool: this.pool, identity: () => this.identity, self: () => this.self(), address: config.address });
+    const upstream = new UpstreamConnector({ state: this.state, pool: runtime.pool, identity: () => this.identity, self: () => this.self(), address: config.address });
     const http = new HttpRouting({
       routes: () => this.routeTable,
       picker: this.picker,
@@ -109,7 +86,7 @@ export class Waypoint {
       balancer,
       upstream,
       metrics: httpMetrics,
-      requestLog: this.requestLog,
+      requestLog,
       log: log.child('http'),
     });
     const inbound = new WaypointInbound({
@@ -119,63 +96,47 @@ export class Waypoint {
       picker: this.picker,
       resolver,
       upstream,
-      reporter: new ConnectionReporter(this.tracker, this.accessLog),
-      hboneAddr: `${config.address}:${PORTS.hbone}`,
+      reporter,
+      hboneAddr: `${config.address}:${PROXY_PORTS.hbone}`,
       log: log.child('inbound'),
     });
-    this.hbone = new HboneServer({ host: config.address, port: PORTS.hbone, identities: this.identities, handler: inbound.handle });
-    inbound.attach(this.hbone);
-    this.hbone.on('handshakeFailed', (err, remote) => log.debug('inbound TLS handshake failed', { remote, error: err }));
-    await this.hbone.listen();
+    const hbone = new HboneServer({ host: config.address, port: PROXY_PORTS.hbone, identities: this.identities, handler: inbound.handle });
+    inbound.attach(hbone);
+    hbone.on('handshakeFailed', (err, remote) => log.debug('inbound TLS handshake failed', { remote, error: err }));
+    await hbone.listen();
 
-    this.endpoints = await startProxyEndpoints({
-      address: config.address,
-      stateDir: config.stateDir,
-      registry: this.metricsRegistry,
-      ready: () => this.ready(),
-      configDump: () => ({
-        identity: this.identity,
-        namespace: config.namespace,
-        routes: this.routeResources,
-        ...meshDump(this.state),
-        certificates: certificatesDump(this.certs.list()),
-      }),
-      log,
-      quit: () => this.onQuit(),
-    });
-
-    this.routesClient = new RoutesClient({ baseUrl: `http://${config.controlPlaneHttp}`, namespace: config.namespace, token, intervalMs: config.routesPollMs });
-    this.routesClient.on('update', (resources: RouteResources) => {
+    const routesClient = new RoutesClient({ baseUrl: `http://${config.controlPlaneHttp}`, namespace: config.namespace, token: runtime.token, intervalMs: config.routesPollMs });
+    routesClient.on('update', (resources: RouteResources) => {
       this.routeResources = resources;
       this.routeTable = new RouteTable(resources);
       log.info('routes updated', { virtualServices: resources.virtualServices.length, destinationRules: resources.destinationRules.length });
     });
-    this.routesClient.on('error', (err: Error) => log.warn('cannot fetch routes from the control plane, keeping the last ones', { error: err }));
-    this.routesClient.start();
+    routesClient.on('error', (err: Error) => log.warn('cannot fetch routes from the control plane, keeping the last ones', { error: err }));
+    routesClient.start();
 
-    this.xds.on('update', ({ snapshot }) => this.state.update(snapshot));
-    this.xds.start();
+    await runtime.serve({
+      ready: () => runtime.certs.ready() && routesClient.hasSynced(),
+      configDump: ({ state, certificates }) => ({
+        identity: this.identity,
+        namespace: config.namespace,
+        routes: this.routeResources,
+        ...meshDump(state),
+        certificates: certificatesDump(certificates),
+      }),
+      listeners: [{ stopAccepting: () => routesClient.stop() }, { close: (drainMs) => hbone.close(drainMs) }],
+      closeLogs: () => requestLog.close(),
+      quit: () => this.onQuit(),
+    });
     log.info('waypoint started', {
       name: `${config.name}.${config.namespace}`,
       identity: this.identity,
-      hbone: `${config.address}:${PORTS.hbone}`,
-      metrics: `${config.address}:${PORTS.metrics}`,
+      hbone: `${config.address}:${PROXY_PORTS.hbone}`,
+      metrics: `${config.address}:${PROXY_PORTS.metrics}`,
     });
   }
 
   /** Stops accepting, lets open tunnels finish for up to `drainMs`, then closes everything. */
   stop(): Promise<void> {
-    this.stopping ??= (async () => {
-      this.xds?.stop();
-      this.routesClient?.stop();
-      await this.hbone?.close(this.config.drainMs);
-      await this.pool?.close();
-      this.tracker?.flushNow();
-      this.certs?.close();
-      await this.endpoints?.close();
-      this.tracker?.close();
-      await Promise.all([this.accessLog?.close(), this.requestLog?.close()]);
-    })();
-    return this.stopping;
+    return this.runtime.stop();
   }
 }

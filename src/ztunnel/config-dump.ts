@@ -1,17 +1,17 @@
 // The node proxy's /config_dump (DESIGN §7): what it holds from xDS, its certificates and its settings.
 import { certificatesDump, commonSettingsDump, meshDump } from '../dataplane/proxy/config-dump.js';
-import type { NodeProxy } from './node-proxy.js';
+import type { ProxyDumpInput } from '../dataplane/proxy/proxy-runtime.js';
+import type { ZtunnelConfig } from './config.js';
 
-export function configDump(proxy: NodeProxy) {
-  const { state, config } = proxy;
+export function configDump({ state, certificates, startedAt, config }: ProxyDumpInput & { config: ZtunnelConfig }) {
   return {
     ...meshDump(state),
-    certificates: certificatesDump(proxy.certificateStatus()),
+    certificates: certificatesDump(certificates),
     config: {
       node: config.node,
       proxy: `${config.proxyName}.${config.proxyNamespace}`,
       ...commonSettingsDump(config),
-      startedAt: proxy.uptimeSince.toISOString(),
+      startedAt: startedAt.toISOString(),
     },
   };
 }

@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { L4meshError } from '../errors/index.js';
 import { DEFAULT_CAPTURE_RANGE } from '../dataplane/capture/address-blocks.js';
 import { PROXY_ENV, PROXY_OPTIONS, proxyCommonConfig, type ProxyCommonConfig } from '../dataplane/proxy/proxy-options.js';
+import { defaultNodeAddress } from '../dataplane/outbound/node-proxy-address.js';
 
 export { DEFAULT_CONTROL_PLANE, DEFAULT_DRAIN_MS, DEFAULT_STATE_DIR } from '../dataplane/proxy/proxy-options.js';
 
@@ -18,14 +19,6 @@ export interface ZtunnelConfig extends ProxyCommonConfig {
   /** The proxy's name in the mesh, `ztunnel-<node>` in namespace istio-system. */
   proxyName: string;
   proxyNamespace: string;
-}
-
-/** Local mode gives node-k the address 127.0.10.k, so many node proxies share one host. */
-export function defaultNodeAddress(node: string): string | undefined {
-  const m = /^node-(\d+)$/.exec(node);
-  if (!m) return undefined;
-  const k = Number(m[1]);
-  return k >= 1 && k <= 254 ? `127.0.10.${k}` : undefined;
 }
 
 /**

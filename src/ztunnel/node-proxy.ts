@@ -1,68 +1,59 @@
-// Composition of the node proxy: xDS → state; CA → certificates; local capture → outbound; HBONE :15008
-// → inbound; telemetry on :15020; admin on :15000; readiness on :15021.
+// Composition of the node proxy: the shared proxy lifecycle (dataplane/proxy/proxy-runtime.ts) plus its own
+// listeners: local capture → outbound; HBONE :15008 → inbound; plaintext :15006 → inbound.
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { MeshWorkload } from '../api/mesh.js';
-import type { CertificateManager } from '../identity/certificate-manager.js';
-import type { XdsClient } from '../dataplane/xds/client.js';
-import { linkToControlPlane } from '../dataplane/proxy/control-plane-link.js';
-import { startProxyEndpoints, type ProxyEndpoints } from '../dataplane/proxy/endpoints.js';
-import { ProxyState } from '../dataplane/state/proxy-state.js';
+import { ProxyRuntime } from '../dataplane/proxy/proxy-runtime.js';
+import type { ProxyState } from '../dataplane/state/proxy-state.js';
+import { captureAdminViews, type ConnectionTable } from '../dataplane/connections/connection-table.js';
 import { LocalIdentityTable } from '../dataplane/tls/local-identities.js';
 import { hboneServerName } from '../dataplane/tls/server-name.js';
 import { HboneServer } from '../dataplane/hbone/server.js';
-import { HboneClientPool } from '../dataplane/hbone/client-pool.js';
 import { AddressBlocks } from '../dataplane/capture/address-blocks.js';
 import { LocalCapture } from '../dataplane/capture/local.js';
 import { listenServer } from '../dataplane/admin/server.js';
-import type { Logger } from '../logging/logger.js';
-import { createProxyTelemetry, type ProxyTelemetry } from '../dataplane/telemetry/proxy-telemetry.js';
-import { defaultNodeAddress, nodeId, PORTS, type ZtunnelConfig } from './config.js';
-import { captureAdminViews, ConnectionTable } from '../dataplane/connections/connection-table.js';
-import { OutboundHandler } from '../dataplane/outbound/outbound.js';
-import { InboundHandler } from './inbound.js';
-import { configDump } from './config-dump.js';
-import { TELEMETRY_TYPE_URL, ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from '../api/mesh.js';
-import { createPlaintextInbound } from './plaintext-inbound.js';
 import { createMxStats, registerMxMetrics } from '../dataplane/mx/stats.js';
 import { SidecarDialer } from '../dataplane/mx/legacy-mtls-client.js';
 import { peerMetadataOf } from '../dataplane/mx/peer-metadata.js';
+import { OutboundHandler } from '../dataplane/outbound/outbound.js';
+import { isNodeProxy, nodeProxyAddressIn } from '../dataplane/outbound/node-proxy-address.js';
+import type { Logger } from '../logging/logger.js';
+import { nodeId, PORTS, type ZtunnelConfig } from './config.js';
+import { InboundHandler } from './inbound.js';
+import { configDump } from './config-dump.js';
+import { createPlaintextInbound } from './plaintext-inbound.js';
 
-/** Node proxies are themselves workloads of the mesh (namespace istio-system, label app=ztunnel). */
-export const NODE_PROXY_NAMESPACE = 'istio-system';
-export const NODE_PROXY_APP = 'ztunnel';
 /** How long an inbound handshake waits for the certificate of a workload that just arrived: a CA round trip, with room. */
 const CERTIFICATE_WAIT_MS = 5_000;
-function isNodeProxy(w: MeshWorkload): boolean {
-  return w.namespace === NODE_PROXY_NAMESPACE && w.labels['app'] === NODE_PROXY_APP;
-}
-
-/** The HBONE address of `node`'s proxy: the one the control plane registered, else local mode's 127.0.10.k. */
-export function nodeProxyAddressIn(state: ProxyState, node: string): string | undefined {
-  return state.workloadsOnNode(node).find(isNodeProxy)?.addresses[0] ?? defaultNodeAddress(node);
-}
 
 export class NodeProxy {
-  readonly state = new ProxyState();
-  readonly connections = new ConnectionTable();
+  private readonly runtime: ProxyRuntime;
   private readonly identities = new LocalIdentityTable();
-  private certs!: CertificateManager;
-  private xds!: XdsClient;
   private capture!: LocalCapture;
-  private hbone!: HboneServer;
-  private pool!: HboneClientPool;
-  private telemetry?: ProxyTelemetry;
-  private endpoints?: ProxyEndpoints;
-  private plaintext?: Server;
-  private stopping?: Promise<void>;
   private syncing: Promise<void> = Promise.resolve();
-  private startedAt = new Date();
 
   constructor(
     readonly config: ZtunnelConfig,
     private readonly log: Logger,
     private readonly onQuit: () => void = () => {},
-  ) {}
+  ) {
+    this.runtime = new ProxyRuntime({
+      config,
+      nodeId: nodeId(config),
+      proxyName: config.proxyName,
+      log,
+      onCertificate: (identity, cert) => this.identities.set(identity, cert),
+      localWorkloads: () => this.localWorkloads(),
+    });
+  }
+
+  get state(): ProxyState {
+    return this.runtime.state;
+  }
+
+  get connections(): ConnectionTable {
+    return this.runtime.connections;
+  }
 
   /** Workloads whose traffic this proxy carries: not node proxies, and not sidecar workloads (their sidecar does). */
   localWorkloads(): MeshWorkload[] {
@@ -81,46 +72,23 @@ export class NodeProxy {
 
   /** Not ready from the moment it starts draining, so whatever probes it stops sending new work at once. */
   ready(): boolean {
-    return this.stopping === undefined && this.xds.hasSynced() && this.certs.ready();
+    return this.runtime.ready();
   }
 
   async start(): Promise<void> {
-    const { config, log } = this;
-    const link = await linkToControlPlane({
-      controlPlane: config.controlPlane,
-      tokenFile: config.tokenFile,
-      rootCertFile: config.rootCertFile,
-      node: config.node,
-      nodeId: nodeId(config),
-      typeUrls: [ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, TELEMETRY_TYPE_URL],
-      onCertificate: (identity, cert) => this.identities.set(identity, cert),
-      log,
-    });
-    this.certs = link.certs;
-    this.xds = link.xds;
+    const { config, log, runtime } = this;
+    await runtime.link();
+    const { registry, reporter } = runtime.telemetry;
+    const connections = runtime.connections;
 
-    this.telemetry = createProxyTelemetry({
-      proxyName: config.proxyName,
-      stateDir: config.stateDir,
-      logFormat: config.logFormat,
-      tcpReportingDurationMs: config.tcpReportingDurationMs,
-      metricsExpiryGraceMs: config.metricsExpiryGraceMs,
-      localWorkloads: () => this.localWorkloads(),
-      allWorkloads: () => this.state.allWorkloads(),
-      serviceByKey: (key) => this.state.serviceByKey(key),
-      log,
-    });
-    const { registry, reporter } = this.telemetry;
-
-    this.pool = new HboneClientPool({ tlsFor: (id) => this.certs.get(id), idleTimeoutMs: config.poolIdleTimeoutMs });
     const mxStats = createMxStats();
     registerMxMetrics(registry, mxStats);
     const outbound = new OutboundHandler({
-      sidecars: new SidecarDialer({ tlsFor: (id) => this.certs.get(id), metadataFor: (w, id) => peerMetadataOf(w, id), nodeId: nodeId(config), stats: mxStats }),
+      sidecars: new SidecarDialer({ tlsFor: (id) => runtime.certs.get(id), metadataFor: (w, id) => peerMetadataOf(w, id), nodeId: nodeId(config), stats: mxStats }),
       state: this.state,
-      pool: this.pool,
+      pool: runtime.pool,
       reporter,
-      connections: this.connections,
+      connections,
       log: log.child('outbound'),
       nodeProxyAddress: (node) => this.nodeProxyAddress(node),
     });
@@ -129,39 +97,30 @@ export class NodeProxy {
     this.capture.onConnection((conn) => outbound.handle(conn));
 
     const carries = (w: MeshWorkload) => this.carries(w);
-    const inbound = new InboundHandler({ node: config.node, proxyAddress: config.address, carries, hboneAddr: `${config.address}:${PORTS.hbone}`, state: this.state, reporter, connections: this.connections, log: log.child('inbound') });
-    this.hbone = new HboneServer({
+    const inbound = new InboundHandler({ node: config.node, proxyAddress: config.address, carries, hboneAddr: `${config.address}:${PORTS.hbone}`, state: this.state, reporter, connections, log: log.child('inbound') });
+    const hbone = new HboneServer({
       host: config.address,
       port: PORTS.hbone,
       identities: { secureContextFor: (serverName) => this.identities.secureContextFor(serverName) ?? this.pendingIdentity(serverName) },
       handler: inbound.handle,
     });
-    inbound.attach(this.hbone);
-    this.hbone.on('handshakeFailed', (err, remote) => log.debug('inbound TLS handshake failed', { remote, error: err }));
-    await this.hbone.listen();
+    inbound.attach(hbone);
+    hbone.on('handshakeFailed', (err, remote) => log.debug('inbound TLS handshake failed', { remote, error: err }));
+    await hbone.listen();
 
-    this.plaintext = createPlaintextInbound({ node: config.node, proxyAddress: config.address, carries, state: this.state, reporter, connections: this.connections });
-    await listenServer(this.plaintext, config.address, PORTS.inboundPlaintext, 'inbound plaintext');
+    const plaintext: Server = createPlaintextInbound({ node: config.node, proxyAddress: config.address, carries, state: this.state, reporter, connections });
+    await listenServer(plaintext, config.address, PORTS.inboundPlaintext, 'inbound plaintext');
 
-    this.endpoints = await startProxyEndpoints({
-      address: config.address,
-      stateDir: config.stateDir,
-      registry,
-      ready: () => this.ready(),
-      configDump: () => configDump(this),
-      views: captureAdminViews(this.connections, () => this.capture.mappings()),
-      log,
+    const capture = this.capture;
+    await runtime.serve({
+      ready: () => runtime.certs.ready(),
+      configDump: (input) => configDump({ ...input, config }),
+      views: captureAdminViews(connections, () => capture.mappings()),
+      onUpdate: () => this.resync(),
+      // Capture first: local clients are refused before peers are; HBONE sends GOAWAY and lets tunnels run.
+      listeners: [{ stopAccepting: () => capture.close() }, { stopAccepting: () => void plaintext.close() }, { close: (drainMs) => hbone.close(drainMs) }],
       quit: () => this.onQuit(),
     });
-
-    const telemetry = this.telemetry.telemetry;
-    this.xds.on('update', ({ snapshot }) => {
-      this.state.update(snapshot);
-      this.resync();
-      telemetry.update(snapshot);
-    });
-    this.xds.start();
-    this.startedAt = new Date();
     log.info('node proxy started', {
       node: config.node,
       hbone: `${config.address}:${PORTS.hbone}`,
@@ -178,51 +137,26 @@ export class NodeProxy {
     const name = serverName.toLowerCase();
     const identity = this.localWorkloads().map((w) => this.state.identityOf(w)).find((id) => hboneServerName(id) === name);
     if (!identity) return undefined;
-    await this.certs.waitFor(identity, CERTIFICATE_WAIT_MS);
+    await this.runtime.certs.waitFor(identity, CERTIFICATE_WAIT_MS);
     return this.identities.secureContextFor(serverName);
   }
 
   /** Local workloads or services changed: certificates and outbound listeners follow. */
   private resync(): void {
     const local = this.localWorkloads();
-    this.certs.ensure(new Set(local.map((w) => this.state.identityOf(w))));
+    this.runtime.certs.ensure(new Set(local.map((w) => this.state.identityOf(w))));
     for (const id of this.identities.identities()) if (!local.some((w) => this.state.identityOf(w) === id)) this.identities.delete(id);
     this.syncing = this.syncing
       .then(() => this.capture.sync(local, (w) => this.state.servicesInNamespace(w.namespace)))
       .catch((err: unknown) => this.log.error('updating outbound listeners failed', { error: err }));
   }
 
-  get uptimeSince(): Date {
-    return this.startedAt;
-  }
-
-  certificateStatus() {
-    return this.certs.list();
-  }
-
   /**
    * Drain: unready at once (:15021 answers 503), stops accepting (peers' new connects are refused and their
    * outbound retries elsewhere and ejects this node; pooled HBONE connections get GOAWAY), lets open
-   * connections finish for up to `drainMs`, then closes everything.
+   * connections finish for up to `drainMs`, then closes everything (dataplane/proxy/proxy-runtime.ts).
    */
   stop(): Promise<void> {
-    this.stopping ??= (async () => {
-      this.log.info('draining', { open: this.connections.size, graceMs: this.config.drainMs });
-      this.xds?.stop();
-      await this.capture?.close();
-      this.plaintext?.close();
-      const hboneClosed = this.hbone?.close(this.config.drainMs);
-      const drained = await this.connections.drained(this.config.drainMs);
-      if (!drained) this.log.warn('drain timeout: closing the remaining connections', { open: this.connections.size });
-      await hboneClosed;
-      this.pool?.close();
-      this.telemetry?.tracker.flushNow();
-      this.certs?.close();
-      await this.endpoints?.close();
-      this.telemetry?.telemetry.stop();
-      this.telemetry?.tracker.close();
-      await this.telemetry?.accessLog.close();
-    })();
-    return this.stopping;
+    return this.runtime.stop();
   }
 }

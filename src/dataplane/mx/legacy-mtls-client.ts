@@ -8,7 +8,7 @@ import type { PeerMetadata } from './codec.js';
 import { exchangeMetadata, MX_ALPN, type ExchangeResult } from './handshake.js';
 import type { MxStats } from './stats.js';
 import { createHboneSecureContext, hboneClientTlsOptions, type TlsMaterial } from '../tls/secure-context.js';
-import { SIDECAR_PORTS } from '../../sidecar/config.js';
+import { SIDECAR_PORTS } from '../proxy/endpoints.js';
 import { sidecarServerName } from '../tls/sidecar-server-name.js';
 
 /** A TLS handshake to a sidecar on a local host; beyond this the sidecar is not answering. */

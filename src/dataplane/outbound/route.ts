@@ -7,8 +7,7 @@ import { formatHboneAuthority } from '../hbone/authority.js';
 import { RoundRobinBalancer, selectEndpoint } from '../lb.js';
 import type { OutlierDetector } from '../outlier-detection.js';
 import type { Endpoint, ProxyState } from '../state/proxy-state.js';
-import { PORTS } from '../../ztunnel/config.js';
-import { SIDECAR_PORTS } from '../../sidecar/config.js';
+import { PROXY_PORTS, SIDECAR_PORTS } from '../proxy/endpoints.js';
 
 export interface Route {
   destination: MeshWorkload;
@@ -54,7 +53,7 @@ export class RouteResolver {
   route(service: MeshService, port: number, tried: ReadonlySet<string>): Route {
     const { state, outliers } = this.deps;
     const waypoint = state.waypointFor(service);
-    const wpPort = waypoint ? waypoint.gateway.hboneMtlsPort || PORTS.hbone : undefined;
+    const wpPort = waypoint ? waypoint.gateway.hboneMtlsPort || PROXY_PORTS.hbone : undefined;
     const skipTried = tried.size > 0 ? (e: Endpoint) => tried.has(e.workload.uid) : undefined;
     const skip = outliers.empty ? skipTried : (e: Endpoint) => tried.has(e.workload.uid) || this.ejected(service, port, e, wpPort);
     if (waypoint) {
@@ -115,6 +114,6 @@ export class RouteResolver {
     if (!proxy) {
       throw new L4meshError('L4MESH_ERR_NO_HEALTHY_UPSTREAM', `no node proxy known for node "${dst.node}" of ${dst.name} — is "l4mesh ztunnel --node ${dst.node}" running?`);
     }
-    return { destination: dst, destinationIdentity, authority, hbone: { host: proxy, port: PORTS.hbone, node: dst.node } };
+    return { destination: dst, destinationIdentity, authority, hbone: { host: proxy, port: PROXY_PORTS.hbone, node: dst.node } };
   }
 }

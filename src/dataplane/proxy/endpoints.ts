@@ -10,6 +10,8 @@ import { isLogLevel, type Logger } from '../../logging/logger.js';
 
 /** DESIGN §1: the same ports for every role, each bound on the proxy's own IP. */
 export const PROXY_PORTS = { hbone: 15008, inboundPlaintext: 15006, admin: 15000, metrics: 15020, readiness: 15021 } as const;
+/** DESIGN §1 for the sidecar role, bound on the workload's pod IP: its mutual-TLS inbound instead of HBONE. */
+export const SIDECAR_PORTS = { inbound: 15006, admin: 15000, metrics: 15020, readiness: 15021 } as const;
 
 export interface ProxyEndpointsOptions {
   address: string;

@@ -16,6 +16,8 @@ export interface ProxyTelemetry {
   tracker: ConnectionTracker;
   telemetry: TelemetryConfig;
   accessLog: AccessLogger;
+  /** The access log's file, which a role's own request log may share (the waypoint's does). */
+  accessLogFile: string;
   reporter: ConnectionReporter;
 }
 
@@ -48,6 +50,7 @@ export function createProxyTelemetry(options: ProxyTelemetryOptions): ProxyTelem
     expiryGraceMs: options.metricsExpiryGraceMs,
     log: options.log.child('telemetry'),
   });
-  const accessLog = new AccessLogger({ format: options.logFormat, stdout: true, file: join(options.stateDir, 'logs', `${options.proxyName}.access.log`) });
-  return { registry, tracker, telemetry, accessLog, reporter: new ConnectionReporter(tracker, accessLog, telemetry) };
+  const accessLogFile = join(options.stateDir, 'logs', `${options.proxyName}.access.log`);
+  const accessLog = new AccessLogger({ format: options.logFormat, stdout: true, file: accessLogFile });
+  return { registry, tracker, telemetry, accessLog, accessLogFile, reporter: new ConnectionReporter(tracker, accessLog, telemetry) };
 }

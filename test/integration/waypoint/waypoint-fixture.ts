@@ -57,7 +57,8 @@ spec:
 ---
 `;
 
-export async function startWaypointMesh(): Promise<WaypointMesh> {
+/** `extraWaypointArgs`: more flags for the waypoint process (e.g. `--metrics-expiry-grace 1s`). */
+export async function startWaypointMesh(options: { extraWaypointArgs?: string[] } = {}): Promise<WaypointMesh> {
   const mesh = await startMesh({ nodes: 2 });
   const hits: Record<string, number> = {};
   const backends: Server[] = [];
@@ -114,7 +115,7 @@ spec:
     await mesh.apply(yaml + DESTINATION_RULE);
 
     waypoint = startCli(
-      ['waypoint', '--namespace', 'default', '--address', waypointIp, '--node', 'node-1', '--control-plane', `${mesh.controlPlaneAddress}:15012`, '--state-dir', mesh.stateDir],
+      ['waypoint', '--namespace', 'default', '--address', waypointIp, '--node', 'node-1', '--control-plane', `${mesh.controlPlaneAddress}:15012`, '--state-dir', mesh.stateDir, ...(options.extraWaypointArgs ?? [])],
       { env: { SERVICE_ACCOUNT: 'waypoint', POD_NAME: 'waypoint-7d9c' } },
     );
     await waypoint.waitFor(/waypoint started/, PROCESS_START_TIMEOUT_MS);
