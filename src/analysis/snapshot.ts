@@ -3,7 +3,7 @@
 import { fqdn } from '../api/cross-check.js';
 import type { Resource } from '../api/types.js';
 import { MESH_ROOT_NAMESPACE } from '../api/mesh.js';
-import { ANNOTATION_WORKLOAD_NAME, LABEL_DATAPLANE_MODE, selectorMatches, stringMap, type Labels } from '../controlplane/registry/labels.js';
+import { ANNOTATION_WORKLOAD_NAME, LABEL_DATAPLANE_MODE, selectorMatches, stringMap, type Labels } from '../api/labels.js';
 import type { ResourceRef } from './messages.js';
 
 /** A workload as analyze sees it: where it is, its labels, its identity and whether it is in the mesh. */

@@ -1,6 +1,6 @@
 // Waypoint references: `istio.io/use-waypoint` on a namespace, service or workload, and policies'
 // targetRefs, must name a waypoint (a gateway-managed Service with a running Deployment) that exists.
-import { LABEL_GATEWAY_MANAGED, LABEL_USE_WAYPOINT, LABEL_USE_WAYPOINT_NAMESPACE, WAYPOINT_NONE, stringMap, type Labels } from '../../controlplane/registry/labels.js';
+import { LABEL_GATEWAY_MANAGED, LABEL_USE_WAYPOINT, LABEL_USE_WAYPOINT_NAMESPACE, WAYPOINT_NONE, stringMap, type Labels } from '../../api/labels.js';
 import type { Resource } from '../../api/types.js';
 import { finding, MESSAGES, type Finding } from '../messages.js';
 import { asArr, asObj, namespaceOf, ofKind, refOf, selected, type Snapshot } from '../snapshot.js';

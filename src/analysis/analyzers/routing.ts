@@ -2,7 +2,7 @@
 // select no pod, and HTTP routes on a service whose ports carry plain TCP (the waypoint never sees HTTP).
 import { fqdn, subsetsByHost } from '../../api/cross-check.js';
 import { appProtocolOf } from '../../controlplane/registry/ports.js';
-import { stringMap } from '../../controlplane/registry/labels.js';
+import { stringMap } from '../../api/labels.js';
 import { finding, MESSAGES, type Finding } from '../messages.js';
 import { asArr, asObj, formatLabels, namespaceOf, ofKind, refOf, selected, type Snapshot } from '../snapshot.js';
 

@@ -2,7 +2,7 @@
 // never match (HTTP attributes at L4), and STRICT mTLS where workloads outside the mesh will be refused.
 import { MESH_ROOT_NAMESPACE } from '../../api/mesh.js';
 import { convertAuthorizationPolicy } from '../../controlplane/registry/authorization.js';
-import { stringMap } from '../../controlplane/registry/labels.js';
+import { stringMap } from '../../api/labels.js';
 import { finding, MESSAGES, type Finding } from '../messages.js';
 import { asObj, formatLabels, namespaceOf, ofKind, refOf, selected, type AnalyzedWorkload, type Snapshot } from '../snapshot.js';
 

@@ -1,6 +1,6 @@
 // Service checks: a selector no workload matches, no selector at all, and port names that leave the
 // protocol to guessing (Istio's `<protocol>[-<suffix>]` convention).
-import { stringMap } from '../../controlplane/registry/labels.js';
+import { stringMap } from '../../api/labels.js';
 import { finding, MESSAGES, type Finding } from '../messages.js';
 import { asArr, asObj, formatLabels, namespaceOf, ofKind, refOf, selected, type Snapshot } from '../snapshot.js';
 
