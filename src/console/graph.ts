@@ -142,7 +142,7 @@ interface EdgeAcc {
   http: CounterWindow[];
 }
 
-function zeroTraffic(): EdgeTraffic {
+export function zeroTraffic(): EdgeTraffic {
   return { bytesSentPerSec: 0, bytesReceivedPerSec: 0, connectionsOpenedPerSec: 0, connectionsClosedPerSec: 0, connectionsFailedPerSec: 0, activeConnections: 0, requestsPerSec: 0, errorPercent: 0 };
 }
 
@@ -208,4 +208,18 @@ export function buildGraph(series: readonly CounterWindow[], seconds: number): G
   }
   const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   return { seconds, nodes: [...nodes.values()].sort(byId), edges: [...edges.values()].map((a) => edgeOf(a, seconds)).sort(byId) };
+}
+
+/**
+ * The graph without workloads that left the mesh: their counters stay in the proxies until the series expire,
+ * but a deleted Deployment should leave the picture at the next refresh. `live` holds "namespace/workload".
+ */
+export function onlyLive(graph: Graph, live: ReadonlySet<string>): Graph {
+  const gone = new Set(graph.nodes.filter((n) => n.kind === 'workload' && !live.has(`${n.namespace}/${n.label}`)).map((n) => n.id));
+  const edges = graph.edges.filter((e) => !gone.has(e.source) && !gone.has(e.target));
+  const kept = graph.nodes.filter((n) => !gone.has(n.id));
+  const parents = new Set(kept.map((n) => n.parent).filter((p) => p !== undefined));
+  // An app box left empty goes too; namespace boxes stay while anything is drawn in them.
+  const boxes = kept.filter((n) => n.kind !== 'app' || parents.has(n.id));
+  return { ...graph, nodes: boxes, edges };
 }

@@ -1,7 +1,7 @@
 // The console's graph builder from fixed istio_tcp_* / istio_requests_total scrapes: exact nodes, edges and rates.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildGraph, windowOf, type Scrape } from '../../../src/console/graph.js';
+import { buildGraph, onlyLive, windowOf, type Scrape } from '../../../src/console/graph.js';
 import { parsePrometheusText } from '../../../src/console/prometheus-text.js';
 
 function side(prefix: 'source' | 'destination', ns: string, workload: string, app: string, version: string): string {
@@ -128,4 +128,19 @@ test('HTTP through a waypoint: req/s and the 4xx/5xx share from istio_requests_t
   const w = windowOf(before, after);
   const e = buildGraph(w.series, w.seconds).edges.find((x) => x.id === 'wl:default/productpage-v1->svc:default/reviews')!;
   assert.deepEqual([e.protocol, e.requestsPerSec, e.errorPercent, e.reporter, e.bytesSentPerSec], ['http', 10, 10, 'waypoint', 0]);
+});
+
+test('onlyLive drops a deleted workload, its edges and its emptied app box, and keeps the rest', () => {
+  const before = scrape(0, NODE1, `istio_tcp_received_bytes_total${tcp('source', 'unknown')} 0`);
+  const after = scrape(1_000, NODE1, `istio_tcp_received_bytes_total${tcp('source', 'unknown')} 100`);
+  const w = windowOf(before, after);
+  const g = onlyLive(buildGraph(w.series, w.seconds), new Set(['default/postgres-v1']));
+  assert.deepEqual(
+    g.nodes.map((n) => n.id),
+    ['app:default/postgres', 'ns:default', 'svc:default/postgres', 'wl:default/postgres-v1'],
+  );
+  assert.deepEqual(
+    g.edges.map((e) => [e.id, e.bytesSentPerSec]),
+    [['svc:default/postgres->wl:default/postgres-v1', 100]],
+  );
 });
