@@ -11,6 +11,9 @@ import { fileURLToPath } from 'node:url';
  */
 export const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
+/** Where Debian's chromium package puts the browser the console test drives. */
+export const CHROMIUM = '/usr/bin/chromium';
+
 /** What the suite needs from Debian, and how to tell it is already there. */
 export const TEST_PACKAGES = [
   { pkg: 'prometheus', present: () => has('prometheus') },
@@ -21,6 +24,8 @@ export const TEST_PACKAGES = [
   // h2load and nghttpd: interop of our HTTP/2 layer with nghttp2 (test/integration/h2/nghttp2.test.ts).
   { pkg: 'nghttp2-client', present: () => has('h2load') },
   { pkg: 'nghttp2-server', present: () => has('nghttpd') },
+  // Debian's Chromium, driven headless by playwright-core: the console's browser test (test/integration/console/).
+  { pkg: 'chromium', present: () => existsSync(CHROMIUM) },
 ];
 
 /** apt-get runs long on a cold cache; a hung mirror must not hold the suite forever. */
