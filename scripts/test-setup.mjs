@@ -26,6 +26,8 @@ export const TEST_PACKAGES = [
   { pkg: 'nghttp2-server', present: () => has('nghttpd') },
   // Debian's Chromium, driven headless by playwright-core: the console's browser test (test/integration/console/).
   { pkg: 'chromium', present: () => existsSync(CHROMIUM) },
+  // The lock on mutual-TLS edges is an emoji; without a colour emoji font Chromium draws an empty box.
+  { pkg: 'fonts-noto-color-emoji', present: () => existsSync('/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf') },
 ];
 
 /** apt-get runs long on a cold cache; a hung mirror must not hold the suite forever. */

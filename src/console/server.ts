@@ -93,6 +93,9 @@ async function handle(deps: ConsoleDeps, req: IncomingMessage, res: ServerRespon
   switch (url.pathname) {
     case '/':
       return send(res, 200, 'text/html; charset=utf-8', PAGE);
+    case '/favicon.ico':
+      res.writeHead(204).end();
+      return;
     case '/app.js':
     case '/app.css': {
       const file = join(webDir(), url.pathname.slice(1));

@@ -64,6 +64,8 @@ const pageBox = h('section', { id: 'page' });
 root.append(h('header', {}, h('h1', {}, 'l4mesh'), nav, nsSelect, winSelect, status), h('main', {}, h('div', { id: 'graph-page' }, legend, cyBox, edgeList), pageBox, panel));
 
 const view = new GraphView(cyBox, (id) => select(id));
+// A handle for debugging from the browser's console (and for the browser test to find an edge on the canvas).
+(window as unknown as { l4meshConsole: unknown }).l4meshConsole = { cy: view.cy };
 
 function visible(g: Graph): Graph {
   if (!state.ns) return g;
@@ -120,7 +122,10 @@ async function refreshGraph(): Promise<void> {
   view.select(state.sel);
   renderEdgeList(shown.edges);
   status.textContent = g.error || `${shown.edges.length} edges over ${g.seconds.toFixed(0)} s, updated ${new Date(g.to).toLocaleTimeString()}`;
-  cyBox.dataset['updated'] = String(g.to);
+  // What the graph drew and over which window, for whoever checks the page (the browser test does).
+  cyBox.dataset['from'] = String(g.from);
+  cyBox.dataset['to'] = String(g.to);
+  cyBox.dataset['nodes'] = view.cy.nodes().map((n) => n.id()).join(' ');
   // The open chart follows the refresh; a deleted selection closes the panel.
   if (state.sel && g.edges.some((e) => e.id === state.sel)) await showSelection();
 }

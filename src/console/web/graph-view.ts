@@ -48,7 +48,7 @@ export class GraphView {
   readonly cy: Core;
 
   constructor(container: HTMLElement, onSelect: (id: string | undefined) => void) {
-    this.cy = cytoscape({ container, style: STYLE, elements: [], wheelSensitivity: 0.3, boxSelectionEnabled: false });
+    this.cy = cytoscape({ container, style: STYLE, elements: [], boxSelectionEnabled: false });
     this.cy.on('tap', (ev) => {
       const t = ev.target as cytoscape.SingularElementArgument | Core;
       onSelect(t === this.cy || (t as cytoscape.NodeSingular).isNode?.() && ['namespace', 'app'].includes((t as cytoscape.NodeSingular).data('kind')) ? undefined : (t as cytoscape.SingularElementArgument).id());
