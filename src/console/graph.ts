@@ -61,7 +61,7 @@ export interface GraphEdge extends EdgeTraffic {
   protocol: 'tcp' | 'http';
   /** Which reporter's series gave the rates: source when the source proxy reports, else destination. */
   reporter: string;
-  /** Every destination-reported series of the edge says connection_security_policy="mutual_tls". */
+  /** Every destination-reported series says connection_security_policy="mutual_tls"; with none, every source-reported one names a SPIFFE peer. */
   mtls: boolean;
   /** A response flag other than "-" was seen (DENY, CONNECT, TLS_FAILURE...). */
   flags: string[];
@@ -153,6 +153,15 @@ function pickReporter(byReporter: Map<string, CounterWindow[]>): string | undefi
   return [...byReporter.keys()].sort()[0];
 }
 
+/**
+ * Traffic through a waypoint has no destination-reported series from its real source (the destination's proxy
+ * sees the waypoint), so the source proxy's word counts: it names a SPIFFE destination_principal only when it
+ * verified the peer's certificate on the HBONE hop.
+ */
+function sourceVerified(source: CounterWindow[]): boolean {
+  return source.length > 0 && source.every((c) => (c.labels['destination_principal'] ?? '').startsWith('spiffe://'));
+}
+
 function edgeOf(acc: EdgeAcc, seconds: number): GraphEdge {
   const t = zeroTraffic();
   const reporter = pickReporter(acc.byReporter);
@@ -179,7 +188,7 @@ function edgeOf(acc: EdgeAcc, seconds: number): GraphEdge {
     target: acc.target,
     protocol: acc.http.length > 0 ? 'http' : 'tcp',
     reporter: reporter ?? 'waypoint',
-    mtls: destination.length > 0 && destination.every((c) => c.labels['connection_security_policy'] === 'mutual_tls'),
+    mtls: destination.length > 0 ? destination.every((c) => c.labels['connection_security_policy'] === 'mutual_tls') : sourceVerified(acc.byReporter.get('source') ?? []),
     flags,
     idle: !moved,
     ...t,

@@ -144,3 +144,13 @@ test('onlyLive drops a deleted workload, its edges and its emptied app box, and 
     [['svc:default/postgres->wl:default/postgres-v1', 100]],
   );
 });
+
+test('through a waypoint (no destination-reported series from the source) the lock comes from the SPIFFE peer the source proxy verified', () => {
+  const viaWaypoint = (principal: string) =>
+    `{reporter="source",${R2},destination_service="postgres.default.svc.cluster.local",destination_service_namespace="default",destination_service_name="postgres",destination_workload="waypoint",destination_workload_namespace="default",destination_principal="${principal}",response_flags="-",connection_security_policy="unknown"}`;
+  for (const [principal, mtls] of [['spiffe://cluster.local/ns/default/sa/waypoint', true], ['unknown', false]] as const) {
+    const w = windowOf(scrape(0, NODE1, `istio_tcp_received_bytes_total${viaWaypoint(principal)} 0`), scrape(1_000, NODE1, `istio_tcp_received_bytes_total${viaWaypoint(principal)} 50`));
+    const e = buildGraph(w.series, w.seconds).edges.find((x) => x.id === 'wl:default/ratings-v2->svc:default/postgres')!;
+    assert.deepEqual([e.reporter, e.mtls, e.bytesSentPerSec], ['source', mtls, 50], principal);
+  }
+});
