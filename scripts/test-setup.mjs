@@ -11,6 +11,9 @@ import { fileURLToPath } from 'node:url';
  */
 export const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
+/** Where Debian's chromium package puts the browser the console test drives. */
+export const CHROMIUM = '/usr/bin/chromium';
+
 /** What the suite needs from Debian, and how to tell it is already there. */
 export const TEST_PACKAGES = [
   { pkg: 'prometheus', present: () => has('prometheus') },
@@ -24,6 +27,10 @@ export const TEST_PACKAGES = [
   // netns mode's namespaces, veths and in-pod rules (test/unit/netns, test/integration/netns; root only).
   { pkg: 'iproute2', present: () => has('ip') },
   { pkg: 'iptables', present: () => has('iptables') && has('iptables-save') },
+  // Debian's Chromium, driven headless by playwright-core: the console's browser test (test/integration/console/).
+  { pkg: 'chromium', present: () => existsSync(CHROMIUM) },
+  // The lock on mutual-TLS edges is an emoji; without a colour emoji font Chromium draws an empty box.
+  { pkg: 'fonts-noto-color-emoji', present: () => existsSync('/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf') },
 ];
 
 /** apt-get runs long on a cold cache; a hung mirror must not hold the suite forever. */

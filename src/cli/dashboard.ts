@@ -95,6 +95,8 @@ function openBrowser(wanted: boolean | undefined, url: string): number {
 }
 
 export async function run(args: string[]): Promise<number> {
+  // Without "prometheus" it is the console (src/console/command.ts).
+  if (!args.includes('prometheus')) return (await import('../console/command.js')).runConsole(args);
   return runCommand('dashboard', HELP, args, async () => {
     const { values, positionals } = parseArgs({
       args,

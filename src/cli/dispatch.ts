@@ -73,7 +73,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Runner>; h
     load: async () => (await import('./analyze.js')).run,
   },
   dashboard: {
-    summary: "start Prometheus wired to the mesh's service discovery (dashboard prometheus)",
+    summary: "the mesh console: live service graph on :20001 (dashboard), or Prometheus (dashboard prometheus)",
     load: async () => (await import('./dashboard.js')).run,
   },
   runtime: {

@@ -13,6 +13,7 @@ import { cliMesh, type CliMesh } from '../integration/cli/cli-fixture.js';
 export interface BookinfoMesh {
   cli: MeshCli;
   base: number;
+  stateDir: string;
   /** What the deploy steps printed, for failure messages. */
   log: string[];
   /**
@@ -55,6 +56,7 @@ export async function startBookinfoMesh(deploy: (cli: MeshCli, say: (line: strin
   return {
     cli,
     base: mesh.base,
+    stateDir: mesh.stateDir,
     log,
     exec(pod, script, timeoutMs) {
       return new Promise((resolve, reject) => {

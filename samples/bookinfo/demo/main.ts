@@ -6,13 +6,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { packageRoot } from '../../../src/config/paths.js';
 import { controlPlaneUrl, nodeAddress, readLayout, resolveStateDir } from '../../../src/localrun/layout.js';
+import { startConsole, type DemoConsole } from './console.js';
 import { startForwarder, type Forwarder } from './forwarder.js';
 import { deployBookinfo } from './deploy.js';
 import { MeshCli } from './mesh-cli.js';
 import { hasRatings, pageSummary } from './page-ratings.js';
 import { databaseSeries, formatSeries } from './tcp-series.js';
 
-const HELP = `usage: npm run demo -- [--duration 60s] [--port 9080] [--no-prometheus] [--keep] [--state-dir DIR]
+const HELP = `usage: npm run demo -- [--duration 60s] [--port 9080] [--no-prometheus] [--console-port 20001] [--keep] [--state-dir DIR]
 
 Starts a local mesh (state in $L4MESH_STATE_DIR, else ~/.local/state/l4mesh, as every l4mesh command; address block $L4MESH_LOCAL_NET), deploys
 Bookinfo with ratings v2 and the PostgreSQL database behind a waypoint, sends traffic to productpage,
@@ -22,6 +23,7 @@ prints the database's istio_tcp_* series and the URLs, and keeps sending light t
   --duration D      stop after D (e.g. 90s, 5m, 500ms); default: run until Ctrl-C
   --port N          host port for productpage (default 9080; a free one if taken; 0 = any)
   --no-prometheus   do not start Prometheus (l4mesh dashboard prometheus) even when installed
+  --console-port N  port of the mesh console (l4mesh dashboard; default 20001, 0 = any); it stops with the demo
   --keep            leave the mesh running at the end
 `;
 
@@ -59,7 +61,7 @@ function hasPrometheus(): boolean {
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { duration: { type: 'string' }, port: { type: 'string' }, 'no-prometheus': { type: 'boolean' }, keep: { type: 'boolean' }, 'state-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { duration: { type: 'string' }, port: { type: 'string' }, 'no-prometheus': { type: 'boolean' }, 'console-port': { type: 'string' }, keep: { type: 'boolean' }, 'state-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     strict: true,
   });
   if (values.help) {
@@ -76,6 +78,7 @@ async function main(): Promise<number> {
   say(reused ? '    a mesh is already running there: reusing it (it stays up at the end)' : up.replace(/^/gm, '    ').trimEnd());
 
   let forwarder: Forwarder | undefined;
+  let meshConsole: DemoConsole | undefined;
   let stopping = false;
   let wake: () => void = () => {};
   const onSignal = () => {
@@ -126,12 +129,14 @@ async function main(): Promise<number> {
       prometheus = r.code === 0 && m ? m[0] : '';
       if (r.code !== 0) say(`    (Prometheus did not start: ${(r.stderr || r.stdout).trim()})`);
     }
+    meshConsole = await startConsole(stateDir, values['console-port']);
     const query = encodeURIComponent(`${OPENED}{destination_service="${DATABASE_SERVICE}"}`);
     say('');
     say('==> Bookinfo is running in the mesh:');
     say(`    productpage        ${pageUrl}   (forwarded into the mesh as the curl workload)`);
     say(`    from a workload    l4mesh exec deploy/curl -- sh -c 'curl -s http://$PRODUCTPAGE_SERVICE_HOST:$PRODUCTPAGE_SERVICE_PORT/productpage'`);
     for (const u of metricsUrls) say(`    node metrics       ${u}`);
+    say(`    console            ${meshConsole.url ?? `not started: ${meshConsole.output || 'no URL printed'}`}`);
     say(`    scrape targets     ${controlPlaneUrl(layout)}/debug/prometheus_sd`);
     if (prometheus) say(`    Prometheus         ${prometheus}/graph?g0.expr=${query}`);
     else if (values['no-prometheus']) say('    Prometheus         not started (--no-prometheus); start it with: l4mesh dashboard prometheus');
@@ -160,6 +165,7 @@ async function main(): Promise<number> {
     say(`==> ${views} page views with ratings (${failures} failed: an error or no ratings); connections opened to postgres (reporter=destination): ${opened.reduce((n, s) => n + s.value, 0)}`);
     return failures === 0 ? 0 : 1;
   } finally {
+    meshConsole?.close();
     await forwarder?.close();
     if (reused || values.keep) {
       say(`==> leaving the mesh running (stop it with: L4MESH_STATE_DIR=${stateDir} bin/l4mesh down)`);

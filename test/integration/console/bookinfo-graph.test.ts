@@ -1,0 +1,170 @@
+// The console in Debian's Chromium (playwright-core, headless) with Bookinfo in the mesh and traffic flowing:
+// the productpage → reviews → ratings → postgres path is drawn, ratings-v2 → postgres shows the bytes/s the
+// proxies' own counters give over the same window (within 10 %) with a lock, a click on that edge opens a
+// chart with data points, and a deleted Deployment's node leaves the graph within the refresh window.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { test } from 'node:test';
+import { chromium } from 'playwright-core';
+import { packageRoot } from '../../../src/config/paths.js';
+import { parsePrometheusText, type Sample } from '../../../src/console/prometheus-text.js';
+import { deployBookinfo } from '../../../samples/bookinfo/demo/deploy.js';
+import { startBookinfoMesh } from '../../support/bookinfo-mesh.js';
+import type { TestSetup } from '../../support/test-setup.js';
+
+/** 60 s of traffic at one page per 2 s: ratings' pool closes its connection after 1 s idle, so bytes are counted per request. */
+const WINDOW_SECONDS = 60;
+const PAGE_INTERVAL_MS = 2_000;
+/** The graph refreshes every 5 s and the console scrapes every 2 s; a loaded machine gets much more. */
+const REFRESH_DEADLINE_MS = 45_000;
+const EDGE = 'wl:default/ratings-v2->svc:default/postgres';
+const setup = (await import(pathToFileURL(join(packageRoot(), 'scripts', 'test-setup.mjs')).href)) as TestSetup;
+const CHROMIUM = setup.CHROMIUM;
+const SCREENSHOT = join(packageRoot(), 'docs', 'dashboard-bookinfo.png');
+
+function get(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { timeout: 5_000, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve(body));
+    });
+    req.on('timeout', () => req.destroy(new Error(`${url}: timeout`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Bytes client→server of ratings-v2 → postgres as the source proxy counts them, summed over every proxy. */
+function ratingsToPostgres(samples: Sample[]): number {
+  return samples
+    .filter((s) => s.name === 'istio_tcp_received_bytes_total')
+    .filter((s) => {
+      const l = Object.fromEntries(s.labels);
+      return l['reporter'] === 'source' && l['source_workload'] === 'ratings-v2' && l['destination_service_name'] === 'postgres';
+    })
+    .reduce((n, s) => n + s.value, 0);
+}
+
+test('the console draws Bookinfo live in Chromium, with rates that match the proxies', { timeout: 900_000, skip: existsSync(CHROMIUM) ? false : setup.missingReason('chromium') }, async () => {
+  const mesh = await startBookinfoMesh(deployBookinfo);
+  const children: ChildProcess[] = [];
+  const profile = await mkdtemp(join(tmpdir(), 'l4mesh-chromium-'));
+  let trafficOn = true;
+  let scraping = true;
+  try {
+    const host = (await mesh.cli.podEnv('curl', 'PRODUCTPAGE_SERVICE_HOST')).trim();
+    const port = Number(await mesh.cli.podEnv('curl', 'PRODUCTPAGE_SERVICE_PORT'));
+    const traffic = (async () => {
+      while (trafficOn) {
+        await get(`http://${host}:${port}/productpage`).catch(() => '');
+        await new Promise((r) => setTimeout(r, PAGE_INTERVAL_MS));
+      }
+    })();
+
+    // The console on a port of its own in this mesh's 127.<b> block.
+    const address = `127.${mesh.base}.0.250`;
+    const dash = spawn(process.execPath, [join(packageRoot(), 'bin', 'l4mesh'), 'dashboard', '--address', address, '--port', '0', '--state-dir', mesh.stateDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(dash);
+    let out = '';
+    dash.stdout!.on('data', (b: Buffer) => (out += b));
+    dash.stderr!.on('data', (b: Buffer) => (out += b));
+    const deadline = Date.now() + 30_000;
+    while (!/l4mesh console: (http:\/\/\S+)/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const url = /l4mesh console: (http:\/\/\S+)/.exec(out)?.[1];
+    assert.ok(url, `no URL printed: ${out}`);
+
+    // The proxies' own counters (targets as the console lists them), scraped by the test every 500 ms with their times.
+    const own: Array<{ at: number; bytes: number }> = [];
+    const scraper = (async () => {
+      while (scraping) {
+        const graph = JSON.parse(await get(`${url}api/graph`)) as { targets: Array<{ url: string }> };
+        const texts = await Promise.all(graph.targets.map((t) => get(t.url).catch(() => '')));
+        own.push({ at: Date.now(), bytes: texts.reduce((n, t) => n + ratingsToPostgres(parsePrometheusText(t)), 0) });
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    })();
+
+    const ctx = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1280, height: 800 },
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    try {
+      const page = ctx.pages()[0] ?? (await ctx.newPage());
+      // Chromium's first start on a loaded 2-core machine takes tens of seconds.
+      await page.goto(`${url}?window=${WINDOW_SECONDS}`, { waitUntil: 'domcontentloaded', timeout: 120_000 });
+      // A full window of history with ratings-v2 → postgres moving bytes.
+      await page.waitForFunction(
+        ({ edge, seconds }) => {
+          const cy = document.getElementById('cy')!;
+          const rate = document.querySelector(`[data-edge="${edge}"] .rate`);
+          return Number(cy.dataset['to']) - Number(cy.dataset['from']) >= (seconds - 5) * 1000 && rate !== null && Number(rate.getAttribute('data-bytes-per-sec')) > 0;
+        },
+        { edge: EDGE, seconds: WINDOW_SECONDS },
+        { timeout: 180_000, polling: 1_000 },
+      );
+      const shown = await page.evaluate((edge) => {
+        const cy = document.getElementById('cy')!;
+        const b = document.querySelector(`[data-edge="${edge}"]`)!;
+        return { from: Number(cy.dataset['from']), to: Number(cy.dataset['to']), nodes: cy.dataset['nodes']!.split(' '), rate: Number(b.querySelector('.rate')!.getAttribute('data-bytes-per-sec')), lock: b.querySelector('.lock')?.textContent ?? null, edges: Array.from(document.querySelectorAll('[data-edge]')).map((e) => e.getAttribute('data-edge')) };
+      }, EDGE);
+      // productpage → reviews → ratings → postgres, through the services.
+      for (const e of ['wl:default/productpage-v1->svc:default/reviews', 'svc:default/ratings->wl:default/ratings-v2', EDGE, 'svc:default/postgres->wl:default/postgres-v1']) assert.ok(shown.edges.includes(e), `${e} not in ${shown.edges.join(', ')}`);
+      assert.ok(shown.edges.some((e) => /^wl:default\/reviews-v\d->svc:default\/ratings$/.test(e!)), `no reviews → ratings edge in ${shown.edges.join(', ')}`);
+      assert.equal(shown.lock, '🔒 ');
+      // The proxies' counters over the same window: the test's scrapes nearest to the console's two.
+      const nearest = (t: number) => own.reduce((a, b) => (Math.abs(b.at - t) < Math.abs(a.at - t) ? b : a));
+      const a = nearest(shown.from);
+      const z = nearest(shown.to);
+      const expected = (z.bytes - a.bytes) / ((z.at - a.at) / 1000);
+      process.stdout.write(`# ratings-v2 → postgres: console ${shown.rate.toFixed(1)} B/s over ${((shown.to - shown.from) / 1000).toFixed(1)} s, proxies ${expected.toFixed(1)} B/s (scrapes ${a.at - shown.from} / ${z.at - shown.to} ms off)\n`);
+      assert.ok(expected > 0);
+      assert.ok(Math.abs(shown.rate - expected) <= 0.1 * expected, `console ${shown.rate} B/s vs proxies ${expected} B/s`);
+
+      // A click on the edge where Cytoscape draws it opens its chart.
+      const mid = await page.evaluate((edge) => {
+        const cy = (window as unknown as { l4meshConsole: { cy: { getElementById(id: string): { renderedMidpoint(): { x: number; y: number } } } } }).l4meshConsole.cy;
+        const box = document.getElementById('cy')!.getBoundingClientRect();
+        const m = cy.getElementById(edge).renderedMidpoint();
+        return { x: box.left + m.x, y: box.top + m.y };
+      }, EDGE);
+      await page.mouse.click(mid.x, mid.y);
+      await page.waitForSelector('#panel .chart[data-points] canvas', { timeout: 30_000 });
+      assert.equal(await page.evaluate(() => new URLSearchParams(location.search).get('sel')), EDGE);
+      const points = Number(await page.getAttribute('#panel .chart', 'data-points'));
+      assert.ok(points >= 10, `${points} points in the chart`);
+      await mkdir(join(packageRoot(), 'docs'), { recursive: true });
+      await page.screenshot({ path: SCREENSHOT });
+
+      // A deleted Deployment leaves the drawn graph within the refresh window.
+      assert.ok(shown.nodes.includes('wl:default/details-v1'), `details-v1 not drawn: ${shown.nodes.join(' ')}`);
+      await mesh.cli.must(['delete', 'deployment', 'details-v1']);
+      const deleted = Date.now();
+      await page.waitForFunction(() => !document.getElementById('cy')!.dataset['nodes']!.split(' ').includes('wl:default/details-v1'), undefined, { timeout: REFRESH_DEADLINE_MS, polling: 500 });
+      process.stdout.write(`# details-v1 left the graph ${Date.now() - deleted} ms after its delete\n`);
+    } finally {
+      await ctx.close();
+    }
+    trafficOn = false;
+    scraping = false;
+    await Promise.all([traffic, scraper]);
+  } catch (err) {
+    process.stdout.write(`# deploy output:\n${mesh.log.join('\n')}\n`);
+    throw err;
+  } finally {
+    trafficOn = false;
+    scraping = false;
+    for (const c of children) c.kill('SIGKILL');
+    await mesh.close();
+    await rm(profile, { recursive: true, force: true });
+  }
+});
