@@ -1,10 +1,11 @@
 // Composition of a sidecar: one workload's proxy on its pod IP. xDS → state; CA (with its node's token) →
-// the workload's certificate; :15006 mutual TLS + istio-peer-exchange → inbound; local capture →
-// outbound (HBONE to ambient workloads, TLS + peer exchange to other sidecars); :15020 metrics,
-// :15021 readiness, :15000 admin.
-import { join } from 'node:path';
+// the workload's certificate; INBOUND_PORT mutual TLS + istio-peer-exchange → inbound; local capture →
+// outbound (HBONE to ambient workloads, TLS + peer exchange to other sidecars); metrics,
+// readiness and admin endpoints.
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import type { MeshWorkload } from '../api/mesh.js';
+import { INBOUND_PORT, PROXY_ADMIN_PORT, PROXY_METRICS_PORT } from '../config/mesh-constants.js';
+import { captureBlocksFile } from '../config/state-layout.js';
 import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, TELEMETRY_TYPE_URL } from '../api/mesh.js';
 import type { CertificateManager } from '../identity/certificate-manager.js';
 import type { WorkloadCertificate } from '../identity/workload-certificate.js';
@@ -24,7 +25,7 @@ import { captureAdminViews, ConnectionTable } from '../ztunnel/connections.js';
 import { OutboundHandler } from '../ztunnel/outbound.js';
 import { nodeProxyAddressIn } from '../ztunnel/node-proxy.js';
 import { createProxyTelemetry, type ProxyTelemetry } from '../ztunnel/proxy-telemetry.js';
-import { sidecarNodeId, SIDECAR_PORTS, type SidecarConfig } from './config.js';
+import { sidecarNodeId, type SidecarConfig } from './config.js';
 import { SidecarInbound } from './inbound.js';
 import { SidecarDialer } from './legacy-mtls-client.js';
 import { peerMetadataOf } from './peer-metadata.js';
@@ -119,7 +120,7 @@ export class Sidecar {
       nodeProxyAddress: (node) => nodeProxyAddressIn(this.state, node),
       sidecars: new SidecarDialer({ tlsFor: (id) => this.certs.get(id), metadataFor, nodeId: this.nodeId, stats: this.mxStats }),
     });
-    const blocks = await AddressBlocks.open(config.captureRange, join(config.stateDir, 'capture', `sidecar-${config.namespace}-${config.pod}.json`));
+    const blocks = await AddressBlocks.open(config.captureRange, captureBlocksFile(config.stateDir, `sidecar-${config.namespace}-${config.pod}`));
     this.capture = new LocalCapture(blocks, (message, fields) => log.error(message, fields));
     this.capture.onConnection((conn) => outbound.handle(conn));
 
@@ -158,14 +159,14 @@ export class Sidecar {
     this.xds.start();
     log.info('sidecar started', {
       workload: `${config.namespace}/${config.pod}`,
-      inbound: `${config.address}:${SIDECAR_PORTS.inbound}`,
-      metrics: `${config.address}:${SIDECAR_PORTS.metrics}`,
-      admin: `${config.address}:${SIDECAR_PORTS.admin}`,
+      inbound: `${config.address}:${INBOUND_PORT}`,
+      metrics: `${config.address}:${PROXY_METRICS_PORT}`,
+      admin: `${config.address}:${PROXY_ADMIN_PORT}`,
     });
   }
 
   /**
-   * The first certificate opens :15006 (a client before that gets a refused connection, not a handshake
+   * The first certificate opens INBOUND_PORT (a client before that gets a refused connection, not a handshake
    * without a certificate); a rotated one replaces the server's context for new connections.
    */
   private serveCertificate(cert: WorkloadCertificate): void {
@@ -173,7 +174,7 @@ export class Sidecar {
     if (!server || this.stopping) return;
     server.setSecureContext({ key: cert.keyPem, cert: cert.chainPem.join(''), ca: cert.rootPem });
     if (this.inboundListening) return;
-    const address = `${this.config.address}:${SIDECAR_PORTS.inbound}`;
+    const address = `${this.config.address}:${INBOUND_PORT}`;
     this.inboundListening = new Promise<void>((resolve) => {
       const onListenError = (err: NodeJS.ErrnoException) => {
         this.log.error('cannot listen for sidecar inbound: is another proxy using this address?', { address, error: err });
@@ -181,7 +182,7 @@ export class Sidecar {
         resolve();
       };
       server.once('error', onListenError);
-      server.listen(SIDECAR_PORTS.inbound, this.config.address, () => {
+      server.listen(INBOUND_PORT, this.config.address, () => {
         // Later errors are accept errors (EMFILE, ...): counted and logged, never a reason to quit.
         server.off('error', onListenError);
         fdPressure.watch(server, 'inbound', 'data');

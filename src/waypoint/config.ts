@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { L4meshError } from '../errors/index.js';
 import { parseDuration } from '../api/derive.js';
+import { CLUSTER_DOMAIN, CONTROL_PLANE_HTTP_PORT } from '../config/mesh-constants.js';
 import { PROXY_ENV, PROXY_OPTIONS, proxyCommonConfig, type ProxyCommonConfig } from '../dataplane/proxy/proxy-options.js';
 import { DEFAULT_ROUTES_POLL_INTERVAL_MS } from './routes-client.js';
 
@@ -10,8 +11,6 @@ import { DEFAULT_ROUTES_POLL_INTERVAL_MS } from './routes-client.js';
 export const DEFAULT_WAYPOINT_NAME = 'waypoint';
 /** The service account `l4mesh waypoint apply` creates, as Istio's waypoint Deployment uses its gateway name. */
 export const DEFAULT_WAYPOINT_SERVICE_ACCOUNT = 'waypoint';
-/** The control plane's HTTP port (resource API, /proxy/v1/routes), next to xDS on 15012. */
-export const CONTROL_PLANE_HTTP_PORT = 15014;
 
 /** What the local runtime (and Kubernetes' downward API) gives a pod. */
 export const ENV = {
@@ -75,7 +74,7 @@ export function waypointConfig(args: string[], env: NodeJS.ProcessEnv = process.
   };
 }
 
-/** `waypoint~<ip>~<name>.<namespace>~<namespace>.svc.cluster.local` (Istio's node id shape). */
+/** `waypoint~<ip>~<name>.<namespace>~<namespace>.svc.<cluster domain>` (Istio's node id shape). */
 export function waypointNodeId(config: Pick<WaypointConfig, 'address' | 'podName' | 'namespace'>): string {
-  return `waypoint~${config.address}~${config.podName}.${config.namespace}~${config.namespace}.svc.cluster.local`;
+  return `waypoint~${config.address}~${config.podName}.${config.namespace}~${config.namespace}.svc.${CLUSTER_DOMAIN}`;
 }

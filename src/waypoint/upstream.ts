@@ -8,7 +8,8 @@ import { formatHboneAuthority } from '../dataplane/hbone/authority.js';
 import { hboneRequestHeaders, workloadBaggage } from '../dataplane/hbone/headers.js';
 import type { Endpoint, ProxyState } from '../dataplane/state/proxy-state.js';
 import { dialTcp } from '../ztunnel/dial.js';
-import { defaultNodeAddress, PORTS } from '../ztunnel/config.js';
+import { HBONE_PORT } from '../config/mesh-constants.js';
+import { defaultNodeAddress } from '../ztunnel/config.js';
 import { NODE_PROXY_APP, NODE_PROXY_NAMESPACE } from '../ztunnel/node-proxy.js';
 
 export interface UpstreamTarget {
@@ -32,7 +33,7 @@ export interface UpstreamConnectorDeps {
 export class UpstreamConnector {
   constructor(private readonly deps: UpstreamConnectorDeps) {}
 
-  /** Node proxies are workloads in istio-system labelled app=ztunnel; else local mode's 127.0.10.k. */
+  /** Node proxies are workloads in istio-system labelled app=ztunnel; else local mode's node-k address. */
   nodeProxyAddress(node: string): string | undefined {
     const proxy = this.deps.state
       .workloadsOnNode(node)
@@ -46,7 +47,7 @@ export class UpstreamConnector {
     const identity = this.deps.state.identityOf(w);
     if (w.tunnelProtocol !== 'HBONE') return { addr, identity };
     const proxy = this.nodeProxyAddress(w.node);
-    return { addr, identity, hboneAddr: proxy ? formatHboneAuthority(proxy, PORTS.hbone) : undefined };
+    return { addr, identity, hboneAddr: proxy ? formatHboneAuthority(proxy, HBONE_PORT) : undefined };
   }
 
   /** Opens a byte stream to the endpoint; rejects with an L4meshError saying what to check. */
@@ -66,7 +67,7 @@ export class UpstreamConnector {
       srcIdentity: this.deps.identity(),
       dstIdentity: this.deps.state.identityOf(w),
       dstNode: w.node,
-      proxyAddress: { host: proxy, port: PORTS.hbone },
+      proxyAddress: { host: proxy, port: HBONE_PORT },
       authority: formatHboneAuthority(ip, endpoint.targetPort),
       // The waypoint is the TCP peer the destination sees, so it names itself (its identity is what mTLS proves).
       headers: hboneRequestHeaders(workloadBaggage(this.deps.self()), { ip: this.deps.address, port: 0 }),

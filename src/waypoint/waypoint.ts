@@ -1,9 +1,9 @@
 // Composition of a waypoint: xDS → state; CA → its own certificate; /proxy/v1/routes → route table;
-// HBONE :15008 → L7 routing → HBONE to endpoints; metrics :15020, readiness :15021, admin :15000.
-import { join } from 'node:path';
+// HBONE → L7 routing → HBONE to endpoints; metrics, readiness and admin on the ports every proxy uses.
 import { Registry as PromRegistry } from 'prom-client';
 import type { MeshWorkload } from '../api/mesh.js';
-import { DEFAULT_TRUST_DOMAIN } from '../api/mesh.js';
+import { DEFAULT_TRUST_DOMAIN, HBONE_PORT, PROXY_METRICS_PORT } from '../config/mesh-constants.js';
+import { accessLogFile } from '../config/state-layout.js';
 import { spiffeUri } from '../identity/spiffe.js';
 import type { CertificateManager } from '../identity/certificate-manager.js';
 import type { XdsClient } from '../dataplane/xds/client.js';
@@ -19,7 +19,6 @@ import { ConnectionTracker } from '../dataplane/telemetry/connection-tracker.js'
 import { AccessLogger } from '../dataplane/telemetry/access-log.js';
 import { registerProcessMetrics } from '../dataplane/telemetry/process-metrics.js';
 import type { Logger } from '../logging/logger.js';
-import { PORTS } from '../ztunnel/config.js';
 import { ConnectionReporter } from '../ztunnel/reporting.js';
 import { waypointNodeId, type WaypointConfig } from './config.js';
 import { DestinationResolver } from './destination.js';
@@ -93,7 +92,7 @@ export class Waypoint {
 
     registerProcessMetrics(this.metricsRegistry);
     this.tracker = new ConnectionTracker(new TcpMetrics(this.metricsRegistry), { reportingIntervalMs: config.tcpReportingDurationMs });
-    const logFile = join(config.stateDir, 'logs', `${proxyName}.access.log`);
+    const logFile = accessLogFile(config.stateDir, proxyName);
     this.accessLog = new AccessLogger({ format: config.logFormat, stdout: true, file: logFile });
     this.requestLog = new RequestLogger(config.logFormat, logFile);
     const httpMetrics = new HttpMetrics(this.metricsRegistry);
@@ -120,10 +119,10 @@ export class Waypoint {
       resolver,
       upstream,
       reporter: new ConnectionReporter(this.tracker, this.accessLog),
-      hboneAddr: `${config.address}:${PORTS.hbone}`,
+      hboneAddr: `${config.address}:${HBONE_PORT}`,
       log: log.child('inbound'),
     });
-    this.hbone = new HboneServer({ host: config.address, port: PORTS.hbone, identities: this.identities, handler: inbound.handle });
+    this.hbone = new HboneServer({ host: config.address, port: HBONE_PORT, identities: this.identities, handler: inbound.handle });
     inbound.attach(this.hbone);
     this.hbone.on('handshakeFailed', (err, remote) => log.debug('inbound TLS handshake failed', { remote, error: err }));
     await this.hbone.listen();
@@ -158,8 +157,8 @@ export class Waypoint {
     log.info('waypoint started', {
       name: `${config.name}.${config.namespace}`,
       identity: this.identity,
-      hbone: `${config.address}:${PORTS.hbone}`,
-      metrics: `${config.address}:${PORTS.metrics}`,
+      hbone: `${config.address}:${HBONE_PORT}`,
+      metrics: `${config.address}:${PROXY_METRICS_PORT}`,
     });
   }
 

@@ -1,8 +1,9 @@
-// Composition of the node proxy: xDS → state; CA → certificates; local capture → outbound; HBONE :15008
-// → inbound; telemetry on :15020; admin on :15000; readiness on :15021.
-import { join } from 'node:path';
+// Composition of the node proxy: xDS → state; CA → certificates; local capture → outbound; HBONE
+// → inbound; telemetry, admin and readiness endpoints (ports: src/config/mesh-constants.ts).
 import type { Server } from 'node:http';
 import type { MeshWorkload } from '../api/mesh.js';
+import { HBONE_PORT, INBOUND_PORT, PROXY_ADMIN_PORT, PROXY_METRICS_PORT } from '../config/mesh-constants.js';
+import { captureBlocksFile } from '../config/state-layout.js';
 import type { CertificateManager } from '../identity/certificate-manager.js';
 import type { XdsClient } from '../dataplane/xds/client.js';
 import { linkToControlPlane } from '../dataplane/proxy/control-plane-link.js';
@@ -17,7 +18,7 @@ import { LocalCapture } from '../dataplane/capture/local.js';
 import { listenServer } from '../dataplane/admin/server.js';
 import type { Logger } from '../logging/logger.js';
 import { createProxyTelemetry, type ProxyTelemetry } from './proxy-telemetry.js';
-import { defaultNodeAddress, nodeId, PORTS, type ZtunnelConfig } from './config.js';
+import { defaultNodeAddress, nodeId, type ZtunnelConfig } from './config.js';
 import { captureAdminViews, ConnectionTable } from './connections.js';
 import { OutboundHandler } from './outbound.js';
 import { InboundHandler } from './inbound.js';
@@ -124,15 +125,15 @@ export class NodeProxy {
       log: log.child('outbound'),
       nodeProxyAddress: (node) => this.nodeProxyAddress(node),
     });
-    const blocks = await AddressBlocks.open(config.captureRange, join(config.stateDir, 'capture', `${config.node}.json`));
+    const blocks = await AddressBlocks.open(config.captureRange, captureBlocksFile(config.stateDir, config.node));
     this.capture = new LocalCapture(blocks, (message, fields) => log.error(message, fields));
     this.capture.onConnection((conn) => outbound.handle(conn));
 
     const carries = (w: MeshWorkload) => this.carries(w);
-    const inbound = new InboundHandler({ node: config.node, proxyAddress: config.address, carries, hboneAddr: `${config.address}:${PORTS.hbone}`, state: this.state, reporter, connections: this.connections, log: log.child('inbound') });
+    const inbound = new InboundHandler({ node: config.node, proxyAddress: config.address, carries, hboneAddr: `${config.address}:${HBONE_PORT}`, state: this.state, reporter, connections: this.connections, log: log.child('inbound') });
     this.hbone = new HboneServer({
       host: config.address,
-      port: PORTS.hbone,
+      port: HBONE_PORT,
       identities: { secureContextFor: (serverName) => this.identities.secureContextFor(serverName) ?? this.pendingIdentity(serverName) },
       handler: inbound.handle,
     });
@@ -141,7 +142,7 @@ export class NodeProxy {
     await this.hbone.listen();
 
     this.plaintext = createPlaintextInbound({ node: config.node, proxyAddress: config.address, carries, state: this.state, reporter, connections: this.connections });
-    await listenServer(this.plaintext, config.address, PORTS.inboundPlaintext, 'inbound plaintext');
+    await listenServer(this.plaintext, config.address, INBOUND_PORT, 'inbound plaintext');
 
     this.endpoints = await startProxyEndpoints({
       address: config.address,
@@ -164,9 +165,9 @@ export class NodeProxy {
     this.startedAt = new Date();
     log.info('node proxy started', {
       node: config.node,
-      hbone: `${config.address}:${PORTS.hbone}`,
-      metrics: `${config.address}:${PORTS.metrics}`,
-      admin: `${config.address}:${PORTS.admin}`,
+      hbone: `${config.address}:${HBONE_PORT}`,
+      metrics: `${config.address}:${PROXY_METRICS_PORT}`,
+      admin: `${config.address}:${PROXY_ADMIN_PORT}`,
     });
   }
 
@@ -201,7 +202,7 @@ export class NodeProxy {
   }
 
   /**
-   * Drain: unready at once (:15021 answers 503), stops accepting (peers' new connects are refused and their
+   * Drain: unready at once (readiness answers 503), stops accepting (peers' new connects are refused and their
    * outbound retries elsewhere and ejects this node; pooled HBONE connections get GOAWAY), lets open
    * connections finish for up to `drainMs`, then closes everything.
    */

@@ -1,8 +1,8 @@
 // The telemetry stack of a proxy role: istio_tcp_* metrics through a connection tracker, Telemetry API
 // policies, the access log, and the ConnectionReporter that the inbound and outbound paths report to.
-import { join } from 'node:path';
 import { Registry as PromRegistry } from 'prom-client';
 import type { MeshService, MeshWorkload } from '../api/mesh.js';
+import { accessLogFile } from '../config/state-layout.js';
 import { TcpMetrics } from '../dataplane/telemetry/metrics.js';
 import { ConnectionTracker } from '../dataplane/telemetry/connection-tracker.js';
 import { AccessLogger } from '../dataplane/telemetry/access-log.js';
@@ -48,6 +48,6 @@ export function createProxyTelemetry(options: ProxyTelemetryOptions): ProxyTelem
     expiryGraceMs: options.metricsExpiryGraceMs,
     log: options.log.child('telemetry'),
   });
-  const accessLog = new AccessLogger({ format: options.logFormat, stdout: true, file: join(options.stateDir, 'logs', `${options.proxyName}.access.log`) });
+  const accessLog = new AccessLogger({ format: options.logFormat, stdout: true, file: accessLogFile(options.stateDir, options.proxyName) });
   return { registry, tracker, telemetry, accessLog, reporter: new ConnectionReporter(tracker, accessLog, telemetry) };
 }
