@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { kindByName } from '../api/kinds.js';
 import { formatDuration } from '../api/derive.js';
-import { CONTROL_PLANE_HTTP_PORT, HBONE_PORT, PROXY_METRICS_PORT } from '../config/mesh-constants.js';
+import { CONTROL_PLANE_HTTP_PORT, DEFAULT_TRUST_DOMAIN, HBONE_PORT, PROXY_METRICS_PORT } from '../config/mesh-constants.js';
 import { DEFAULT_STATE_DIR_TEXT, packageRoot } from '../config/paths.js';
 import {
   DEFAULT_CONTROL_PLANE,
@@ -34,6 +34,8 @@ options:
   --address IP                address to bind (env ${ENV.podIp})
   --node NAME                 node the waypoint pod runs on; its token is used (env ${ENV.node})
   --service-account SA        identity's service account (env ${ENV.serviceAccount}, default ${DEFAULT_WAYPOINT_SERVICE_ACCOUNT})
+  --trust-domain TD           trust domain of the waypoint's identity: the control plane's
+                              (env ${ENV.trustDomain}, default ${DEFAULT_TRUST_DOMAIN})
   --control-plane HOST:PORT   xDS + CA (env ${ENV.controlPlane}, default ${DEFAULT_CONTROL_PLANE})
   --control-plane-http H:P    routes API (default the control plane host, port ${CONTROL_PLANE_HTTP_PORT})
   --token-file FILE           node token (default ${NODE_TOKEN_FILE_TEXT})

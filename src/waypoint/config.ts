@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { L4meshError } from '../errors/index.js';
 import { parseDuration } from '../api/derive.js';
-import { CLUSTER_DOMAIN, CONTROL_PLANE_HTTP_PORT } from '../config/mesh-constants.js';
+import { CLUSTER_DOMAIN, CONTROL_PLANE_HTTP_PORT, DEFAULT_TRUST_DOMAIN, ENV_TRUST_DOMAIN } from '../config/mesh-constants.js';
 import { PROXY_ENV, PROXY_OPTIONS, proxyCommonConfig, type ProxyCommonConfig } from '../dataplane/proxy/proxy-options.js';
 import { DEFAULT_ROUTES_POLL_INTERVAL_MS } from './routes-client.js';
 
@@ -19,6 +19,7 @@ export const ENV = {
   podNamespace: 'POD_NAMESPACE',
   node: 'NODE_NAME',
   serviceAccount: 'SERVICE_ACCOUNT',
+  trustDomain: ENV_TRUST_DOMAIN,
   ...PROXY_ENV,
 } as const;
 
@@ -28,6 +29,8 @@ export interface WaypointConfig extends ProxyCommonConfig {
   address: string;
   node: string;
   serviceAccount: string;
+  /** Trust domain of the waypoint's own SPIFFE identity: the control plane's (`--trust-domain`). */
+  trustDomain: string;
   podName: string;
   controlPlaneHttp: string;
   routesPollMs: number;
@@ -39,6 +42,7 @@ export const WAYPOINT_OPTIONS = {
   address: { type: 'string' },
   node: { type: 'string' },
   'service-account': { type: 'string' },
+  'trust-domain': { type: 'string' },
   'control-plane-http': { type: 'string' },
   'routes-poll-interval': { type: 'string' },
   ...PROXY_OPTIONS,
@@ -68,6 +72,7 @@ export function waypointConfig(args: string[], env: NodeJS.ProcessEnv = process.
     address,
     node,
     serviceAccount: values['service-account'] ?? (env[ENV.serviceAccount] || DEFAULT_WAYPOINT_SERVICE_ACCOUNT),
+    trustDomain: values['trust-domain'] ?? (env[ENV.trustDomain] || DEFAULT_TRUST_DOMAIN),
     podName: env[ENV.podName] || name,
     controlPlaneHttp,
     routesPollMs: values['routes-poll-interval'] ? parseDuration(values['routes-poll-interval']) : DEFAULT_ROUTES_POLL_INTERVAL_MS,

@@ -2,7 +2,7 @@
 // HBONE → L7 routing → HBONE to endpoints; metrics, readiness and admin on the ports every proxy uses.
 import { Registry as PromRegistry } from 'prom-client';
 import type { MeshWorkload } from '../api/mesh.js';
-import { DEFAULT_TRUST_DOMAIN, HBONE_PORT, PROXY_METRICS_PORT } from '../config/mesh-constants.js';
+import { HBONE_PORT, PROXY_METRICS_PORT } from '../config/mesh-constants.js';
 import { accessLogFile } from '../config/state-layout.js';
 import { spiffeUri } from '../identity/spiffe.js';
 import type { CertificateManager } from '../identity/certificate-manager.js';
@@ -56,7 +56,7 @@ export class Waypoint {
     private readonly log: Logger,
     private readonly onQuit: () => void = () => {},
   ) {
-    this.identity = spiffeUri(DEFAULT_TRUST_DOMAIN, config.namespace, config.serviceAccount);
+    this.identity = spiffeUri(config.trustDomain, config.namespace, config.serviceAccount);
   }
 
   ready(): boolean {
