@@ -1,11 +1,10 @@
 // Checks that need more than one resource: a VirtualService route naming a subset must find that subset
 // in a DestinationRule for the same host, among the rules stored plus those applied with it.
 import { InvalidResourceError } from '../errors/index.js';
+import { CLUSTER_DOMAIN } from '../config/mesh-constants.js';
 import { keyOf, keyString, type Resource } from './types.js';
 
-const CLUSTER_DOMAIN = 'cluster.local';
-
-/** Istio's short-name rule: `reviews` in namespace `ns` is `reviews.ns.svc.cluster.local`. */
+/** Istio's short-name rule: `reviews` in namespace `ns` is `reviews.ns.svc.<cluster domain>`. */
 export function fqdn(host: string, namespace: string): string {
   return host.includes('.') || host.includes('*') ? host : `${host}.${namespace}.svc.${CLUSTER_DOMAIN}`;
 }

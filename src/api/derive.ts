@@ -101,3 +101,12 @@ export function parseDuration(text: string): number {
   // Round to whole nanoseconds so "1.1s" is 1100, not 1100.0000000000002.
   return Math.round(total * NS_PER_MS) / NS_PER_MS;
 }
+
+/** The inverse for help texts: a whole number of the largest unit that divides `ms` ("15s", "5m", "250ms"). */
+export function formatDuration(ms: number): string {
+  for (const unit of ['h', 'm', 's', 'ms'] as const) {
+    const size = UNIT_MS[unit]!;
+    if (ms !== 0 && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return ms === 0 ? '0' : `${ms}ms`;
+}

@@ -165,6 +165,4 @@ export interface MeshSnapshot {
   telemetries?: Map<string, MeshTelemetry>;
 }
 
-export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
-export const DEFAULT_CLUSTER_ID = 'Kubernetes';
 export const MESH_ROOT_NAMESPACE = 'istio-system';

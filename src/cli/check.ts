@@ -4,7 +4,8 @@ import type { MeshAuthorization, MeshService, MeshWorkload } from '../api/mesh.j
 import { explainPath, type Hop, type PathReport } from '../connectivity/path.js';
 import { accessLines, hopOfError, portOf, probe, type AccessLine, type ProbeResult } from '../connectivity/probe.js';
 import { L4meshError } from '../errors/index.js';
-import { logFile, ztunnelName } from '../localrun/components.js';
+import { componentLogFile } from '../config/state-layout.js';
+import { ztunnelName } from '../localrun/components.js';
 import { nodeAddress } from '../localrun/layout.js';
 import { fetchCapture, fetchConfigDump, podUid } from '../localrun/node-admin.js';
 import { formatTable, openContext, runCommand, UsageError } from './cli-context.js';
@@ -112,7 +113,7 @@ export async function run(args: string[]): Promise<number> {
           report = { ...report, ok: false, hops: [...report.hops, { step: 'capture', verdict: 'FAIL', detail: `no outbound listener on node-${node} for ${pod.metadata.name} → ${service[2]}:${report.port}`, cause: 'the node proxy has not (yet) opened the listener for this workload and service', next: `l4mesh ztunnel-config all --node node-${node} -o json` }] };
         } else {
           const result = await probe(mapping);
-          const files = Array.from({ length: ctx.layout.nodes }, (_, i) => ({ node: `node-${i + 1}`, file: logFile(ctx.stateDir, ztunnelName(i + 1)) }));
+          const files = Array.from({ length: ctx.layout.nodes }, (_, i) => ({ node: `node-${i + 1}`, file: componentLogFile(ctx.stateDir, ztunnelName(i + 1)) }));
           // Both proxies log the probe's own source port in src.addr (the source proxy with the CLI's address).
           const mine = (f: Record<string, string>) => f['src.workload'] === pod.metadata.name && portOf(f['src.addr']) === result.localPort;
           const deadline = Date.now() + ACCESS_LOG_WAIT_MS;

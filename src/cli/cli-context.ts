@@ -2,7 +2,7 @@
 // and turning errors into a message on stderr and an exit code (0 ok, 1 failure, 2 usage).
 import { ControlPlaneClient, ControlPlaneError } from '../controlplane/client/control-plane-client.js';
 import { readLayout, resolveStateDir, type Layout } from '../localrun/layout.js';
-import { stateDirSource } from '../config/paths.js';
+import { ENV_STATE_DIR, stateDirSource } from '../config/paths.js';
 import { L4meshError } from '../errors/index.js';
 import { listenerOwner, stateDirOf } from './listeners.js';
 
@@ -36,7 +36,7 @@ export async function openContext(stateDirFlag: string | undefined): Promise<Cli
     if (!theirs || theirs === stateDir) throw err;
     throw new L4meshError(
       'L4MESH_ERR_NO_CONTROL_PLANE',
-      `state dir ${stateDir} (from ${opened.source}) has no mesh, but a control plane at ${address} runs with state dir ${theirs} (pid ${owner!.pid}); use --state-dir ${theirs} or set L4MESH_STATE_DIR`,
+      `state dir ${stateDir} (from ${opened.source}) has no mesh, but a control plane at ${address} runs with state dir ${theirs} (pid ${owner!.pid}); use --state-dir ${theirs} or set ${ENV_STATE_DIR}`,
       { cause: err },
     );
   }
@@ -52,7 +52,7 @@ function explainRejectedToken(err: ControlPlaneError): L4meshError {
   const runsWith = theirs ? `it runs with state dir ${theirs} (pid ${owner!.pid}); use --state-dir ${theirs}` : 'it was started with another state dir; use that one with --state-dir';
   return new L4meshError(
     'L4MESH_ERR_UNAUTHENTICATED',
-    `the control plane at ${address} rejected the admin token of state dir ${o.stateDir} (from ${o.source}): ${runsWith} or set L4MESH_STATE_DIR`,
+    `the control plane at ${address} rejected the admin token of state dir ${o.stateDir} (from ${o.source}): ${runsWith} or set ${ENV_STATE_DIR}`,
     { cause: err },
   );
 }

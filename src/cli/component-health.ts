@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { L4meshError } from '../errors/index.js';
 import { componentStatus, type Component, type ComponentStatus } from '../localrun/components.js';
 import { ENV_STATE_DIR } from '../config/paths.js';
+import { pidsFile } from '../config/state-layout.js';
 import type { ProcessRecord } from '../localrun/processes.js';
 import { bindError, formatListener, listenerOwner, ownsListener, stateDirOf, type Listener } from './listeners.js';
 
@@ -36,7 +37,7 @@ export function addressInUseError(component: string, busy: { listener: Listener;
       `Use that mesh with --state-dir ${otherDir} (or ${ENV_STATE_DIR}=${otherDir}), stop it with "l4mesh down --state-dir ${otherDir}", ` +
       `or start this one on other addresses with --address-base 127.B`;
   } else if (otherDir) {
-    message = `${where}: a ${component} of this state dir is running as pid ${owner!.pid} but is not in ${stateDir}/pids.json; stop it (kill ${owner!.pid}) and run "l4mesh up" again`;
+    message = `${where}: a ${component} of this state dir is running as pid ${owner!.pid} but is not in ${pidsFile(stateDir)}; stop it (kill ${owner!.pid}) and run "l4mesh up" again`;
   } else if (busy.code === 'EADDRINUSE') {
     const who = owner ? `pid ${owner.pid} (${owner.argv.join(' ').slice(0, 120)})` : 'another process (see "ss -ltnp")';
     message = `${where}: ${component} cannot listen there, it is in use by ${who}; stop it or start the mesh on other addresses with --address-base 127.B`;

@@ -1,6 +1,14 @@
 // `l4mesh control-plane`: runs the control plane; `l4mesh control-plane token create --node N` mints a node token.
 import { parseArgs } from 'node:util';
 import { controlPlaneConfig, parseControlPlaneArgs, DEFAULT_STATE_DIR, ENV } from '../controlplane/config.js';
+import {
+  CONTROL_PLANE_GRPC_PORT,
+  CONTROL_PLANE_HTTP_PORT,
+  DEFAULT_CLUSTER_ID,
+  DEFAULT_CONTROL_PLANE_ADDRESS,
+  DEFAULT_TRUST_DOMAIN,
+  DEFAULT_VIP_RANGE,
+} from '../config/mesh-constants.js';
 import { startControlPlane } from '../controlplane/server.js';
 import { NodeTokenStore } from '../controlplane/ca/node-tokens.js';
 import { createStateDir, resolveStateDir } from '../config/paths.js';
@@ -10,18 +18,18 @@ import { L4meshError } from '../errors/index.js';
 const HELP = `usage: l4mesh control-plane [options]
        l4mesh control-plane token create --node NAME [--state-dir DIR]
 
-Runs the control plane: xDS and the CA on :15012 (gRPC over TLS), the resource API,
-/ready, /metrics and /debug/* on :15014 (HTTP). State (resources, CA, tokens) lives in the
+Runs the control plane: xDS and the CA on :${CONTROL_PLANE_GRPC_PORT} (gRPC over TLS), the resource API,
+/ready, /metrics and /debug/* on :${CONTROL_PLANE_HTTP_PORT} (HTTP). State (resources, CA, tokens) lives in the
 state directory and survives restarts.
 
 options:
   --state-dir DIR      state directory (env ${ENV.stateDir}, default ${DEFAULT_STATE_DIR})
-  --address IP         address to listen on (env ${ENV.address}, default 127.0.0.1)
-  --grpc-port N        xDS + CA port (env ${ENV.grpcPort}, default 15012)
-  --http-port N        HTTP port (env ${ENV.httpPort}, default 15014)
-  --trust-domain TD    SPIFFE trust domain (env ${ENV.trustDomain}, default cluster.local)
-  --cluster-id ID      cluster id reported in metrics (env ${ENV.clusterId}, default Kubernetes)
-  --vip-range CIDR     service VIP range (env ${ENV.vipRange}, default 127.2.0.0/16)
+  --address IP         address to listen on (env ${ENV.address}, default ${DEFAULT_CONTROL_PLANE_ADDRESS})
+  --grpc-port N        xDS + CA port (env ${ENV.grpcPort}, default ${CONTROL_PLANE_GRPC_PORT})
+  --http-port N        HTTP port (env ${ENV.httpPort}, default ${CONTROL_PLANE_HTTP_PORT})
+  --trust-domain TD    SPIFFE trust domain (env ${ENV.trustDomain}, default ${DEFAULT_TRUST_DOMAIN})
+  --cluster-id ID      cluster id reported in metrics (env ${ENV.clusterId}, default ${DEFAULT_CLUSTER_ID})
+  --vip-range CIDR     service VIP range (env ${ENV.vipRange}, default ${DEFAULT_VIP_RANGE})
 `;
 
 async function tokenCreate(args: string[]): Promise<number> {

@@ -4,23 +4,25 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { logFile, PROMETHEUS, probeReady } from '../localrun/components.js';
+import { componentLogFile, prometheusDir } from '../config/state-layout.js';
+import { PROMETHEUS, probeReady } from '../localrun/components.js';
 import { controlPlaneUrl, readLayout, resolveStateDir, type Layout } from '../localrun/layout.js';
 import { isAlive, readProcessTable, spawnDetached, writeProcessTable } from '../localrun/processes.js';
 import { runCommand, UsageError } from './cli-context.js';
-
-const HELP = `usage: l4mesh dashboard prometheus [--browser] [--install] [--state-dir DIR]
-
-Starts Prometheus (Debian's "prometheus" binary) scraping every proxy through the control plane's
-service discovery (/debug/prometheus_sd) every 5s, listening on port 9090 of the control plane's
-address (127.0.0.1:9090 by default), data in <state>/prometheus. It says "ready" once every discovered
-target has been scraped, so the first query already has data. "l4mesh down" stops it.
---install runs "apt-get install -y prometheus" (as root).
-`;
+import { DEFAULT_CONTROL_PLANE_ADDRESS } from '../config/mesh-constants.js';
 
 export const PROMETHEUS_PORT = 9090;
 /** Mesh metrics move quickly on a laptop; 5 s makes a rate() useful within a minute. */
 const SCRAPE_INTERVAL = '5s';
+
+const HELP = `usage: l4mesh dashboard prometheus [--browser] [--install] [--state-dir DIR]
+
+Starts Prometheus (Debian's "prometheus" binary) scraping every proxy through the control plane's
+service discovery (/debug/prometheus_sd) every ${SCRAPE_INTERVAL}, listening on port ${PROMETHEUS_PORT} of the control plane's
+address (${DEFAULT_CONTROL_PLANE_ADDRESS}:${PROMETHEUS_PORT} by default), data in ${prometheusDir('<state>')}. It says "ready" once every discovered
+target has been scraped, so the first query already has data. "l4mesh down" stops it.
+--install runs "apt-get install -y prometheus" (as root).
+`;
 /** Startup, one SD refresh and one scrape interval take ~10 s; a loaded 2-core machine needs more. */
 const FIRST_SCRAPE_TIMEOUT_MS = 60_000;
 const POLL_INTERVAL_MS = 250;
@@ -126,11 +128,11 @@ export async function run(args: string[]): Promise<number> {
       process.stderr.write('error: prometheus is not installed; install it with: apt-get install -y prometheus (or run with --install as root)\n');
       return 1;
     }
-    const dir = join(stateDir, 'prometheus');
+    const dir = prometheusDir(stateDir);
     await mkdir(join(dir, 'data'), { recursive: true });
     const config = join(dir, 'prometheus.yml');
     await writeFile(config, prometheusConfig(sdUrl));
-    const rec = await spawnDetached(bin, [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=${address}`], logFile(stateDir, PROMETHEUS));
+    const rec = await spawnDetached(bin, [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=${address}`], componentLogFile(stateDir, PROMETHEUS));
     table[PROMETHEUS] = { ...rec, address };
     await writeProcessTable(stateDir, table);
     process.stdout.write(`Prometheus started (pid ${rec.pid}) ... `);
@@ -141,7 +143,7 @@ export async function run(args: string[]): Promise<number> {
     }
     if (!ready) {
       process.stdout.write('\n');
-      process.stderr.write(`error: Prometheus did not become ready on ${url}; see ${logFile(stateDir, PROMETHEUS)} (is port ${PROMETHEUS_PORT} taken?)\n`);
+      process.stderr.write(`error: Prometheus did not become ready on ${url}; see ${componentLogFile(stateDir, PROMETHEUS)} (is port ${PROMETHEUS_PORT} taken?)\n`);
       return 1;
     }
     // "ready" only once a query can return data: Prometheus' own readiness comes before its first scrape.

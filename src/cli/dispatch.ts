@@ -1,19 +1,20 @@
 // Subcommand table. Each subcommand lives in its own file and exports `run(args): Promise<number>`.
 import { didYouMean } from './suggest.js';
+import { CONTROL_PLANE_GRPC_PORT, CONTROL_PLANE_HTTP_PORT, HBONE_PORT, INBOUND_PORT, PROXY_ADMIN_PORT, PROXY_METRICS_PORT } from '../config/mesh-constants.js';
 
 type Runner = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Runner>; hidden?: boolean }> = {
   'control-plane': {
-    summary: 'run the control plane (xDS + CA on :15012, HTTP API on :15014); "token create --node N" mints a node token',
+    summary: `run the control plane (xDS + CA on :${CONTROL_PLANE_GRPC_PORT}, HTTP API on :${CONTROL_PLANE_HTTP_PORT}); "token create --node N" mints a node token`,
     load: async () => (await import('./control-plane.js')).run,
   },
   ztunnel: {
-    summary: 'run a node proxy (HBONE :15008, metrics :15020, admin :15000) for one node',
+    summary: `run a node proxy (HBONE :${HBONE_PORT}, metrics :${PROXY_METRICS_PORT}, admin :${PROXY_ADMIN_PORT}) for one node`,
     load: async () => (await import('./ztunnel.js')).run,
   },
   sidecar: {
-    summary: 'run the proxy of one workload in sidecar mode (mTLS + istio-peer-exchange on :15006)',
+    summary: `run the proxy of one workload in sidecar mode (mTLS + istio-peer-exchange on :${INBOUND_PORT})`,
     load: async () => (await import('./sidecar.js')).run,
   },
   waypoint: {

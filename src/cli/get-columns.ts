@@ -11,7 +11,7 @@ export interface TableContext {
   pods: Resource[];
   /** Where pods run when the Deployment names no directory (part of the template hash). */
   defaultWorkDir: string;
-  /** `namespace/name` of a node proxy pod → whether its readiness endpoint (:15021) answers 200 now. */
+  /** `namespace/name` of a node proxy pod → whether its readiness endpoint answers 200 now. */
   proxyReady?: Map<string, boolean>;
 }
 
@@ -42,7 +42,7 @@ export function podReady(pod: Resource): boolean {
   return conds.some((c) => c['type'] === 'Ready' && c['status'] === 'True');
 }
 
-/** Node proxy pods (istio-system, app=ztunnel) are recorded by the control plane; their readiness is :15021's. */
+/** Node proxy pods (istio-system, app=ztunnel) are recorded by the control plane; their readiness is their readiness endpoint's. */
 export function isNodeProxyPod(r: Resource): boolean {
   return r.metadata.namespace === 'istio-system' && r.metadata.labels?.['app'] === 'ztunnel';
 }

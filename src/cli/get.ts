@@ -7,9 +7,7 @@ import { formatTable, openContext, runCommand, UsageError, type CliContext } fro
 import { kindOrThrow, pluralName } from './delete.js';
 import { COLUMNS, DEFAULT_COLUMNS, isNodeProxyPod, type TableContext } from './get-columns.js';
 import { probeReady } from '../localrun/components.js';
-import { PORTS } from '../ztunnel/config.js';
-
-const NODE_PROXY_READINESS_PORT = PORTS.readiness;
+import { PROXY_READINESS_PORT } from '../config/mesh-constants.js';
 
 const HELP = `usage: l4mesh get KIND [NAME...] [-n NAMESPACE | -A] [-l SELECTOR] [-o yaml|json|wide|name]
 
@@ -27,10 +25,10 @@ async function serviceVips(ctx: CliContext): Promise<Map<string, string>> {
   return vips;
 }
 
-/** Probes each node proxy pod's :15021/healthz/ready now, in parallel (2 s bound each). */
+/** Probes each node proxy pod's /healthz/ready now, in parallel (2 s bound each). */
 async function nodeProxyReadiness(pods: Resource[]): Promise<Map<string, boolean>> {
   const proxies = pods.filter((p) => isNodeProxyPod(p) && typeof p.status?.['podIP'] === 'string');
-  const results = await Promise.all(proxies.map((p) => probeReady(`http://${String(p.status!['podIP'])}:${NODE_PROXY_READINESS_PORT}/healthz/ready`)));
+  const results = await Promise.all(proxies.map((p) => probeReady(`http://${String(p.status!['podIP'])}:${PROXY_READINESS_PORT}/healthz/ready`)));
   return new Map(proxies.map((p, i) => [`${p.metadata.namespace}/${p.metadata.name}`, results[i]!]));
 }
 

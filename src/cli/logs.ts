@@ -5,7 +5,8 @@ import { open, readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { kindByName } from '../api/kinds.js';
 import { L4meshError } from '../errors/index.js';
-import { logFile, ztunnelName } from '../localrun/components.js';
+import { componentLogFile } from '../config/state-layout.js';
+import { ztunnelName } from '../localrun/components.js';
 import { podLogDir, podLogFile, previousLogFile } from '../localrun/pod-processes.js';
 import { openContext, runCommand, UsageError } from './cli-context.js';
 import { resolvePods } from './pod-target.js';
@@ -90,7 +91,7 @@ export async function run(args: string[]): Promise<number> {
     if (positionals[0] === 'ztunnel' || positionals[0] === 'ztunnels' || values.selector === 'app=ztunnel') {
       const nodes = Array.from({ length: ctx.layout.nodes }, (_, i) => `node-${i + 1}`);
       if (values.node && !nodes.includes(values.node)) throw new UsageError(`--node ${values.node}: this mesh has ${nodes.join(', ')}`);
-      files = (values.node ? [values.node] : nodes).map((n) => logFile(ctx.stateDir, ztunnelName(Number(n.slice(5)))));
+      files = (values.node ? [values.node] : nodes).map((n) => componentLogFile(ctx.stateDir, ztunnelName(Number(n.slice(5)))));
     } else {
       let pods;
       if (values.selector) pods = await ctx.client.list(kindByName('Pod')!, ns, values.selector);

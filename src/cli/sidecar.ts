@@ -1,4 +1,5 @@
 // `l4mesh sidecar --workload NS/POD`: runs the proxy of one workload in sidecar mode.
+import { INBOUND_PORT, PROXY_ADMIN_PORT, PROXY_METRICS_PORT, PROXY_READINESS_PORT } from '../config/mesh-constants.js';
 import { PROXY_OPTIONS_HELP } from '../dataplane/proxy/proxy-options.js';
 import { sidecarConfig, SIDECAR_ENV } from '../sidecar/config.js';
 import { Sidecar } from '../sidecar/sidecar.js';
@@ -7,9 +8,9 @@ import { Logger } from '../logging/logger.js';
 const HELP = `usage: l4mesh sidecar --workload NAMESPACE/POD [options]
 
 Runs the proxy of one workload (a Pod labelled sidecar.istio.io/inject: "true") on the pod's IP:
-15006 inbound mutual TLS with istio-peer-exchange, 15020 metrics, 15021 readiness, 15000 admin, and
-outbound listeners for the services the workload may reach (published at :15000/capture).
-Peers dial :15006 with the TLS server name outbound_.<service port>_.<subset>_.<service hostname>;
+${INBOUND_PORT} inbound mutual TLS with istio-peer-exchange, ${PROXY_METRICS_PORT} metrics, ${PROXY_READINESS_PORT} readiness, ${PROXY_ADMIN_PORT} admin, and
+outbound listeners for the services the workload may reach (published at :${PROXY_ADMIN_PORT}/capture).
+Peers dial :${INBOUND_PORT} with the TLS server name outbound_.<service port>_.<subset>_.<service hostname>;
 the sidecar forwards to its pod IP at that service port's target port.
 
 options:

@@ -1,12 +1,14 @@
 // `l4mesh up`: starts the local mesh in the background (control plane, node proxies, runtime); idempotent.
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createStateDir, DEFAULT_STATE_DIR_TEXT, packageRoot } from '../config/paths.js';
+import { HBONE_PORT, PROXY_ADMIN_PORT, PROXY_METRICS_PORT, PROXY_READINESS_PORT } from '../config/mesh-constants.js';
+import { layoutFile, logsDir, nodeTokenFile, tokensDir } from '../config/state-layout.js';
 import { NodeTokenStore } from '../controlplane/ca/node-tokens.js';
 import { meshComponents, type Component } from '../localrun/components.js';
-import { DEFAULT_NODES, ENV_LOCAL_NET, ENV_STATE_DIR, makeLayout, parseLocalNet, readLayout, resolveStateDir, writeLayout, controlPlaneUrl, nodeAddress, LAYOUT_FILE } from '../localrun/layout.js';
+import { DEFAULT_NODES, ENV_LOCAL_NET, ENV_STATE_DIR, makeLayout, parseLocalNet, readLayout, resolveStateDir, writeLayout, controlPlaneUrl, nodeAddress } from '../localrun/layout.js';
+import { DEFAULT_POD_UID } from '../localrun/pod-user.js';
 import { readProcessTable, selfCommand, spawnDetached, writeProcessTable, isAlive, type ProcessRecord } from '../localrun/processes.js';
 import { runCommand, UsageError } from './cli-context.js';
 import { addressInUseError, busyListener, lastErrorLine, verifiedStatus } from './component-health.js';
@@ -45,10 +47,10 @@ async function waitReady(c: Component, rec: ProcessRecord): Promise<boolean> {
 }
 
 async function ensureTokens(stateDir: string, nodes: number): Promise<void> {
-  await mkdir(join(stateDir, 'tokens'), { recursive: true });
+  await mkdir(tokensDir(stateDir), { recursive: true });
   let store: NodeTokenStore | undefined;
   for (let k = 1; k <= nodes; k++) {
-    const file = join(stateDir, 'tokens', `node-${k}.token`);
+    const file = nodeTokenFile(stateDir, `node-${k}`);
     if (existsSync(file)) continue;
     store ??= await NodeTokenStore.open(stateDir);
     await writeFile(file, (await store.create(`node-${k}`)) + '\n', { mode: 0o600 });
@@ -61,7 +63,7 @@ export async function run(args: string[]): Promise<number> {
     const stateDir = resolveStateDir(values['state-dir']);
     createStateDir(stateDir);
     let layout;
-    const fresh = !existsSync(join(stateDir, LAYOUT_FILE));
+    const fresh = !existsSync(layoutFile(stateDir));
     if (!fresh) {
       layout = readLayout(stateDir);
       if (values.nodes && Number(values.nodes) !== layout.nodes) {
@@ -130,14 +132,14 @@ export async function run(args: string[]): Promise<number> {
       return 1;
     }
     process.stdout.write(started === 0 ? 'Nothing to do: the mesh is already up.\n' : 'The mesh is up.\n');
-    process.stdout.write('Note: local mode is not a security boundary between processes of the same user (as root, pods run as uid 65534 unless securityContext.runAsUser says otherwise).\n');
+    process.stdout.write(`Note: local mode is not a security boundary between processes of the same user (as root, pods run as uid ${DEFAULT_POD_UID} unless securityContext.runAsUser says otherwise).\n`);
     process.stdout.write(`\n  control plane   xDS + CA ${layout.controlPlaneAddress}:${layout.grpcPort}   API, debug ${controlPlaneUrl(layout)}\n`);
     for (let k = 1; k <= layout.nodes; k++) {
       const a = nodeAddress(layout, k);
-      process.stdout.write(`  node-${k}          ${a}: HBONE :15008, metrics :15020, readiness :15021, admin :15000\n`);
+      process.stdout.write(`  node-${k}          ${a}: HBONE :${HBONE_PORT}, metrics :${PROXY_METRICS_PORT}, readiness :${PROXY_READINESS_PORT}, admin :${PROXY_ADMIN_PORT}\n`);
     }
     process.stdout.write(`  pods            ${layout.podRanges.map((r) => r.join('-')).join(', ')}; service VIPs ${layout.vipRange}\n`);
-    process.stdout.write(`  logs            ${join(stateDir, 'logs')}\n\nNext: l4mesh apply -f <manifest>, l4mesh get pods, l4mesh status\n`);
+    process.stdout.write(`  logs            ${logsDir(stateDir)}\n\nNext: l4mesh apply -f <manifest>, l4mesh get pods, l4mesh status\n`);
     return 0;
   });
 }

@@ -4,17 +4,27 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { kindByName } from '../api/kinds.js';
+import { formatDuration } from '../api/derive.js';
+import { CONTROL_PLANE_HTTP_PORT, DEFAULT_TRUST_DOMAIN, HBONE_PORT, PROXY_METRICS_PORT } from '../config/mesh-constants.js';
 import { DEFAULT_STATE_DIR_TEXT, packageRoot } from '../config/paths.js';
+import {
+  DEFAULT_CONTROL_PLANE,
+  DEFAULT_LOG_FORMAT,
+  DEFAULT_LOG_LEVEL,
+  NODE_TOKEN_FILE_TEXT,
+  ROOT_CERT_FILE_TEXT,
+} from '../dataplane/proxy/proxy-options.js';
 import { Logger } from '../logging/logger.js';
 import { DEFAULT_WAYPOINT_NAME, DEFAULT_WAYPOINT_SERVICE_ACCOUNT, ENV, waypointConfig } from '../waypoint/config.js';
 import { Waypoint } from '../waypoint/waypoint.js';
+import { DEFAULT_ROUTES_POLL_INTERVAL_MS } from '../waypoint/routes-client.js';
 
 const HELP = `usage: l4mesh waypoint --namespace NS [options]
        l4mesh waypoint apply -n NS [--name waypoint] [--state-dir DIR]
 
-Runs a waypoint: accepts HBONE on <address>:15008 for the services of NS that use it (label
+Runs a waypoint: accepts HBONE on <address>:${HBONE_PORT} for the services of NS that use it (label
 istio.io/use-waypoint), applies VirtualService/DestinationRule routing to HTTP requests, and reports
-istio_requests_total and the istio_request_* histograms (reporter="waypoint") on :15020.
+istio_requests_total and the istio_request_* histograms (reporter="waypoint") on :${PROXY_METRICS_PORT}.
 "apply" creates the waypoint in local mode: a ServiceAccount, Service and Deployment named after it,
 and labels the namespace so its services use it.
 
@@ -24,14 +34,16 @@ options:
   --address IP                address to bind (env ${ENV.podIp})
   --node NAME                 node the waypoint pod runs on; its token is used (env ${ENV.node})
   --service-account SA        identity's service account (env ${ENV.serviceAccount}, default ${DEFAULT_WAYPOINT_SERVICE_ACCOUNT})
-  --control-plane HOST:PORT   xDS + CA (env ${ENV.controlPlane}, default 127.0.0.1:15012)
-  --control-plane-http H:P    routes API (default the control plane host, port 15014)
-  --token-file FILE           node token (default <state-dir>/tokens/<node>.token)
-  --root-cert FILE            mesh root (default <state-dir>/ca/root-cert.pem)
+  --trust-domain TD           trust domain of the waypoint's identity: the control plane's
+                              (env ${ENV.trustDomain}, default ${DEFAULT_TRUST_DOMAIN})
+  --control-plane HOST:PORT   xDS + CA (env ${ENV.controlPlane}, default ${DEFAULT_CONTROL_PLANE})
+  --control-plane-http H:P    routes API (default the control plane host, port ${CONTROL_PLANE_HTTP_PORT})
+  --token-file FILE           node token (default ${NODE_TOKEN_FILE_TEXT})
+  --root-cert FILE            mesh root (default ${ROOT_CERT_FILE_TEXT})
   --state-dir DIR             (env ${ENV.stateDir}, default ${DEFAULT_STATE_DIR_TEXT})
-  --log-format text|json      access log format (default text)
-  --log-level LEVEL           error, warn, info, debug, trace (default info)
-  --routes-poll-interval D    how often routes are re-read (default 1s)
+  --log-format text|json      access log format (default ${DEFAULT_LOG_FORMAT})
+  --log-level LEVEL           error, warn, info, debug, trace (default ${DEFAULT_LOG_LEVEL})
+  --routes-poll-interval D    how often routes are re-read (default ${formatDuration(DEFAULT_ROUTES_POLL_INTERVAL_MS)})
 `;
 
 /** The label Istio's waypoint Deployment and Service select on. */
@@ -49,7 +61,7 @@ export function waypointManifest(opts: { namespace: string; name: string; stateD
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name, namespace, labels },
-      spec: { selector: { [GATEWAY_NAME_LABEL]: name }, ports: [{ name: 'mesh', port: 15008, protocol: 'TCP' }] },
+      spec: { selector: { [GATEWAY_NAME_LABEL]: name }, ports: [{ name: 'mesh', port: HBONE_PORT, protocol: 'TCP' }] },
     },
     {
       apiVersion: 'apps/v1',

@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { kindByName } from '../api/kinds.js';
+import { PROXY_ADMIN_PORT } from '../config/mesh-constants.js';
 import { nodeAddress } from '../localrun/layout.js';
 import { fetchConfigDump, fetchConnections, setLogLevel, type ConfigDump, type CertificateDump } from '../localrun/node-admin.js';
 import { openContext, runCommand, UsageError, type CliContext } from './cli-context.js';
@@ -12,7 +13,7 @@ import { certificatesTable, connectionsTable, policiesTable, servicesTable, work
 const HELP = `usage: l4mesh ztunnel-config workloads|services|policies|certificates|connections|all [PROXY] [--node node-K] [-n NS] [-o short|json|yaml]
        l4mesh ztunnel-config log [PROXY] --level error|warn|info|debug|trace
 
-Shows what a node proxy holds, from its admin endpoint (:15000/config_dump). PROXY is a proxy name
+Shows what a node proxy holds, from its admin endpoint (:${PROXY_ADMIN_PORT}/config_dump). PROXY is a proxy name
 (ztunnel-node-1), a node (node-1) or a pod name (its node's proxy). Workloads, services and policies are
 the same on every node, so node-1 answers by default; certificates and connections, without PROXY or
 --node, are merged from every node proxy. istioctl's other names work too: workload, w, service, svc,

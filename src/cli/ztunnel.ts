@@ -1,4 +1,5 @@
 // `l4mesh ztunnel --node NAME`: runs a node proxy.
+import { HBONE_PORT, LOCAL_NODE_ADDRESS_PREFIX, PROXY_ADMIN_PORT, PROXY_METRICS_PORT, PROXY_READINESS_PORT } from '../config/mesh-constants.js';
 import { PROXY_OPTIONS_HELP } from '../dataplane/proxy/proxy-options.js';
 import { ztunnelConfig } from '../ztunnel/config.js';
 import { NodeProxy } from '../ztunnel/node-proxy.js';
@@ -7,12 +8,12 @@ import { Logger } from '../logging/logger.js';
 const HELP = `usage: l4mesh ztunnel --node NAME [options]
 
 Runs a node proxy: carries the TCP connections of the workloads on NAME over HBONE (mTLS) and
-reports istio_tcp_* metrics. Listens on its own address: 15008 HBONE, 15020 metrics,
-15021 readiness, 15000 admin.
+reports istio_tcp_* metrics. Listens on its own address: ${HBONE_PORT} HBONE, ${PROXY_METRICS_PORT} metrics,
+${PROXY_READINESS_PORT} readiness, ${PROXY_ADMIN_PORT} admin.
 
 options:
   --node NAME                 node this proxy serves (required)
-  --address IP                address to bind (default 127.0.10.<k> for node-<k>)
+  --address IP                address to bind (default ${LOCAL_NODE_ADDRESS_PREFIX}.<k> for node-<k>)
   --capture-range CIDR        outbound listener addresses (default 127.(64+k).0.0/16 for node-<k>)
 ${PROXY_OPTIONS_HELP}`;
 

@@ -118,7 +118,7 @@ export function explainPath(view: MeshView, query: PathQuery): PathReport {
     detail: !enrolled
       ? `${describeWorkload(source)} is outside the mesh (istio.io/dataplane-mode=none): it connects directly, in plaintext, uncounted`
       : query.mode === 'netns'
-        ? `${describeWorkload(source)}: in-pod redirect of outbound TCP to the node proxy's :15001`
+        ? `${describeWorkload(source)}: in-pod redirect of outbound TCP to the node proxy's OUTBOUND_CAPTURE_PORT listener`
         : `${describeWorkload(source)}: its outbound listener for the target on ${source.node}'s node proxy (<SVC>_SERVICE_HOST in its environment)`,
   });
 
@@ -186,7 +186,7 @@ export function explainPath(view: MeshView, query: PathQuery): PathReport {
       : dst.tunnelProtocol === 'LEGACY_ISTIO_MTLS'
         ? { verdict: 'OK' as const, detail: `mTLS with istio-peer-exchange to ${dst.name}'s sidecar; peer identity must be ${state.identityOf(dst)}` }
         : !enrolled
-          ? { verdict: 'WARN' as const, detail: `plaintext from outside the mesh into ${dst.node}'s node proxy (:15006)` }
+          ? { verdict: 'WARN' as const, detail: `plaintext from outside the mesh into ${dst.node}'s node proxy (INBOUND_PORT)` }
           : { verdict: 'OK' as const, detail: `HBONE ${source.node} → ${dst.node}${source.node === dst.node ? ' (same node)' : ''}, CONNECT ${endpoint.address}:${endpoint.port}; peer identity must be ${state.identityOf(dst)}` };
   hops.push({ step: 'tunnel', ...tunnel });
   if (!chosen.d.allowed) {

@@ -1,5 +1,5 @@
 // The Prometheus text exposition format parsed into samples with their labels in written order: what the
-// console reads from the proxies' :15020 scrapes and what tests assert label values and order with.
+// console reads from the proxies' metrics scrapes (PROXY_METRICS_PORT) and what tests assert label values and order with.
 
 export interface Sample {
   name: string;

@@ -1,5 +1,6 @@
 // The console's HTTP server: the bundled web app and the JSON endpoints it reads (graph, series, workloads,
 // node proxies, access-log lines), all answered from the scrape history, the node proxies and the state dir.
+import { logsDir } from '../config/state-layout.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { existsSync } from 'node:fs';
 import { open, readdir, readFile } from 'node:fs/promises';
@@ -65,7 +66,7 @@ async function nodeProxies(history: MetricsHistory) {
 
 /** Access-log lines from every proxy log in <state>/logs that mention `workload` as source or destination. */
 async function accessLines(stateDir: string, workload: string | null): Promise<string[]> {
-  const dir = join(stateDir, 'logs');
+  const dir = logsDir(stateDir);
   if (!existsSync(dir)) return [];
   const lines: string[] = [];
   for (const name of (await readdir(dir)).filter((n) => /^(ztunnel|waypoint|sidecar)/.test(n)).sort()) {

@@ -2,28 +2,26 @@
 import { parseArgs } from 'node:util';
 import { isIP } from 'node:net';
 import { L4meshError } from '../errors/index.js';
-import { DEFAULT_STATE_DIR_TEXT, defaultStateDir } from '../config/paths.js';
+import { DEFAULT_STATE_DIR_TEXT, defaultStateDir, ENV_STATE_DIR } from '../config/paths.js';
+import {
+  CONTROL_PLANE_GRPC_PORT,
+  CONTROL_PLANE_HTTP_PORT,
+  DEFAULT_CLUSTER_ID,
+  DEFAULT_CONTROL_PLANE_ADDRESS,
+  DEFAULT_TRUST_DOMAIN,
+  DEFAULT_VIP_RANGE,
+  ENV_TRUST_DOMAIN,
+} from '../config/mesh-constants.js';
 
-/** Port of the xDS + CA gRPC server, Istio's istiod port. */
-export const DEFAULT_GRPC_PORT = 15012;
-/** Port of the HTTP server (resource API, debug, metrics), Istio's istiod monitoring port. */
-export const DEFAULT_HTTP_PORT = 15014;
-/** Loopback by default: a laptop mesh must not be reachable from the network unless asked. */
-export const DEFAULT_ADDRESS = '127.0.0.1';
 /** Where `l4mesh up` keeps its state too, so both find the same mesh without flags (src/config/paths.ts). */
 export const DEFAULT_STATE_DIR = DEFAULT_STATE_DIR_TEXT;
-export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
-/** Istio's default cluster id; it shows up in the *_cluster metric labels. */
-export const DEFAULT_CLUSTER_ID = 'Kubernetes';
-/** Service VIPs: a loopback block, so local-mode workloads can reach them without routes. */
-export const DEFAULT_VIP_RANGE = '127.2.0.0/16';
 
 export const ENV = {
-  stateDir: 'L4MESH_STATE_DIR',
+  stateDir: ENV_STATE_DIR,
   address: 'L4MESH_ADDRESS',
   grpcPort: 'L4MESH_GRPC_PORT',
   httpPort: 'L4MESH_HTTP_PORT',
-  trustDomain: 'L4MESH_TRUST_DOMAIN',
+  trustDomain: ENV_TRUST_DOMAIN,
   clusterId: 'L4MESH_CLUSTER_ID',
   vipRange: 'L4MESH_VIP_RANGE',
 } as const;
@@ -60,7 +58,7 @@ function port(value: string, what: string): number {
 export function parseCidr(value: string, what: string): { base: number; bits: number } {
   const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(value);
   if (!m || isIP(m[1]!) !== 4 || Number(m[2]) > 30) {
-    throw new L4meshError('L4MESH_ERR_CONFIG', `${what}: "${value}" is not an IPv4 CIDR such as 127.2.0.0/16 (prefix at most /30)`);
+    throw new L4meshError('L4MESH_ERR_CONFIG', `${what}: "${value}" is not an IPv4 CIDR such as ${DEFAULT_VIP_RANGE} (prefix at most /30)`);
   }
   const base = m[1]!.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
   return { base, bits: Number(m[2]) };
@@ -76,10 +74,10 @@ export function controlPlaneConfig(values: Record<string, string | boolean | und
     return [fallback, `--${flag}`];
   };
   const [stateDir] = pick('state-dir', 'stateDir', defaultStateDir(env));
-  const [address, addressFrom] = pick('address', 'address', DEFAULT_ADDRESS);
+  const [address, addressFrom] = pick('address', 'address', DEFAULT_CONTROL_PLANE_ADDRESS);
   if (isIP(address) === 0) throw new L4meshError('L4MESH_ERR_CONFIG', `${addressFrom}: "${address}" is not an IP address`);
-  const [grpc, grpcFrom] = pick('grpc-port', 'grpcPort', String(DEFAULT_GRPC_PORT));
-  const [http, httpFrom] = pick('http-port', 'httpPort', String(DEFAULT_HTTP_PORT));
+  const [grpc, grpcFrom] = pick('grpc-port', 'grpcPort', String(CONTROL_PLANE_GRPC_PORT));
+  const [http, httpFrom] = pick('http-port', 'httpPort', String(CONTROL_PLANE_HTTP_PORT));
   const [trustDomain] = pick('trust-domain', 'trustDomain', DEFAULT_TRUST_DOMAIN);
   const [clusterId] = pick('cluster-id', 'clusterId', DEFAULT_CLUSTER_ID);
   const [vipRange, vipFrom] = pick('vip-range', 'vipRange', DEFAULT_VIP_RANGE);

@@ -1,5 +1,5 @@
-// Composition of the control plane: store → registry → xDS + CA on :15012 (gRPC/TLS), and the
-// resource API, readiness, metrics and debug endpoints on :15014 (HTTP).
+// Composition of the control plane: store → registry → xDS + CA (gRPC/TLS), and the
+// resource API, readiness, metrics and debug endpoints (HTTP); ports in src/config/mesh-constants.ts.
 import { mkdir } from 'node:fs/promises';
 import { createServer, type Server as HttpServer } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
@@ -18,6 +18,7 @@ import { createDebugHandler } from './debug/handlers.js';
 import { proxyAdmission, registerNodeProxy } from './proxy-admission.js';
 import { Logger } from '../logging/logger.js';
 import { L4meshError } from '../errors/index.js';
+import { rootCertFile } from '../config/state-layout.js';
 
 /** Serving-certificate lifetime; renewed by restarting (the control plane is restarted far more often on a laptop). */
 const SERVING_CERT_TTL_SECONDS = 365 * 24 * 3600;
@@ -96,8 +97,8 @@ export async function startControlPlane(config: ControlPlaneConfig, log = new Lo
     log: (line) => caLog.info(line),
   });
   const serving = await ca.issueServingCertificate({
-    dnsNames: ['localhost', 'istiod.istio-system.svc'],
-    ipAddresses: [...new Set(['127.0.0.1', config.address])],
+    // The CA adds its default names (localhost, istiod's service name, the loopback address) to these.
+    ipAddresses: [config.address],
     ttlSeconds: SERVING_CERT_TTL_SECONDS,
   });
   const credentials = grpc.ServerCredentials.createSsl(
@@ -138,7 +139,7 @@ export async function startControlPlane(config: ControlPlaneConfig, log = new Lo
     xds: `${hostForUrl}:${grpcPort}`,
     http: selfTarget,
     stateDir: config.stateDir,
-    rootCert: `${config.stateDir}/ca/root-cert.pem`,
+    rootCert: rootCertFile(config.stateDir),
   });
 
   return {

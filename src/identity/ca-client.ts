@@ -1,6 +1,7 @@
 // The proxy's client of the mesh CA: generates a key per identity and asks the control plane to sign it.
 import * as grpc from '@grpc/grpc-js';
 import { L4meshError, type ErrorCode } from '../errors/index.js';
+import { CONTROL_PLANE_SERVER_NAME } from '../config/mesh-constants.js';
 import { DEFAULT_BACKOFF } from '../retry/backoff.js';
 import { IMPERSONATED_IDENTITY_KEY, caClientConstructor, stringStruct, type IstioCertificateResponse } from './ca-proto.js';
 import { generateCsr } from './csr.js';
@@ -8,20 +9,15 @@ import { workloadCertificateFromChain, type WorkloadCertificate } from './worklo
 
 /** A CA answer normally takes milliseconds; 10 s leaves room for a loaded control plane without hanging rotation. */
 export const DEFAULT_CA_REQUEST_TIMEOUT_MS = 10_000;
-/**
- * The name every control plane serving certificate carries (istiod's). Used when none is given: the
- * address is usually an IP, and RFC 6066 forbids an IP as TLS server name (Node warns DEP0123).
- */
-export const DEFAULT_CA_SERVER_NAME = 'istiod.istio-system.svc';
 
 export interface CaClientOptions {
-  /** `host:port` of the control plane's gRPC listener (15012). */
+  /** `host:port` of the control plane's gRPC listener (CONTROL_PLANE_GRPC_PORT). */
   address: string;
   /** The mesh root, PEM: the only authority trusted for the control plane's serving certificate. */
   rootCertPem: string;
   /** This node's join token, sent as `authorization: Bearer <token>`. */
   token: string;
-  /** Name sent as SNI and verified in the control plane's certificate (default DEFAULT_CA_SERVER_NAME). */
+  /** Name sent as SNI and verified in the control plane's certificate (default CONTROL_PLANE_SERVER_NAME). */
   serverName?: string;
   requestTimeoutMs?: number;
 }
@@ -56,7 +52,8 @@ export class CaClient implements CertificateSource {
       'grpc.initial_reconnect_backoff_ms': DEFAULT_BACKOFF.initialMs,
       'grpc.max_reconnect_backoff_ms': DEFAULT_BACKOFF.maxMs,
     };
-    const serverName = options.serverName ?? DEFAULT_CA_SERVER_NAME;
+    // Not the address: that is usually an IP, and RFC 6066 forbids an IP as TLS server name (Node warns DEP0123).
+    const serverName = options.serverName ?? CONTROL_PLANE_SERVER_NAME;
     channelOptions['grpc.ssl_target_name_override'] = serverName;
     channelOptions['grpc.default_authority'] = serverName;
     const Client = caClientConstructor();

@@ -1,5 +1,6 @@
 // The processes `l4mesh up` runs for a local mesh, how each is started and how its health is checked.
-import { join } from 'node:path';
+import { HBONE_PORT, INBOUND_PORT, PROXY_ADMIN_PORT, PROXY_METRICS_PORT, PROXY_READINESS_PORT } from '../config/mesh-constants.js';
+import { componentLogFile } from '../config/state-layout.js';
 import { captureRange, controlPlaneUrl, nodeAddress, nodeName, type Layout } from './layout.js';
 import { isAlive, type ProcessRecord } from './processes.js';
 
@@ -26,10 +27,6 @@ export function ztunnelName(k: number): string {
   return `ztunnel-${nodeName(k)}`;
 }
 
-export function logFile(stateDir: string, component: string): string {
-  return join(stateDir, 'logs', `${component}.log`);
-}
-
 /** In start order: control plane, node proxies, then the runtime (pods need their node proxy). */
 export function meshComponents(stateDir: string, layout: Layout): Component[] {
   const cp = layout.controlPlaneAddress;
@@ -40,7 +37,7 @@ export function meshComponents(stateDir: string, layout: Layout): Component[] {
       address: `${cp}:${layout.grpcPort},${layout.httpPort}`,
       readyUrl: `${controlPlaneUrl(layout)}/ready`,
       listens: [layout.grpcPort, layout.httpPort].map((port) => ({ address: cp, port })),
-      log: logFile(stateDir, CONTROL_PLANE),
+      log: componentLogFile(stateDir, CONTROL_PLANE),
     },
   ];
   for (let k = 1; k <= layout.nodes; k++) {
@@ -60,14 +57,13 @@ export function meshComponents(stateDir: string, layout: Layout): Component[] {
         stateDir,
         ...(capture ? ['--capture-range', capture] : []),
       ],
-      address: `${address}:15008`,
-      readyUrl: `http://${address}:15021/healthz/ready`,
-      // HBONE, inbound plaintext, admin, metrics, readiness (src/ztunnel/config.ts PORTS).
-      listens: [15008, 15006, 15000, 15020, 15021].map((port) => ({ address, port })),
-      log: logFile(stateDir, ztunnelName(k)),
+      address: `${address}:${HBONE_PORT}`,
+      readyUrl: `http://${address}:${PROXY_READINESS_PORT}/healthz/ready`,
+      listens: [HBONE_PORT, INBOUND_PORT, PROXY_ADMIN_PORT, PROXY_METRICS_PORT, PROXY_READINESS_PORT].map((port) => ({ address, port })),
+      log: componentLogFile(stateDir, ztunnelName(k)),
     });
   }
-  list.push({ name: RUNTIME, args: ['runtime', '--state-dir', stateDir], address: '-', listens: [], log: logFile(stateDir, RUNTIME) });
+  list.push({ name: RUNTIME, args: ['runtime', '--state-dir', stateDir], address: '-', listens: [], log: componentLogFile(stateDir, RUNTIME) });
   return list;
 }
 

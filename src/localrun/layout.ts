@@ -1,8 +1,16 @@
 // Where a local mesh lives: the state directory and the loopback address plan of `l4mesh up`.
 import { readFileSync, existsSync } from 'node:fs';
 import { mkdir, writeFile, rename } from 'node:fs/promises';
-import { join } from 'node:path';
 import { L4meshError } from '../errors/index.js';
+import {
+  CONTROL_PLANE_GRPC_PORT,
+  CONTROL_PLANE_HTTP_PORT,
+  DEFAULT_CONTROL_PLANE_ADDRESS,
+  DEFAULT_VIP_RANGE,
+  LOCAL_NODE_ADDRESS_PREFIX,
+  LOCAL_POD_RANGE,
+} from '../config/mesh-constants.js';
+import { layoutFile } from '../config/state-layout.js';
 
 // The state dir's default and resolution are src/config/paths.ts's, shared by every command.
 export { ENV_STATE_DIR, resolveStateDir } from '../config/paths.js';
@@ -13,8 +21,6 @@ export const DEFAULT_NODES = 2;
 /** The layout puts node-k's capture block at 127.b.(32k).0/19, so 7 nodes fit in a /16. */
 export const MAX_NODES_WITH_BASE = 7;
 export const MAX_NODES = 63;
-
-export const LAYOUT_FILE = 'layout.json';
 
 /** Addresses of one local mesh, recorded at `up` so every later command uses the same plan. */
 export interface Layout {
@@ -46,14 +52,23 @@ export function makeLayout(base: number | null, nodes: number, workDir: string):
     throw new L4meshError('L4MESH_ERR_CONFIG', `--nodes: ${nodes} is not a node count in 1..${limit}`);
   }
   if (base === null) {
-    return { base, nodes, controlPlaneAddress: '127.0.0.1', grpcPort: 15012, httpPort: 15014, vipRange: '127.2.0.0/16', podRanges: [['127.1.0.1', '127.1.255.254']], workDir };
+    return {
+      base,
+      nodes,
+      controlPlaneAddress: DEFAULT_CONTROL_PLANE_ADDRESS,
+      grpcPort: CONTROL_PLANE_GRPC_PORT,
+      httpPort: CONTROL_PLANE_HTTP_PORT,
+      vipRange: DEFAULT_VIP_RANGE,
+      podRanges: [hostRange(LOCAL_POD_RANGE)],
+      workDir,
+    };
   }
   return {
     base,
     nodes,
     controlPlaneAddress: `127.${base}.0.254`,
-    grpcPort: 15012,
-    httpPort: 15014,
+    grpcPort: CONTROL_PLANE_GRPC_PORT,
+    httpPort: CONTROL_PLANE_HTTP_PORT,
     vipRange: `127.${base}.3.0/24`,
     podRanges: [[`127.${base}.1.1`, `127.${base}.2.254`]],
     workDir,
@@ -65,7 +80,7 @@ export function nodeName(k: number): string {
 }
 
 export function nodeAddress(layout: Layout, k: number): string {
-  return layout.base === null ? `127.0.10.${k}` : `127.${layout.base}.0.${k}`;
+  return layout.base === null ? `${LOCAL_NODE_ADDRESS_PREFIX}.${k}` : `127.${layout.base}.0.${k}`;
 }
 
 /** undefined: the node proxy's own default (127.(64+k).0.0/16). */
@@ -79,7 +94,7 @@ export function controlPlaneUrl(layout: Pick<Layout, 'controlPlaneAddress' | 'ht
 
 /** The recorded layout, else the one `up` would choose now (so `get` against a hand-started control plane works). */
 export function readLayout(stateDir: string, env = process.env): Layout {
-  const file = join(stateDir, LAYOUT_FILE);
+  const file = layoutFile(stateDir);
   if (existsSync(file)) {
     try {
       return JSON.parse(readFileSync(file, 'utf8')) as Layout;
@@ -93,7 +108,7 @@ export function readLayout(stateDir: string, env = process.env): Layout {
 
 export async function writeLayout(stateDir: string, layout: Layout): Promise<void> {
   await mkdir(stateDir, { recursive: true });
-  await writeJsonAtomic(join(stateDir, LAYOUT_FILE), layout);
+  await writeJsonAtomic(layoutFile(stateDir), layout);
 }
 
 /** Write-then-rename, so a reader never sees half a file. */
@@ -109,4 +124,12 @@ export function ipToInt(ip: string): number {
 
 export function intToIp(n: number): string {
   return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
+
+/** The first and last host address of an IPv4 CIDR (network and broadcast addresses left out). */
+export function hostRange(cidr: string): [string, string] {
+  const [ip, bits] = cidr.split('/');
+  const size = 2 ** (32 - Number(bits));
+  const base = ipToInt(ip!) - (ipToInt(ip!) % size);
+  return [intToIp(base + 1), intToIp(base + size - 2)];
 }

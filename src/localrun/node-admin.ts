@@ -1,9 +1,8 @@
-// Reads a node proxy's admin endpoints (:15000): /capture (outbound listener mappings) and /config_dump.
+// Reads a node proxy's admin endpoints (PROXY_ADMIN_PORT): /capture (outbound listener mappings) and /config_dump.
 import type { OutboundMapping } from '../dataplane/capture/capture.js';
 import { L4meshError } from '../errors/index.js';
 import { adminAuthHeaders } from '../dataplane/admin/admin-token.js';
-
-export const ADMIN_PORT = 15000;
+import { PROXY_ADMIN_PORT } from '../config/mesh-constants.js';
 
 export interface CertificateDump {
   identity: string;
@@ -23,12 +22,12 @@ export interface ConfigDump {
 async function adminGet<T>(address: string, path: string, method = 'GET', headers: Record<string, string> = {}): Promise<T> {
   let res: Response;
   try {
-    res = await fetch(`http://${address}:${ADMIN_PORT}${path}`, { method, headers, signal: AbortSignal.timeout(5_000) });
+    res = await fetch(`http://${address}:${PROXY_ADMIN_PORT}${path}`, { method, headers, signal: AbortSignal.timeout(5_000) });
   } catch (err) {
-    throw new L4meshError('L4MESH_ERR_NO_CONTROL_PLANE', `no node proxy admin at ${address}:${ADMIN_PORT} — is the mesh up? run "l4mesh status"`, { cause: err });
+    throw new L4meshError('L4MESH_ERR_NO_CONTROL_PLANE', `no node proxy admin at ${address}:${PROXY_ADMIN_PORT} — is the mesh up? run "l4mesh status"`, { cause: err });
   }
   const text = await res.text();
-  if (res.status !== 200) throw new L4meshError('L4MESH_ERR_BAD_REQUEST', `${address}:${ADMIN_PORT}${path}: HTTP ${res.status} ${text.trim()}`);
+  if (res.status !== 200) throw new L4meshError('L4MESH_ERR_BAD_REQUEST', `${address}:${PROXY_ADMIN_PORT}${path}: HTTP ${res.status} ${text.trim()}`);
   try {
     return JSON.parse(text) as T;
   } catch {

@@ -1,7 +1,7 @@
 // What happened to a pod or Deployment of the local runtime (scheduled, started, exited, spawn errors,
 // probe failures), kept as JSON lines in the state dir for `l4mesh describe`, like Kubernetes Events.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 
 export interface PodEvent {
   type: 'Normal' | 'Warning';
@@ -20,13 +20,7 @@ export interface EventSeries extends PodEvent {
 /** A crash-looping pod writes a few events per restart; past this the older half is dropped. */
 export const MAX_EVENTS_BYTES = 256 * 1024;
 
-export function podEventsFile(stateDir: string, namespace: string, pod: string): string {
-  return join(stateDir, 'pods', namespace, pod, 'events.jsonl');
-}
-
-export function deploymentEventsFile(stateDir: string, namespace: string, deployment: string): string {
-  return join(stateDir, 'deployments', namespace, deployment, 'events.jsonl');
-}
+export { deploymentEventsFile, podEventsFile } from '../config/state-layout.js';
 
 /** Synchronous and never throwing: recorded from process exit paths, and an event must not break a pod. */
 export function recordEvent(file: string, type: PodEvent['type'], reason: string, message: string): void {

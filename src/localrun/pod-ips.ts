@@ -1,10 +1,9 @@
 // Pod IP allocation from the layout's pod ranges, persisted in <state>/runtime/pod-ips.json so a pod keeps
 // its IP across runtime restarts and an IP returns to the pool when its pod is deleted.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { L4meshError } from '../errors/index.js';
+import { podIpsFile, runtimeDir } from '../config/state-layout.js';
 import { intToIp, ipToInt } from './layout.js';
-import { runtimeDir } from './pod-processes.js';
 
 export class PodIpAllocator {
   private readonly byPod: Map<string, string>;
@@ -14,7 +13,7 @@ export class PodIpAllocator {
     private readonly stateDir: string,
     private readonly ranges: Array<[string, string]>,
   ) {
-    this.file = join(runtimeDir(stateDir), 'pod-ips.json');
+    this.file = podIpsFile(stateDir);
     let saved: Record<string, string> = {};
     try {
       saved = JSON.parse(readFileSync(this.file, 'utf8')) as Record<string, string>;

@@ -1,19 +1,17 @@
 // The container processes the runtime has running, on disk (<state>/runtime/processes.json) so `down`
 // can stop them by pid even when the runtime itself was killed.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { podDir, podLogFile, podProcessesFile, runtimeDir } from '../config/state-layout.js';
 import type { ProcessRecord } from './processes.js';
 
-export function runtimeDir(stateDir: string): string {
-  return join(stateDir, 'runtime');
-}
+export { podLogFile, runtimeDir };
 
 /** `<namespace>/<pod>/<container>` → its current process. */
 export type PodProcessTable = Record<string, ProcessRecord>;
 
 export function readPodProcesses(stateDir: string): PodProcessTable {
   try {
-    return JSON.parse(readFileSync(join(runtimeDir(stateDir), 'processes.json'), 'utf8')) as PodProcessTable;
+    return JSON.parse(readFileSync(podProcessesFile(stateDir), 'utf8')) as PodProcessTable;
   } catch {
     return {};
   }
@@ -23,13 +21,9 @@ export function readPodProcesses(stateDir: string): PodProcessTable {
 export function writePodProcesses(stateDir: string, table: PodProcessTable): void {
   const dir = runtimeDir(stateDir);
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'processes.json');
+  const file = podProcessesFile(stateDir);
   writeFileSync(`${file}.tmp`, JSON.stringify(table, null, 2) + '\n');
   renameSync(`${file}.tmp`, file);
-}
-
-export function podLogFile(stateDir: string, namespace: string, pod: string, container: string): string {
-  return join(stateDir, 'pods', namespace, pod, `${container}.log`);
 }
 
 /** The output of the container's previous instance, kept when it restarts (`l4mesh logs --previous`). */
@@ -37,6 +31,7 @@ export function previousLogFile(logFile: string): string {
   return logFile.replace(/\.log$/, '') + '.previous.log';
 }
 
+/** The directory of a pod's container logs (and its events). */
 export function podLogDir(stateDir: string, namespace: string, pod: string): string {
-  return join(stateDir, 'pods', namespace, pod);
+  return podDir(stateDir, namespace, pod);
 }

@@ -2,10 +2,10 @@
 import { spawn, type SpawnOptions } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
+import { pidsFile } from '../config/state-layout.js';
 import { writeJsonAtomic } from './layout.js';
 
-export const PIDS_FILE = 'pids.json';
 /** How long `down` waits after SIGTERM before SIGKILL: long enough for a proxy to drain briefly. */
 export const STOP_GRACE_MS = 8_000;
 
@@ -56,14 +56,14 @@ export function isAlive(rec: Pick<ProcessRecord, 'pid' | 'startTime'>): boolean 
 
 export function readProcessTable(stateDir: string): ProcessTable {
   try {
-    return JSON.parse(readFileSync(join(stateDir, PIDS_FILE), 'utf8')) as ProcessTable;
+    return JSON.parse(readFileSync(pidsFile(stateDir), 'utf8')) as ProcessTable;
   } catch {
     return {};
   }
 }
 
 export async function writeProcessTable(stateDir: string, table: ProcessTable): Promise<void> {
-  await writeJsonAtomic(join(stateDir, PIDS_FILE), table);
+  await writeJsonAtomic(pidsFile(stateDir), table);
 }
 
 /** Starts `command` in its own process group with stdout and stderr appended to `logFile`; does not wait for it. */

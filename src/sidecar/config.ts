@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { isIP } from 'node:net';
 import { L4meshError } from '../errors/index.js';
+import { CLUSTER_DOMAIN } from '../config/mesh-constants.js';
 import { PROXY_ENV, PROXY_OPTIONS, proxyCommonConfig, type ProxyCommonConfig } from '../dataplane/proxy/proxy-options.js';
 
 /** What the local runtime (like Kubernetes' downward API) puts in a pod's environment. */
@@ -21,9 +22,9 @@ export interface SidecarConfig extends ProxyCommonConfig {
   extraLabels: Record<string, string>;
 }
 
-/** Istio's node id of a sidecar: `sidecar~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local`. */
+/** Istio's node id of a sidecar: `sidecar~<ip>~<pod>.<namespace>~<namespace>.svc.<cluster domain>`. */
 export function sidecarNodeId(config: Pick<SidecarConfig, 'address' | 'pod' | 'namespace'>): string {
-  return `sidecar~${config.address}~${config.pod}.${config.namespace}~${config.namespace}.svc.cluster.local`;
+  return `sidecar~${config.address}~${config.pod}.${config.namespace}~${config.namespace}.svc.${CLUSTER_DOMAIN}`;
 }
 
 export const SIDECAR_OPTIONS = {

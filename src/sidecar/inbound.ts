@@ -1,4 +1,4 @@
-// The sidecar's inbound path (reporter="destination"): mutual TLS on :15006 → istio-peer-exchange as the
+// The sidecar's inbound path (reporter="destination"): mutual TLS on INBOUND_PORT → istio-peer-exchange as the
 // server → the target from the TLS server name → AuthorizationPolicy → TCP to the workload's pod IP.
 // The source's telemetry labels come from the metadata the peer sent; without it, from the registry by IP.
 import type { TLSSocket } from 'node:tls';

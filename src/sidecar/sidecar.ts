@@ -1,12 +1,13 @@
 // Composition of a sidecar: one workload's proxy on its pod IP, the shared proxy lifecycle
-// (dataplane/proxy/proxy-runtime.ts) plus its own listeners: :15006 mutual TLS + istio-peer-exchange →
+// (dataplane/proxy/proxy-runtime.ts) plus its own listeners: INBOUND_PORT mutual TLS + istio-peer-exchange →
 // inbound; local capture → outbound (HBONE to ambient workloads, TLS + peer exchange to other sidecars).
 import { join } from 'node:path';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import type { MeshWorkload } from '../api/mesh.js';
+import { INBOUND_PORT, PROXY_ADMIN_PORT, PROXY_METRICS_PORT } from '../config/mesh-constants.js';
+import { captureBlocksFile } from '../config/state-layout.js';
 import type { WorkloadCertificate } from '../identity/workload-certificate.js';
 import { ProxyRuntime } from '../dataplane/proxy/proxy-runtime.js';
-import { SIDECAR_PORTS } from '../dataplane/proxy/endpoints.js';
 import type { ProxyState } from '../dataplane/state/proxy-state.js';
 import { captureAdminViews, type ConnectionTable } from '../dataplane/connections/connection-table.js';
 import { AddressBlocks } from '../dataplane/capture/address-blocks.js';
@@ -74,7 +75,7 @@ export class Sidecar {
     return self ? this.state.identityOf(self) : undefined;
   }
 
-  /** Not ready while draining, before xDS synced, or while :15006 has no certificate to serve. */
+  /** Not ready while draining, before xDS synced, or while INBOUND_PORT has no certificate to serve. */
   ready(): boolean {
     return this.runtime.ready();
   }
@@ -96,7 +97,7 @@ export class Sidecar {
       nodeProxyAddress: (node) => nodeProxyAddressIn(this.state, node),
       sidecars: new SidecarDialer({ tlsFor: (id) => runtime.certs.get(id), metadataFor, nodeId: this.nodeId, stats: this.mxStats }),
     });
-    const blocks = await AddressBlocks.open(config.captureRange, join(config.stateDir, 'capture', `sidecar-${config.namespace}-${config.pod}.json`));
+    const blocks = await AddressBlocks.open(config.captureRange, captureBlocksFile(config.stateDir, `sidecar-${config.namespace}-${config.pod}`));
     this.capture = new LocalCapture(blocks, (message, fields) => log.error(message, fields));
     this.capture.onConnection((conn) => outbound.handle(conn));
 
@@ -131,14 +132,14 @@ export class Sidecar {
     });
     log.info('sidecar started', {
       workload: `${config.namespace}/${config.pod}`,
-      inbound: `${config.address}:${SIDECAR_PORTS.inbound}`,
-      metrics: `${config.address}:${SIDECAR_PORTS.metrics}`,
-      admin: `${config.address}:${SIDECAR_PORTS.admin}`,
+      inbound: `${config.address}:${INBOUND_PORT}`,
+      metrics: `${config.address}:${PROXY_METRICS_PORT}`,
+      admin: `${config.address}:${PROXY_ADMIN_PORT}`,
     });
   }
 
   /**
-   * The first certificate opens :15006 (a client before that gets a refused connection, not a handshake
+   * The first certificate opens INBOUND_PORT (a client before that gets a refused connection, not a handshake
    * without a certificate); a rotated one replaces the server's context for new connections.
    */
   private serveCertificate(cert: WorkloadCertificate): void {
@@ -146,7 +147,7 @@ export class Sidecar {
     if (!server || this.stopping) return;
     server.setSecureContext({ key: cert.keyPem, cert: cert.chainPem.join(''), ca: cert.rootPem });
     if (this.inboundListening) return;
-    const address = `${this.config.address}:${SIDECAR_PORTS.inbound}`;
+    const address = `${this.config.address}:${INBOUND_PORT}`;
     this.inboundListening = new Promise<void>((resolve) => {
       const onListenError = (err: NodeJS.ErrnoException) => {
         this.log.error('cannot listen for sidecar inbound: is another proxy using this address?', { address, error: err });
@@ -154,7 +155,7 @@ export class Sidecar {
         resolve();
       };
       server.once('error', onListenError);
-      server.listen(SIDECAR_PORTS.inbound, this.config.address, () => {
+      server.listen(INBOUND_PORT, this.config.address, () => {
         // Later errors are accept errors (EMFILE, ...): counted and logged, never a reason to quit.
         server.off('error', onListenError);
         fdPressure.watch(server, 'inbound', 'data');

@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { L4meshError } from '../errors/index.js';
 import { parseDuration } from '../api/derive.js';
+import { CLUSTER_DOMAIN, CONTROL_PLANE_HTTP_PORT, DEFAULT_TRUST_DOMAIN, ENV_TRUST_DOMAIN } from '../config/mesh-constants.js';
 import { PROXY_ENV, PROXY_OPTIONS, proxyCommonConfig, type ProxyCommonConfig } from '../dataplane/proxy/proxy-options.js';
 import { DEFAULT_ROUTES_POLL_INTERVAL_MS } from './routes-client.js';
 
@@ -10,8 +11,6 @@ import { DEFAULT_ROUTES_POLL_INTERVAL_MS } from './routes-client.js';
 export const DEFAULT_WAYPOINT_NAME = 'waypoint';
 /** The service account `l4mesh waypoint apply` creates, as Istio's waypoint Deployment uses its gateway name. */
 export const DEFAULT_WAYPOINT_SERVICE_ACCOUNT = 'waypoint';
-/** The control plane's HTTP port (resource API, /proxy/v1/routes), next to xDS on 15012. */
-export const CONTROL_PLANE_HTTP_PORT = 15014;
 
 /** What the local runtime (and Kubernetes' downward API) gives a pod. */
 export const ENV = {
@@ -20,6 +19,7 @@ export const ENV = {
   podNamespace: 'POD_NAMESPACE',
   node: 'NODE_NAME',
   serviceAccount: 'SERVICE_ACCOUNT',
+  trustDomain: ENV_TRUST_DOMAIN,
   ...PROXY_ENV,
 } as const;
 
@@ -29,6 +29,8 @@ export interface WaypointConfig extends ProxyCommonConfig {
   address: string;
   node: string;
   serviceAccount: string;
+  /** Trust domain of the waypoint's own SPIFFE identity: the control plane's (`--trust-domain`). */
+  trustDomain: string;
   podName: string;
   controlPlaneHttp: string;
   routesPollMs: number;
@@ -40,6 +42,7 @@ export const WAYPOINT_OPTIONS = {
   address: { type: 'string' },
   node: { type: 'string' },
   'service-account': { type: 'string' },
+  'trust-domain': { type: 'string' },
   'control-plane-http': { type: 'string' },
   'routes-poll-interval': { type: 'string' },
   ...PROXY_OPTIONS,
@@ -69,13 +72,14 @@ export function waypointConfig(args: string[], env: NodeJS.ProcessEnv = process.
     address,
     node,
     serviceAccount: values['service-account'] ?? (env[ENV.serviceAccount] || DEFAULT_WAYPOINT_SERVICE_ACCOUNT),
+    trustDomain: values['trust-domain'] ?? (env[ENV.trustDomain] || DEFAULT_TRUST_DOMAIN),
     podName: env[ENV.podName] || name,
     controlPlaneHttp,
     routesPollMs: values['routes-poll-interval'] ? parseDuration(values['routes-poll-interval']) : DEFAULT_ROUTES_POLL_INTERVAL_MS,
   };
 }
 
-/** `waypoint~<ip>~<name>.<namespace>~<namespace>.svc.cluster.local` (Istio's node id shape). */
+/** `waypoint~<ip>~<name>.<namespace>~<namespace>.svc.<cluster domain>` (Istio's node id shape). */
 export function waypointNodeId(config: Pick<WaypointConfig, 'address' | 'podName' | 'namespace'>): string {
-  return `waypoint~${config.address}~${config.podName}.${config.namespace}~${config.namespace}.svc.cluster.local`;
+  return `waypoint~${config.address}~${config.podName}.${config.namespace}~${config.namespace}.svc.${CLUSTER_DOMAIN}`;
 }

@@ -1,6 +1,6 @@
 // Access log lines for HTTP requests through the waypoint, in the ztunnel line shape plus http.* fields:
 //   <RFC3339 µs>Z\tinfo\taccess\trequest complete\tsrc.addr=… src.workload="…" src.namespace="…"
-//   src.identity="…" dst.addr=<endpoint ip:port> dst.hbone_addr=<node proxy ip:15008> dst.service="…"
+//   src.identity="…" dst.addr=<endpoint ip:port> dst.hbone_addr=<node proxy ip:HBONE_PORT> dst.service="…"
 //   dst.workload="…" dst.namespace="…" dst.identity="…" direction="inbound" http.method=GET
 //   http.path="/reviews/1" http.status=200 route="ns/vs/http[0]" response_flags="-" bytes_sent=N
 //   bytes_recv=N duration="Nms"

@@ -1,9 +1,7 @@
 // The waypoint's routing configuration: VirtualServices and DestinationRules of its namespace, compiled
 // once per change into per-host lists of HTTP/TCP routes (hosts resolved to FQDNs, regexes compiled).
 import type { Resource } from '../api/types.js';
-
-/** Istio's short-name rule: a host without a dot is `<name>.<namespace of the rule>.svc.<domain>`. */
-export const CLUSTER_DOMAIN = 'cluster.local';
+import { CLUSTER_DOMAIN } from '../config/mesh-constants.js';
 
 /** What the control plane's /proxy/v1/routes answers, and what the router is compiled from. */
 export interface RouteResources {
@@ -76,7 +74,7 @@ export interface CompiledDestinationRule {
   subsets: Map<string, CompiledSubset>;
 }
 
-/** FQDN of `host` as written in a rule of `namespace`. */
+/** FQDN of `host` as written in a rule of `namespace` (Istio's short-name rule: `<name>.<namespace>.svc.<domain>`). */
 export function resolveHost(host: string, namespace: string): string {
   return host.includes('.') || host === '*' ? host : `${host}.${namespace}.svc.${CLUSTER_DOMAIN}`;
 }

@@ -9,7 +9,7 @@ export const DEFAULT_ROUTES_POLL_INTERVAL_MS = 1_000;
 const POLL_TIMEOUT_MS = 5_000;
 
 export interface RoutesClientOptions {
-  /** `http://host:15014` of the control plane. */
+  /** `http://host:port` of the control plane's HTTP server (CONTROL_PLANE_HTTP_PORT). */
   baseUrl: string;
   namespace: string;
   token: string;

@@ -8,7 +8,7 @@ import { formatHboneAuthority } from '../dataplane/hbone/authority.js';
 import { hboneRequestHeaders, workloadBaggage } from '../dataplane/hbone/headers.js';
 import type { Endpoint, ProxyState } from '../dataplane/state/proxy-state.js';
 import { dialTcp } from '../dataplane/dial.js';
-import { PROXY_PORTS } from '../dataplane/proxy/endpoints.js';
+import { HBONE_PORT } from '../config/mesh-constants.js';
 import { nodeProxyAddressIn } from '../dataplane/outbound/node-proxy-address.js';
 
 export interface UpstreamTarget {
@@ -32,7 +32,7 @@ export interface UpstreamConnectorDeps {
 export class UpstreamConnector {
   constructor(private readonly deps: UpstreamConnectorDeps) {}
 
-  /** Node proxies are workloads in istio-system labelled app=ztunnel; else local mode's 127.0.10.k. */
+  /** Node proxies are workloads in istio-system labelled app=ztunnel; else local mode's node-k address. */
   nodeProxyAddress(node: string): string | undefined {
     return nodeProxyAddressIn(this.deps.state, node);
   }
@@ -43,7 +43,7 @@ export class UpstreamConnector {
     const identity = this.deps.state.identityOf(w);
     if (w.tunnelProtocol !== 'HBONE') return { addr, identity };
     const proxy = this.nodeProxyAddress(w.node);
-    return { addr, identity, hboneAddr: proxy ? formatHboneAuthority(proxy, PROXY_PORTS.hbone) : undefined };
+    return { addr, identity, hboneAddr: proxy ? formatHboneAuthority(proxy, HBONE_PORT) : undefined };
   }
 
   /** Opens a byte stream to the endpoint; rejects with an L4meshError saying what to check. */
@@ -63,7 +63,7 @@ export class UpstreamConnector {
       srcIdentity: this.deps.identity(),
       dstIdentity: this.deps.state.identityOf(w),
       dstNode: w.node,
-      proxyAddress: { host: proxy, port: PROXY_PORTS.hbone },
+      proxyAddress: { host: proxy, port: HBONE_PORT },
       authority: formatHboneAuthority(ip, endpoint.targetPort),
       // The waypoint is the TCP peer the destination sees, so it names itself (its identity is what mTLS proves).
       headers: hboneRequestHeaders(workloadBaggage(this.deps.self()), { ip: this.deps.address, port: 0 }),

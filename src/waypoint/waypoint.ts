@@ -1,10 +1,9 @@
 // Composition of a waypoint: the shared proxy lifecycle (dataplane/proxy/proxy-runtime.ts) with its own
-// certificate, /proxy/v1/routes → route table, and HBONE :15008 → L7 routing → HBONE to endpoints.
+// certificate, /proxy/v1/routes → route table, and HBONE → L7 routing → HBONE to endpoints.
 import type { MeshWorkload } from '../api/mesh.js';
-import { DEFAULT_TRUST_DOMAIN } from '../api/mesh.js';
+import { HBONE_PORT, PROXY_METRICS_PORT } from '../config/mesh-constants.js';
 import { spiffeUri } from '../identity/spiffe.js';
 import { ProxyRuntime } from '../dataplane/proxy/proxy-runtime.js';
-import { PROXY_PORTS } from '../dataplane/proxy/endpoints.js';
 import { certificatesDump, meshDump } from '../dataplane/proxy/config-dump.js';
 import type { ProxyState } from '../dataplane/state/proxy-state.js';
 import { LocalIdentityTable } from '../dataplane/tls/local-identities.js';
@@ -35,7 +34,7 @@ export class Waypoint {
     private readonly log: Logger,
     private readonly onQuit: () => void = () => {},
   ) {
-    this.identity = spiffeUri(DEFAULT_TRUST_DOMAIN, config.namespace, config.serviceAccount);
+    this.identity = spiffeUri(config.trustDomain, config.namespace, config.serviceAccount);
     this.runtime = new ProxyRuntime({
       config,
       nodeId: waypointNodeId(config),
@@ -97,10 +96,10 @@ export class Waypoint {
       resolver,
       upstream,
       reporter,
-      hboneAddr: `${config.address}:${PROXY_PORTS.hbone}`,
+      hboneAddr: `${config.address}:${HBONE_PORT}`,
       log: log.child('inbound'),
     });
-    const hbone = new HboneServer({ host: config.address, port: PROXY_PORTS.hbone, identities: this.identities, handler: inbound.handle });
+    const hbone = new HboneServer({ host: config.address, port: HBONE_PORT, identities: this.identities, handler: inbound.handle });
     inbound.attach(hbone);
     hbone.on('handshakeFailed', (err, remote) => log.debug('inbound TLS handshake failed', { remote, error: err }));
     await hbone.listen();
@@ -130,8 +129,8 @@ export class Waypoint {
     log.info('waypoint started', {
       name: `${config.name}.${config.namespace}`,
       identity: this.identity,
-      hbone: `${config.address}:${PROXY_PORTS.hbone}`,
-      metrics: `${config.address}:${PROXY_PORTS.metrics}`,
+      hbone: `${config.address}:${HBONE_PORT}`,
+      metrics: `${config.address}:${PROXY_METRICS_PORT}`,
     });
   }
 

@@ -15,7 +15,7 @@ import { inboundTarget, type InboundTargetRules } from './inbound-target.js';
 
 export interface InboundDeps extends InboundTargetRules {
   node: string;
-  /** This proxy's HBONE listener, `ip:15008`, for the access log. */
+  /** This proxy's HBONE listener, `ip:HBONE_PORT`, for the access log. */
   hboneAddr: string;
   state: ProxyState;
   reporter: ConnectionReporter;

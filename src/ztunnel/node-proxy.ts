@@ -1,11 +1,13 @@
 // Composition of the node proxy: the shared proxy lifecycle (dataplane/proxy/proxy-runtime.ts) plus its own
-// listeners: local capture → outbound; HBONE :15008 → inbound; plaintext :15006 → inbound.
+// listeners: local capture → outbound; HBONE → inbound; plaintext INBOUND_PORT → inbound.
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { MeshWorkload } from '../api/mesh.js';
 import { ProxyRuntime } from '../dataplane/proxy/proxy-runtime.js';
 import type { ProxyState } from '../dataplane/state/proxy-state.js';
 import { captureAdminViews, type ConnectionTable } from '../dataplane/connections/connection-table.js';
+import { HBONE_PORT, INBOUND_PORT, PROXY_ADMIN_PORT, PROXY_METRICS_PORT } from '../config/mesh-constants.js';
+import { captureBlocksFile } from '../config/state-layout.js';
 import { LocalIdentityTable } from '../dataplane/tls/local-identities.js';
 import { hboneServerName } from '../dataplane/tls/server-name.js';
 import { HboneServer } from '../dataplane/hbone/server.js';
@@ -18,7 +20,7 @@ import { peerMetadataOf } from '../dataplane/mx/peer-metadata.js';
 import { OutboundHandler } from '../dataplane/outbound/outbound.js';
 import { isNodeProxy, nodeProxyAddressIn } from '../dataplane/outbound/node-proxy-address.js';
 import type { Logger } from '../logging/logger.js';
-import { nodeId, PORTS, type ZtunnelConfig } from './config.js';
+import { nodeId, type ZtunnelConfig } from './config.js';
 import { InboundHandler } from './inbound.js';
 import { configDump } from './config-dump.js';
 import { createPlaintextInbound } from './plaintext-inbound.js';
@@ -92,15 +94,15 @@ export class NodeProxy {
       log: log.child('outbound'),
       nodeProxyAddress: (node) => this.nodeProxyAddress(node),
     });
-    const blocks = await AddressBlocks.open(config.captureRange, join(config.stateDir, 'capture', `${config.node}.json`));
+    const blocks = await AddressBlocks.open(config.captureRange, captureBlocksFile(config.stateDir, config.node));
     this.capture = new LocalCapture(blocks, (message, fields) => log.error(message, fields));
     this.capture.onConnection((conn) => outbound.handle(conn));
 
     const carries = (w: MeshWorkload) => this.carries(w);
-    const inbound = new InboundHandler({ node: config.node, proxyAddress: config.address, carries, hboneAddr: `${config.address}:${PORTS.hbone}`, state: this.state, reporter, connections, log: log.child('inbound') });
+    const inbound = new InboundHandler({ node: config.node, proxyAddress: config.address, carries, hboneAddr: `${config.address}:${HBONE_PORT}`, state: this.state, reporter, connections, log: log.child('inbound') });
     const hbone = new HboneServer({
       host: config.address,
-      port: PORTS.hbone,
+      port: HBONE_PORT,
       identities: { secureContextFor: (serverName) => this.identities.secureContextFor(serverName) ?? this.pendingIdentity(serverName) },
       handler: inbound.handle,
     });
@@ -109,7 +111,7 @@ export class NodeProxy {
     await hbone.listen();
 
     const plaintext: Server = createPlaintextInbound({ node: config.node, proxyAddress: config.address, carries, state: this.state, reporter, connections });
-    await listenServer(plaintext, config.address, PORTS.inboundPlaintext, 'inbound plaintext');
+    await listenServer(plaintext, config.address, INBOUND_PORT, 'inbound plaintext');
 
     const capture = this.capture;
     await runtime.serve({
@@ -123,9 +125,9 @@ export class NodeProxy {
     });
     log.info('node proxy started', {
       node: config.node,
-      hbone: `${config.address}:${PORTS.hbone}`,
-      metrics: `${config.address}:${PORTS.metrics}`,
-      admin: `${config.address}:${PORTS.admin}`,
+      hbone: `${config.address}:${HBONE_PORT}`,
+      metrics: `${config.address}:${PROXY_METRICS_PORT}`,
+      admin: `${config.address}:${PROXY_ADMIN_PORT}`,
     });
   }
 
@@ -152,7 +154,7 @@ export class NodeProxy {
   }
 
   /**
-   * Drain: unready at once (:15021 answers 503), stops accepting (peers' new connects are refused and their
+   * Drain: unready at once (readiness answers 503), stops accepting (peers' new connects are refused and their
    * outbound retries elsewhere and ejects this node; pooled HBONE connections get GOAWAY), lets open
    * connections finish for up to `drainMs`, then closes everything (dataplane/proxy/proxy-runtime.ts).
    */

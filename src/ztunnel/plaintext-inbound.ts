@@ -1,9 +1,9 @@
-// Inbound plaintext (:15006) for clients outside the mesh. Local mode has no transparent capture to
+// Inbound plaintext (INBOUND_PORT) for clients outside the mesh. Local mode has no transparent capture to
 // recover the original destination, so the client names it with an HTTP/1.1 CONNECT (the HBONE request
 // shape without TLS and HTTP/2): `CONNECT <pod ip>:<port> HTTP/1.1`. PeerAuthentication STRICT turns into
 // a policy that denies connections without a principal, so these are refused with 401 there.
 // Only workloads this proxy carries are reachable (inbound-target.ts): a CONNECT to the proxy's own
-// address (its admin :15000 among them) or to anything the mesh does not know is refused, counted and logged.
+// address (its admin port among them) or to anything the mesh does not know is refused, counted and logged.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { parseHboneAuthority } from '../dataplane/hbone/authority.js';

@@ -1,10 +1,11 @@
-// The control plane's resource API on :15014: Kubernetes-shaped GET/PUT/DELETE plus POST /apply and /delete.
+// The control plane's resource API on its HTTP port: Kubernetes-shaped GET/PUT/DELETE plus POST /apply and /delete.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { apiVersionOf, type KindInfo } from '../../api/kinds.js';
 import { checkSubsets } from '../../api/cross-check.js';
 import { keyOf, type ApplyResult, type Resource } from '../../api/types.js';
 import { L4meshError } from '../../errors/index.js';
+import { adminTokenPath } from '../../config/state-layout.js';
 import type { ResourceStore } from '../store/resource-store.js';
 import { ResourceApiError, sendError, sendJson } from './http-errors.js';
 import { matchesLabels, parseLabelSelector } from './label-selector.js';
@@ -88,7 +89,7 @@ function respond(req: IncomingMessage, res: ServerResponse, expected: Buffer, wo
       new ResourceApiError(
         401,
         'L4MESH_ERR_UNAUTHENTICATED',
-        'missing or wrong admin token: send "Authorization: Bearer <token>" with the token from <state dir>/admin.token',
+        `missing or wrong admin token: send "Authorization: Bearer <token>" with the token from ${adminTokenPath('<state dir>')}`,
         { headers: { 'www-authenticate': 'Bearer' } },
       ),
     );

@@ -1,15 +1,16 @@
 // What the CA puts into the certificates it signs: the root, workload leaves and its own serving cert.
 import { randomBytes } from 'node:crypto';
 import { type CryptoKey, type CryptoKeyPair, ECDSA_P256_SHA256, x509 } from '../../identity/x509.js';
+import { CONTROL_PLANE_SERVER_NAME, DEFAULT_CONTROL_PLANE_ADDRESS, DEFAULT_TRUST_DOMAIN } from '../../config/mesh-constants.js';
 
 /** Ten years: the root outlives every deployment we expect; rotation is a manual, planned event. */
 export const ROOT_VALIDITY_SECONDS = 10 * 365 * 24 * 3600;
-export const ROOT_SUBJECT = 'O=cluster.local, CN=l4mesh root';
+export const ROOT_SUBJECT = `O=${DEFAULT_TRUST_DOMAIN}, CN=l4mesh root`;
 /** Leaves start 60 s in the past so a peer whose clock runs slightly behind still accepts them. */
 export const CLOCK_SKEW_SECONDS = 60;
 /** Names the control plane is reached by: locally, and under Istio's own service name for istio-agent clients. */
-export const DEFAULT_SERVING_DNS_NAMES = ['localhost', 'istiod.istio-system.svc'];
-export const DEFAULT_SERVING_IP_ADDRESSES = ['127.0.0.1'];
+export const DEFAULT_SERVING_DNS_NAMES = ['localhost', CONTROL_PLANE_SERVER_NAME];
+export const DEFAULT_SERVING_IP_ADDRESSES = [DEFAULT_CONTROL_PLANE_ADDRESS];
 
 /**
  * 16 random bytes as a positive DER integer: the top bit is cleared (else it reads as negative) and the

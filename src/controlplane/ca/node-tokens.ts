@@ -1,11 +1,10 @@
 // Join tokens that let a node proxy call the CA: only SHA-256 hashes are stored, so the file reveals no token.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { L4meshError } from '../../errors/index.js';
 import { writeFileAtomic } from '../../config/secret-file.js';
+import { nodeTokensFile } from '../../config/state-layout.js';
 
-export const NODE_TOKENS_FILE = 'node-tokens.json';
 const TOKEN_PREFIX = 'l4n_';
 /** 24 random bytes = 192 bits, printed as 32 base64url characters: unguessable and shell-safe. */
 const TOKEN_RANDOM_BYTES = 24;
@@ -39,7 +38,7 @@ export class NodeTokenStore {
 
   /** Opens `<stateDir>/node-tokens.json` (absent: no tokens yet). */
   static async open(stateDir: string): Promise<NodeTokenStore> {
-    const path = join(stateDir, NODE_TOKENS_FILE);
+    const path = nodeTokensFile(stateDir);
     const { tokens, mtimeMs } = readTokenFile(path);
     return new NodeTokenStore(path, tokens, mtimeMs);
   }

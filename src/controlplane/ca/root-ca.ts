@@ -1,6 +1,5 @@
 // The mesh's root certificate authority: created once under the state directory, then reused across restarts.
 import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { L4meshError } from '../../errors/index.js';
 import { checkCsr } from '../../identity/csr.js';
 import { type CryptoKey, ECDSA_P256_SHA256, generateP256KeyPair, privateKeyFromPem, privateKeyToPem, terminatedPem, x509 } from '../../identity/x509.js';
@@ -11,9 +10,8 @@ import {
   createRootCertificate,
 } from './certificate-profiles.js';
 import { writeFileAtomic } from '../../config/secret-file.js';
+import { rootCertFile, rootKeyFile } from '../../config/state-layout.js';
 
-export const ROOT_CERT_FILE = 'root-cert.pem';
-export const ROOT_KEY_FILE = 'root-key.pem';
 /** The control plane's own TLS certificate is re-issued at every start; a year spares long-running hosts. */
 export const DEFAULT_SERVING_TTL_SECONDS = 365 * 24 * 3600;
 
@@ -88,9 +86,8 @@ export class RootCa {
  * certificate, so a crash in between leaves an unpublished key that the next start simply replaces.
  */
 export async function loadOrCreateRootCa(stateDir: string): Promise<RootCa> {
-  const dir = join(stateDir, 'ca');
-  const certPath = join(dir, ROOT_CERT_FILE);
-  const keyPath = join(dir, ROOT_KEY_FILE);
+  const certPath = rootCertFile(stateDir);
+  const keyPath = rootKeyFile(stateDir);
   const certPem = await readIfExists(certPath);
   if (certPem !== undefined) {
     const keyPem = await readIfExists(keyPath);

@@ -1,6 +1,6 @@
-// HTTP client of the control plane's :15014 resource API and debug endpoints, used by the CLI and the local runtime.
+// HTTP client of the control plane's HTTP resource API and debug endpoints, used by the CLI and the local runtime.
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { adminTokenPath } from '../../config/state-layout.js';
 import { apiVersionOf, type KindInfo } from '../../api/kinds.js';
 import type { ApplyResult, Resource } from '../../api/types.js';
 import { L4meshError, type ErrorCode } from '../../errors/index.js';
@@ -33,7 +33,7 @@ export function objectPath(info: KindInfo, namespace: string | undefined, name?:
 
 export class ControlPlaneClient {
   constructor(
-    /** host:port of the HTTP server, e.g. 127.0.0.1:15014 */
+    /** host:port of the HTTP server, e.g. 127.0.0.1:<CONTROL_PLANE_HTTP_PORT> */
     readonly address: string,
     private readonly token: string,
     private readonly timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
@@ -43,7 +43,7 @@ export class ControlPlaneClient {
   static async open(stateDir: string, address: string): Promise<ControlPlaneClient> {
     let token: string;
     try {
-      token = (await readFile(join(stateDir, 'admin.token'), 'utf8')).trim();
+      token = (await readFile(adminTokenPath(stateDir), 'utf8')).trim();
     } catch {
       throw new L4meshError('L4MESH_ERR_NO_CONTROL_PLANE', `no control plane at ${address} — run "l4mesh up" (no admin token in ${stateDir})`);
     }

@@ -1,11 +1,9 @@
-// Unauthenticated read-only endpoints of the control plane's :15014 server: readiness, metrics,
+// Unauthenticated read-only endpoints of the control plane's HTTP server: readiness, metrics,
 // debug dumps and Prometheus HTTP service discovery (what istiod serves on its monitoring port).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry as PromRegistry } from 'prom-client';
+import { CLUSTER_DOMAIN, PROXY_METRICS_PORT } from '../../config/mesh-constants.js';
 import { parseNodeId, type ProxyInfo } from '../registry/source.js';
-
-/** The proxies' metrics port (DESIGN §1); every role serves Prometheus there. */
-export const PROXY_METRICS_PORT = 15020;
 
 export interface DebugDeps {
   metrics: PromRegistry;
@@ -104,7 +102,7 @@ export function createDebugHandler(deps: DebugDeps): (req: IncomingMessage, res:
         const dot = proxyId.indexOf('.');
         const proxy =
           conn?.proxy ??
-          (dot > 0 ? parseNodeId(`ztunnel~0.0.0.0~${proxyId}~${proxyId.slice(dot + 1)}.svc.cluster.local`) : undefined);
+          (dot > 0 ? parseNodeId(`ztunnel~0.0.0.0~${proxyId}~${proxyId.slice(dot + 1)}.svc.${CLUSTER_DOMAIN}`) : undefined);
         if (!proxy) {
           sendJson(res, 400, { error: { code: 'L4MESH_ERR_BAD_REQUEST', message: `proxyID "${proxyId}" is not <name>.<namespace>` } });
           return true;

@@ -1,6 +1,6 @@
 // What the registry is built from (the resource store, or a fake in tests) and its options with defaults.
 import type { Resource } from '../../api/types.js';
-import { DEFAULT_CLUSTER_ID, DEFAULT_TRUST_DOMAIN } from '../../api/mesh.js';
+import { CLUSTER_DOMAIN, DEFAULT_CLUSTER_ID, DEFAULT_TRUST_DOMAIN, DEFAULT_VIP_RANGE } from '../../config/mesh-constants.js';
 import { L4meshError } from '../../errors/index.js';
 
 /** The part of the ResourceStore the registry needs; tests pass a fake. */
@@ -25,17 +25,8 @@ export interface RegistryOptions {
   debounceMs?: number;
 }
 
-/**
- * Loopback range, so that in local mode a VIP is always routable to `lo` and never collides with a
- * real network; 127.2/16 stays clear of the per-proxy and per-pod blocks the local runtime uses.
- */
-export const DEFAULT_VIP_RANGE = '127.2.0.0/16';
 /** Long enough to coalesce one `apply -f` of many documents, short enough to be invisible to a user. */
 export const DEFAULT_DEBOUNCE_MS = 10;
-/** Waypoints and node proxies accept HBONE on this port (DESIGN §1). */
-export const HBONE_PORT = 15008;
-/** Kubernetes' default cluster DNS suffix; service hostnames are `<name>.<ns>.svc.<suffix>`. */
-export const CLUSTER_DOMAIN = 'cluster.local';
 
 export interface ResolvedOptions {
   trustDomain: string;

@@ -1,10 +1,9 @@
 // Hands out virtual IPs to services that have none of their own, stable across recomputes and (with a
 // state directory) across control-plane restarts, so proxies and workloads never see a VIP move.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { L4meshError } from '../../errors/index.js';
-
-export const VIP_STATE_FILE = 'vips.json';
+import { DEFAULT_VIP_RANGE } from '../../config/mesh-constants.js';
+import { vipsFile } from '../../config/state-layout.js';
 
 interface PersistedVips {
   range: string;
@@ -76,7 +75,7 @@ export class VipAllocator {
   }
 
   private load(): void {
-    const file = join(this.stateDir!, VIP_STATE_FILE);
+    const file = vipsFile(this.stateDir!);
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
@@ -109,7 +108,7 @@ export class VipAllocator {
   private save(): void {
     if (!this.stateDir) return;
     mkdirSync(this.stateDir, { recursive: true });
-    const file = join(this.stateDir, VIP_STATE_FILE);
+    const file = vipsFile(this.stateDir);
     const tmp = `${file}.${process.pid}.tmp`;
     const data: PersistedVips = { range: this.range, allocations: Object.fromEntries([...this.allocations()].sort()) };
     try {
@@ -127,7 +126,7 @@ function parseCidr(range: string): { base: number; prefix: number } {
   const ip = m ? parseIpv4(m[1]!) : undefined;
   const prefix = m ? Number(m[2]) : NaN;
   if (ip === undefined || !(prefix >= 0 && prefix <= 32)) {
-    throw new L4meshError('L4MESH_ERR_CONFIG', `registry option vipRange must be an IPv4 CIDR such as 127.2.0.0/16, got ${JSON.stringify(range)}`);
+    throw new L4meshError('L4MESH_ERR_CONFIG', `registry option vipRange must be an IPv4 CIDR such as ${DEFAULT_VIP_RANGE}, got ${JSON.stringify(range)}`);
   }
   const hostBits = 32 - prefix;
   const base = hostBits === 32 ? 0 : Math.floor(ip / 2 ** hostBits) * 2 ** hostBits;

@@ -10,7 +10,8 @@ import {
   stringMap,
   type Labels,
 } from '../../api/labels.js';
-import { HBONE_PORT, serviceHostname } from './options.js';
+import { HBONE_PORT } from '../../config/mesh-constants.js';
+import { serviceHostname } from './options.js';
 
 /** Namespace name → its labels, from `Namespace` resources (cluster-scoped). */
 export function namespaceLabels(namespaces: Resource[]): Map<string, Labels> {

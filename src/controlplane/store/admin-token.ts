@@ -1,20 +1,15 @@
 // The control plane's admin token: created once per state directory, required by the resource API.
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { L4meshError } from '../../errors/index.js';
+import { adminTokenPath } from '../../config/state-layout.js';
 import { durableFiles } from './durable-files.js';
 
-export const ADMIN_TOKEN_FILE = 'admin.token';
 /** 32 random bytes = 256 bits, written as 64 hex characters; far beyond guessing over HTTP. */
 const ADMIN_TOKEN_BYTES = 32;
 /** Only the control plane's user may read the token; anyone holding it can change the mesh. */
 const ADMIN_TOKEN_MODE = 0o600;
 const ADMIN_TOKEN_PATTERN = /^[0-9a-f]{64}$/;
-
-export function adminTokenPath(stateDir: string): string {
-  return join(stateDir, ADMIN_TOKEN_FILE);
-}
 
 /** Returns the state directory's admin token, creating `<stateDir>/admin.token` on first start. */
 export async function ensureAdminToken(stateDir: string): Promise<string> {

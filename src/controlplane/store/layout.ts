@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { kindByName, type KindInfo } from '../../api/kinds.js';
 import type { ResourceKey } from '../../api/types.js';
 import { L4meshError } from '../../errors/index.js';
+import { resourcesDir } from '../../config/state-layout.js';
 
-export const RESOURCES_DIR = 'resources';
 /** Directory of cluster-scoped kinds; a Kubernetes namespace name can never start with '_', so it cannot collide. */
 export const CLUSTER_SCOPE_DIR = '_cluster';
 export const RESOURCE_FILE_SUFFIX = '.json';
@@ -41,7 +41,7 @@ export function checkKey(key: ResourceKey): KindInfo {
 }
 
 export function resourcesRoot(stateDir: string): string {
-  return join(stateDir, RESOURCES_DIR);
+  return resourcesDir(stateDir);
 }
 
 export function resourceFile(stateDir: string, key: ResourceKey): string {

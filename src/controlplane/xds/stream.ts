@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import type { MeshSource, ProxyInfo } from '../registry/source.js';
 import { parseNodeId } from '../registry/source.js';
+import { CLUSTER_DOMAIN } from '../../config/mesh-constants.js';
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse } from '../../proto/codec.js';
 import { SERVED_TYPE_URLS, type ResourceEncoder } from './resources.js';
 import { metricType, type XdsMetrics } from './metrics.js';
@@ -118,8 +119,8 @@ export class DeltaStream {
       const id = req.node?.id ?? '';
       const proxy = parseNodeId(id);
       if (!proxy) {
-        this.log('warn', 'xDS client sent a bad node id; expected <type>~<ip>~<name>.<namespace>~<namespace>.svc.cluster.local', { nodeId: id });
-        this.fail(3, `invalid node id "${id}": expected <type>~<ip>~<name>.<namespace>~<namespace>.svc.cluster.local`); // INVALID_ARGUMENT
+        this.log('warn', `xDS client sent a bad node id; expected <type>~<ip>~<name>.<namespace>~<namespace>.svc.${CLUSTER_DOMAIN}`, { nodeId: id });
+        this.fail(3, `invalid node id "${id}": expected <type>~<ip>~<name>.<namespace>~<namespace>.svc.${CLUSTER_DOMAIN}`); // INVALID_ARGUMENT
         return;
       }
       const refusal = this.admit?.(proxy, this.call.metadata);

@@ -1,16 +1,17 @@
 // The per-proxy admin token: written (0600, in a 0700 directory) at proxy start, read by the CLI and the
 // local runtime from the state dir, required as `Authorization: Bearer` by every admin endpoint that
-// changes state (POST /logging, POST /quitquitquit), so a workload that can reach :15000 cannot stop
+// changes state (POST /logging, POST /quitquitquit), so a workload that can reach the admin port cannot stop
 // the proxy or change its logging.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import { writeFileAtomic } from '../../config/secret-file.js';
+import { proxyAdminTokenPath, proxyAdminTokensDir } from '../../config/state-layout.js';
 
-/** `<state dir>/admin-tokens/<proxy address>.token`: callers know a proxy by the address its :15000 binds. */
-export const ADMIN_TOKENS_DIR = 'admin-tokens';
+/** `<state dir>/admin-tokens/<proxy address>.token`: callers know a proxy by the address its admin port binds. */
+export { proxyAdminTokenPath };
+
 /** Owner-only: the token lets its holder stop the proxy. */
 const TOKEN_FILE_MODE = 0o600;
 const TOKEN_DIR_MODE = 0o700;
@@ -19,13 +20,9 @@ const TOKEN_BYTES = 32;
 /** The realm named in WWW-Authenticate, so a 401 says which credential is wanted. */
 export const ADMIN_REALM = 'l4mesh-proxy-admin';
 
-export function proxyAdminTokenPath(stateDir: string, address: string): string {
-  return join(stateDir, ADMIN_TOKENS_DIR, `${address}.token`);
-}
-
 /** A fresh token for the proxy at `address`, written atomically (a restarted proxy replaces its old one). */
 export async function writeProxyAdminToken(stateDir: string, address: string): Promise<string> {
-  const dir = join(stateDir, ADMIN_TOKENS_DIR);
+  const dir = proxyAdminTokensDir(stateDir);
   await mkdir(dir, { recursive: true, mode: TOKEN_DIR_MODE });
   // mkdir leaves an existing directory's mode alone (and applies the umask to a new one).
   await chmod(dir, TOKEN_DIR_MODE);

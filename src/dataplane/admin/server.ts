@@ -1,4 +1,4 @@
-// Proxy admin endpoints: :15000 (loopback) config_dump, logging, quitquitquit, and :15021 readiness.
+// Proxy admin endpoints: admin (loopback: config_dump, logging, quitquitquit) and readiness.
 // Reads stay open on loopback (no secrets: certificates without keys, the mesh every proxy is sent);
 // every request that changes state needs the proxy's admin token (admin-token.ts).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

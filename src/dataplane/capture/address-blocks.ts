@@ -5,8 +5,6 @@ import { mkdir, readFile, rename, writeFile, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { L4meshError } from '../../errors/index.js';
 
-/** 127.64.0.0/10 holds 16,384 blocks of 256; far from the pod (127.1/16), VIP (127.2/16) and node (127.0.10/24) ranges. */
-export const DEFAULT_CAPTURE_RANGE = '127.64.0.0/10';
 /** A /24 per workload: 254 usable addresses, one per reachable service. */
 const BLOCK_SIZE = 256;
 

@@ -1,7 +1,6 @@
 // HBONE (HTTP/2 CONNECT over mutual TLS): the inbound server, the outbound connection pool, headers.
 export {
   HboneServer,
-  DEFAULT_HBONE_PORT,
   DEFAULT_HBONE_CLOSE_GRACE_MS,
   type HboneIdentities,
   type HboneInboundRequest,

@@ -1,4 +1,4 @@
-// The inbound HBONE listener (:15008): terminates mutual TLS, accepts HTTP/2 CONNECT streams, asks a
+// The inbound HBONE listener (HBONE_PORT): terminates mutual TLS, accepts HTTP/2 CONNECT streams, asks a
 // handler (policy, upstream connect) what to do with each, and splices accepted streams to the workload.
 import { EventEmitter } from 'node:events';
 import {
@@ -20,8 +20,8 @@ import { HBONE_TLS_MIN_VERSION } from '../tls/secure-context.js';
 import { parseHboneAuthority } from './authority.js';
 import { DEFAULT_PING_TIMING, PingWatch, pingTimeoutError, sweepEveryMs, type PingTiming } from './liveness.js';
 import { HBONE_MAX_SESSION_MEMORY_MB, HBONE_SERVER_HTTP2_SETTINGS, HBONE_SESSION_WINDOW_BYTES } from './settings.js';
+import { HBONE_PORT } from '../../config/mesh-constants.js';
 
-export const DEFAULT_HBONE_PORT = 15008;
 /** How long `close()` lets open tunnels finish before cutting them, when the caller does not say. */
 export const DEFAULT_HBONE_CLOSE_GRACE_MS = 5_000;
 
@@ -136,7 +136,7 @@ export class HboneServer extends EventEmitter {
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
       this.server.once('error', onError);
-      this.server.listen(this.options.port ?? DEFAULT_HBONE_PORT, this.options.host, () => {
+      this.server.listen(this.options.port ?? HBONE_PORT, this.options.host, () => {
         this.server.off('error', onError);
         resolve();
       });

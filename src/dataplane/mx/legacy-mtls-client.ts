@@ -1,4 +1,4 @@
-// The client side of LEGACY_ISTIO_MTLS: TLS to a sidecar's :15006 as the source workload, ALPN
+// The client side of LEGACY_ISTIO_MTLS: TLS to a sidecar's INBOUND_PORT as the source workload, ALPN
 // istio-peer-exchange, the destination's SPIFFE id verified, then the metadata exchange. Used by node
 // proxies and sidecars alike for destinations that run a sidecar.
 import { connect, type SecureContext, type TLSSocket } from 'node:tls';
@@ -8,7 +8,7 @@ import type { PeerMetadata } from './codec.js';
 import { exchangeMetadata, MX_ALPN, type ExchangeResult } from './handshake.js';
 import type { MxStats } from './stats.js';
 import { createHboneSecureContext, hboneClientTlsOptions, type TlsMaterial } from '../tls/secure-context.js';
-import { SIDECAR_PORTS } from '../proxy/endpoints.js';
+import { INBOUND_PORT } from '../../config/mesh-constants.js';
 import { sidecarServerName } from '../tls/sidecar-server-name.js';
 
 /** A TLS handshake to a sidecar on a local host; beyond this the sidecar is not answering. */
@@ -35,7 +35,7 @@ export interface SidecarDialRequest {
   source: MeshWorkload;
   sourceIdentity: string;
   destinationIdentity: string;
-  /** The destination workload's pod IP (its sidecar listens there on :15006). */
+  /** The destination workload's pod IP (its sidecar listens there on INBOUND_PORT). */
   host: string;
   port?: number;
   /** Service hostname and service port: they name the target in SNI (see server-name.ts). */
@@ -65,7 +65,7 @@ export class SidecarDialer {
     if (!material) {
       throw new L4meshError('L4MESH_ERR_CERTIFICATE', `no certificate for ${request.sourceIdentity} yet — is the control plane's CA reachable?`);
     }
-    const port = request.port ?? SIDECAR_PORTS.inbound;
+    const port = request.port ?? INBOUND_PORT;
     const where = `sidecar ${request.host}:${port}`;
     const socket = await this.handshake(material, request, port, where);
     try {

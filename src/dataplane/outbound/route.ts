@@ -7,7 +7,7 @@ import { formatHboneAuthority } from '../hbone/authority.js';
 import { RoundRobinBalancer, selectEndpoint } from '../lb.js';
 import type { OutlierDetector } from '../outlier-detection.js';
 import type { Endpoint, ProxyState } from '../state/proxy-state.js';
-import { PROXY_PORTS, SIDECAR_PORTS } from '../proxy/endpoints.js';
+import { HBONE_PORT, INBOUND_PORT } from '../../config/mesh-constants.js';
 
 export interface Route {
   destination: MeshWorkload;
@@ -15,7 +15,7 @@ export interface Route {
   /** Where the bytes go: `ip:port` of the endpoint (or the service VIP:port through a waypoint). */
   authority: string;
   hbone?: { host: string; port: number; node: string };
-  /** The destination's sidecar (:15006 at its pod IP) and the service port SNI names there. */
+  /** The destination's sidecar (INBOUND_PORT at its pod IP) and the service port SNI names there. */
   sidecar?: { host: string; port: number; hostname: string; servicePort: number };
 }
 
@@ -53,7 +53,7 @@ export class RouteResolver {
   route(service: MeshService, port: number, tried: ReadonlySet<string>): Route {
     const { state, outliers } = this.deps;
     const waypoint = state.waypointFor(service);
-    const wpPort = waypoint ? waypoint.gateway.hboneMtlsPort || PROXY_PORTS.hbone : undefined;
+    const wpPort = waypoint ? waypoint.gateway.hboneMtlsPort || HBONE_PORT : undefined;
     const skipTried = tried.size > 0 ? (e: Endpoint) => tried.has(e.workload.uid) : undefined;
     const skip = outliers.empty ? skipTried : (e: Endpoint) => tried.has(e.workload.uid) || this.ejected(service, port, e, wpPort);
     if (waypoint) {
@@ -108,12 +108,12 @@ export class RouteResolver {
       if (!this.deps.sidecars) {
         throw new L4meshError('L4MESH_ERR_PROTOCOL', `destination ${dst.name} runs a sidecar (LEGACY_ISTIO_MTLS); this proxy was started without istio-peer-exchange`);
       }
-      return { destination: dst, destinationIdentity, authority, sidecar: { host: ip, port: SIDECAR_PORTS.inbound, hostname: service.hostname, servicePort: port } };
+      return { destination: dst, destinationIdentity, authority, sidecar: { host: ip, port: INBOUND_PORT, hostname: service.hostname, servicePort: port } };
     }
     const proxy = this.deps.nodeProxyAddress(dst.node);
     if (!proxy) {
       throw new L4meshError('L4MESH_ERR_NO_HEALTHY_UPSTREAM', `no node proxy known for node "${dst.node}" of ${dst.name} — is "l4mesh ztunnel --node ${dst.node}" running?`);
     }
-    return { destination: dst, destinationIdentity, authority, hbone: { host: proxy, port: PROXY_PORTS.hbone, node: dst.node } };
+    return { destination: dst, destinationIdentity, authority, hbone: { host: proxy, port: HBONE_PORT, node: dst.node } };
   }
 }

@@ -4,17 +4,16 @@
 import { readFile } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
 import { L4meshError } from '../../errors/index.js';
+import { CONTROL_PLANE_SERVER_NAME } from '../../config/mesh-constants.js';
+import { rootCertFile, STATE_DIR_PLACEHOLDER } from '../../config/state-layout.js';
 import { CaClient } from '../../identity/ca-client.js';
 import { CertificateManager } from '../../identity/certificate-manager.js';
 import type { WorkloadCertificate } from '../../identity/workload-certificate.js';
 import { XdsClient } from '../xds/client.js';
 import type { Logger } from '../../logging/logger.js';
 
-/** The name the control plane's serving certificate carries (as istiod's does); verified instead of the dialled IP. */
-export const CONTROL_PLANE_SERVER_NAME = 'istiod.istio-system.svc';
-
 export interface ControlPlaneLinkOptions {
-  /** `host:port` of xDS + CA (15012). */
+  /** `host:port` of xDS + CA (CONTROL_PLANE_GRPC_PORT). */
   controlPlane: string;
   tokenFile: string;
   rootCertFile: string;
@@ -48,7 +47,7 @@ async function readRequired(file: string, what: string, hint: string): Promise<s
 export async function linkToControlPlane(options: ControlPlaneLinkOptions): Promise<ControlPlaneLink> {
   const { log } = options;
   const token = await readRequired(options.tokenFile, 'the node token', `create one with "l4mesh control-plane token create --node ${options.node}"`);
-  const rootPem = (await readRequired(options.rootCertFile, 'the mesh root certificate', 'it is <state-dir>/ca/root-cert.pem of the control plane')) + '\n';
+  const rootPem = (await readRequired(options.rootCertFile, 'the mesh root certificate', `it is ${rootCertFile(STATE_DIR_PLACEHOLDER)} of the control plane`)) + '\n';
 
   const certs = new CertificateManager({
     client: new CaClient({ address: options.controlPlane, rootCertPem: rootPem, token, serverName: CONTROL_PLANE_SERVER_NAME }),

@@ -1,17 +1,13 @@
-// The HTTP endpoints every proxy role serves on its own address: metrics (:15020), readiness (:15021)
-// and admin (:15000: config_dump, logging, quitquitquit, plus role-specific read-only views).
+// The HTTP endpoints every proxy role serves on its own address: metrics, readiness
+// and admin (config_dump, logging, quitquitquit, plus role-specific read-only views).
 import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
+import { PROXY_ADMIN_PORT, PROXY_METRICS_PORT, PROXY_READINESS_PORT } from '../../config/mesh-constants.js';
 import { adminHandler, closeServer, listen, readinessHandler } from '../admin/server.js';
 import { writeProxyAdminToken } from '../admin/admin-token.js';
 import { checkFdLimits, fdPressure } from '../admin/fd-pressure.js';
 import { startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.js';
 import { isLogLevel, type Logger } from '../../logging/logger.js';
-
-/** DESIGN §1: the same ports for every role, each bound on the proxy's own IP. */
-export const PROXY_PORTS = { hbone: 15008, inboundPlaintext: 15006, admin: 15000, metrics: 15020, readiness: 15021 } as const;
-/** DESIGN §1 for the sidecar role, bound on the workload's pod IP: its mutual-TLS inbound instead of HBONE. */
-export const SIDECAR_PORTS = { inbound: 15006, admin: 15000, metrics: 15020, readiness: 15021 } as const;
 
 export interface ProxyEndpointsOptions {
   address: string;
@@ -34,8 +30,8 @@ export async function startProxyEndpoints(options: ProxyEndpointsOptions): Promi
   checkFdLimits(log);
   fdPressure.start(log);
   fdPressure.register(options.registry);
-  const metrics: MetricsServer = await startMetricsServer({ host: address, port: PROXY_PORTS.metrics, registry: options.registry });
-  const readiness: Server = await listen(readinessHandler(options.ready), address, PROXY_PORTS.readiness, 'readiness');
+  const metrics: MetricsServer = await startMetricsServer({ host: address, port: PROXY_METRICS_PORT, registry: options.registry });
+  const readiness: Server = await listen(readinessHandler(options.ready), address, PROXY_READINESS_PORT, 'readiness');
   const adminToken = await writeProxyAdminToken(options.stateDir, address);
   const admin: Server = await listen(
     adminHandler({
@@ -51,7 +47,7 @@ export async function startProxyEndpoints(options: ProxyEndpointsOptions): Promi
       adminToken,
     }),
     address,
-    PROXY_PORTS.admin,
+    PROXY_ADMIN_PORT,
     'admin',
   );
   fdPressure.watch(metrics.server, 'metrics', 'control');

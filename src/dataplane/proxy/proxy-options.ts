@@ -1,15 +1,17 @@
 // Flags every proxy role (node proxy, sidecar, waypoint) shares, with their environment variables and
 // defaults; each role's config module adds its own on top.
-import { join } from 'node:path';
 import { L4meshError } from '../../errors/index.js';
-import { DEFAULT_STATE_DIR_TEXT, defaultStateDir } from '../../config/paths.js';
+import { CONTROL_PLANE_GRPC_PORT, DEFAULT_CLUSTER_ID, DEFAULT_CONTROL_PLANE_ADDRESS } from '../../config/mesh-constants.js';
+import { DEFAULT_STATE_DIR_TEXT, defaultStateDir, ENV_STATE_DIR } from '../../config/paths.js';
+import { nodeTokenFile, rootCertFile, STATE_DIR_PLACEHOLDER } from '../../config/state-layout.js';
 import { isLogLevel, type LogLevel } from '../../logging/logger.js';
 import { DEFAULT_TCP_REPORTING_DURATION_MS } from '../telemetry/connection-tracker.js';
 import { DEFAULT_SERIES_EXPIRY_GRACE_MS } from '../telemetry/metrics.js';
-import { parseDuration } from '../../api/derive.js';
+import { DEFAULT_HBONE_IDLE_TIMEOUT_MS } from '../hbone/client-pool.js';
+import { formatDuration, parseDuration } from '../../api/derive.js';
 
 /** Where the control plane listens by default (`l4mesh up` starts it there). */
-export const DEFAULT_CONTROL_PLANE = '127.0.0.1:15012';
+export const DEFAULT_CONTROL_PLANE = `${DEFAULT_CONTROL_PLANE_ADDRESS}:${CONTROL_PLANE_GRPC_PORT}`;
 /** The per-user state dir of src/config/paths.ts, so a hand-started proxy finds what `l4mesh up` made. */
 export const DEFAULT_STATE_DIR = DEFAULT_STATE_DIR_TEXT;
 /**
@@ -17,12 +19,14 @@ export const DEFAULT_STATE_DIR = DEFAULT_STATE_DIR_TEXT;
  * after 8 s) never has to kill a draining proxy, long enough for request/response exchanges to end.
  */
 export const DEFAULT_DRAIN_MS = 5_000;
-/** Istio's default cluster id; it shows up in the *_cluster metric labels. */
-export const DEFAULT_CLUSTER_ID = 'Kubernetes';
+/** Access-log format unless `--log-format` says otherwise: ztunnel's text lines (docs/design.md, "Access log"). */
+export const DEFAULT_LOG_FORMAT = 'text';
+/** Log level unless `--log-level` or RUST_LOG says otherwise. */
+export const DEFAULT_LOG_LEVEL = 'info';
 
 /** ztunnel's variable names where it has one (CA_ADDRESS, RUST_LOG), so its habits carry over. */
 export const PROXY_ENV = {
-  stateDir: 'L4MESH_STATE_DIR',
+  stateDir: ENV_STATE_DIR,
   controlPlane: 'CA_ADDRESS',
   tcpReportingDuration: 'TCP_REPORTING_DURATION',
   logLevel: 'RUST_LOG',
@@ -78,11 +82,11 @@ export function proxyCommonConfig(values: CommonValues, node: string, env: NodeJ
   const stateDir = values['state-dir'] ?? (env[PROXY_ENV.stateDir] || defaultStateDir(env));
   const controlPlane = values['control-plane'] ?? (env[PROXY_ENV.controlPlane] || DEFAULT_CONTROL_PLANE);
   if (!/^[^\s]+:\d+$/.test(controlPlane)) {
-    throw new L4meshError('L4MESH_ERR_CONFIG', `--control-plane: "${controlPlane}" is not HOST:PORT (e.g. 127.0.0.1:15012)`);
+    throw new L4meshError('L4MESH_ERR_CONFIG', `--control-plane: "${controlPlane}" is not HOST:PORT (e.g. ${DEFAULT_CONTROL_PLANE})`);
   }
-  const logFormat = values['log-format'] ?? 'text';
+  const logFormat = values['log-format'] ?? DEFAULT_LOG_FORMAT;
   if (logFormat !== 'text' && logFormat !== 'json') throw new L4meshError('L4MESH_ERR_CONFIG', `--log-format: "${logFormat}" must be text or json`);
-  const logLevel = values['log-level'] ?? (env[PROXY_ENV.logLevel] || 'info');
+  const logLevel = values['log-level'] ?? (env[PROXY_ENV.logLevel] || DEFAULT_LOG_LEVEL);
   if (!isLogLevel(logLevel)) throw new L4meshError('L4MESH_ERR_CONFIG', `--log-level: "${logLevel}" must be one of error, warn, info, debug, trace`);
   const reporting = values['tcp-reporting-duration'] ?? env[PROXY_ENV.tcpReportingDuration];
   const poolIdle = values['pool-idle-timeout'] ?? (env[PROXY_ENV.poolIdleTimeout] || undefined);
@@ -90,8 +94,8 @@ export function proxyCommonConfig(values: CommonValues, node: string, env: NodeJ
   if (poolIdleTimeoutMs === 0) throw new L4meshError('L4MESH_ERR_CONFIG', `--pool-idle-timeout: "${poolIdle}" must be more than 0 (e.g. 5m)`);
   return {
     controlPlane,
-    tokenFile: values['token-file'] ?? join(stateDir, 'tokens', `${node}.token`),
-    rootCertFile: values['root-cert'] ?? join(stateDir, 'ca', 'root-cert.pem'),
+    tokenFile: values['token-file'] ?? nodeTokenFile(stateDir, node),
+    rootCertFile: values['root-cert'] ?? rootCertFile(stateDir),
     stateDir,
     logFormat,
     logLevel,
@@ -103,17 +107,21 @@ export function proxyCommonConfig(values: CommonValues, node: string, env: NodeJ
   };
 }
 
+/** How help texts show the default token and root-certificate files. */
+export const NODE_TOKEN_FILE_TEXT = nodeTokenFile(STATE_DIR_PLACEHOLDER, '<node>');
+export const ROOT_CERT_FILE_TEXT = rootCertFile(STATE_DIR_PLACEHOLDER);
+
 /** The `--help` lines of PROXY_OPTIONS, shared by every proxy command. */
 export const PROXY_OPTIONS_HELP = `  --control-plane HOST:PORT   xDS + CA (env ${PROXY_ENV.controlPlane}, default ${DEFAULT_CONTROL_PLANE})
-  --token-file FILE           node token (default <state-dir>/tokens/<node>.token)
-  --root-cert FILE            mesh root (default <state-dir>/ca/root-cert.pem)
+  --token-file FILE           node token (default ${NODE_TOKEN_FILE_TEXT})
+  --root-cert FILE            mesh root (default ${ROOT_CERT_FILE_TEXT})
   --state-dir DIR             logs, capture allocations (env ${PROXY_ENV.stateDir}, default ${DEFAULT_STATE_DIR})
-  --log-format text|json      access log format (default text)
-  --log-level LEVEL           error, warn, info, debug, trace (env ${PROXY_ENV.logLevel}, default info)
-  --tcp-reporting-duration D  how often open connections report bytes (env ${PROXY_ENV.tcpReportingDuration}, default 15s)
-  --metrics-expiry-grace D    how long idle series of a workload that left the mesh stay (default 5m)
+  --log-format text|json      access log format (default ${DEFAULT_LOG_FORMAT})
+  --log-level LEVEL           error, warn, info, debug, trace (env ${PROXY_ENV.logLevel}, default ${DEFAULT_LOG_LEVEL})
+  --tcp-reporting-duration D  how often open connections report bytes (env ${PROXY_ENV.tcpReportingDuration}, default ${formatDuration(DEFAULT_TCP_REPORTING_DURATION_MS)})
+  --metrics-expiry-grace D    how long idle series of a workload that left the mesh stay (default ${formatDuration(DEFAULT_SERIES_EXPIRY_GRACE_MS)})
   --drain-duration D          how long SIGTERM lets open connections finish before cutting them
-                              (env ${PROXY_ENV.drainDuration}, default ${DEFAULT_DRAIN_MS / 1000}s)
+                              (env ${PROXY_ENV.drainDuration}, default ${formatDuration(DEFAULT_DRAIN_MS)})
   --cluster-id ID             cluster id in the *_cluster metric labels (default ${DEFAULT_CLUSTER_ID})
-  --pool-idle-timeout D       how long an unused HBONE connection stays pooled (env ${PROXY_ENV.poolIdleTimeout}, default 5m)
+  --pool-idle-timeout D       how long an unused HBONE connection stays pooled (env ${PROXY_ENV.poolIdleTimeout}, default ${formatDuration(DEFAULT_HBONE_IDLE_TIMEOUT_MS)})
 `;

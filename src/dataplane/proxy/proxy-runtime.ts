@@ -146,7 +146,7 @@ export class ProxyRuntime {
   }
 
   /**
-   * Drain: unready at once (:15021 answers 503), the role's listeners stop accepting (peers' new connects
+   * Drain: unready at once (readiness answers 503), the role's listeners stop accepting (peers' new connects
    * are refused; HBONE connections get GOAWAY), open connections get up to `drainMs` to finish, then
    * everything closes, the last metrics are flushed and the access log is written out.
    */

@@ -1,13 +1,7 @@
 // The node proxy's in-memory view of the mesh: indexes over the xDS snapshot and the lookups the data path makes.
 import { EventEmitter } from 'node:events';
-import {
-  DEFAULT_TRUST_DOMAIN,
-  type GatewayAddress,
-  type MeshAuthorization,
-  type MeshService,
-  type MeshSnapshot,
-  type MeshWorkload,
-} from '../../api/mesh.js';
+import type { GatewayAddress, MeshAuthorization, MeshService, MeshSnapshot, MeshWorkload } from '../../api/mesh.js';
+import { DEFAULT_TRUST_DOMAIN } from '../../config/mesh-constants.js';
 import { spiffeUri } from '../../identity/spiffe.js';
 import { PolicyIndex } from './policy-index.js';
 import { ServiceIndex } from './service-index.js';

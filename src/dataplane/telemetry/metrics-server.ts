@@ -1,4 +1,4 @@
-// The proxy's :15020 metrics endpoint: /metrics and /stats/prometheus in Prometheus text, or OpenMetrics
+// The proxy's metrics endpoint (PROXY_METRICS_PORT): /metrics and /stats/prometheus in Prometheus text, or OpenMetrics
 // when the scraper's Accept header asks for it.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -6,8 +6,6 @@ import type { Registry } from 'prom-client';
 import { L4meshError } from '../../errors/index.js';
 import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, renderMetrics, type ExpositionFormat } from './exposition.js';
 
-/** Istio's merged-metrics port on every proxy. */
-export const DEFAULT_METRICS_PORT = 15020;
 export const METRICS_PATHS: readonly string[] = ['/metrics', '/stats/prometheus'];
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void;

@@ -1,8 +1,8 @@
 // The telemetry stack of a proxy role: istio_tcp_* metrics through a connection tracker, Telemetry API
 // policies, the access log, and the ConnectionReporter that the inbound and outbound paths report to.
-import { join } from 'node:path';
 import { Registry as PromRegistry } from 'prom-client';
 import type { MeshService, MeshWorkload } from '../../api/mesh.js';
+import { accessLogFile } from '../../config/state-layout.js';
 import { TcpMetrics } from './metrics.js';
 import { ConnectionTracker } from './connection-tracker.js';
 import { AccessLogger } from './access-log.js';
@@ -50,7 +50,7 @@ export function createProxyTelemetry(options: ProxyTelemetryOptions): ProxyTelem
     expiryGraceMs: options.metricsExpiryGraceMs,
     log: options.log.child('telemetry'),
   });
-  const accessLogFile = join(options.stateDir, 'logs', `${options.proxyName}.access.log`);
-  const accessLog = new AccessLogger({ format: options.logFormat, stdout: true, file: accessLogFile });
-  return { registry, tracker, telemetry, accessLog, accessLogFile, reporter: new ConnectionReporter(tracker, accessLog, telemetry) };
+  const accessLogPath = accessLogFile(options.stateDir, options.proxyName);
+  const accessLog = new AccessLogger({ format: options.logFormat, stdout: true, file: accessLogPath });
+  return { registry, tracker, telemetry, accessLog, accessLogFile: accessLogPath, reporter: new ConnectionReporter(tracker, accessLog, telemetry) };
 }

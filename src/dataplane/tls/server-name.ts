@@ -13,6 +13,7 @@
 // map to `<sha256 of the id, 32 hex>.id.l4mesh` instead, which is still deterministic.
 import { createHash } from 'node:crypto';
 import { parseSpiffeUri } from '../../identity/spiffe.js';
+import { HASHED_IDENTITY_NAME_SUFFIX } from '../../config/mesh-constants.js';
 
 /** RFC 1035 limits. */
 const MAX_LABEL_LENGTH = 63;
@@ -20,7 +21,6 @@ const MAX_NAME_LENGTH = 253;
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 /** 128 bits of the hash: collisions between identities of one node are not a practical concern. */
 const HASHED_NAME_HEX_LENGTH = 32;
-const HASHED_NAME_SUFFIX = 'id.l4mesh';
 
 function isDnsName(name: string): boolean {
   if (name.length > MAX_NAME_LENGTH) return false;
@@ -37,5 +37,5 @@ export function hboneServerName(spiffeId: string): string {
     if (isDnsName(name)) return name;
   }
   const digest = createHash('sha256').update(spiffeId).digest('hex').slice(0, HASHED_NAME_HEX_LENGTH);
-  return `${digest}.${HASHED_NAME_SUFFIX}`;
+  return `${digest}.${HASHED_IDENTITY_NAME_SUFFIX}`;
 }

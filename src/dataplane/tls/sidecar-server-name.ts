@@ -1,4 +1,4 @@
-// The TLS server name (SNI) a client sends to a sidecar's :15006: Istio's DNS-SRV form of the outbound
+// The TLS server name (SNI) a client sends to a sidecar's INBOUND_PORT: Istio's DNS-SRV form of the outbound
 // cluster, `outbound_.<service port>_.<subset>_.<service hostname>`, e.g.
 // `outbound_.9080_._.reviews.default.svc.cluster.local` (empty subset). Local mode has no iptables to
 // recover the original destination, so the sidecar reads the service and port from this name and

@@ -11,7 +11,7 @@ import { ExponentialBackoff, DEFAULT_BACKOFF, type BackoffOptions } from '../../
 export type XdsClientLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
 export interface XdsClientOptions {
-  /** `host:port` of the control plane's xDS endpoint (15012). */
+  /** `host:port` of the control plane's xDS endpoint (CONTROL_PLANE_GRPC_PORT). */
   address: string;
   credentials: grpc.ChannelCredentials;
   channelOptions?: grpc.ChannelOptions;

@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { caClientConstructor, stringStruct, type IstioCertificateResponse } from '../../../src/identity/ca-proto.js';
-import { CaClient, CaRequestError, DEFAULT_CA_SERVER_NAME } from '../../../src/identity/ca-client.js';
+import { CaClient, CaRequestError } from '../../../src/identity/ca-client.js';
+import { CONTROL_PLANE_SERVER_NAME } from '../../../src/config/mesh-constants.js';
 import { generateCsr } from '../../../src/identity/csr.js';
 import { x509 } from '../../../src/identity/x509.js';
 import { createCaFixture, PRODUCTPAGE, RATINGS, type CaFixture } from './ca-fixture.js';
@@ -23,7 +24,7 @@ before(async () => {
   rootPem = await readFile(join(fixture.stateDir, 'ca', 'root-cert.pem'), 'utf8');
   const Client = caClientConstructor();
   // By name, as proxies do: an IP as TLS server name is not allowed (RFC 6066, Node's DEP0123).
-  raw = new Client(`127.0.0.1:${port}`, grpc.credentials.createSsl(Buffer.from(rootPem)), { 'grpc.ssl_target_name_override': DEFAULT_CA_SERVER_NAME });
+  raw = new Client(`127.0.0.1:${port}`, grpc.credentials.createSsl(Buffer.from(rootPem)), { 'grpc.ssl_target_name_override': CONTROL_PLANE_SERVER_NAME });
 });
 
 after(async () => {

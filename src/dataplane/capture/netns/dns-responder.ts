@@ -1,4 +1,4 @@
-// The node proxy's in-pod DNS (:15053, what the in-pod rules send port 53 to): A records for mesh services
+// The node proxy's in-pod DNS (DNS_CAPTURE_PORT, what the in-pod rules send port 53 to): A records for mesh services
 // by `<svc>.<ns>.svc.cluster.local`, `<svc>.<ns>` and `<svc>` (in the asking pod's namespace) → the
 // service VIPs; every other name NXDOMAIN at once, since netns mode has no upstream resolver.
 import type { Socket as UdpSocket } from 'node:dgram';
@@ -75,7 +75,7 @@ export class DnsResponder {
     return dnsPacket.encode({ ...base, flags: flags | RCODE_NOERROR, answers });
   }
 
-  /** Answers every datagram on `socket` (the pod's :15053/udp) for a pod in `clientNamespace`. */
+  /** Answers every datagram on `socket` (the pod's DNS_CAPTURE_PORT/udp) for a pod in `clientNamespace`. */
   serveUdp(socket: UdpSocket, clientNamespace: string): void {
     socket.on('message', (msg: Buffer, rinfo) => {
       const reply = this.answer(msg, clientNamespace);
@@ -83,7 +83,7 @@ export class DnsResponder {
     });
   }
 
-  /** Answers length-prefixed queries on every connection of `server` (the pod's :15053/tcp). */
+  /** Answers length-prefixed queries on every connection of `server` (the pod's DNS_CAPTURE_PORT/tcp). */
   serveTcp(server: Server, clientNamespace: string): void {
     server.on('connection', (socket: Socket) => this.serveTcpConnection(socket, clientNamespace));
   }

@@ -1,5 +1,5 @@
 // The in-pod redirection rules of an enrolled pod, modelled on istio-cni's in-pod set (REDIRECT variant):
-// outbound TCP → :15001, inbound TCP except HBONE → :15006, DNS udp/tcp 53 → :15053, and the node
+// outbound TCP → OUTBOUND_CAPTURE_PORT, inbound TCP except HBONE → INBOUND_PORT, DNS udp/tcp 53 → DNS_CAPTURE_PORT, and the node
 // proxy's own sockets (mark 0x539/0xfff) never captured. Applied with iptables-restore inside the pod's
 // namespace only; the host's tables are never touched.
 import { inNetnsCmd } from './commands.js';
@@ -39,14 +39,14 @@ export function inpodRules(): string {
     `:${out} - [0:0]`, `:${pre} - [0:0]`,
     `-A PREROUTING -j ${pre}`,
     `-A OUTPUT -j ${out}`,
-    // DNS first: the pod's resolver may use any nameserver address; the proxy answers on :15053.
+    // DNS first: the pod's resolver may use any nameserver address; the proxy answers on DNS_CAPTURE_PORT.
     `-A ${out} ! -o lo -p udp -m mark ! --mark ${mark} -m udp --dport 53 -j REDIRECT --to-ports ${POD_DNS_PORT}`,
     `-A ${out} ! -d 127.0.0.1/32 -p tcp -m tcp --dport 53 -m mark ! --mark ${mark} -j REDIRECT --to-ports ${POD_DNS_PORT}`,
     `-A ${out} -p tcp -m mark --mark ${connMark} -j ACCEPT`,
     // A pod talking to itself over loopback (but not to 127.0.0.1) stays out of the mesh, as in istio-cni.
     `-A ${out} ! -d 127.0.0.1/32 -o lo -j ACCEPT`,
     `-A ${out} ! -d 127.0.0.1/32 -p tcp -m mark ! --mark ${mark} -j REDIRECT --to-ports ${POD_OUTBOUND_PORT}`,
-    // HBONE arrives on :15008 where the proxy listens on the pod IP; every other inbound TCP goes to :15006.
+    // HBONE arrives on HBONE_PORT where the proxy listens on the pod IP; every other inbound TCP goes to INBOUND_PORT.
     `-A ${pre} ! -d 127.0.0.1/32 -p tcp -m tcp ! --dport ${POD_INBOUND_HBONE_PORT} -m mark ! --mark ${mark} -j REDIRECT --to-ports ${POD_INBOUND_PLAINTEXT_PORT}`,
     'COMMIT',
     '',

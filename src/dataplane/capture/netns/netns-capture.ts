@@ -1,5 +1,5 @@
-// netns-mode capture: for each enrolled local pod, the node proxy's outbound (:15001), inbound plaintext
-// (:15006) and DNS (:15053 udp+tcp) listeners opened inside the pod's network namespace. The in-pod rules
+// netns-mode capture: for each enrolled local pod, the node proxy's outbound (OUTBOUND_CAPTURE_PORT), inbound plaintext
+// (INBOUND_PORT) and DNS (DNS_CAPTURE_PORT udp+tcp) listeners opened inside the pod's network namespace. The in-pod rules
 // send the pod's traffic there; SO_ORIGINAL_DST gives the destination, the listener gives the pod.
 import type { Socket as UdpSocket } from 'node:dgram';
 import type { Server, Socket } from 'node:net';
