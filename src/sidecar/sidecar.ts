@@ -13,6 +13,7 @@ import { ProxyState } from '../dataplane/state/proxy-state.js';
 import { HboneClientPool } from '../dataplane/hbone/client-pool.js';
 import { AddressBlocks } from '../dataplane/capture/address-blocks.js';
 import { LocalCapture } from '../dataplane/capture/local.js';
+import { checkPooledReads } from '../dataplane/pooled-reads-self-test.js';
 import { MX_ALPN } from '../dataplane/mx/handshake.js';
 import { createMxStats, registerMxMetrics } from '../dataplane/mx/stats.js';
 import { HBONE_TLS_MIN_VERSION } from '../dataplane/tls/secure-context.js';
@@ -78,6 +79,7 @@ export class Sidecar {
 
   async start(): Promise<void> {
     const { config, log } = this;
+    await checkPooledReads(log);
     const link = await linkToControlPlane({
       controlPlane: config.controlPlane,
       tokenFile: config.tokenFile,

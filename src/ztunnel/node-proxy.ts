@@ -14,6 +14,7 @@ import { HboneServer } from '../dataplane/hbone/server.js';
 import { HboneClientPool } from '../dataplane/hbone/client-pool.js';
 import { AddressBlocks } from '../dataplane/capture/address-blocks.js';
 import { LocalCapture } from '../dataplane/capture/local.js';
+import { checkPooledReads } from '../dataplane/pooled-reads-self-test.js';
 import { listenServer } from '../dataplane/admin/server.js';
 import type { Logger } from '../logging/logger.js';
 import { createProxyTelemetry, type ProxyTelemetry } from './proxy-telemetry.js';
@@ -86,6 +87,7 @@ export class NodeProxy {
 
   async start(): Promise<void> {
     const { config, log } = this;
+    await checkPooledReads(log);
     const link = await linkToControlPlane({
       controlPlane: config.controlPlane,
       tokenFile: config.tokenFile,
