@@ -6,8 +6,6 @@ import type { Registry } from 'prom-client';
 import { L4meshError } from '../../errors/index.js';
 import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, renderMetrics, type ExpositionFormat } from './exposition.js';
 
-/** Istio's merged-metrics port on every proxy. */
-export const DEFAULT_METRICS_PORT = 15020;
 export const METRICS_PATHS: readonly string[] = ['/metrics', '/stats/prometheus'];
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void;
