@@ -18,7 +18,10 @@ export function packageRoot(): string {
     }
     dir = dirname(dir);
   }
-  throw new Error(`cannot find the l4mesh package root above ${fileURLToPath(import.meta.url)}`);
+  throw new L4meshError(
+    'L4MESH_ERR_CONFIG',
+    `cannot find the l4mesh package root (package.json beside src/proto) above ${fileURLToPath(import.meta.url)}; the installation is incomplete, reinstall l4mesh`,
+  );
 }
 
 export function protoDir(): string {

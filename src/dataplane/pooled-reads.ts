@@ -3,6 +3,7 @@
 // external memory to V8, and the node proxy reading a client at ~2 Gbit/s ran a major (mark-compact) GC
 // several times a second — ~20 % of its CPU in `perf`, most of it on V8's marking threads.
 import { connect, Socket, type OnReadOpts, type TcpNetConnectOpts } from 'node:net';
+import { readsIntoUserBuffer, userReadBufferProblem, useUserReadBuffer } from './node-compat.js';
 
 /** libuv reads at most this much per callback into the shared buffer (Node's own read size). */
 export const READ_BUFFER_BYTES = 64 * 1024;
@@ -89,8 +90,9 @@ function onRead(this: Socket, length: number): true {
   return true;
 }
 
-/** `net.connect` with the socket reading through the shared buffer. */
+/** `net.connect` with the socket reading through the shared buffer (a plain `net.connect` when pooled reads are off). */
 export function connectPooled(options: TcpNetConnectOpts): Socket {
+  if (!status.active) return connect(options);
   const socket = connect({ ...options, onread: { buffer: shared, callback: onRead as OnReadOpts['callback'] } });
   pooled.add(socket);
   return socket;
@@ -114,27 +116,49 @@ export function onChunks(socket: Socket, handler: ChunkHandler): void {
   socket.resume();
 }
 
-type ReadInternals = Socket & { _handle?: { useUserBuffer?: (b: Buffer) => void } } & Record<symbol, unknown>;
+/** Whether sockets read through the shared buffer, and if not, why; /config_dump shows it. */
+export interface PooledReadsStatus {
+  active: boolean;
+  /** Set once the start-up self-test (pooled-reads-self-test.ts) ran and passed. */
+  selfTested: boolean;
+  /** Why pooled reads are off. */
+  reason?: string;
+}
 
-function internalSymbol(socket: Socket, description: string): symbol | undefined {
-  return Object.getOwnPropertySymbols(socket).find((s) => s.description === description);
+let status: PooledReadsStatus = { active: true, selfTested: false };
+
+export function pooledReadsStatus(): PooledReadsStatus {
+  return { ...status };
+}
+
+/** Records a passed self-test. */
+export function markPooledReadsTested(): void {
+  if (status.active) status = { active: true, selfTested: true };
 }
 
 /**
- * Switches a socket accepted by a `net.Server` created with `pauseOnConnect: true` to pooled reads.
- * `net.Server` has no `onread` option, so this sets what the `onread` option of `net.Socket` would have
- * set (Node 20's `kBuffer`/`kBufferCb` and the handle's user buffer). Returns false, leaving the socket
- * as it was, when this Node does not have those internals; the caller then reads it the usual way.
+ * Turns pooled reads off for the rest of the process: new sockets read the usual way. Returns true the
+ * first time, so the caller logs the reason once.
+ */
+export function disablePooledReads(reason: string): boolean {
+  if (!status.active) return false;
+  status = { active: false, selfTested: status.selfTested, reason };
+  return true;
+}
+
+/**
+ * Switches a socket accepted by a `net.Server` created with `pauseOnConnect: true` to pooled reads
+ * (through node-compat.ts). Returns false, leaving the socket as it was, when pooled reads are off or
+ * this Node lacks the internals — which then turns them off, with the reason, for every later socket.
  */
 export function adoptAccepted(socket: Socket): boolean {
-  const s = socket as ReadInternals;
-  const kBuffer = internalSymbol(socket, 'kBuffer');
-  const kBufferCb = internalSymbol(socket, 'kBufferCb');
-  const handle = s._handle;
-  if (!kBuffer || !kBufferCb || s[kBuffer] !== null || typeof handle?.useUserBuffer !== 'function') return false;
-  s[kBuffer] = shared;
-  s[kBufferCb] = onRead;
-  handle.useUserBuffer(shared);
+  if (!status.active || readsIntoUserBuffer(socket)) return false;
+  const problem = userReadBufferProblem(socket);
+  if (problem) {
+    disablePooledReads(problem);
+    return false;
+  }
+  useUserReadBuffer(socket, shared, onRead);
   pooled.add(socket);
   return true;
 }

@@ -1,33 +1,18 @@
 // Copies bytes both ways between two duplex streams (TCP sockets, TLS sockets, HTTP/2 streams) with
 // backpressure, half-close and reset propagation, counting bytes as plain number additions.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import { constants as h2, type Http2Stream } from 'node:http2';
+import { constants as h2 } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { ConnectionStats } from './connection-stats.js';
+import { isHttp2Stream, STREAM_CANCEL } from './node-compat.js';
 import { copyToSlab, isPooled, onChunks } from './pooled-reads.js';
-
-/**
- * Node's http2 maps only its own AbortError class to RST_STREAM(CANCEL) when a stream is destroyed
- * (any other error becomes INTERNAL_ERROR). The class is not exported, so one instance is captured
- * from an aborted timer at load.
- */
-const STREAM_CANCEL: Error = await sleep(0, undefined, { signal: AbortSignal.abort() }).then(
-  () => new Error('stream cancelled'),
-  (err: Error) => err,
-);
 
 export interface SpliceOutcome {
   /** The first failure on either side; absent when both directions ended cleanly (FIN / END_STREAM). */
   error?: Error;
   received: number;
   sent: number;
-}
-
-/** node:http2 does not export its stream class, so HTTP/2 streams are recognised by shape. */
-function isHttp2Stream(side: Duplex): side is Duplex & Http2Stream {
-  return 'rstCode' in side && 'session' in side && typeof (side as Partial<Http2Stream>).close === 'function';
 }
 
 /** Tears `side` down so that its peer sees an abort, not a clean end. */

@@ -1,5 +1,6 @@
 // Keeps one certificate per wanted identity: fetches it, renews it at half life, retries failures with backoff.
 import { EventEmitter } from 'node:events';
+import { L4meshError } from '../errors/index.js';
 import { DEFAULT_BACKOFF, ExponentialBackoff, type BackoffOptions } from '../retry/backoff.js';
 import type { CertificateSource } from './ca-client.js';
 import type { WorkloadCertificate } from './workload-certificate.js';
@@ -140,7 +141,7 @@ export class CertificateManager extends EventEmitter {
         (error: unknown) => {
           entry.inFlight = false;
           if (!this.#isCurrent(entry)) return;
-          entry.lastError = error instanceof Error ? error : new Error(String(error));
+          entry.lastError = error instanceof Error ? error : new L4meshError('L4MESH_ERR_CERTIFICATE', `certificate request failed: ${String(error)}`);
           this.#schedule(entry, entry.backoff.next());
           this.emit('failed', entry.identity, entry.lastError);
         },

@@ -1,6 +1,6 @@
-// The one entry point to @peculiar/x509: loads the Reflect shim it needs first and selects Node's WebCrypto.
+// The one entry point to @peculiar/x509: loads the Reflect shim it needs first (dataplane/node-compat.ts) and selects Node's WebCrypto.
 // Import `x509` from here, never '@peculiar/x509' directly, or the library fails to load (tsyringe).
-import './reflect-metadata-shim.js';
+import '../dataplane/node-compat.js';
 import * as x509 from '@peculiar/x509';
 import type { webcrypto } from 'node:crypto';
 

@@ -195,10 +195,6 @@ export function decodeTelemetry(bytes: Uint8Array): MeshTelemetry {
   return telemetryFromProto(decodeWith(loadTypes().telemetry, bytes));
 }
 
-export function packAny(typeUrl: string, value: Uint8Array): AnyMessage {
-  return { typeUrl, value };
-}
-
 /** The value of an Any whose type is `expected`; a different type is a protocol error (the client NACKs it). */
 export function unpackAny(any: AnyMessage | null | undefined, expected: string): Uint8Array {
   if (!any) throw new L4meshError('L4MESH_ERR_PROTOCOL', `resource has no body (expected ${expected})`);

@@ -13,7 +13,8 @@ import type { PolicyBalancer } from './load-balancer.js';
 import type { RequestLogger } from './request-log.js';
 import type { RouteTable } from './route-config.js';
 import { selectHttpRoute, type HttpRequestFacts, type WeightedDestinationPicker } from './router.js';
-import { decodeStringWrites, type UpstreamConnector } from './upstream.js';
+import { decodeStringWrites } from '../dataplane/node-compat.js';
+import type { UpstreamConnector } from './upstream.js';
 
 /** What the waypoint knows about one inbound HBONE tunnel; shared by every request on it. */
 export interface TunnelContext {

@@ -16,9 +16,6 @@ export function subsetEndpoints(endpoints: readonly Endpoint[], subset: Compiled
   return endpoints.filter((e) => want.every(([k, v]) => e.workload.labels?.[k] === v));
 }
 
-/** Envoy's default for LEAST_REQUEST: compare two random endpoints ("power of two choices"). */
-export const LEAST_REQUEST_CHOICES = 2;
-
 /** One balancer for the whole waypoint; keys are `<service>|<subset>|<port>` so rotations stay apart. */
 export class PolicyBalancer {
   private readonly roundRobin = new RoundRobinBalancer();

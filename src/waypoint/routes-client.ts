@@ -1,6 +1,7 @@
 // Keeps the waypoint's VirtualServices and DestinationRules current: polls the control plane's
 // GET /proxy/v1/routes?namespace=NS (node-token auth) with If-None-Match, so an unchanged config costs a 304.
 import { EventEmitter } from 'node:events';
+import { L4meshError, type ErrorCode } from '../errors/index.js';
 import type { RouteResources } from './route-config.js';
 
 /** A route change should apply within a second or two; a 304 every second costs next to nothing. */
@@ -48,14 +49,26 @@ export class RoutesClient extends EventEmitter {
     const url = `${this.options.baseUrl}/proxy/v1/routes?namespace=${encodeURIComponent(this.options.namespace)}`;
     const headers: Record<string, string> = { authorization: `Bearer ${this.options.token}` };
     if (this.etag) headers['if-none-match'] = this.etag;
-    const res = await fetch(url, { headers, signal: AbortSignal.timeout(POLL_TIMEOUT_MS) });
-    if (res.status === 304) {
-      await res.arrayBuffer();
-      return false;
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(url, { headers, signal: AbortSignal.timeout(POLL_TIMEOUT_MS) });
+      if (res.status === 304) {
+        await res.arrayBuffer();
+        return false;
+      }
+      text = await res.text();
+    } catch (err) {
+      const why = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
+      throw new L4meshError('L4MESH_ERR_NO_CONTROL_PLANE', `GET ${url} failed (${why}); is the control plane running and reachable?`, { cause: err });
     }
-    const text = await res.text();
-    if (res.status !== 200) throw new Error(`GET ${url} answered ${res.status}: ${text.slice(0, 300)}`);
-    const body = JSON.parse(text) as RouteResources;
+    if (res.status !== 200) throw refusal(url, res.status, text);
+    let body: RouteResources;
+    try {
+      body = JSON.parse(text) as RouteResources;
+    } catch (err) {
+      throw new L4meshError('L4MESH_ERR_PROTOCOL', `GET ${url} answered 200 with a body that is not JSON (${(err as Error).message}); is ${this.options.baseUrl} an l4mesh control plane?`, { cause: err });
+    }
     this.etag = res.headers.get('etag') ?? undefined;
     this.synced = true;
     this.emit('update', { virtualServices: body.virtualServices ?? [], destinationRules: body.destinationRules ?? [] });
@@ -77,4 +90,19 @@ export class RoutesClient extends EventEmitter {
       this.timer.unref();
     }
   }
+}
+
+/** A non-200 answer: the control plane's own error code when its body carries one, else what the status means. */
+function refusal(url: string, status: number, text: string): L4meshError {
+  let answered: { code?: unknown; message?: unknown } | undefined;
+  try {
+    answered = (JSON.parse(text) as { error?: { code?: unknown; message?: unknown } }).error;
+  } catch {
+    answered = undefined;
+  }
+  const known = typeof answered?.code === 'string' && answered.code.startsWith('L4MESH_ERR_');
+  const code: ErrorCode = known ? (answered!.code as ErrorCode) : status === 401 ? 'L4MESH_ERR_UNAUTHENTICATED' : 'L4MESH_ERR_PROTOCOL';
+  const detail = typeof answered?.message === 'string' ? answered.message : text.slice(0, 300);
+  const hint = code === 'L4MESH_ERR_UNAUTHENTICATED' ? '; check the node token the waypoint was started with' : '';
+  return new L4meshError(code, `GET ${url} answered ${status}: ${detail}${hint}`);
 }

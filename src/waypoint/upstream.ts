@@ -70,17 +70,3 @@ export class UpstreamConnector {
     });
   }
 }
-
-/**
- * Makes `stream` turn string writes into Buffers before queueing them. node:http writes a request's head
- * as a latin1 string, corked with the body; Node 20's HTTP/2 stream (created with decodeStrings: false)
- * then writes that string through writev, whose copy of it is freed before the DATA frame is sent: under
- * load the backend received the first 16 bytes of the request line as freed-heap garbage. Buffers written
- * by the caller are kept by the stream until their write completes, so they are safe.
- */
-export function decodeStringWrites(stream: Duplex): Duplex {
-  const state = (stream as Duplex & { _writableState?: { decodeStrings?: boolean } })._writableState;
-  if (state) state.decodeStrings = true;
-  return stream;
-}
-

@@ -17,7 +17,6 @@ export type ObjectCheck = (value: Record<string, unknown>, path: string) => Fiel
 export type Schema =
   | { type: 'string' }
   | { type: 'int'; min?: number; max?: number }
-  | { type: 'number' }
   | { type: 'bool' }
   | { type: 'enum'; values: readonly string[] }
   | { type: 'intOrString' }
@@ -46,7 +45,6 @@ export const REQUIRED_MISSING = 'required field missing';
 // Builders, so schema files read like the upstream field lists.
 export const str = (): Schema => ({ type: 'string' });
 export const int = (min?: number, max?: number): Schema => ({ type: 'int', min, max });
-export const num = (): Schema => ({ type: 'number' });
 export const bool = (): Schema => ({ type: 'bool' });
 export const enumOf = (...values: string[]): Schema => ({ type: 'enum', values });
 export const intOrString = (): Schema => ({ type: 'intOrString' });
@@ -120,9 +118,6 @@ export function check(schema: Schema, value: unknown, path: string): unknown {
   switch (schema.type) {
     case 'string':
       if (typeof value !== 'string') throw expected(path, 'string', value);
-      return value;
-    case 'number':
-      if (typeof value !== 'number' || !Number.isFinite(value)) throw expected(path, 'number', value);
       return value;
     case 'bool':
       if (typeof value !== 'boolean') throw expected(path, 'bool', value);

@@ -57,9 +57,6 @@ const rule = obj({
   when: arr(condition),
 });
 
-/** An unset action means ALLOW, as upstream. */
-export const DEFAULT_AUTHORIZATION_ACTION = 'ALLOW';
-
 const authorizationPolicySpec = obj({
   ...policyAttachment,
   action: enumOf('ALLOW', 'DENY', 'AUDIT', 'CUSTOM'),

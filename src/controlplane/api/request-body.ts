@@ -92,5 +92,14 @@ export function resourceForPut(target: PutTarget, body: string, limits: Manifest
   if (resource.kind !== kind) throw mismatch('kind', resource.kind, kind);
   if ((resource.metadata.namespace ?? '') !== namespace) throw mismatch('metadata.namespace', resource.metadata.namespace ?? '', namespace);
   if (resource.metadata.name !== name) throw mismatch('metadata.name', resource.metadata.name, name);
-  return resource;
+  // As in Kubernetes, a resourceVersion in a PUT body is a precondition: the store refuses the write with 409
+  // when the object has changed since. (Validation drops it from what gets stored.)
+  const expected = (meta as Record<string, unknown> | undefined)?.['resourceVersion'];
+  if (expected === undefined || expected === null || expected === '') return resource;
+  if (typeof expected !== 'string' && !Number.isSafeInteger(expected)) {
+    throw new ResourceApiError(400, 'L4MESH_ERR_INVALID_RESOURCE', `metadata.resourceVersion must be a string such as "12", got ${JSON.stringify(expected)}`, {
+      path: 'metadata.resourceVersion',
+    });
+  }
+  return { ...resource, metadata: { ...resource.metadata, resourceVersion: String(expected) } };
 }

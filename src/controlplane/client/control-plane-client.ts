@@ -114,7 +114,11 @@ export class ControlPlaneClient {
   }
 
   async put(info: KindInfo, resource: Resource): Promise<Resource> {
-    return this.call<Resource>('PUT', objectPath(info, resource.metadata.namespace ?? '', resource.metadata.name), JSON.stringify(resource));
+    // Last writer wins, as this client's callers (the local runtime's status writers) expect: without the
+    // resourceVersion the server checks no precondition, so a copy read a moment ago is never refused as stale.
+    const { resourceVersion: _stale, ...metadata } = resource.metadata;
+    const body = JSON.stringify({ ...resource, metadata });
+    return this.call<Resource>('PUT', objectPath(info, resource.metadata.namespace ?? '', resource.metadata.name), body);
   }
 
   /** false when it was not there. */

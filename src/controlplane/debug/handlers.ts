@@ -67,7 +67,8 @@ export function createDebugHandler(deps: DebugDeps): (req: IncomingMessage, res:
             res.writeHead(200, { 'content-type': deps.metrics.contentType });
             res.end(text);
           },
-          (err: Error) => sendJson(res, 500, { error: { code: 'L4MESH_ERR_METRICS', message: err.message } }),
+          (err: Error) =>
+            sendJson(res, 500, { error: { code: 'L4MESH_ERR_INTERNAL', message: `cannot render the control plane's metrics: ${err.message}; this is a bug in l4mesh, please report it` } }),
         );
         return true;
       }

@@ -93,9 +93,14 @@ export class ResourceStore extends EventEmitter {
     return this.queue.run(() => this.applyNow(resources).then((r) => r.map((p) => p.result)));
   }
 
-  /** Creates or updates one validated resource. */
+  /**
+   * Creates or updates one validated resource. A `metadata.resourceVersion` on it is a precondition, as in
+   * Kubernetes: the stored object must be at that version (L4MESH_ERR_CONFLICT otherwise, L4MESH_ERR_NOT_FOUND
+   * when there is none); without one, the last writer wins.
+   */
   put(resource: Resource): Promise<PutResult> {
     return this.queue.run(async () => {
+      checkPrecondition(resource, this.byKey.get(keyString(keyOf(resource))));
       const [first] = await this.applyNow([resource]);
       return { action: first!.result.action, resource: first!.stored };
     });
@@ -197,6 +202,21 @@ export class ResourceStore extends EventEmitter {
 
   private publish(changes: StoreChange[]): void {
     if (changes.length > 0) this.emit('change', { changes } satisfies StoreChangeEvent);
+  }
+}
+
+function checkPrecondition(incoming: Resource, stored: Resource | undefined): void {
+  const expected = incoming.metadata.resourceVersion;
+  if (expected === undefined) return;
+  const what = `${incoming.kind} ${incoming.metadata.namespace ? incoming.metadata.namespace + '/' : ''}${incoming.metadata.name}`;
+  if (!stored) {
+    throw new L4meshError('L4MESH_ERR_NOT_FOUND', `${what} does not exist, so it cannot be at resourceVersion ${expected}; leave metadata.resourceVersion out to create it`);
+  }
+  if (stored.metadata.resourceVersion !== expected) {
+    throw new L4meshError(
+      'L4MESH_ERR_CONFLICT',
+      `${what} has been modified: it is at resourceVersion ${stored.metadata.resourceVersion}, the request was made against ${expected}; get it again, reapply your change and retry`,
+    );
   }
 }
 

@@ -3,7 +3,7 @@
 // Not a security boundary: a process can dial a pod IP directly and bypass the mesh.
 import { createServer, type Server, type Socket } from 'node:net';
 import { fdPressure } from '../admin/fd-pressure.js';
-import { adoptAccepted } from '../pooled-reads.js';
+import { adoptAccepted, pooledReadsStatus } from '../pooled-reads.js';
 import type { MeshService, MeshWorkload } from '../../api/mesh.js';
 import { serviceResourceName } from '../../api/mesh.js';
 import type { Capture, CapturedConnection, OutboundMapping } from './capture.js';
@@ -20,6 +20,8 @@ export class LocalCapture implements Capture {
   private readonly listeners = new Map<string, Listener>();
   private handler: (conn: CapturedConnection) => void = (conn) => conn.socket.destroy();
   private syncing: Promise<void> = Promise.resolve();
+  /** Set once a connection could not switch to pooled reads although they were on, so that is reported once. */
+  private readingUnpooled = false;
 
   constructor(
     private readonly blocks: AddressBlocks,
@@ -77,7 +79,15 @@ export class LocalCapture implements Capture {
         // Accepted paused so that no read happens before the switch to pooled reads. Reading starts at
         // once either way: a connection refused later must still have its first bytes read, or closing
         // it with unread data would send the client a RST instead of a FIN.
-        adoptAccepted(socket);
+        // Off since start-up is expected (the self-test said why); failing after it passed is not.
+        const wasOn = pooledReadsStatus().active;
+        if (!adoptAccepted(socket) && wasOn && !this.readingUnpooled) {
+          this.readingUnpooled = true;
+          this.onError('outbound connections are read without pooled reads from now on (one new buffer per read)', {
+            listener: `${listenAddress}:${want.port}`,
+            reason: pooledReadsStatus().reason ?? 'the accepted socket already reads into a buffer of its own',
+          });
+        }
         socket.resume();
         this.handler({
           socket,

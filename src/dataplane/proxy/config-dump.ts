@@ -3,6 +3,7 @@
 import { x509 } from '../../identity/x509.js';
 import type { CertificateStatus } from '../../identity/certificate-manager.js';
 import type { ProxyState } from '../state/proxy-state.js';
+import { pooledReadsStatus } from '../pooled-reads.js';
 import type { ProxyCommonConfig } from './proxy-options.js';
 
 function certEntry(pem: string) {
@@ -41,5 +42,7 @@ export function commonSettingsDump(config: ProxyCommonConfig & { address: string
     drainMs: config.drainMs,
     logFormat: config.logFormat,
     clusterId: config.clusterId,
+    // Whether sockets read through the shared buffer; off (with the reason) when the start-up self-test failed.
+    pooledReads: pooledReadsStatus(),
   };
 }

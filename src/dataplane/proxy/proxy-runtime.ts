@@ -1,6 +1,7 @@
 // One proxy's lifecycle, the same for every role: control-plane link (token, root, CA, xDS) → certificates →
 // telemetry → HBONE client pool → the role's listeners → metrics, readiness and admin → xDS; and one drain
 // and stop order. Node proxy, sidecar and waypoint open their listeners between link() and serve().
+import { checkPooledReads } from '../pooled-reads-self-test.js';
 import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, TELEMETRY_TYPE_URL, type MeshWorkload } from '../../api/mesh.js';
 import type { CertificateManager, CertificateStatus } from '../../identity/certificate-manager.js';
 import type { WorkloadCertificate } from '../../identity/workload-certificate.js';
@@ -83,6 +84,8 @@ export class ProxyRuntime {
   /** Reads the token and root, creates the certificate manager, xDS client (not started), telemetry and pool. */
   async link(): Promise<void> {
     const { config, log } = this.options;
+    // Pooled reads are proven on this Node before the first socket is read (off, loudly, if they misbehave).
+    await checkPooledReads(log);
     const link = await linkToControlPlane({
       controlPlane: config.controlPlane,
       tokenFile: config.tokenFile,

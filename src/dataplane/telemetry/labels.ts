@@ -121,5 +121,4 @@ export const TCP_METRICS = {
 } as const;
 
 export type TcpMetricKey = keyof typeof TCP_METRICS;
-export type TcpMetricName = (typeof TCP_METRICS)[TcpMetricKey];
 export const TCP_METRIC_KEYS: readonly TcpMetricKey[] = ['opened', 'closed', 'sent', 'received', 'failed'];

@@ -7,6 +7,7 @@ import { deltaAdsMethod } from '../../proto/ads-service.js';
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse } from '../../proto/codec.js';
 import { applyDeltaResponse, emptySnapshot, type ChangedNames } from './apply.js';
 import { ExponentialBackoff, DEFAULT_BACKOFF, type BackoffOptions } from '../../retry/backoff.js';
+import { L4meshError, type ErrorCode } from '../../errors/index.js';
 
 export type XdsClientLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
@@ -31,6 +32,14 @@ export interface XdsUpdate {
 
 /** google.rpc.Code INVALID_ARGUMENT: what a NACK reports for a resource that cannot be used. */
 const NACK_CODE_INVALID_ARGUMENT = 3;
+
+/** What a gRPC status ending the stream means to an operator; anything else counts as the control plane being unreachable. */
+const XDS_ERROR_CODES: Partial<Record<grpc.status, ErrorCode>> = {
+  [grpc.status.UNAUTHENTICATED]: 'L4MESH_ERR_UNAUTHENTICATED',
+  [grpc.status.PERMISSION_DENIED]: 'L4MESH_ERR_PERMISSION_DENIED',
+  [grpc.status.INVALID_ARGUMENT]: 'L4MESH_ERR_CONFIG',
+  [grpc.status.INTERNAL]: 'L4MESH_ERR_INTERNAL',
+};
 
 const DEFAULT_TYPE_URLS = [ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL];
 
@@ -115,8 +124,10 @@ export class XdsClient extends EventEmitter {
       }
       this.onResponse(call, res);
     });
-    call.on('error', (err: Error) => onEnd(err));
-    call.on('end', () => onEnd(new Error('the control plane closed the xDS stream')));
+    call.on('error', (err: Error) => onEnd(this.describe(err)));
+    call.on('end', () =>
+      onEnd(new L4meshError('L4MESH_ERR_NO_CONTROL_PLANE', `the control plane at ${this.options.address} closed the xDS stream; it may be restarting`)),
+    );
 
     for (const typeUrl of this.typeUrls) {
       const held = this.versions.get(typeUrl)!;
@@ -134,7 +145,9 @@ export class XdsClient extends EventEmitter {
   private onResponse(call: DeltaCall, res: DeltaDiscoveryResponse): void {
     let applied;
     try {
-      if (!this.typeUrls.includes(res.typeUrl)) throw new Error(`response has type ${res.typeUrl}, which this proxy did not subscribe to`);
+      if (!this.typeUrls.includes(res.typeUrl)) {
+        throw new L4meshError('L4MESH_ERR_PROTOCOL', `response has type ${res.typeUrl}, which this proxy did not subscribe to`);
+      }
       applied = applyDeltaResponse(this.current, res);
     } catch (err) {
       const message = (err as Error).message;
@@ -149,6 +162,19 @@ export class XdsClient extends EventEmitter {
     this.synced.add(res.typeUrl);
     this.send(call, { typeUrl: res.typeUrl, responseNonce: res.nonce });
     this.safeEmit('update', { snapshot: applied.snapshot, changed: applied.changed } satisfies XdsUpdate);
+  }
+
+  /** A gRPC failure of the stream as an L4meshError whose code and message say what to check. */
+  private describe(err: Error): L4meshError {
+    const status = (err as Partial<grpc.ServiceError>).code;
+    const code = (status !== undefined && XDS_ERROR_CODES[status]) || 'L4MESH_ERR_NO_CONTROL_PLANE';
+    const hint =
+      code === 'L4MESH_ERR_NO_CONTROL_PLANE'
+        ? `; is the control plane running and reachable at ${this.options.address}?`
+        : code === 'L4MESH_ERR_UNAUTHENTICATED' || code === 'L4MESH_ERR_PERMISSION_DENIED'
+          ? '; check the node token this proxy was started with'
+          : '';
+    return new L4meshError(code, `xDS stream to ${this.options.address} failed: ${err.message}${hint}`, { cause: err });
   }
 
   private send(call: DeltaCall, req: Partial<DeltaDiscoveryRequest>): void {

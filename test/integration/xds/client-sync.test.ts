@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from '../../../src/api/mesh.js';
 import { XdsClient, type XdsUpdate } from '../../../src/dataplane/xds/client.js';
+import type { L4meshError } from '../../../src/errors/index.js';
 import { aggregatedDiscoveryService } from '../../../src/proto/ads-service.js';
 import { encodeWorkload, resourceVersion, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse } from '../../../src/proto/codec.js';
 import { authorization, service, workload } from '../../unit/xds/mesh-fixture.js';
@@ -134,7 +135,9 @@ test('after the server restarts on the same port the client reconnects and resen
   let failedAttempts = 0;
   client.on('disconnected', () => failedAttempts++);
   // forceShutdown resets the stream (CANCELLED) or drops the connection first (UNAVAILABLE).
-  assert.ok([grpc.status.CANCELLED, grpc.status.UNAVAILABLE].includes((err as grpc.ServiceError).code), String(err));
+  // The proxy reports it as the control plane being away, with the gRPC status as the cause.
+  assert.equal((err as L4meshError).code, 'L4MESH_ERR_NO_CONTROL_PLANE', String(err));
+  assert.ok([grpc.status.CANCELLED, grpc.status.UNAVAILABLE].includes((err.cause as grpc.ServiceError).code), String(err.cause));
 
   // While the server is down the mesh changes: wB is gone, a new workload appeared.
   const wC = workload('ratings-c', '10.0.0.3');

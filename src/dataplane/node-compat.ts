@@ -1,0 +1,121 @@
+// The one module that relies on Node internals or on shapes Node does not export. Each piece says what it
+// relies on; pooled reads are proven on the running Node at proxy start (pooled-reads-self-test.ts).
+// package.json `engines` names the Node majors the tests run on; check every piece here on a new major.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Socket } from 'node:net';
+import type { Http2Stream } from 'node:http2';
+import type { Duplex } from 'node:stream';
+
+// --- Reflect metadata (first, so it is in place before any importer's next import evaluates) ---------
+// tsyringe, inside @peculiar/x509, calls Reflect.getMetadata & co. at load time. Node has no Reflect
+// metadata API and the reflect-metadata package is not a dependency, so a small WeakMap-backed stand-in
+// is installed; a real polyfill loaded earlier is left untouched. identity/x509.ts imports this module.
+
+type MetadataKey = unknown;
+type PropertyKeyOrNone = string | symbol | undefined;
+
+const metadataByTarget = new WeakMap<object, Map<PropertyKeyOrNone, Map<MetadataKey, unknown>>>();
+
+function ownMetadataMap(target: object, property: PropertyKeyOrNone, create: boolean): Map<MetadataKey, unknown> | undefined {
+  let byProperty = metadataByTarget.get(target);
+  if (!byProperty) {
+    if (!create) return undefined;
+    byProperty = new Map();
+    metadataByTarget.set(target, byProperty);
+  }
+  let values = byProperty.get(property);
+  if (!values && create) {
+    values = new Map();
+    byProperty.set(property, values);
+  }
+  return values;
+}
+
+function defineMetadata(key: MetadataKey, value: unknown, target: object, property?: string | symbol): void {
+  ownMetadataMap(target, property, true)!.set(key, value);
+}
+
+function getOwnMetadata(key: MetadataKey, target: object, property?: string | symbol): unknown {
+  return ownMetadataMap(target, property, false)?.get(key);
+}
+
+function getMetadata(key: MetadataKey, target: object, property?: string | symbol): unknown {
+  // Bounded walk up the prototype chain, as the real API does for inherited metadata.
+  for (let current: object | null = target, depth = 0; current && depth < 64; current = Object.getPrototypeOf(current), depth++) {
+    const values = ownMetadataMap(current, property, false);
+    if (values?.has(key)) return values.get(key);
+  }
+  return undefined;
+}
+
+const reflect = Reflect as unknown as Record<string, unknown>;
+if (typeof reflect['getMetadata'] !== 'function') {
+  reflect['defineMetadata'] = defineMetadata;
+  reflect['getOwnMetadata'] = getOwnMetadata;
+  reflect['getMetadata'] = getMetadata;
+}
+
+// --- A user read buffer on an accepted socket ----------------------------------------------------------
+// `net.Server` has no `onread` option, so pooled reads set on an accepted socket what the `onread` option
+// of `net.Socket` sets: the `kBuffer` / `kBufferCb` symbol properties (Node 20) and the handle's
+// `useUserBuffer`. Found by symbol description, since the symbols are not exported.
+
+type ReadInternals = Socket & { _handle?: { useUserBuffer?: (b: Buffer) => void } | null } & Record<symbol, unknown>;
+
+function internalSymbol(socket: Socket, description: string): symbol | undefined {
+  return Object.getOwnPropertySymbols(socket).find((s) => s.description === description);
+}
+
+/** Why this accepted socket cannot read into a user buffer on this Node; undefined when it can. */
+export function userReadBufferProblem(socket: Socket): string | undefined {
+  const s = socket as ReadInternals;
+  const missing = ['kBuffer', 'kBufferCb'].filter((d) => !internalSymbol(socket, d));
+  if (missing.length) return `Node ${process.version} sockets have no ${missing.join(' / ')} symbol`;
+  if (typeof s._handle?.useUserBuffer !== 'function') return `Node ${process.version} socket handles have no useUserBuffer()`;
+  return undefined;
+}
+
+/** True when the socket already reads into a user buffer (created with `onread`, or adopted before). */
+export function readsIntoUserBuffer(socket: Socket): boolean {
+  const kBuffer = internalSymbol(socket, 'kBuffer');
+  return kBuffer !== undefined && (socket as ReadInternals)[kBuffer] !== null;
+}
+
+/** Makes libuv read the socket into `buffer` and call `onRead(length)`; only after userReadBufferProblem() said none. */
+export function useUserReadBuffer(socket: Socket, buffer: Buffer, onRead: (this: Socket, length: number) => boolean): void {
+  const s = socket as ReadInternals;
+  s[internalSymbol(socket, 'kBuffer')!] = buffer;
+  s[internalSymbol(socket, 'kBufferCb')!] = onRead;
+  s._handle!.useUserBuffer!(buffer);
+}
+
+// --- HTTP/2 streams -------------------------------------------------------------------------------------
+
+/**
+ * Node's http2 maps only its own AbortError class to RST_STREAM(CANCEL) when a stream is destroyed
+ * (any other error becomes INTERNAL_ERROR). The class is not exported, so one instance is captured
+ * from an aborted timer at load.
+ */
+export const STREAM_CANCEL: Error = await sleep(0, undefined, { signal: AbortSignal.abort() }).then(
+  () => new Error('stream cancelled'),
+  (err: Error) => err,
+);
+
+/** node:http2 does not export its stream class, so HTTP/2 streams are recognised by shape. */
+export function isHttp2Stream(side: Duplex): side is Duplex & Http2Stream {
+  return 'rstCode' in side && 'session' in side && typeof (side as Partial<Http2Stream>).close === 'function';
+}
+
+/**
+ * Makes `stream` turn string writes into Buffers before queueing them. node:http writes a request's head
+ * as a latin1 string, corked with the body; Node 20's HTTP/2 stream (created with decodeStrings: false)
+ * then writes that string through writev, whose copy of it is freed before the DATA frame is sent: under
+ * load the backend received the first 16 bytes of the request line as freed-heap garbage. Buffers written
+ * by the caller are kept by the stream until their write completes, so they are safe. Sets the stream's
+ * `_writableState.decodeStrings`, which no public API changes after construction.
+ */
+export function decodeStringWrites(stream: Duplex): Duplex {
+  const state = (stream as Duplex & { _writableState?: { decodeStrings?: boolean } })._writableState;
+  if (state) state.decodeStrings = true;
+  return stream;
+}
