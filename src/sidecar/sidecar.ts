@@ -109,7 +109,7 @@ export class Sidecar {
     registerMxMetrics(registry, this.mxStats);
 
     const metadataFor = (w: MeshWorkload, id: string) => peerMetadataOf(w, id, config.extraLabels);
-    this.pool = new HboneClientPool({ tlsFor: (id) => this.certs.get(id) });
+    this.pool = new HboneClientPool({ tlsFor: (id) => this.certs.get(id), transport: this.config.hboneTransport });
     const outbound = new OutboundHandler({
       state: this.state,
       pool: this.pool,

@@ -98,7 +98,7 @@ export class Waypoint {
     this.requestLog = new RequestLogger(config.logFormat, logFile);
     const httpMetrics = new HttpMetrics(this.metricsRegistry);
 
-    this.pool = new HboneClientPool({ tlsFor: (id) => this.certs.get(id) });
+    this.pool = new HboneClientPool({ tlsFor: (id) => this.certs.get(id), transport: config.hboneTransport });
     const balancer = new PolicyBalancer();
     const resolver = new DestinationResolver({ state: this.state, balancer, routes: () => this.routeTable });
     const upstream = new UpstreamConnector({ state: this.state, pool: this.pool, identity: () => this.identity, self: () => this.self(), address: config.address });
@@ -123,7 +123,7 @@ export class Waypoint {
       hboneAddr: `${config.address}:${PORTS.hbone}`,
       log: log.child('inbound'),
     });
-    this.hbone = new HboneServer({ host: config.address, port: PORTS.hbone, identities: this.identities, handler: inbound.handle });
+    this.hbone = new HboneServer({ host: config.address, port: PORTS.hbone, identities: this.identities, handler: inbound.handle, transport: config.hboneTransport });
     inbound.attach(this.hbone);
     this.hbone.on('handshakeFailed', (err, remote) => log.debug('inbound TLS handshake failed', { remote, error: err }));
     await this.hbone.listen();

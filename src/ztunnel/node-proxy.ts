@@ -112,7 +112,7 @@ export class NodeProxy {
     });
     const { registry, reporter } = this.telemetry;
 
-    this.pool = new HboneClientPool({ tlsFor: (id) => this.certs.get(id), idleTimeoutMs: config.poolIdleTimeoutMs });
+    this.pool = new HboneClientPool({ tlsFor: (id) => this.certs.get(id), idleTimeoutMs: config.poolIdleTimeoutMs, transport: config.hboneTransport });
     const mxStats = createMxStats();
     registerMxMetrics(registry, mxStats);
     const outbound = new OutboundHandler({
@@ -135,6 +135,7 @@ export class NodeProxy {
       port: PORTS.hbone,
       identities: { secureContextFor: (serverName) => this.identities.secureContextFor(serverName) ?? this.pendingIdentity(serverName) },
       handler: inbound.handle,
+      transport: config.hboneTransport,
     });
     inbound.attach(this.hbone);
     this.hbone.on('handshakeFailed', (err, remote) => log.debug('inbound TLS handshake failed', { remote, error: err }));
