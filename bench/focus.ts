@@ -1,12 +1,13 @@
-// `node dist/bench/focus.js <figure> [--scenario=ambient|sidecar] [--profile=DIR] [--seconds=N] [--rounds=N]`:
+// `node dist/bench/focus.js <figure> [--scenario=ambient|sidecar] [--hbone-transport=l4mesh|node] [--profile=DIR] [--seconds=N] [--rounds=N]`:
 // one figure of one l4mesh scenario, repeated, with the CPU seconds each process used during it — to see where a figure's
 // cost goes and to compare two builds of the data path without a whole `npm run bench`.
 //   figure: connrate8 | connrate64 | latency1000 | latency | up1 | down1, or several joined by commas
 //   (each round runs them in that order)
 import { mkdir } from 'node:fs/promises';
-import { ambient, profile } from './scenarios.js';
+import { ambient, meshOptions, profile } from './scenarios.js';
+import { parseHboneTransport } from '../src/dataplane/hbone/transport.js';
 import { sidecar } from './sidecar-scenario.js';
-import { iperf, load, type ConnRate, type Latency } from './measure.js';
+import { iperf, loadWithCpu, type ConnRate, type Latency } from './measure.js';
 import { cpuSeconds } from './proc.js';
 
 const args = new Map(
@@ -19,6 +20,7 @@ const figures = (process.argv[2] ?? 'connrate64').split(',');
 const seconds = Number(args.get('seconds') ?? 5);
 const rounds = Number(args.get('rounds') ?? 3);
 const scenario = args.get('scenario') === 'sidecar' ? sidecar : ambient;
+if (args.has('hbone-transport')) meshOptions.hboneTransport = parseHboneTransport(args.get('hbone-transport'), '--hbone-transport');
 if (args.has('profile')) {
   profile.dir = args.get('profile')!;
   await mkdir(profile.dir, { recursive: true });
@@ -38,11 +40,11 @@ try {
     const selfBefore = process.cpuUsage();
     let line: string;
     if (figure.startsWith('connrate')) {
-      const r = await load<ConnRate>({ mode: 'connrate', ...running.echo, concurrency: Number(figure.slice(8)), seconds });
-      line = `${r.perSecond.toFixed(0)} conn/s (${r.errors} errors)`;
+      const r = await loadWithCpu<ConnRate>({ mode: 'connrate', ...running.echo, concurrency: Number(figure.slice(8)), seconds }, pids);
+      line = `${r.perSecond.toFixed(0)} conn/s, ${r.cpuMsPerConnection?.toFixed(3)} proxy CPU ms per connection (${r.errors} errors)`;
     } else if (figure.startsWith('latency')) {
-      const r = await load<Latency>({ mode: 'latency', ...running.echo, rate: Number(figure.slice(7) || 0), seconds });
-      line = `p50 ${r.p50us.toFixed(0)} µs p99 ${r.p99us.toFixed(0)} µs p99.9 ${r.p999us.toFixed(0)} µs (${r.perSecond.toFixed(0)} req/s)`;
+      const r = await loadWithCpu<Latency>({ mode: 'latency', ...running.echo, rate: Number(figure.slice(7) || 0), seconds }, pids);
+      line = `p50 ${r.p50us.toFixed(0)} µs p99 ${r.p99us.toFixed(0)} µs p99.9 ${r.p999us.toFixed(0)} µs (${r.perSecond.toFixed(0)} req/s, ${r.cpuUsPerRequest?.toFixed(0)} proxy CPU µs per request)`;
     } else {
       const t = await iperf(running.iperf, { parallel: 1, reverse: figure === 'down1', seconds, proxyPids: pids });
       line = `${t.gbps.toFixed(2)} Gbit/s, ${t.cpuSecondsPerGB?.toFixed(2)} proxy CPU s/GB`;

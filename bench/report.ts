@@ -33,7 +33,12 @@ const FIGURES: Figure[] = [
   { label: 'throughput 8 conn → (Gbit/s)', higherIsBetter: true, get: (r) => r.throughput?.up8?.gbps },
   { label: 'throughput 8 conn ← (Gbit/s)', higherIsBetter: true, get: (r) => r.throughput?.down8?.gbps },
   { label: 'proxy CPU s/GB (1 conn →)', higherIsBetter: false, get: (r) => r.throughput?.up1?.cpuSecondsPerGB },
+  { label: 'proxy CPU s/GB (1 conn ←)', higherIsBetter: false, get: (r) => r.throughput?.down1?.cpuSecondsPerGB },
   { label: 'proxy CPU s/GB (8 conn →)', higherIsBetter: false, get: (r) => r.throughput?.up8?.cpuSecondsPerGB },
+  { label: 'proxy CPU s/GB (8 conn ←)', higherIsBetter: false, get: (r) => r.throughput?.down8?.cpuSecondsPerGB },
+  { label: 'proxy CPU ms per new connection (c8)', higherIsBetter: false, get: (r) => r.connRate?.c8?.cpuMsPerConnection },
+  { label: 'proxy CPU ms per new connection (c64)', higherIsBetter: false, get: (r) => r.connRate?.c64?.cpuMsPerConnection },
+  { label: 'proxy CPU µs per request @1,000 req/s', higherIsBetter: false, get: (r) => r.latency?.fixed1000?.cpuUsPerRequest },
   { label: 'new conn/s, concurrency 8', higherIsBetter: true, get: (r) => r.connRate?.c8?.perSecond },
   { label: 'new conn/s, concurrency 64', higherIsBetter: true, get: (r) => r.connRate?.c64?.perSecond },
   { label: 'p50 µs @1,000 req/s', higherIsBetter: false, get: (r) => r.latency?.fixed1000?.p50us },
@@ -88,7 +93,16 @@ export function evaluate(results: ScenarioResult[]): TargetLine[] {
       const peer = best((x) => x.throughput?.[key]?.gbps, true);
       check(`1-conn throughput ${dir} ≥ 1.0× best TLS peer`, r.throughput?.[key]?.gbps, peer, true, (v, b) => `${fmt(v)} vs ${fmt(b)} Gbit/s (${(v / b).toFixed(2)}×)`);
     }
+    for (const [label, key] of [['1 conn →', 'up1'], ['1 conn ←', 'down1'], ['8 conn →', 'up8'], ['8 conn ←', 'down8']] as const) {
+      const peer = best((x) => x.throughput?.[key]?.cpuSecondsPerGB, false);
+      check(`proxy CPU per GB (${label}) ≤ 1.0× best TLS peer`, r.throughput?.[key]?.cpuSecondsPerGB, peer, false, (v, b) => `${fmt(v)} vs ${fmt(b)} s/GB (${(v / b).toFixed(2)}×)`);
+    }
     for (const c of ['c8', 'c64'] as const) {
+      // Only ambient reuses its TLS session per connection; a sidecar pays a (resumed) handshake as the peers do.
+      if (name === 'ambient') {
+        const peerCpu = best((x) => x.connRate?.[c]?.cpuMsPerConnection, false);
+        check(`proxy CPU per new connection ${c} ≤ 0.5× best TLS peer`, r.connRate?.[c]?.cpuMsPerConnection, peerCpu === undefined ? undefined : peerCpu * 0.5, false, (v, b) => `${v.toFixed(3)} vs ${(b * 2).toFixed(3)} ms (${(v / (b * 2)).toFixed(2)}×)`);
+      }
       const peer = best((x) => x.connRate?.[c]?.perSecond, true);
       const v = r.connRate?.[c]?.perSecond;
       check(`new conn/s ${c} ≥ 10× best TLS peer`, v, peer === undefined ? undefined : peer * 10, true, (x, b) => `${fmt(x)} vs ${fmt(b / 10)}/s (${(x / (b / 10)).toFixed(2)}×)`);
@@ -99,6 +113,8 @@ export function evaluate(results: ScenarioResult[]): TargetLine[] {
     const added = (x: ScenarioResult): number | undefined => (directP50 === undefined || x.latency?.fixed1000 === undefined ? undefined : x.latency.fixed1000.p50us - directP50);
     check('added p50 @1,000 req/s ≤ best peer added p50', added(r), best(added, false), false, (v, b) => `+${fmt(v)} vs +${fmt(b)} µs`);
     check('p99 @1,000 req/s ≤ 1 ms', r.latency?.fixed1000?.p99us, 1000, false, (v) => `${fmt(v)} µs`);
+    const directP99 = d?.latency?.fixed1000?.p99us;
+    check('p99 @1,000 req/s ≤ 1.5× direct p99', r.latency?.fixed1000?.p99us, !directP99 ? undefined : directP99 * 1.5, false, (v, b) => `${fmt(v)} vs ${fmt(b / 1.5)} µs (${(v / (b / 1.5)).toFixed(2)}×)`);
     check('RSS per idle proxied connection ≤ 16 KiB', r.idle?.perConnectionKiB, 16, false, (v) => `${fmt(v)} KiB`);
     check('throughput under 10 scrapes/s ≥ 0.97× unscraped', r.scrape?.ratio, 0.97, true, (v) => `${v.toFixed(3)}× (${fmt(r.scrape!.scrapedGbps)} vs ${fmt(r.scrape!.unscrapedGbps)} Gbit/s)`);
   }

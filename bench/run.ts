@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only=ambient,direct] [-- --profile=DIR]`: measures every scenario one
+// `npm run bench [-- --quick] [-- --only=ambient,direct] [-- --profile=DIR] [-- --hbone-transport=l4mesh|node]`: measures every scenario one
 // after the other on this machine, prints the table and the targets, and writes bench/results/<date>.json.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -6,9 +6,10 @@ import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../src/config/paths.js';
 import { ensurePeers } from './peers/install.js';
-import { ambient, direct, haproxy, profile, stunnel, type Scenario } from './scenarios.js';
+import { ambient, direct, haproxy, meshOptions, profile, stunnel, type Scenario } from './scenarios.js';
+import { parseHboneTransport } from '../src/dataplane/hbone/transport.js';
 import { sidecar } from './sidecar-scenario.js';
-import { idleRss, iperf, load, whileScraping, type ConnRate, type Latency } from './measure.js';
+import { idleRss, iperf, loadWithCpu, whileScraping, type ConnRate, type Latency } from './measure.js';
 import { evaluate, formatTable, type ScenarioResult } from './report.js';
 
 interface Plan {
@@ -49,14 +50,16 @@ async function measure(s: Scenario, plan: Plan): Promise<ScenarioResult> {
       log(`${s.name} throughput ${key}: ${t.gbps.toFixed(2)} Gbit/s${t.cpuSecondsPerGB !== undefined ? `, ${t.cpuSecondsPerGB.toFixed(2)} proxy CPU s/GB` : ''}`);
     }
     for (const concurrency of [8, 64] as const) {
-      const r = await load<ConnRate>({ mode: 'connrate', ...running.echo, concurrency, seconds: plan.seconds });
+      const r = await loadWithCpu<ConnRate>({ mode: 'connrate', ...running.echo, concurrency, seconds: plan.seconds }, pids);
       (result.connRate ??= {})[`c${concurrency}`] = r;
-      log(`${s.name} new connections c${concurrency}: ${r.perSecond.toFixed(0)}/s (${r.errors} errors${r.firstError ? `: ${r.firstError}` : ''})`);
+      const cpu = r.cpuMsPerConnection !== undefined ? `, ${r.cpuMsPerConnection.toFixed(3)} proxy CPU ms per connection` : '';
+      log(`${s.name} new connections c${concurrency}: ${r.perSecond.toFixed(0)}/s${cpu} (${r.errors} errors${r.firstError ? `: ${r.firstError}` : ''})`);
     }
     for (const rate of [FIXED_RATE, 0]) {
-      const r = await load<Latency>({ mode: 'latency', ...running.echo, rate, seconds: plan.latencySeconds });
+      const r = await loadWithCpu<Latency>({ mode: 'latency', ...running.echo, rate, seconds: plan.latencySeconds }, pids);
       (result.latency ??= {})[rate ? 'fixed1000' : 'full'] = r;
-      log(`${s.name} latency ${rate ? `${rate} req/s` : 'full speed'}: p50 ${r.p50us.toFixed(0)} µs p99 ${r.p99us.toFixed(0)} µs p99.9 ${r.p999us.toFixed(0)} µs (${r.perSecond.toFixed(0)} req/s)`);
+      const cpu = r.cpuUsPerRequest !== undefined ? `, ${r.cpuUsPerRequest.toFixed(0)} proxy CPU µs per request` : '';
+      log(`${s.name} latency ${rate ? `${rate} req/s` : 'full speed'}: p50 ${r.p50us.toFixed(0)} µs p99 ${r.p99us.toFixed(0)} µs p99.9 ${r.p999us.toFixed(0)} µs (${r.perSecond.toFixed(0)} req/s${cpu})`);
     }
     if (running.metricsUrls.length > 0) {
       const plain: number[] = [];
@@ -91,6 +94,8 @@ async function main(): Promise<void> {
   const quick = args.includes('--quick');
   const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',');
   profile.dir = args.find((a) => a.startsWith('--profile='))?.slice(10);
+  const transportArg = args.find((a) => a.startsWith('--hbone-transport='))?.slice(18);
+  if (transportArg !== undefined) meshOptions.hboneTransport = parseHboneTransport(transportArg, '--hbone-transport');
   const plan = quick ? QUICK : FULL;
   const started = new Date();
   const machine = {
@@ -102,6 +107,8 @@ async function main(): Promise<void> {
     node: process.version,
     loadAverageAtStart: loadavg().map((x) => +x.toFixed(2)),
     quick,
+    /** The ambient scenario's HBONE transport; undefined: the proxies' default. */
+    hboneTransport: meshOptions.hboneTransport,
   };
   log(`machine: ${JSON.stringify(machine)}`);
   const available = await ensurePeers(log);

@@ -7,6 +7,7 @@ import { startMesh, eventually, podYaml, type TestMesh } from '../test/support/m
 import { makePeerPki, type PeerPki } from './peers/pki.js';
 import { startHaproxyPair, startStunnelPair, type Forward } from './peers/tunnels.js';
 import { binaryOf } from './peers/install.js';
+import type { HboneTransport } from '../src/dataplane/hbone/transport.js';
 
 export interface Endpoint {
   host: string;
@@ -142,6 +143,9 @@ interface Mapping {
 /** When set, the node proxies run under the V8 CPU profiler into this directory (written at exit). */
 export const profile = { dir: undefined as string | undefined };
 
+/** `--hbone-transport` of the ambient scenario's node proxies (A/B runs); undefined: their default. */
+export const meshOptions = { hboneTransport: undefined as HboneTransport | undefined };
+
 export const ambient: Scenario = {
   name: 'ambient',
   async start() {
@@ -153,7 +157,8 @@ export const ambient: Scenario = {
     }
     let mesh: TestMesh;
     try {
-      mesh = await startMesh({ nodes: 2, reportingDuration: '5s' });
+      const transport = meshOptions.hboneTransport;
+      mesh = await startMesh({ nodes: 2, reportingDuration: '5s', extraZtunnelArgs: transport ? ['--hbone-transport', transport] : [] });
     } finally {
       if (saved === undefined) delete process.env.NODE_OPTIONS;
       else process.env.NODE_OPTIONS = saved;

@@ -99,7 +99,7 @@ export class Waypoint {
       hboneAddr: `${config.address}:${HBONE_PORT}`,
       log: log.child('inbound'),
     });
-    const hbone = new HboneServer({ host: config.address, port: HBONE_PORT, identities: this.identities, handler: inbound.handle });
+    const hbone = new HboneServer({ host: config.address, port: HBONE_PORT, identities: this.identities, handler: inbound.handle, transport: config.hboneTransport });
     inbound.attach(hbone);
     hbone.on('handshakeFailed', (err, remote) => log.debug('inbound TLS handshake failed', { remote, error: err }));
     await hbone.listen();

@@ -105,6 +105,7 @@ export class NodeProxy {
       port: HBONE_PORT,
       identities: { secureContextFor: (serverName) => this.identities.secureContextFor(serverName) ?? this.pendingIdentity(serverName) },
       handler: inbound.handle,
+      transport: config.hboneTransport,
     });
     inbound.attach(hbone);
     hbone.on('handshakeFailed', (err, remote) => log.debug('inbound TLS handshake failed', { remote, error: err }));

@@ -1,13 +1,13 @@
 // Outbound HBONE: a pool of mutual-TLS HTTP/2 connections to node proxies, keyed by
 // (source identity, destination identity, destination node), handing out CONNECT streams.
-import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
 import type { SecureContext } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { L4meshError } from '../../errors/index.js';
 import { createHboneSecureContext, type TlsMaterial } from '../tls/secure-context.js';
 import { openConnectStream, RetryElsewhere } from './connect-stream.js';
-import { describeTarget, dialHbone } from './dial.js';
+import { describeTarget } from './dial.js';
 import { DEFAULT_PING_TIMING, PingWatch, pingTimeoutError, sweepEveryMs, type PingTiming } from './liveness.js';
+import { DEFAULT_HBONE_TRANSPORT, dialHboneWith, type HboneClientSession, type HboneStream, type HboneTransport } from './transport.js';
 import { HBONE_MAX_CONCURRENT_STREAMS, HBONE_SESSION_WINDOW_BYTES, HBONE_STREAM_WINDOW_BYTES } from './settings.js';
 
 /** A TLS handshake plus the far side's upstream connect; beyond this the destination is not answering. */
@@ -54,6 +54,8 @@ export interface HboneClientPoolOptions {
   spreadConnections?: number;
   idleTimeoutMs?: number;
   ping?: PingTiming;
+  /** Which HTTP/2 implementation carries the connections (`--hbone-transport`); default DEFAULT_HBONE_TRANSPORT. */
+  transport?: HboneTransport;
 }
 
 export interface HboneConnectRequest {
@@ -78,7 +80,7 @@ export interface HboneKeyStats {
 }
 
 interface PooledSession {
-  session: ClientHttp2Session;
+  session: HboneClientSession;
   /** Streams handed out or being set up; counted before the response so concurrent callers see it. */
   streams: number;
   idleTimer?: NodeJS.Timeout;
@@ -112,6 +114,7 @@ export class HboneClientPool {
   private readonly spreadConnections: number;
   private readonly idleTimeoutMs: number;
   private readonly ping: PingTiming;
+  private readonly transport: HboneTransport;
   /** Pings every pooled connection that has been quiet for the ping interval. */
   private readonly sweeper: NodeJS.Timeout;
   private readonly entries = new Map<string, PoolEntry>();
@@ -126,6 +129,7 @@ export class HboneClientPool {
     this.spreadConnections = positive('spreadConnections', options.spreadConnections, DEFAULT_HBONE_SPREAD_CONNECTIONS);
     this.idleTimeoutMs = positive('idleTimeoutMs', options.idleTimeoutMs, DEFAULT_HBONE_IDLE_TIMEOUT_MS);
     this.ping = options.ping ?? DEFAULT_PING_TIMING;
+    this.transport = options.transport ?? DEFAULT_HBONE_TRANSPORT;
     this.sweeper = setInterval(() => {
       for (const entry of this.entries.values()) for (const pooled of entry.sessions) pooled.liveness.check();
     }, sweepEveryMs(this.ping));
@@ -133,7 +137,7 @@ export class HboneClientPool {
   }
 
   /** Opens a CONNECT tunnel; resolves with the stream once the destination answered 200. */
-  async connect(request: HboneConnectRequest): Promise<ClientHttp2Stream> {
+  async connect(request: HboneConnectRequest): Promise<HboneStream> {
     if (this.closed) throw new L4meshError('L4MESH_ERR_PROTOCOL', 'the HBONE client pool is closed');
     const where = describeTarget(request.proxyAddress);
     const deadline = Date.now() + this.connectTimeoutMs;
@@ -245,7 +249,8 @@ export class HboneClientPool {
       context = createHboneSecureContext(material);
       this.contexts.set(material, context);
     }
-    const session = await dialHbone(
+    const session = await dialHboneWith(
+      this.transport,
       context,
       { host: request.proxyAddress.host, port: request.proxyAddress.port, dstIdentity: request.dstIdentity },
       this.connectTimeoutMs,

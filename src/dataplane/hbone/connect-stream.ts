@@ -1,8 +1,9 @@
 // One HBONE CONNECT on a pooled HTTP/2 connection: the request, its deadline, and which failures another
 // connection could fix (a refused stream, a connection that stopped answering PINGs).
-import { constants as h2, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
+import { constants as h2 } from 'node:http2';
 import { L4meshError } from '../../errors/index.js';
 import { connectTimeoutError } from './dial.js';
+import type { HboneClientSession, HboneStream } from './transport.js';
 
 /** A CONNECT that failed in a way another connection may not: refused, or stuck on a silent connection. */
 export class RetryElsewhere extends Error {
@@ -13,7 +14,7 @@ export class RetryElsewhere extends Error {
 
 /** What a CONNECT needs of its pooled connection. */
 export interface StreamSlot {
-  session: ClientHttp2Session;
+  session: HboneClientSession;
   usable: boolean;
   /** CONNECTs sent here still waiting for their response; each is told to go elsewhere on an overdue PING. */
   waiting: Set<() => void>;
@@ -41,11 +42,11 @@ export function openConnectStream(
   where: string,
   timeoutMs: number,
   connectTimeoutMs: number,
-): Promise<ClientHttp2Stream> {
+): Promise<HboneStream> {
   // The listeners below live as long as the tunnel, so they capture the authority, not the request and
   // its headers (the stream keeps its own copy of those): the stream is opened outside their scope.
   const authority = request.authority;
-  let stream: ClientHttp2Stream;
+  let stream: HboneStream;
   try {
     stream = slot.session.request({ ':method': 'CONNECT', ':authority': authority, ...request.headers }, { endStream: false });
   } catch (err) {
@@ -85,10 +86,10 @@ export function openConnectStream(
       if (settled) return;
       settle(retriable(new L4meshError('L4MESH_ERR_PROTOCOL', `destination proxy ${where} closed the stream for ${authority} before answering (HTTP/2 code ${stream.rstCode}) — it may have refused our certificate`)));
     });
-    stream.on('error', (err) => {
+    stream.on('error', (err: Error) => {
       settle(retriable(new L4meshError('L4MESH_ERR_PROTOCOL', `HBONE stream to ${where} for ${authority} failed before the response: ${err.message}`, { cause: err })));
     });
-    stream.once('response', (headers) => {
+    stream.once('response', (headers: Record<string, string | number | undefined>) => {
       const status = Number(headers[':status']);
       settle(status === 200 ? undefined : statusError(status, authority, where));
     });

@@ -1,7 +1,7 @@
 // HTTP/2 PING with deadlines for one HBONE connection: tells a live connection from one whose peer or path
 // stopped (a stopped proxy, a black-holed route) so that it is skipped, then destroyed, instead of hanging.
-import type { Http2Session } from 'node:http2';
 import { L4meshError } from '../../errors/index.js';
+import { sendPing, type PingTarget } from './transport.js';
 import { HBONE_PING_INTERVAL_MS, HBONE_PING_OVERDUE_MS, HBONE_PING_TIMEOUT_MS } from './settings.js';
 
 export interface PingTiming {
@@ -48,7 +48,7 @@ export class PingWatch {
   private stopped = false;
 
   constructor(
-    private readonly session: Http2Session,
+    private readonly session: PingTarget,
     private readonly timing: PingTiming,
     private readonly events: PingWatchEvents,
   ) {
@@ -68,7 +68,7 @@ export class PingWatch {
     const sentAt = Date.now();
     let sent: boolean;
     try {
-      sent = this.session.ping((err) => {
+      sent = sendPing(this.session, (err) => {
         if (err || this.sentAt !== sentAt) return; // cancelled with the session, or superseded
         this.sentAt = 0;
         this.lastAnswerAt = Date.now();

@@ -1,16 +1,9 @@
 // The inbound HBONE listener (HBONE_PORT): terminates mutual TLS, accepts HTTP/2 CONNECT streams, asks a
 // handler (policy, upstream connect) what to do with each, and splices accepted streams to the workload.
 import { EventEmitter } from 'node:events';
-import {
-  constants as h2,
-  createSecureServer,
-  type Http2SecureServer,
-  type Http2Session,
-  type IncomingHttpHeaders,
-  type ServerHttp2Stream,
-} from 'node:http2';
+import { constants as h2, createSecureServer, type Http2Session, type IncomingHttpHeaders } from 'node:http2';
 import { Socket, type AddressInfo } from 'node:net';
-import type { SecureContext, TLSSocket } from 'node:tls';
+import type { SecureContext, TlsOptions, TLSSocket } from 'node:tls';
 import { L4meshError } from '../../errors/index.js';
 import { fdPressure } from '../admin/fd-pressure.js';
 import { newConnectionStats, type ConnectionStats } from '../connection-stats.js';
@@ -19,8 +12,17 @@ import { localSpiffeId, peerSpiffeId } from '../tls/peer-identity.js';
 import { HBONE_TLS_MIN_VERSION } from '../tls/secure-context.js';
 import { parseHboneAuthority } from './authority.js';
 import { DEFAULT_PING_TIMING, PingWatch, pingTimeoutError, sweepEveryMs, type PingTiming } from './liveness.js';
+import { H2SecureServer } from './h2/server.js';
+import type { H2Stream } from './h2/stream.js';
 import { HBONE_MAX_SESSION_MEMORY_MB, HBONE_SERVER_HTTP2_SETTINGS, HBONE_SESSION_WINDOW_BYTES } from './settings.js';
 import { HBONE_PORT } from '../../config/mesh-constants.js';
+import { DEFAULT_HBONE_TRANSPORT, HBONE_L4MESH_SESSION_OPTIONS, type HboneSession, type HboneStream, type HboneTransport } from './transport.js';
+
+/** An accepted CONNECT stream of either transport: respond() answers it. */
+type InboundStream = HboneStream & {
+  readonly session: unknown;
+  respond(headers: { ':status': number }, options?: { endStream?: boolean }): void;
+};
 
 /** How long `close()` lets open tunnels finish before cutting them, when the caller does not say. */
 export const DEFAULT_HBONE_CLOSE_GRACE_MS = 5_000;
@@ -62,6 +64,8 @@ export interface HboneServerOptions {
   handler: (request: HboneInboundRequest) => Promise<HboneInboundDecision>;
   /** PING interval and deadlines of inbound connections (tests shorten them). */
   ping?: PingTiming;
+  /** Which HTTP/2 implementation terminates the connections (`--hbone-transport`); default DEFAULT_HBONE_TRANSPORT. */
+  transport?: HboneTransport;
 }
 
 /** Events, so telemetry and access logs observe tunnels without sitting in the copy loop. */
@@ -95,16 +99,18 @@ export interface HboneServer {
 
 export class HboneServer extends EventEmitter {
   private readonly options: HboneServerOptions;
-  private readonly server: Http2SecureServer;
-  private readonly sessions = new Map<Http2Session, SessionInfo>();
-  private readonly openStreams = new Set<ServerHttp2Stream>();
+  /** node:http2's secure server, or our TLS listener running the h2/ layer. */
+  private readonly server: ReturnType<typeof createSecureServer> | H2SecureServer;
+  private readonly sessions = new Map<HboneSession, SessionInfo>();
+  private readonly openStreams = new Set<InboundStream>();
+  /** The splices of open tunnels: close() resolves once the last one has closed both its sides. */
+  private readonly splices = new Set<Promise<unknown>>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(options: HboneServerOptions) {
     super();
     this.options = options;
-    this.server = createSecureServer({
-      allowHTTP1: false,
+    const tls: TlsOptions = {
       minVersion: HBONE_TLS_MIN_VERSION,
       requestCert: true,
       rejectUnauthorized: true,
@@ -115,17 +121,35 @@ export class HboneServer extends EventEmitter {
         if (!(context instanceof Promise)) return context ? callback(null, context) : refuse();
         context.then((c) => (c ? callback(null, c) : refuse()), refuse);
       },
-      // Includes SETTINGS_MAX_CONCURRENT_STREAMS: nghttp2 refuses streams beyond it (REFUSED_STREAM).
-      settings: HBONE_SERVER_HTTP2_SETTINGS,
-      maxSessionMemory: HBONE_MAX_SESSION_MEMORY_MB,
-    });
-    // Tunnelled applications do their own batching; Nagle here would only add latency per frame.
-    this.server.on('secureConnection', (socket: TLSSocket) => socket.setNoDelay(true));
-    // Out of file descriptors, new HBONE connections are shed and counted like the other data listeners'.
-    fdPressure.watch(this.server, 'inbound_hbone', 'data');
-    this.server.on('session', (session) => this.onSession(session));
-    this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
-    this.server.on('tlsClientError', (err, socket) => this.emit('handshakeFailed', err, socket.remoteAddress));
+    };
+    const onStream = (stream: InboundStream, headers: IncomingHttpHeaders): void => this.onStream(stream, headers);
+    if ((options.transport ?? DEFAULT_HBONE_TRANSPORT) === 'l4mesh') {
+      // Our layer sets TCP_NODELAY, advertises MAX_CONCURRENT_STREAMS and refuses streams beyond it itself.
+      const server = new H2SecureServer(tls, HBONE_L4MESH_SESSION_OPTIONS);
+      this.server = server;
+      fdPressure.watch(server.tls, 'inbound_hbone', 'data');
+      server.on('session', (session: HboneSession) => this.onSession(session));
+      server.on('stream', (stream: H2Stream, headers: IncomingHttpHeaders) => onStream(stream as InboundStream, headers));
+    } else {
+      const server = createSecureServer({
+        ...tls,
+        allowHTTP1: false,
+        // Includes SETTINGS_MAX_CONCURRENT_STREAMS: nghttp2 refuses streams beyond it (REFUSED_STREAM).
+        settings: HBONE_SERVER_HTTP2_SETTINGS,
+        maxSessionMemory: HBONE_MAX_SESSION_MEMORY_MB,
+      });
+      this.server = server;
+      // Tunnelled applications do their own batching; Nagle here would only add latency per frame.
+      server.on('secureConnection', (socket: TLSSocket) => socket.setNoDelay(true));
+      // Out of file descriptors, new HBONE connections are shed and counted like the other data listeners'.
+      fdPressure.watch(server, 'inbound_hbone', 'data');
+      server.on('session', (session) => {
+        session.setLocalWindowSize(HBONE_SESSION_WINDOW_BYTES);
+        this.onSession(session as unknown as HboneSession);
+      });
+      server.on('stream', (stream, headers) => onStream(stream as unknown as InboundStream, headers));
+    }
+    this.server.on('tlsClientError', (err: Error, socket: TLSSocket) => this.emit('handshakeFailed', err, socket.remoteAddress));
     this.sweeper = setInterval(() => {
       for (const info of this.sessions.values()) info.liveness.check();
     }, sweepEveryMs(options.ping ?? DEFAULT_PING_TIMING));
@@ -133,11 +157,13 @@ export class HboneServer extends EventEmitter {
   }
 
   listen(): Promise<void> {
+    if (this.server instanceof H2SecureServer) return this.server.listen(this.options.port ?? HBONE_PORT, this.options.host);
+    const server = this.server;
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
-      this.server.once('error', onError);
-      this.server.listen(this.options.port ?? HBONE_PORT, this.options.host, () => {
-        this.server.off('error', onError);
+      server.once('error', onError);
+      server.listen(this.options.port ?? HBONE_PORT, this.options.host, () => {
+        server.off('error', onError);
         resolve();
       });
     });
@@ -155,7 +181,8 @@ export class HboneServer extends EventEmitter {
   /** Stops accepting, lets open tunnels run for up to `graceMs`, then cuts what is left. */
   async close(graceMs = DEFAULT_HBONE_CLOSE_GRACE_MS): Promise<void> {
     clearInterval(this.sweeper);
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const server = this.server;
+    const closed = server instanceof H2SecureServer ? server.close() : new Promise<void>((resolve) => server.close(() => resolve()));
     // GOAWAY: clients stop sending new streams here; streams already open keep running.
     for (const session of this.sessions.keys()) session.close();
     const deadline = setTimeout(() => {
@@ -164,12 +191,13 @@ export class HboneServer extends EventEmitter {
     }, graceMs);
     try {
       await closed;
+      await Promise.all([...this.splices]);
     } finally {
       clearTimeout(deadline);
     }
   }
 
-  private onSession(session: Http2Session): void {
+  private onSession(session: HboneSession): void {
     const socket = session.socket as TLSSocket;
     const peerIdentity = peerSpiffeId(socket);
     const localIdentity = localSpiffeId(socket);
@@ -202,12 +230,11 @@ export class HboneServer extends EventEmitter {
     session.on('error', () => {
       // Reported through the streams it breaks; the session itself is simply gone.
     });
-    session.setLocalWindowSize(HBONE_SESSION_WINDOW_BYTES);
     this.emit('sessionOpened', { peerIdentity, localIdentity, remoteAddress: info.remoteAddress });
   }
 
-  private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
-    const info = this.sessions.get(stream.session!);
+  private onStream(stream: InboundStream, headers: IncomingHttpHeaders): void {
+    const info = this.sessions.get(stream.session as HboneSession);
     if (!info) {
       stream.close(h2.NGHTTP2_REFUSED_STREAM);
       return;
@@ -244,7 +271,7 @@ export class HboneServer extends EventEmitter {
     );
   }
 
-  private accept(stream: ServerHttp2Stream, request: HboneInboundRequest, upstream: Socket): void {
+  private accept(stream: InboundStream, request: HboneInboundRequest, upstream: Socket): void {
     if (stream.destroyed || stream.closed) {
       // The client gave up while the upstream was being connected.
       upstream.resetAndDestroy();
@@ -255,14 +282,16 @@ export class HboneServer extends EventEmitter {
     const stats = newConnectionStats();
     this.openStreams.add(stream);
     this.emit('streamOpened', request, stats);
-    void splice(stream, upstream, stats).then((outcome) => {
+    const spliced = splice(stream, upstream, stats).then((outcome) => {
       this.openStreams.delete(stream);
+      this.splices.delete(spliced);
       this.emit('streamClosed', request, stats, outcome.error);
     });
+    this.splices.add(spliced);
   }
 
   private reject(
-    stream: ServerHttp2Stream,
+    stream: InboundStream,
     request: HboneInboundRequest | undefined,
     status: number,
     reason: string,

@@ -1,4 +1,5 @@
 // HTTP/2 tuning shared by the HBONE client and server (DESIGN §5, §8): windows, stream limits, liveness.
+// The session window and memory cap below are node:http2's; our own transport (h2/) uses HBONE_L4MESH_*.
 import type { Settings } from 'node:http2';
 
 const KiB = 1024;
@@ -20,6 +21,12 @@ export const HBONE_SESSION_WINDOW_BYTES = 1 * MiB;
  * the rest. 256 KiB is still 2 Gbit/s per stream at a 1 ms round trip.
  */
 export const HBONE_STREAM_WINDOW_BYTES = 256 * KiB;
+/**
+ * Per-stream receive window of our own transport (h2/), which reads its socket while it writes: DESIGN §5's
+ * 1–4 MiB, its lower end. The connection window is 100 streams × this, so one stream never waits for
+ * another's bytes; what a stalled reader holds stays bounded by this window.
+ */
+export const HBONE_L4MESH_STREAM_WINDOW_BYTES = 1 * MiB;
 /** Largest DATA frame we accept: fewer frames (and fewer callbacks) per byte than the 16 KiB default. */
 export const HBONE_MAX_FRAME_BYTES = 1 * MiB;
 /**

@@ -9,6 +9,7 @@ import { DEFAULT_TCP_REPORTING_DURATION_MS } from '../telemetry/connection-track
 import { DEFAULT_SERIES_EXPIRY_GRACE_MS } from '../telemetry/metrics.js';
 import { DEFAULT_HBONE_IDLE_TIMEOUT_MS } from '../hbone/client-pool.js';
 import { formatDuration, parseDuration } from '../../api/derive.js';
+import { DEFAULT_HBONE_TRANSPORT, parseHboneTransport, type HboneTransport } from '../hbone/transport.js';
 
 /** Where the control plane listens by default (`l4mesh up` starts it there). */
 export const DEFAULT_CONTROL_PLANE = `${DEFAULT_CONTROL_PLANE_ADDRESS}:${CONTROL_PLANE_GRPC_PORT}`;
@@ -32,6 +33,7 @@ export const PROXY_ENV = {
   logLevel: 'RUST_LOG',
   poolIdleTimeout: 'POOL_UNUSED_RELEASE_TIMEOUT',
   drainDuration: 'L4MESH_DRAIN_DURATION',
+  hboneTransport: 'L4MESH_HBONE_TRANSPORT',
 } as const;
 
 export const PROXY_OPTIONS = {
@@ -46,6 +48,7 @@ export const PROXY_OPTIONS = {
   'drain-duration': { type: 'string' },
   'cluster-id': { type: 'string' },
   'pool-idle-timeout': { type: 'string' },
+  'hbone-transport': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -63,6 +66,8 @@ export interface ProxyCommonConfig {
   clusterId: string;
   /** How long an unused pooled HBONE connection is kept (`--pool-idle-timeout`); undefined: the pool's default. */
   poolIdleTimeoutMs?: number;
+  /** HTTP/2 implementation of HBONE, outbound and inbound (`--hbone-transport`): ours or node:http2. */
+  hboneTransport: HboneTransport;
 }
 
 type CommonValues = { [K in keyof typeof PROXY_OPTIONS]?: K extends 'help' ? boolean : string };
@@ -104,6 +109,10 @@ export function proxyCommonConfig(values: CommonValues, node: string, env: NodeJ
     drainMs: drainMs(values['drain-duration'] ?? env[PROXY_ENV.drainDuration]),
     clusterId: values['cluster-id'] ?? DEFAULT_CLUSTER_ID,
     ...(poolIdleTimeoutMs !== undefined ? { poolIdleTimeoutMs } : {}),
+    hboneTransport: parseHboneTransport(
+      values['hbone-transport'] ?? env[PROXY_ENV.hboneTransport],
+      `--hbone-transport (env ${PROXY_ENV.hboneTransport})`,
+    ),
   };
 }
 
@@ -124,4 +133,6 @@ export const PROXY_OPTIONS_HELP = `  --control-plane HOST:PORT   xDS + CA (env $
                               (env ${PROXY_ENV.drainDuration}, default ${formatDuration(DEFAULT_DRAIN_MS)})
   --cluster-id ID             cluster id in the *_cluster metric labels (default ${DEFAULT_CLUSTER_ID})
   --pool-idle-timeout D       how long an unused HBONE connection stays pooled (env ${PROXY_ENV.poolIdleTimeout}, default ${formatDuration(DEFAULT_HBONE_IDLE_TIMEOUT_MS)})
+  --hbone-transport l4mesh|node  HTTP/2 of HBONE: l4mesh's own framing or node:http2
+                              (env ${PROXY_ENV.hboneTransport}, default ${DEFAULT_HBONE_TRANSPORT})
 `;

@@ -111,7 +111,7 @@ export class ProxyRuntime {
       serviceByKey: (key) => this.state.serviceByKey(key),
       log,
     });
-    this.pool = new HboneClientPool({ tlsFor: (id) => this.certs.get(id), idleTimeoutMs: config.poolIdleTimeoutMs });
+    this.pool = new HboneClientPool({ tlsFor: (id) => this.certs.get(id), idleTimeoutMs: config.poolIdleTimeoutMs, transport: config.hboneTransport });
   }
 
   /** After the role's listeners: metrics, readiness and admin on the proxy's address, then xDS. */

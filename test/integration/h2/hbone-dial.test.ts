@@ -44,8 +44,9 @@ test('a destination proving another SPIFFE id is refused with L4MESH_ERR_IDENTIT
   }
 });
 
-test('the transport flag: node by default, l4mesh when asked, anything else names the flag', () => {
-  assert.equal(parseHboneTransport(undefined, '--hbone-transport'), 'node');
+test('the transport flag: l4mesh by default, node when asked, anything else names the flag', () => {
+  assert.equal(parseHboneTransport(undefined, '--hbone-transport'), 'l4mesh');
+  assert.equal(parseHboneTransport('node', '--hbone-transport'), 'node');
   assert.equal(parseHboneTransport('l4mesh', '--hbone-transport'), 'l4mesh');
   assert.throws(() => parseHboneTransport('nghttp2', '--hbone-transport'), { code: 'L4MESH_ERR_CONFIG', message: '--hbone-transport must be "node" or "l4mesh", got "nghttp2"' });
 });

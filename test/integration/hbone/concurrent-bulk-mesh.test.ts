@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { startMesh } from '../../support/mesh.js';
 import { deployEcho, type EchoDeployment } from '../../support/echo-service.js';
+import { eachTransport, transportArgs } from '../../support/transports.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -84,8 +85,8 @@ class Round {
   }
 }
 
-test('100 concurrent 1 KiB–8 MiB echoes through two node proxies, twice, then a fresh connection', { timeout: 600_000 }, async () => {
-  const mesh = await startMesh({ nodes: 2 });
+eachTransport('100 concurrent 1 KiB–8 MiB echoes through two node proxies, twice, then a fresh connection', { timeout: 600_000 }, async (transport) => {
+  const mesh = await startMesh({ nodes: 2, extraZtunnelArgs: transportArgs(transport) });
   let deployment: EchoDeployment | undefined;
   try {
     // Round robin over one endpoint on node-2 (cross-node) and one on node-1 (same node as the client).

@@ -9,6 +9,7 @@ import { DEFAULT_HBONE_CONNECT_TIMEOUT_MS, HBONE_PING_ON_USE_MS } from '../../..
 import { HBONE_PING_INTERVAL_MS, HBONE_PING_TIMEOUT_MS } from '../../../src/dataplane/hbone/settings.js';
 import { eventually } from '../../support/mesh.js';
 import { meshFixture, DST_ID, SRC_ID, type MeshFixture } from './mesh-fixture.js';
+import { eachTransport } from '../../support/transports.js';
 
 /** A TCP relay in front of the HBONE server; `blackHole()` makes the connections it carries now go silent. */
 async function startRelay(target: number): Promise<{ port: number; blackHole(): void; close(): Promise<void> }> {
@@ -61,7 +62,7 @@ function connectVia(f: MeshFixture, port: number) {
   });
 }
 
-async function echo(stream: import('node:http2').ClientHttp2Stream, text: string): Promise<string> {
+async function echo(stream: import('../../../src/dataplane/hbone/transport.js').HboneStream, text: string): Promise<string> {
   const chunks: Buffer[] = [];
   stream.on('data', (c: Buffer) => chunks.push(c));
   stream.end(text);
@@ -69,8 +70,8 @@ async function echo(stream: import('node:http2').ClientHttp2Stream, text: string
   return Buffer.concat(chunks).toString();
 }
 
-test('a silent pooled connection is detected by PING, replaced for new streams, and cut', { timeout: 120_000 }, async () => {
-  const f = await meshFixture();
+eachTransport('a silent pooled connection is detected by PING, replaced for new streams, and cut', { timeout: 120_000 }, async (transport) => {
+  const f = await meshFixture({ transport });
   const relay = await startRelay(f.proxyAddress.port);
   try {
     assert.equal(await echo(await connectVia(f, relay.port), 'before'), 'before');

@@ -9,15 +9,16 @@ import { HboneClientPool } from '../../../src/dataplane/hbone/client-pool.js';
 import { createHboneSecureContext } from '../../../src/dataplane/tls/secure-context.js';
 import { createTestCa } from '../../support/test-pki.js';
 import { connectEcho, meshFixture, DST_ID, SRC_ID } from './mesh-fixture.js';
+import { eachTransport } from '../../support/transports.js';
 
 const IMPOSTOR_ID = 'spiffe://cluster.local/ns/default/sa/reviews';
 
-test('a server proving another identity is rejected with L4MESH_ERR_IDENTITY_MISMATCH', async () => {
+eachTransport('a server proving another identity is rejected with L4MESH_ERR_IDENTITY_MISMATCH', {}, async (transport) => {
   const ca = await createTestCa();
   const impostor = await ca.issue(IMPOSTOR_ID);
   const impostorContext = createHboneSecureContext(impostor);
   // The server answers every server name with the impostor's certificate (same root, wrong id).
-  const f = await meshFixture({ secureContextFor: () => impostorContext, srcIdentity: await ca.issue(SRC_ID) });
+  const f = await meshFixture({ transport, secureContextFor: () => impostorContext, srcIdentity: await ca.issue(SRC_ID) });
   try {
     await assert.rejects(connectEcho(f), (err: unknown) => {
       assert.ok(err instanceof L4meshError);
@@ -32,10 +33,10 @@ test('a server proving another identity is rejected with L4MESH_ERR_IDENTITY_MIS
   }
 });
 
-test('a client certificate from an unrelated root is refused during the handshake', async () => {
+eachTransport('a client certificate from an unrelated root is refused during the handshake', {}, async (transport) => {
   const otherCa = await createTestCa('unrelated root');
   const foreign = await otherCa.issue(SRC_ID);
-  const f = await meshFixture({ srcIdentity: foreign });
+  const f = await meshFixture({ transport, srcIdentity: foreign });
   // The client still trusts the real mesh root, so only the server's check can fail.
   foreign.rootPem = f.ca.rootPem;
   try {
@@ -53,8 +54,8 @@ test('a client certificate from an unrelated root is refused during the handshak
   }
 });
 
-test('an identity the server does not hold (unknown SNI) fails the handshake', async () => {
-  const f = await meshFixture();
+eachTransport('an identity the server does not hold (unknown SNI) fails the handshake', {}, async (transport) => {
+  const f = await meshFixture({ transport });
   try {
     const attempt = f.pool.connect({
       srcIdentity: SRC_ID,
@@ -77,7 +78,7 @@ test('an identity the server does not hold (unknown SNI) fails the handshake', a
   }
 });
 
-test('a proxy that accepts TCP but never answers TLS times out with L4MESH_ERR_CONNECT_TIMEOUT', async () => {
+eachTransport('a proxy that accepts TCP but never answers TLS times out with L4MESH_ERR_CONNECT_TIMEOUT', {}, async (transport) => {
   const ca = await createTestCa();
   const src = await ca.issue(SRC_ID);
   const accepted: Socket[] = [];
@@ -85,7 +86,7 @@ test('a proxy that accepts TCP but never answers TLS times out with L4MESH_ERR_C
   silent.listen(0, '127.0.0.1');
   await once(silent, 'listening');
   const port = (silent.address() as { port: number }).port;
-  const pool = new HboneClientPool({ tlsFor: () => src, connectTimeoutMs: 200 });
+  const pool = new HboneClientPool({ tlsFor: () => src, connectTimeoutMs: 200, transport });
   try {
     const started = Date.now();
     await assert.rejects(

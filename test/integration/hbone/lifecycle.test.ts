@@ -3,9 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { constants as h2, type ClientHttp2Stream } from 'node:http2';
+import { constants as h2 } from 'node:http2';
+import type { HboneStream } from '../../../src/dataplane/hbone/transport.js';
 import { createServer, type Server, type Socket } from 'node:net';
 import { connectEcho, connectUpstream, meshFixture, DST_ID, SRC_ID, type MeshFixture } from './mesh-fixture.js';
+import { eachTransport } from '../../support/transports.js';
 
 /** An upstream that hands each accepted socket to the test instead of echoing. */
 async function captureServer(): Promise<{ server: Server; port: number; next: () => Promise<Socket> }> {
@@ -19,7 +21,7 @@ async function captureServer(): Promise<{ server: Server; port: number; next: ()
   };
 }
 
-function tunnelTo(f: MeshFixture, port: number): Promise<ClientHttp2Stream> {
+function tunnelTo(f: MeshFixture, port: number): Promise<HboneStream> {
   return f.pool.connect({
     srcIdentity: SRC_ID,
     dstIdentity: DST_ID,
@@ -36,8 +38,8 @@ function collect(stream: NodeJS.ReadableStream): Promise<string> {
   return new Promise((resolve) => stream.once('end', () => resolve(Buffer.concat(chunks).toString())));
 }
 
-test('client half-close crosses the tunnel; the upstream answers afterwards', async () => {
-  const f = await meshFixture();
+eachTransport('client half-close crosses the tunnel; the upstream answers afterwards', {}, async (transport) => {
+  const f = await meshFixture({ transport });
   const up = await captureServer();
   try {
     const accepted = up.next();
@@ -55,8 +57,8 @@ test('client half-close crosses the tunnel; the upstream answers afterwards', as
   }
 });
 
-test('cancelling the client stream resets the upstream connection', async () => {
-  const f = await meshFixture();
+eachTransport('cancelling the client stream resets the upstream connection', {}, async (transport) => {
+  const f = await meshFixture({ transport });
   const up = await captureServer();
   try {
     const accepted = up.next();
@@ -76,8 +78,8 @@ test('cancelling the client stream resets the upstream connection', async () => 
   }
 });
 
-test('an upstream reset aborts the client stream with RST_STREAM CANCEL', async () => {
-  const f = await meshFixture();
+eachTransport('an upstream reset aborts the client stream with RST_STREAM CANCEL', {}, async (transport) => {
+  const f = await meshFixture({ transport });
   const up = await captureServer();
   try {
     const accepted = up.next();
@@ -94,8 +96,8 @@ test('an upstream reset aborts the client stream with RST_STREAM CANCEL', async 
   }
 });
 
-test('an idle pooled connection is closed after idleTimeoutMs and a new one is dialed later', async () => {
-  const f = await meshFixture({ pool: { idleTimeoutMs: 100 } });
+eachTransport('an idle pooled connection is closed after idleTimeoutMs and a new one is dialed later', {}, async (transport) => {
+  const f = await meshFixture({ transport, pool: { idleTimeoutMs: 100 } });
   try {
     const first = await connectEcho(f);
     first.end('x');
@@ -115,8 +117,8 @@ test('an idle pooled connection is closed after idleTimeoutMs and a new one is d
   }
 });
 
-test('server close() waits out the grace period, then resets open tunnels', async () => {
-  const f = await meshFixture({ decide: (r) => connectUpstream(r.host, r.port) });
+eachTransport('server close() waits out the grace period, then resets open tunnels', {}, async (transport) => {
+  const f = await meshFixture({ transport, decide: (r) => connectUpstream(r.host, r.port) });
   try {
     const stream = await connectEcho(f);
     stream.on('error', () => {});

@@ -9,6 +9,7 @@ import {
   type HboneInboundDecision,
   type HboneInboundRequest,
 } from '../../../src/dataplane/hbone/server.js';
+import type { HboneTransport } from '../../../src/dataplane/hbone/transport.js';
 import { LocalIdentityTable } from '../../../src/dataplane/tls/local-identities.js';
 import { createTestCa, type TestCa, type TestIdentity } from '../../support/test-pki.js';
 
@@ -40,6 +41,8 @@ export interface FixtureOptions {
   pool?: Partial<HboneClientPoolOptions>;
   /** What the client pool presents as SRC_ID (defaults to a certificate from the fixture's CA). */
   srcIdentity?: TestIdentity;
+  /** HBONE transport of both the server and the pool (the pool's own option wins). */
+  transport?: HboneTransport;
 }
 
 export function connectUpstream(host: string, port: number): Promise<HboneInboundDecision> {
@@ -81,6 +84,7 @@ export async function meshFixture(options: FixtureOptions = {}): Promise<MeshFix
       requests.push(request);
       return decide(request);
     },
+    ...(options.transport ? { transport: options.transport } : {}),
   });
   const counts = { sessionsOpened: 0, handshakeFailures: 0 };
   server.on('sessionOpened', () => counts.sessionsOpened++);
@@ -89,6 +93,7 @@ export async function meshFixture(options: FixtureOptions = {}): Promise<MeshFix
 
   const pool = new HboneClientPool({
     tlsFor: (id) => (id === SRC_ID ? src : undefined),
+    ...(options.transport ? { transport: options.transport } : {}),
     ...options.pool,
   });
   return {

@@ -4,8 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connectEcho, meshFixture, DST_ID, SRC_ID } from './mesh-fixture.js';
+import { eachTransport } from '../../support/transports.js';
 
-async function echoOnce(stream: import('node:http2').ClientHttp2Stream, text: string): Promise<string> {
+async function echoOnce(stream: import('../../../src/dataplane/hbone/transport.js').HboneStream, text: string): Promise<string> {
   const chunks: Buffer[] = [];
   stream.on('data', (c: Buffer) => chunks.push(c));
   stream.end(text);
@@ -13,8 +14,8 @@ async function echoOnce(stream: import('node:http2').ClientHttp2Stream, text: st
   return Buffer.concat(chunks).toString();
 }
 
-test('100 sequential streams share one TLS connection', async () => {
-  const f = await meshFixture();
+eachTransport('100 sequential streams share one TLS connection', {}, async (transport) => {
+  const f = await meshFixture({ transport });
   try {
     for (let i = 0; i < 100; i++) {
       const stream = await connectEcho(f);
@@ -31,8 +32,8 @@ test('100 sequential streams share one TLS connection', async () => {
   }
 });
 
-test('150 concurrent streams spread over four connections', async () => {
-  const f = await meshFixture();
+eachTransport('150 concurrent streams spread over four connections', {}, async (transport) => {
+  const f = await meshFixture({ transport });
   try {
     const streams = await Promise.all(Array.from({ length: 150 }, () => connectEcho(f)));
     assert.equal(f.counts.sessionsOpened, 4);
@@ -46,8 +47,8 @@ test('150 concurrent streams spread over four connections', async () => {
   }
 });
 
-test('without spreading, 150 concurrent streams open exactly two connections (100 + 50)', async () => {
-  const f = await meshFixture({ pool: { spreadConnections: 1 } });
+eachTransport('without spreading, 150 concurrent streams open exactly two connections (100 + 50)', {}, async (transport) => {
+  const f = await meshFixture({ transport, pool: { spreadConnections: 1 } });
   try {
     const streams = await Promise.all(Array.from({ length: 150 }, () => connectEcho(f)));
     assert.equal(f.counts.sessionsOpened, 2);

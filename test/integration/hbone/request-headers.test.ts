@@ -4,9 +4,10 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { hboneRequestHeaders, parseBaggage, parseForwardedFor } from '../../../src/dataplane/hbone/headers.js';
 import { connectEcho, meshFixture, DST_ID, SRC_ID } from './mesh-fixture.js';
+import { eachTransport } from '../../support/transports.js';
 
-test('baggage, forwarded and traceparent reach the handler unchanged, with both identities', async () => {
-  const f = await meshFixture();
+eachTransport('baggage, forwarded and traceparent reach the handler unchanged, with both identities', {}, async (transport) => {
+  const f = await meshFixture({ transport });
   try {
     const headers = hboneRequestHeaders(
       {

@@ -3,8 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import type { ClientHttp2Stream } from 'node:http2';
+import type { HboneStream } from '../../../src/dataplane/hbone/transport.js';
 import { connectEcho, meshFixture } from './mesh-fixture.js';
+import { eachTransport } from '../../support/transports.js';
 
 const MiB = 1024 * 1024;
 const OTHERS = 20;
@@ -12,7 +13,7 @@ const OTHERS = 20;
 const OTHERS_DEADLINE_MS = 60_000;
 
 /** Writes `payload`, ends, and resolves with the sha256 of what comes back (or rejects at the deadline). */
-function echoHash(stream: ClientHttp2Stream, payload: Buffer, deadline: number): Promise<string> {
+function echoHash(stream: HboneStream, payload: Buffer, deadline: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const h = createHash('sha256');
     let got = 0;
@@ -33,9 +34,9 @@ function echoHash(stream: ClientHttp2Stream, payload: Buffer, deadline: number):
   });
 }
 
-test('a stream whose reader stopped does not hold up 20 bulk echoes on its connection', { timeout: 180_000 }, async () => {
+eachTransport('a stream whose reader stopped does not hold up 20 bulk echoes on its connection', { timeout: 180_000 }, async (transport) => {
   // One connection per key: every stream below shares the stalled one's connection.
-  const f = await meshFixture({ pool: { spreadConnections: 1 } });
+  const f = await meshFixture({ transport, pool: { spreadConnections: 1 } });
   try {
     const stalled = await connectEcho(f);
     stalled.pause(); // never reads: the echo of what it sends backs up to its stream window

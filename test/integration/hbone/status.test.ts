@@ -8,9 +8,10 @@ import { connect as tlsConnect } from 'node:tls';
 import { createHboneSecureContext } from '../../../src/dataplane/tls/secure-context.js';
 import { hboneServerName } from '../../../src/dataplane/tls/server-name.js';
 import { connectEcho, meshFixture, DST_ID, type MeshFixture } from './mesh-fixture.js';
+import { eachTransport } from '../../support/transports.js';
 
-test('handler 401 → L4MESH_ERR_POLICY_DENIED', async () => {
-  const f = await meshFixture({ decide: async () => ({ status: 401, reason: 'denied by ns/deny-all' }) });
+eachTransport('handler 401 → L4MESH_ERR_POLICY_DENIED', {}, async (transport) => {
+  const f = await meshFixture({ transport, decide: async () => ({ status: 401, reason: 'denied by ns/deny-all' }) });
   try {
     const rejected = once(f.server, 'streamRejected');
     await assert.rejects(connectEcho(f), { code: 'L4MESH_ERR_POLICY_DENIED' });
@@ -22,8 +23,8 @@ test('handler 401 → L4MESH_ERR_POLICY_DENIED', async () => {
   }
 });
 
-test('handler 503 → L4MESH_ERR_NO_HEALTHY_UPSTREAM', async () => {
-  const f = await meshFixture({ decide: async () => ({ status: 503, reason: 'connect ECONNREFUSED' }) });
+eachTransport('handler 503 → L4MESH_ERR_NO_HEALTHY_UPSTREAM', {}, async (transport) => {
+  const f = await meshFixture({ transport, decide: async () => ({ status: 503, reason: 'connect ECONNREFUSED' }) });
   try {
     await assert.rejects(connectEcho(f), (err: NodeJS.ErrnoException) => {
       assert.equal(err.code, 'L4MESH_ERR_NO_HEALTHY_UPSTREAM');
@@ -57,8 +58,8 @@ async function rawRequest(f: MeshFixture, headers: Record<string, string>): Prom
   }
 }
 
-test('a non-CONNECT request gets 400 and never reaches the handler', async () => {
-  const f = await meshFixture();
+eachTransport('a non-CONNECT request gets 400 and never reaches the handler', {}, async (transport) => {
+  const f = await meshFixture({ transport });
   try {
     assert.equal(await rawRequest(f, { ':method': 'GET', ':path': '/' }), 400);
     assert.equal(f.handled.length, 0);
@@ -67,8 +68,8 @@ test('a non-CONNECT request gets 400 and never reaches the handler', async () =>
   }
 });
 
-test('a CONNECT whose :authority is not ip:port gets 400 and never reaches the handler', async () => {
-  const f = await meshFixture();
+eachTransport('a CONNECT whose :authority is not ip:port gets 400 and never reaches the handler', {}, async (transport) => {
+  const f = await meshFixture({ transport });
   try {
     assert.equal(await rawRequest(f, { ':method': 'CONNECT', ':authority': 'ratings.default:9080' }), 400);
     assert.equal(await rawRequest(f, { ':method': 'CONNECT', ':authority': '127.0.0.1:0' }), 400);

@@ -10,10 +10,11 @@ import { createHboneSecureContext, hboneClientTlsOptions } from '../../../src/da
 import { hboneServerName } from '../../../src/dataplane/tls/server-name.js';
 import { HBONE_MAX_CONCURRENT_STREAMS } from '../../../src/dataplane/hbone/settings.js';
 import { connectEcho, connectUpstream, meshFixture, DST_ID, SRC_ID } from './mesh-fixture.js';
+import { eachTransport } from '../../support/transports.js';
 
-test('the server advertises its stream limit and the pool opens a second connection past it', { timeout: 60_000 }, async () => {
+eachTransport('the server advertises its stream limit and the pool opens a second connection past it', { timeout: 60_000 }, async (transport) => {
   // Our own cap far above the server's, and no spreading: only the server's limit can cause a second connection.
-  const f = await meshFixture({ pool: { maxStreamsPerConnection: 1000, spreadConnections: 1 } });
+  const f = await meshFixture({ transport, pool: { maxStreamsPerConnection: 1000, spreadConnections: 1 } });
   try {
     assert.equal(HBONE_MAX_CONCURRENT_STREAMS, 100);
     const streams = await Promise.all(Array.from({ length: 150 }, () => connectEcho(f)));
@@ -45,9 +46,10 @@ function connectHeaderBlock(authority: string): Buffer {
   return Buffer.concat([Buffer.from([0x02, 7]), Buffer.from('CONNECT'), Buffer.from([0x01, authority.length]), Buffer.from(authority)]);
 }
 
-test('a raw HTTP/2 client sending 300 CONNECTs at once gets 100 answered and 200 refused', { timeout: 60_000 }, async () => {
+eachTransport('a raw HTTP/2 client sending 300 CONNECTs at once gets 100 answered and 200 refused', { timeout: 60_000 }, async (transport) => {
   let upstreams = 0;
   const f = await meshFixture({
+    transport,
     decide: (r) => {
       upstreams++;
       return connectUpstream(r.host, r.port);

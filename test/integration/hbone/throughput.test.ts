@@ -4,13 +4,14 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import type { ConnectionStats } from '../../../src/dataplane/connection-stats.js';
 import { connectEcho, meshFixture } from './mesh-fixture.js';
+import { eachTransport } from '../../support/transports.js';
 
 const MiB = 1024 * 1024;
 const TOTAL = 64 * MiB;
 const CHUNK = 1 * MiB;
 
-test('64 MiB through the tunnel to an echo server and back: identical bytes, exact stats', async () => {
-  const f = await meshFixture();
+eachTransport('64 MiB through the tunnel to an echo server and back: identical bytes, exact stats', {}, async (transport) => {
+  const f = await meshFixture({ transport });
   try {
     const closed = new Promise<{ stats: ConnectionStats; error?: Error }>((resolve) =>
       f.server.once('streamClosed', (_req, stats, error) => resolve({ stats, error })),

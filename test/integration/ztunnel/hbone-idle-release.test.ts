@@ -7,6 +7,7 @@ import { connect, type Socket } from 'node:net';
 import { deployEcho } from '../../support/echo-service.js';
 import { eventually, startMesh } from '../../support/mesh.js';
 import { roundTrip } from '../../support/workloads.js';
+import { eachTransport, transportArgs } from '../../support/transports.js';
 
 const IDLE_MS = 2_000;
 
@@ -22,8 +23,8 @@ async function connectionsTo(ip: string, port: number): Promise<number[]> {
   return rows.filter((f) => f[2] === remote && f[3] === '01').map((f) => parseInt(f[1]!.split(':')[1]!, 16));
 }
 
-test('--pool-idle-timeout: an unused HBONE connection is released after the timeout, a busy one never', { timeout: 180_000 }, async () => {
-  const mesh = await startMesh({ nodes: 2, extraZtunnelArgs: ['--pool-idle-timeout', `${IDLE_MS / 1000}s`] });
+eachTransport('--pool-idle-timeout: an unused HBONE connection is released after the timeout, a busy one never', { timeout: 180_000 }, async (transport) => {
+  const mesh = await startMesh({ nodes: 2, extraZtunnelArgs: [...transportArgs(transport), '--pool-idle-timeout', `${IDLE_MS / 1000}s`] });
   let held: Socket | undefined;
   const echo = await deployEcho(mesh, {
     endpoints: [{ name: 'echo-0', node: 2, ip: mesh.podIp(85) }],

@@ -4,19 +4,20 @@
 // holding a mesh certificate of a workload on node-1; the server is `l4mesh ztunnel` node-2.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ClientHttp2Stream } from 'node:http2';
+import type { HboneStream } from '../../../src/dataplane/hbone/transport.js';
 import { HboneClientPool } from '../../../src/dataplane/hbone/client-pool.js';
 import { L4meshError } from '../../../src/errors/index.js';
 import { deployEcho } from '../../support/echo-service.js';
 import { eventually, startMesh } from '../../support/mesh.js';
 import { roundTrip, startNamedEcho, type TestServer } from '../../support/workloads.js';
 import { meshCertificate } from '../sidecar/sidecar-mesh.js';
+import { eachTransport, transportArgs } from '../../support/transports.js';
 
 const ECHO_ID = 'spiffe://cluster.local/ns/default/sa/echo';
 const CLIENT_ID = 'spiffe://cluster.local/ns/default/sa/client';
 const ECHO_PORT = 7000;
 
-function echoOver(stream: ClientHttp2Stream, text: string): Promise<string> {
+function echoOver(stream: HboneStream, text: string): Promise<string> {
   return new Promise((resolve, reject) => {
     let got = '';
     stream.on('data', (c: Buffer) => (got += c.toString()));
@@ -26,8 +27,8 @@ function echoOver(stream: ClientHttp2Stream, text: string): Promise<string> {
   });
 }
 
-test('a real node proxy refuses CONNECTs it cannot serve: 503, another identity, unknown SNI', { timeout: 180_000 }, async (t) => {
-  const mesh = await startMesh({ nodes: 2 });
+eachTransport('a real node proxy refuses CONNECTs it cannot serve: 503, another identity, unknown SNI', { timeout: 180_000 }, async (transport, t) => {
+  const mesh = await startMesh({ nodes: 2, extraZtunnelArgs: transportArgs(transport) });
   const echoIp = mesh.podIp(60);
   // The pod is registered on node-2 but nothing listens on its port yet: it refuses.
   const echo = await deployEcho(mesh, {
@@ -35,7 +36,7 @@ test('a real node proxy refuses CONNECTs it cannot serve: 503, another identity,
     client: { name: 'client', node: 1, ip: mesh.podIp(61) },
   });
   const certificate = await meshCertificate(mesh, 1, CLIENT_ID);
-  const pool = new HboneClientPool({ tlsFor: (id) => (id === CLIENT_ID ? certificate : undefined) });
+  const pool = new HboneClientPool({ tlsFor: (id) => (id === CLIENT_ID ? certificate : undefined), transport });
   const node2 = { host: `127.${mesh.base}.0.2`, port: 15008 };
   const where = `${node2.host}:${node2.port}`;
   const connect = (dstIdentity: string) =>

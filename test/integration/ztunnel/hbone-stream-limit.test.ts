@@ -9,6 +9,7 @@ import { connect, type Socket } from 'node:net';
 import { DEFAULT_HBONE_MAX_STREAMS_PER_CONNECTION, DEFAULT_HBONE_SPREAD_CONNECTIONS } from '../../../src/dataplane/hbone/client-pool.js';
 import { deployEcho } from '../../support/echo-service.js';
 import { eventually, startMesh } from '../../support/mesh.js';
+import { eachTransport, transportArgs } from '../../support/transports.js';
 
 const LIMIT = DEFAULT_HBONE_MAX_STREAMS_PER_CONNECTION;
 const SPREAD = DEFAULT_HBONE_SPREAD_CONNECTIONS;
@@ -47,8 +48,8 @@ function openTunnel(address: string, port: number, tag: string): Promise<Socket>
   });
 }
 
-test(`a real node proxy spreads ${FULL} tunnels over ${SPREAD} HBONE connections and opens another for the next`, { timeout: 240_000 }, async () => {
-  const mesh = await startMesh({ nodes: 2 });
+eachTransport(`a real node proxy spreads ${FULL} tunnels over ${SPREAD} HBONE connections and opens another for the next`, { timeout: 240_000 }, async (transport) => {
+  const mesh = await startMesh({ nodes: 2, extraZtunnelArgs: transportArgs(transport) });
   const sockets: Socket[] = [];
   const echo = await deployEcho(mesh, {
     endpoints: [{ name: 'echo-0', node: 2, ip: mesh.podIp(80) }],

@@ -8,7 +8,7 @@ const rate = (perSecond: number) => ({ perSecond, completed: 0, errors: 0 });
 const lat = (p50us: number, p99us = 0) => ({ requests: 0, perSecond: 1000, p50us, p99us, p999us: 0 });
 
 const results: ScenarioResult[] = [
-  { name: 'direct', connRate: { c8: rate(1300) }, latency: { fixed1000: lat(100) } },
+  { name: 'direct', connRate: { c8: rate(1300) }, latency: { fixed1000: lat(100, 700) } },
   {
     name: 'ambient',
     throughput: { up1: tp(2.5), down1: tp(3.2) },
@@ -27,12 +27,19 @@ test('every target of an l4mesh scenario is judged against the best peer or dire
   assert.deepEqual(lines, [
     'MISS ambient: 1-conn throughput → ≥ 1.0× best TLS peer — 2.50 vs 3.00 Gbit/s (0.83×)',
     'PASS ambient: 1-conn throughput ← ≥ 1.0× best TLS peer — 3.20 vs 3.10 Gbit/s (1.03×)',
+    'n/a ambient: proxy CPU per GB (1 conn →) ≤ 1.0× best TLS peer — not measured',
+    'n/a ambient: proxy CPU per GB (1 conn ←) ≤ 1.0× best TLS peer — not measured',
+    'n/a ambient: proxy CPU per GB (8 conn →) ≤ 1.0× best TLS peer — not measured',
+    'n/a ambient: proxy CPU per GB (8 conn ←) ≤ 1.0× best TLS peer — not measured',
+    'n/a ambient: proxy CPU per new connection c8 ≤ 0.5× best TLS peer — not measured',
     'MISS ambient: new conn/s c8 ≥ 10× best TLS peer — 700 vs 500/s (1.40×)',
     'PASS ambient: new conn/s c8 ≥ 0.5× direct — 700 vs 1300/s (0.54×)',
+    'n/a ambient: proxy CPU per new connection c64 ≤ 0.5× best TLS peer — not measured',
     'n/a ambient: new conn/s c64 ≥ 10× best TLS peer — not measured',
     'n/a ambient: new conn/s c64 ≥ 0.5× direct — not measured',
     'MISS ambient: added p50 @1,000 req/s ≤ best peer added p50 — +350 vs +280 µs',
     'PASS ambient: p99 @1,000 req/s ≤ 1 ms — 900 µs',
+    'PASS ambient: p99 @1,000 req/s ≤ 1.5× direct p99 — 900 vs 700 µs (1.29×)',
     'PASS ambient: RSS per idle proxied connection ≤ 16 KiB — 15.1 KiB',
     'MISS ambient: throughput under 10 scrapes/s ≥ 0.97× unscraped — 0.965× (2.26 vs 2.34 Gbit/s)',
   ]);

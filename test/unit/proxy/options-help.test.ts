@@ -25,5 +25,6 @@ test('the shared proxy help states each default once, from its constant', () => 
     '5s',
     'Kubernetes',
     '5m',
+    'l4mesh',
   ]);
 });

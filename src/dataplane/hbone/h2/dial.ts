@@ -7,8 +7,11 @@ import { H2ClientSession } from './client.js';
 import type { H2SessionOptions } from './session.js';
 
 export type HboneTransport = 'node' | 'l4mesh';
-/** node:http2 stays the default until the bench shows this layer at least as good (issue 17). */
-export const DEFAULT_HBONE_TRANSPORT: HboneTransport = 'node';
+/**
+ * Our layer: it passes every HBONE test node:http2 passes (test/support/transports.ts runs them on both)
+ * and keeps reading while it writes, which node:http2 does not (DESIGN §5). `node` stays as the fallback.
+ */
+export const DEFAULT_HBONE_TRANSPORT: HboneTransport = 'l4mesh';
 
 export function parseHboneTransport(value: string | undefined, source: string): HboneTransport {
   if (value === undefined || value === '') return DEFAULT_HBONE_TRANSPORT;

@@ -70,8 +70,8 @@ export abstract class H2Session extends EventEmitter implements StreamOwner {
   connConsumed = 0;
   readonly connWindow: number;
   private readonly blocked = new Set<H2Stream>();
-  private drainWaiters: Array<() => void> = [];
-  private socketFull = false;
+  /** The socket is corked until the end of this event-loop turn (see write()). */
+  private batching = false;
   headerBlock: { stream: number; parts: Buffer[]; bytes: number; endStream: boolean } | undefined;
   private readonly pings = new Map<string, (rtt: number) => void>();
   private pingSeq = 0;
@@ -88,7 +88,6 @@ export abstract class H2Session extends EventEmitter implements StreamOwner {
     this.connRecvWindow = this.connWindow;
     this.parser = new FrameParser(maxFrame, (frame) => this.onFrame(frame));
     socket.on('data', (chunk: Buffer) => this.onSocketData(chunk));
-    socket.on('drain', () => this.onDrain());
     socket.on('close', () => this.onSocketClose());
     socket.on('error', (err) => this.destroy(err));
     const settings: Array<[number, number]> = [
@@ -128,8 +127,6 @@ export abstract class H2Session extends EventEmitter implements StreamOwner {
     this.closed = true;
     // Like node:http2: a local destroy() without an error ends the streams without one too.
     for (const stream of [...this.streams.values()]) stream.abort(error);
-    for (const waiter of this.drainWaiters) waiter();
-    this.drainWaiters = [];
     if (flush) {
       this.socket.end();
       setTimeout(() => this.socket.destroy(), GOAWAY_FLUSH_MS).unref();
@@ -195,12 +192,32 @@ export abstract class H2Session extends EventEmitter implements StreamOwner {
 
   // ---- sending ----
 
-  write(buffer: Buffer): void {
+  /**
+   * Queues `buffer` for the socket; `written` runs once the socket is done with it (sent, or failed): then
+   * its memory may be reused. Everything written in one turn of the event loop, on every stream, leaves
+   * in one writev at its end (TLS records + one syscall), as nghttp2 sends once per turn: a new tunnel's
+   * HEADERS, DATA and WINDOW_UPDATEs used to be one TLS record and one syscall each.
+   */
+  write(buffer: Buffer, written?: (err?: Error | null) => void): void {
     if (this.destroyed) return;
-    if (!this.socket.write(buffer)) this.socketFull = true;
+    if (!this.batching) {
+      this.batching = true;
+      this.socket.cork();
+      setImmediate(this.sendBatch);
+    }
+    this.socket.write(buffer, written);
   }
 
-  /** Sends as much of the stream's pending write as both windows allow, each frame header + slice corked. */
+  private readonly sendBatch = (): void => {
+    this.batching = false;
+    this.socket.uncork();
+  };
+
+  /**
+   * Sends as much of the stream's pending write as both windows allow, each frame header + slice corked.
+   * The write completes when the socket took its last slice: callers (splice) reuse the memory of a
+   * completed write, and the socket may still hold a slice it accepted without sending it yet.
+   */
   flushStream(stream: H2Stream): void {
     const p = stream.pending;
     if (!p) return;
@@ -211,12 +228,12 @@ export abstract class H2Session extends EventEmitter implements StreamOwner {
       if (n <= 0) break;
       const last = p.offset + n === p.chunk.length;
       this.write(frameHeader(n, FrameType.DATA, last && p.end ? Flag.END_STREAM : 0, stream.id));
-      this.write(p.chunk.subarray(p.offset, p.offset + n));
+      this.write(p.chunk.subarray(p.offset, p.offset + n), last ? p.done : undefined);
       p.offset += n;
       stream.sendWindow -= n;
       this.connSendWindow -= n;
     }
-    if (p.chunk.length === 0 && p.end) this.write(frameHeader(0, FrameType.DATA, Flag.END_STREAM, stream.id));
+    if (p.chunk.length === 0 && p.end) this.write(frameHeader(0, FrameType.DATA, Flag.END_STREAM, stream.id), p.done);
     this.socket.uncork();
     if (p.offset < p.chunk.length) {
       this.blocked.add(stream);
@@ -225,9 +242,6 @@ export abstract class H2Session extends EventEmitter implements StreamOwner {
     this.blocked.delete(stream);
     stream.pending = undefined;
     if (p.end) stream.onLocalEnd();
-    // The write completes once the socket takes more: that is the backpressure a writer sees.
-    if (this.socketFull) this.drainWaiters.push(() => p.done());
-    else p.done();
   }
 
   /** After a window grew: blocked streams in turn, while the connection window lasts. */
@@ -345,13 +359,6 @@ export abstract class H2Session extends EventEmitter implements StreamOwner {
 
   ackSettings(): void {
     this.write(settingsAckFrame());
-  }
-
-  private onDrain(): void {
-    this.socketFull = false;
-    const waiters = this.drainWaiters;
-    this.drainWaiters = [];
-    for (const waiter of waiters) waiter();
   }
 
   private maybeEnd(): void {

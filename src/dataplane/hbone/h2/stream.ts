@@ -36,7 +36,8 @@ export class H2Stream extends Duplex {
   private readonly owner: StreamOwner;
   private readonly windowBytes: number;
   private readonly queue: Buffer[] = [];
-  private wantData = false;
+  /** Like any Readable, fill the readable buffer up to its high-water mark before the first read(). */
+  private wantData = true;
   private draining = false;
   private consumed = 0;
   private endPushed = false;
@@ -94,13 +95,17 @@ export class H2Stream extends Duplex {
   onReset(code: number): void {
     this.rstCode = code;
     this.finish();
-    if (code === ErrorCode.NO_ERROR && this.remoteEnded) this.destroy();
+    // As node:http2: NO_ERROR and CANCEL end the stream without an error ('close' with `aborted` set); the
+    // other codes are failures worth an 'error'.
+    if (code === ErrorCode.NO_ERROR || code === ErrorCode.CANCEL) this.destroy();
     else this.destroy(new L4meshError('L4MESH_ERR_HTTP2_STREAM_RESET', `the peer reset HTTP/2 stream ${this.id} (${errorCodeName(code)})`));
   }
 
   /** The session ended underneath the stream. */
   abort(error: Error | undefined, code?: number): void {
+    // As node:http2: a stream ended by a broken connection reads as INTERNAL_ERROR, not as a clean close.
     if (code !== undefined) this.rstCode = code;
+    else if (error && this.rstCode === undefined) this.rstCode = ErrorCode.INTERNAL_ERROR;
     this.finish();
     this.destroy(error);
   }
@@ -167,6 +172,8 @@ export class H2Stream extends Duplex {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
+    // node:http2 reports NO_ERROR for a stream that closed without a reset; splice reads it that way.
+    if (this.rstCode === undefined) this.rstCode = ErrorCode.NO_ERROR;
     this.pending = undefined;
     this.owner.streamClosed(this);
   }
@@ -181,6 +188,11 @@ export class H2Stream extends Duplex {
   /** The connection this stream belongs to (node:http2's `stream.session`). */
   get session(): StreamOwner {
     return this.owner;
+  }
+
+  /** node:http2's `aborted`: the stream was reset or its connection broke. */
+  get aborted(): boolean {
+    return this.rstCode !== undefined && this.rstCode !== ErrorCode.NO_ERROR;
   }
 
   get isFinished(): boolean {
