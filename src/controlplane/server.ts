@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { collectDefaultMetrics, Registry as PromRegistry } from 'prom-client';
 import type { ControlPlaneConfig } from './config.js';
 import { ResourceStore } from './store/resource-store.js';
+import type { MeshStore } from './store/mesh-store.js';
 import { ensureAdminToken } from './store/admin-token.js';
 import { createResourceApiHandler } from './api/resource-api.js';
 import { createProxyConfigHandler } from './api/proxy-config.js';
@@ -27,7 +28,7 @@ export interface ControlPlane {
   grpcPort: number;
   httpPort: number;
   adminToken: string;
-  store: ResourceStore;
+  store: MeshStore;
   registry: Registry;
   xds: XdsServer;
   tokens: NodeTokenStore;

@@ -5,7 +5,7 @@ import { apiVersionOf, type KindInfo } from '../../api/kinds.js';
 import { checkSubsets } from '../../api/cross-check.js';
 import { keyOf, type ApplyResult, type Resource } from '../../api/types.js';
 import { L4meshError } from '../../errors/index.js';
-import type { ResourceStore } from '../store/resource-store.js';
+import type { MeshStore } from '../store/mesh-store.js';
 import { ResourceApiError, sendError, sendJson } from './http-errors.js';
 import { matchesLabels, parseLabelSelector } from './label-selector.js';
 import { ManifestParser, type ParseCostLimits } from './manifest-parser.js';
@@ -59,7 +59,7 @@ function methodNotAllowed(method: string | undefined, allowed: string[]): Resour
  * (/api/..., /apis/..., /apply, /delete) and returns false, touching nothing, for any other path so the
  * caller can route it elsewhere on the same server.
  */
-export function createResourceApiHandler(store: ResourceStore, opts: ResourceApiOptions): Handler {
+export function createResourceApiHandler(store: MeshStore, opts: ResourceApiOptions): Handler {
   if (!opts.adminToken) throw new L4meshError('L4MESH_ERR_CONFIG', 'the resource API needs an admin token; ensureAdminToken(stateDir) provides one');
   const expected = digest(opts.adminToken);
   const limit = opts.maxBodyBytes ?? MAX_BODY_BYTES;
@@ -117,7 +117,7 @@ function lingerThenClose(req: IncomingMessage): void {
   socket.once('close', () => clearTimeout(timer));
 }
 
-async function serve(store: ResourceStore, parser: ManifestParser, route: Route, req: IncomingMessage, res: ServerResponse, limit: number): Promise<void> {
+async function serve(store: MeshStore, parser: ManifestParser, route: Route, req: IncomingMessage, res: ServerResponse, limit: number): Promise<void> {
   const method = req.method ?? 'GET';
   switch (route.type) {
     case 'apply': {
@@ -161,7 +161,7 @@ function notFound(info: KindInfo, namespace: string, name: string): ResourceApiE
 }
 
 async function serveObject(
-  store: ResourceStore,
+  store: MeshStore,
   parser: ManifestParser,
   route: Extract<Route, { type: 'object' }>,
   method: string,
