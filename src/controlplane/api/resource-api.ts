@@ -11,6 +11,7 @@ import { matchesLabels, parseLabelSelector } from './label-selector.js';
 import { ManifestParser, type ParseCostLimits } from './manifest-parser.js';
 import { MAX_BODY_BYTES, readBody } from './request-body.js';
 import { parseRoute, type Route } from './routes.js';
+import { isWatchRequest, serveWatch } from './watch-stream.js';
 
 export interface ResourceApiOptions {
   /** The token from `<stateDir>/admin.token`; every request must send `Authorization: Bearer <token>`. */
@@ -138,8 +139,13 @@ async function serve(store: MeshStore, parser: ManifestParser, route: Route, req
     }
     case 'list': {
       if (method !== 'GET') throw methodNotAllowed(method, ['GET']);
-      const selector = new URL(req.url ?? '/', 'http://localhost').searchParams.get('labelSelector');
+      const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
+      const selector = query.get('labelSelector');
       const requirements = selector ? parseLabelSelector(selector) : [];
+      if (isWatchRequest(query)) {
+        serveWatch(store, { info: route.info, namespace: route.namespace, requirements }, query, req, res);
+        return;
+      }
       const items = store.list(route.info.kind, route.namespace).filter((r) => matchesLabels(requirements, r.metadata.labels));
       const list: ResourceList = {
         apiVersion: apiVersionOf(route.info),

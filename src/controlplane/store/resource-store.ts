@@ -20,6 +20,8 @@ export interface ResourceStoreOptions {
   files?: DurableFiles;
   /** Clock for creationTimestamp. */
   now?: () => Date;
+  /** How many changes watches can resume from; DEFAULT_WATCH_HISTORY_EVENTS unless a test wants fewer. */
+  watchHistoryEvents?: number;
 }
 
 /** One planned file change of a call, kept so a failed call can put every file back. */
@@ -52,7 +54,7 @@ export class ResourceStore extends EventEmitter implements MeshStore {
     }
     // A delete leaves no file behind, so the newest version handed out may only be in the revision file.
     this.counter = Math.max(max, persistedRevision);
-    this.history = new WatchHistory(this.counter);
+    this.history = new WatchHistory(this.counter, options.watchHistoryEvents);
   }
 
   /** Loads every stored resource; deletes temp files a crash left behind; fails naming any unreadable file. */
