@@ -21,6 +21,8 @@ export const TEST_PACKAGES = [
   // h2load and nghttpd: interop of our HTTP/2 layer with nghttp2 (test/integration/h2/nghttp2.test.ts).
   { pkg: 'nghttp2-client', present: () => has('h2load') },
   { pkg: 'nghttp2-server', present: () => has('nghttpd') },
+  // etcd: the control plane's --store etcd, in test/integration/store/etcd-store.test.ts and controlplane/etcd-replicas.test.ts.
+  { pkg: 'etcd-server', present: () => has('etcd') },
 ];
 
 /** apt-get runs long on a cold cache; a hung mirror must not hold the suite forever. */

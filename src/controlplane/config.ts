@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { isIP } from 'node:net';
 import { L4meshError } from '../errors/index.js';
 import { DEFAULT_STATE_DIR_TEXT, defaultStateDir } from '../config/paths.js';
+import { parseEndpoints } from './store/etcd-connection.js';
 
 /** Port of the xDS + CA gRPC server, Istio's istiod port. */
 export const DEFAULT_GRPC_PORT = 15012;
@@ -17,6 +18,10 @@ export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
 export const DEFAULT_CLUSTER_ID = 'Kubernetes';
 /** Service VIPs: a loopback block, so local-mode workloads can reach them without routes. */
 export const DEFAULT_VIP_RANGE = '127.2.0.0/16';
+/** The embedded file store: `l4mesh up` needs nothing else; etcd is for several replicas. */
+export const DEFAULT_STORE = 'file';
+export const STORE_KINDS = ['file', 'etcd'] as const;
+export type StoreKind = (typeof STORE_KINDS)[number];
 
 export const ENV = {
   stateDir: 'L4MESH_STATE_DIR',
@@ -26,6 +31,8 @@ export const ENV = {
   trustDomain: 'L4MESH_TRUST_DOMAIN',
   clusterId: 'L4MESH_CLUSTER_ID',
   vipRange: 'L4MESH_VIP_RANGE',
+  store: 'L4MESH_STORE',
+  etcdEndpoints: 'L4MESH_ETCD_ENDPOINTS',
 } as const;
 
 export interface ControlPlaneConfig {
@@ -36,6 +43,10 @@ export interface ControlPlaneConfig {
   trustDomain: string;
   clusterId: string;
   vipRange: string;
+  /** Absent means the file store (programs that build a config by hand need not say). */
+  store?: StoreKind;
+  /** etcd client URLs; empty or absent for the file store. */
+  etcdEndpoints?: string[];
 }
 
 export const CONTROL_PLANE_OPTIONS = {
@@ -46,6 +57,8 @@ export const CONTROL_PLANE_OPTIONS = {
   'trust-domain': { type: 'string' },
   'cluster-id': { type: 'string' },
   'vip-range': { type: 'string' },
+  store: { type: 'string' },
+  'etcd-endpoints': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -84,7 +97,20 @@ export function controlPlaneConfig(values: Record<string, string | boolean | und
   const [clusterId] = pick('cluster-id', 'clusterId', DEFAULT_CLUSTER_ID);
   const [vipRange, vipFrom] = pick('vip-range', 'vipRange', DEFAULT_VIP_RANGE);
   parseCidr(vipRange, vipFrom);
+  const [store, storeFrom] = pick('store', 'store', DEFAULT_STORE);
+  if (!(STORE_KINDS as readonly string[]).includes(store)) {
+    throw new L4meshError('L4MESH_ERR_CONFIG', `${storeFrom}: "${store}" is not a store; use ${STORE_KINDS.join(' or ')}`);
+  }
+  const [endpoints, endpointsFrom] = pick('etcd-endpoints', 'etcdEndpoints', '');
+  if (store === 'etcd' && endpoints === '') {
+    throw new L4meshError('L4MESH_ERR_CONFIG', `--store etcd needs --etcd-endpoints (or ${ENV.etcdEndpoints}): the etcd client URLs, e.g. http://127.0.0.1:2379`);
+  }
+  if (store === 'file' && endpoints !== '') {
+    throw new L4meshError('L4MESH_ERR_CONFIG', `${endpointsFrom} is given but the store is "file"; add --store etcd to keep the state in etcd`);
+  }
   return {
+    store: store as StoreKind,
+    etcdEndpoints: store === 'etcd' ? parseEndpoints(endpoints, endpointsFrom) : [],
     stateDir,
     address,
     grpcPort: port(grpc, grpcFrom),

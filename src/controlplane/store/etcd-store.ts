@@ -68,6 +68,11 @@ export class EtcdStore extends EventEmitter implements MeshStore {
     return store;
   }
 
+  /** The connection, for state beside the resources (the shared CA and admin token). */
+  get etcd(): Etcd3 {
+    return this.client;
+  }
+
   get resourceVersion(): string {
     return String(this.revision);
   }
