@@ -19,6 +19,9 @@ export const MAX_CAS_ATTEMPTS = 5;
 /** How long a write waits for its own change to come back through the watch (read-your-writes). */
 export const WATCH_CATCH_UP_TIMEOUT_MS = 10_000;
 
+/** Shutdown does not wait longer than this for etcd to acknowledge the watch's cancellation. */
+export const CLOSE_TIMEOUT_MS = 1_000;
+
 export interface EtcdStoreOptions {
   endpoints: string[];
   now?: () => Date;
@@ -115,8 +118,10 @@ export class EtcdStore extends EventEmitter implements MeshStore {
     return this.history.subscribe(resourceVersion, listener);
   }
 
+  /** Cancels the watch (waiting at most CLOSE_TIMEOUT_MS: etcd may be the thing that is down) and disconnects. */
   async close(): Promise<void> {
-    await this.watcher?.cancel().catch(() => undefined);
+    const cancelled = this.watcher?.cancel().catch(() => undefined);
+    await Promise.race([cancelled, new Promise((r) => setTimeout(r, CLOSE_TIMEOUT_MS).unref())]);
     this.client.close();
   }
 
