@@ -23,14 +23,14 @@ test('two control-plane replicas on one etcd serve the same state', { skip, time
   t.after(() => etcd.stop());
   const dirs = await Promise.all(REPLICAS.map(() => mkdtemp(join(tmpdir(), 'l4mesh-replica-'))));
   t.after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
-  const replicas = REPLICAS.map((address, i) => {
+  // One at a time, so the first creates the shared CA and the second adopts it.
+  const replicas = [];
+  for (const [i, address] of REPLICAS.entries()) {
     const cp = startCli(['control-plane', '--state-dir', dirs[i]!, '--address', address, '--vip-range', '127.250.23.0/24', '--store', 'etcd', '--etcd-endpoints', etcd.endpoints]);
     t.after(() => cp.stop('SIGKILL'));
-    return cp;
-  });
-  // One at a time, so the first creates the shared CA and the second adopts it (a race is tested in the store test).
-  await replicas[0]!.waitFor(/control plane ready/, PROCESS_START_TIMEOUT_MS);
-  await replicas[1]!.waitFor(/control plane ready/, PROCESS_START_TIMEOUT_MS);
+    await cp.waitFor(/control plane ready/, PROCESS_START_TIMEOUT_MS);
+    replicas.push(cp);
+  }
   assert.match(replicas[0]!.output(), /stored this replica's root CA and admin token in etcd/);
   assert.match(replicas[1]!.output(), /using the root CA and admin token from etcd/);
   const [tokenA, tokenB] = await Promise.all(dirs.map(async (d) => (await readFile(join(d, 'admin.token'), 'utf8')).trim()));
