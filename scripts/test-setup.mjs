@@ -31,6 +31,8 @@ export const TEST_PACKAGES = [
   { pkg: 'chromium', present: () => existsSync(CHROMIUM) },
   // The lock on mutual-TLS edges is an emoji; without a colour emoji font Chromium draws an empty box.
   { pkg: 'fonts-noto-color-emoji', present: () => existsSync('/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf') },
+  // etcd: the control plane's --store etcd, in test/integration/store/etcd-store.test.ts and controlplane/etcd-replicas.test.ts.
+  { pkg: 'etcd-server', present: () => has('etcd') },
 ];
 
 /** apt-get runs long on a cold cache; a hung mirror must not hold the suite forever. */

@@ -30,6 +30,9 @@ options:
   --trust-domain TD    SPIFFE trust domain (env ${ENV.trustDomain}, default ${DEFAULT_TRUST_DOMAIN})
   --cluster-id ID      cluster id reported in metrics (env ${ENV.clusterId}, default ${DEFAULT_CLUSTER_ID})
   --vip-range CIDR     service VIP range (env ${ENV.vipRange}, default ${DEFAULT_VIP_RANGE})
+  --store file|etcd    where resources live (env ${ENV.store}, default file: JSON files in the state dir)
+  --etcd-endpoints URLS  etcd client URLs, comma-separated, for --store etcd (env ${ENV.etcdEndpoints});
+                       every replica pointed at the same etcd serves the same state
 `;
 
 async function tokenCreate(args: string[]): Promise<number> {

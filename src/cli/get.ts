@@ -8,12 +8,16 @@ import { kindOrThrow, pluralName } from './delete.js';
 import { COLUMNS, DEFAULT_COLUMNS, isNodeProxyPod, type TableContext } from './get-columns.js';
 import { probeReady } from '../localrun/components.js';
 import { PROXY_READINESS_PORT } from '../config/mesh-constants.js';
+import { followChanges, formatRow } from './get-watch.js';
 
-const HELP = `usage: l4mesh get KIND [NAME...] [-n NAMESPACE | -A] [-l SELECTOR] [-o yaml|json|wide|name]
+const NODE_PROXY_READINESS_PORT = PROXY_READINESS_PORT;
+
+const HELP = `usage: l4mesh get KIND [NAME...] [-n NAMESPACE | -A] [-l SELECTOR] [-o yaml|json|wide|name] [-w]
 
 Lists resources with kubectl's columns: get pods (NAME READY STATUS RESTARTS AGE; -o wide adds IP NODE),
 get svc (CLUSTER-IP is the VIP the control plane allocated), get deploy, get destinationrules, ...
 KIND is a kind, plural, singular or short name (po, svc, deploy, sa, dr, vs, se, we, pa, ap).
+-w, --watch: after the list, print each change as it happens (the control plane's watch API) until Ctrl-C.
 `;
 
 const OUTPUTS = ['yaml', 'json', 'wide', 'name'];
@@ -46,6 +50,7 @@ export async function run(args: string[]): Promise<number> {
         selector: { type: 'string', short: 'l' },
         output: { type: 'string', short: 'o' },
         'state-dir': { type: 'string' },
+        watch: { type: 'boolean', short: 'w' },
       },
       allowPositionals: true,
       strict: true,
@@ -67,7 +72,14 @@ export async function run(args: string[]): Promise<number> {
     const ctx = await openContext(values['state-dir']);
     let items: Resource[];
     let missing = 0;
-    if (names.length > 0) {
+    let listVersion = '';
+    const listNamespace = all || !info.namespaced ? undefined : ns;
+    if (values.watch) {
+      // One list gives both the objects and the version the watch continues from, so no change falls between.
+      const list = await ctx.client.listWithVersion(info, listNamespace, values.selector);
+      items = names.length > 0 ? list.items.filter((r) => names.includes(r.metadata.name)) : list.items;
+      listVersion = list.resourceVersion;
+    } else if (names.length > 0) {
       items = [];
       for (const n of names) {
         const r = await ctx.client.get(info, info.namespaced ? ns : '', n);
@@ -78,39 +90,59 @@ export async function run(args: string[]): Promise<number> {
         }
       }
     } else {
-      items = await ctx.client.list(info, all || !info.namespaced ? undefined : ns, values.selector);
+      items = await ctx.client.list(info, listNamespace, values.selector);
     }
     items.sort((a, b) => (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name));
     const output = values.output;
-    if (output === 'yaml' || output === 'json') {
-      const body = names.length === 1 && items.length === 1 ? items[0] : asList(items);
-      if (items.length > 0 || names.length === 0) process.stdout.write(output === 'json' ? JSON.stringify(body, null, 4) + '\n' : stringify(body));
-      return missing ? 1 : 0;
-    }
-    if (output === 'name') {
-      for (const r of items) process.stdout.write(`${qualifiedName(info)}/${r.metadata.name}\n`);
-      return missing ? 1 : 0;
-    }
-    if (items.length === 0) {
-      if (names.length === 0) process.stderr.write(all || !info.namespaced ? 'No resources found\n' : `No resources found in ${ns} namespace.\n`);
-      return missing ? 1 : 0;
-    }
     const cols = COLUMNS[info.kind] ?? DEFAULT_COLUMNS;
-    const tctx: TableContext = {
-      now: Date.now(),
-      vips: info.kind === 'Service' ? await serviceVips(ctx) : new Map(),
-      pods: info.kind === 'Deployment' ? await ctx.client.list(kindByName('Pod')!, undefined) : [],
-      defaultWorkDir: ctx.layout.workDir,
-      proxyReady: info.kind === 'Pod' ? await nodeProxyReadiness(items) : undefined,
-    };
     const wide = output === 'wide';
     const header = [...(all ? ['NAMESPACE'] : []), ...cols.header, ...(wide && cols.wideHeader ? cols.wideHeader : [])];
-    const rows = items.map((r) => [
-      ...(all ? [r.metadata.namespace ?? ''] : []),
-      ...cols.row(r, tctx),
-      ...(wide && cols.wideRow ? cols.wideRow(r, tctx) : []),
-    ]);
-    process.stdout.write(formatTable(header, rows));
-    return missing ? 1 : 0;
+    const rowsOf = async (rs: Resource[]): Promise<string[][]> => {
+      const tctx = await tableContext(ctx, info, rs);
+      return rs.map((r) => [...(all ? [r.metadata.namespace ?? ''] : []), ...cols.row(r, tctx), ...(wide && cols.wideRow ? cols.wideRow(r, tctx) : [])]);
+    };
+    let widths: number[] | undefined;
+    if (output === 'yaml' || output === 'json') {
+      const body = names.length === 1 && items.length === 1 && !values.watch ? items[0] : asList(items);
+      if (items.length > 0 || names.length === 0) process.stdout.write(output === 'json' ? JSON.stringify(body, null, 4) + '\n' : stringify(body));
+    } else if (output === 'name') {
+      for (const r of items) process.stdout.write(`${qualifiedName(info)}/${r.metadata.name}\n`);
+    } else if (items.length === 0) {
+      if (names.length === 0) process.stderr.write(all || !info.namespaced ? 'No resources found\n' : `No resources found in ${ns} namespace.\n`);
+    } else {
+      const rows = await rowsOf(items);
+      process.stdout.write(formatTable(header, rows));
+      widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+    }
+    if (!values.watch) return missing ? 1 : 0;
+    return followChanges(ctx, {
+      info,
+      namespace: listNamespace,
+      labelSelector: values.selector,
+      names,
+      resourceVersion: listVersion,
+      print: async (r) => {
+        if (output === 'json') process.stdout.write(JSON.stringify(r, null, 4) + '\n');
+        else if (output === 'yaml') process.stdout.write('---\n' + stringify(r));
+        else if (output === 'name') process.stdout.write(`${qualifiedName(info)}/${r.metadata.name}\n`);
+        else {
+          const [row] = await rowsOf([r]);
+          if (!widths) {
+            widths = header.map((h, i) => Math.max(h.length, (row![i] ?? '').length));
+            process.stdout.write(formatTable(header, [row!]));
+          } else process.stdout.write(formatRow(widths, row!));
+        }
+      },
+    });
   });
+}
+
+async function tableContext(ctx: CliContext, info: KindInfo, items: Resource[]): Promise<TableContext> {
+  return {
+    now: Date.now(),
+    vips: info.kind === 'Service' ? await serviceVips(ctx) : new Map(),
+    pods: info.kind === 'Deployment' ? await ctx.client.list(kindByName('Pod')!, undefined) : [],
+    defaultWorkDir: ctx.layout.workDir,
+    proxyReady: info.kind === 'Pod' ? await nodeProxyReadiness(items) : undefined,
+  };
 }

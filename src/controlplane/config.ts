@@ -12,9 +12,14 @@ import {
   DEFAULT_VIP_RANGE,
   ENV_TRUST_DOMAIN,
 } from '../config/mesh-constants.js';
+import { parseEndpoints } from './store/etcd-connection.js';
 
 /** Where `l4mesh up` keeps its state too, so both find the same mesh without flags (src/config/paths.ts). */
 export const DEFAULT_STATE_DIR = DEFAULT_STATE_DIR_TEXT;
+/** The embedded file store: `l4mesh up` needs nothing else; etcd is for several replicas. */
+export const DEFAULT_STORE = 'file';
+export const STORE_KINDS = ['file', 'etcd'] as const;
+export type StoreKind = (typeof STORE_KINDS)[number];
 
 export const ENV = {
   stateDir: ENV_STATE_DIR,
@@ -24,6 +29,8 @@ export const ENV = {
   trustDomain: ENV_TRUST_DOMAIN,
   clusterId: 'L4MESH_CLUSTER_ID',
   vipRange: 'L4MESH_VIP_RANGE',
+  store: 'L4MESH_STORE',
+  etcdEndpoints: 'L4MESH_ETCD_ENDPOINTS',
 } as const;
 
 export interface ControlPlaneConfig {
@@ -34,6 +41,10 @@ export interface ControlPlaneConfig {
   trustDomain: string;
   clusterId: string;
   vipRange: string;
+  /** Absent means the file store (programs that build a config by hand need not say). */
+  store?: StoreKind;
+  /** etcd client URLs; empty or absent for the file store. */
+  etcdEndpoints?: string[];
 }
 
 export const CONTROL_PLANE_OPTIONS = {
@@ -44,6 +55,8 @@ export const CONTROL_PLANE_OPTIONS = {
   'trust-domain': { type: 'string' },
   'cluster-id': { type: 'string' },
   'vip-range': { type: 'string' },
+  store: { type: 'string' },
+  'etcd-endpoints': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -82,7 +95,20 @@ export function controlPlaneConfig(values: Record<string, string | boolean | und
   const [clusterId] = pick('cluster-id', 'clusterId', DEFAULT_CLUSTER_ID);
   const [vipRange, vipFrom] = pick('vip-range', 'vipRange', DEFAULT_VIP_RANGE);
   parseCidr(vipRange, vipFrom);
+  const [store, storeFrom] = pick('store', 'store', DEFAULT_STORE);
+  if (!(STORE_KINDS as readonly string[]).includes(store)) {
+    throw new L4meshError('L4MESH_ERR_CONFIG', `${storeFrom}: "${store}" is not a store; use ${STORE_KINDS.join(' or ')}`);
+  }
+  const [endpoints, endpointsFrom] = pick('etcd-endpoints', 'etcdEndpoints', '');
+  if (store === 'etcd' && endpoints === '') {
+    throw new L4meshError('L4MESH_ERR_CONFIG', `--store etcd needs --etcd-endpoints (or ${ENV.etcdEndpoints}): the etcd client URLs, e.g. http://127.0.0.1:2379`);
+  }
+  if (store === 'file' && endpoints !== '') {
+    throw new L4meshError('L4MESH_ERR_CONFIG', `${endpointsFrom} is given but the store is "file"; add --store etcd to keep the state in etcd`);
+  }
   return {
+    store: store as StoreKind,
+    etcdEndpoints: store === 'etcd' ? parseEndpoints(endpoints, endpointsFrom) : [],
     stateDir,
     address,
     grpcPort: port(grpc, grpcFrom),

@@ -4,7 +4,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { ProxyInfo } from './registry/source.js';
 import type { NodeTokenStore } from './ca/node-tokens.js';
-import type { ResourceStore } from './store/resource-store.js';
+import type { MeshStore } from './store/mesh-store.js';
 import { validateResource } from '../api/manifest.js';
 
 export const NODE_PROXY_PREFIX = 'ztunnel-';
@@ -39,7 +39,7 @@ function restartsOf(pod: { status?: Record<string, unknown> } | undefined): Reco
 }
 
 /** Records a connected node proxy as a Running pod on its node (idempotent: unchanged when nothing moved). */
-export async function registerNodeProxy(store: ResourceStore, proxy: ProxyInfo): Promise<void> {
+export async function registerNodeProxy(store: MeshStore, proxy: ProxyInfo): Promise<void> {
   if (proxy.type !== 'ztunnel' || !proxy.name.startsWith(NODE_PROXY_PREFIX)) return;
   const node = proxy.name.slice(NODE_PROXY_PREFIX.length);
   const pod = validateResource(

@@ -6,6 +6,9 @@ import * as grpc from '@grpc/grpc-js';
 import { collectDefaultMetrics, Registry as PromRegistry } from 'prom-client';
 import type { ControlPlaneConfig } from './config.js';
 import { ResourceStore } from './store/resource-store.js';
+import type { MeshStore } from './store/mesh-store.js';
+import { EtcdStore } from './store/etcd-store.js';
+import { shareStateFiles } from './store/etcd-shared-files.js';
 import { ensureAdminToken } from './store/admin-token.js';
 import { createResourceApiHandler } from './api/resource-api.js';
 import { createProxyConfigHandler } from './api/proxy-config.js';
@@ -28,7 +31,7 @@ export interface ControlPlane {
   grpcPort: number;
   httpPort: number;
   adminToken: string;
-  store: ResourceStore;
+  store: MeshStore;
   registry: Registry;
   xds: XdsServer;
   tokens: NodeTokenStore;
@@ -64,7 +67,16 @@ function bindGrpc(server: grpc.Server, address: string, credentials: grpc.Server
 
 export async function startControlPlane(config: ControlPlaneConfig, log = new Logger('control-plane')): Promise<ControlPlane> {
   await mkdir(config.stateDir, { recursive: true });
-  const store = await ResourceStore.open(config.stateDir);
+  const store: MeshStore =
+    config.store === 'etcd' ? await EtcdStore.open({ endpoints: config.etcdEndpoints ?? [] }) : await ResourceStore.open(config.stateDir);
+  if (store instanceof EtcdStore) {
+    // Every replica must accept the same admin token and sign with the same root: etcd holds the one copy.
+    const how = await shareStateFiles(store.etcd, config.etcdEndpoints ?? [], config.stateDir, async () => {
+      await ensureAdminToken(config.stateDir);
+      await loadOrCreateRootCa(config.stateDir);
+    });
+    log.info(how === 'created' ? 'stored this replica\'s root CA and admin token in etcd' : 'using the root CA and admin token from etcd');
+  }
   const adminToken = await ensureAdminToken(config.stateDir);
   const ca = await loadOrCreateRootCa(config.stateDir);
   const tokens = await NodeTokenStore.open(config.stateDir);
@@ -139,6 +151,7 @@ export async function startControlPlane(config: ControlPlaneConfig, log = new Lo
     xds: `${hostForUrl}:${grpcPort}`,
     http: selfTarget,
     stateDir: config.stateDir,
+    store: config.store === 'etcd' ? `etcd ${(config.etcdEndpoints ?? []).join(',')}` : 'file',
     rootCert: rootCertFile(config.stateDir),
   });
 
@@ -159,6 +172,7 @@ export async function startControlPlane(config: ControlPlaneConfig, log = new Lo
       await new Promise<void>((resolve) => http.close(() => resolve()));
       registry.close?.();
       xds.close?.();
+      await store.close();
     },
   };
 }

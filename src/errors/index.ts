@@ -11,6 +11,10 @@ export type ErrorCode =
   | 'L4MESH_ERR_INVALID_CSR'
   | 'L4MESH_ERR_CONFIG'
   | 'L4MESH_ERR_STORE'
+  // The store's backend (etcd) cannot be reached: nothing was changed, retry once it is back.
+  | 'L4MESH_ERR_STORE_UNAVAILABLE'
+  // A watch asked for changes after a resourceVersion older than the store keeps history for.
+  | 'L4MESH_ERR_GONE'
   | 'L4MESH_ERR_NO_CONTROL_PLANE'
   | 'L4MESH_ERR_ADDRESS_IN_USE'
   | 'L4MESH_ERR_NO_HEALTHY_UPSTREAM'

@@ -4,6 +4,7 @@
 import { kindByName } from '../api/kinds.js';
 import type { Resource } from '../api/types.js';
 import type { ControlPlaneClient } from '../controlplane/client/control-plane-client.js';
+import { ResourceInformer } from '../controlplane/client/resource-informer.js';
 import type { Logger } from '../logging/logger.js';
 import { nodeAddress, nodeName, type Layout } from './layout.js';
 import {
@@ -25,8 +26,8 @@ import { stopProcess } from './processes.js';
 import { MeshSupervisor } from './supervisor.js';
 import { NodeProxyPods } from './node-proxy-pods.js';
 
-/** How often Deployments are re-read; the API has no watch, and 500 ms feels immediate at a terminal. */
-export const POLL_INTERVAL_MS = 500;
+/** A failed reconcile (the control plane restarting, say) is retried after this; 500 ms feels immediate at a terminal. */
+export const RECONCILE_RETRY_MS = 500;
 
 const DEPLOYMENT = kindByName('Deployment')!;
 const POD = kindByName('Pod')!;
@@ -55,6 +56,10 @@ export class LocalRuntime {
   private timer?: NodeJS.Timeout;
   private stopped = false;
   private adopted = false;
+  /** Deployments as the control plane's watch reports them (no polling). */
+  private readonly deployments: ResourceInformer;
+  private reconciling = false;
+  private reconcileAgain = false;
 
   constructor(
     private readonly stateDir: string,
@@ -66,6 +71,15 @@ export class LocalRuntime {
     this.sidecarBlocks = new SidecarCaptureBlocks(layout);
     this.processes = {};
     this.nodeProxyPods = new NodeProxyPods(client, log);
+    this.deployments = new ResourceInformer(
+      { address: client.address, token: client.adminToken, listWithVersion: (info, ns) => client.listWithVersion(info, ns) },
+      DEPLOYMENT,
+      undefined,
+      {
+        onChange: () => this.requestReconcile(),
+        onError: (err) => this.log.warn('watching deployments failed; retrying', { error: err }),
+      },
+    );
     this.supervisor = new MeshSupervisor(stateDir, layout, log, {
       nodeReadiness: (node, ready) => {
         if (ready) this.unreadyNodes.delete(node);
@@ -78,23 +92,40 @@ export class LocalRuntime {
     });
   }
 
-  /** Kills container processes a previous runtime left behind (it was killed), then starts polling. */
+  /** Kills container processes a previous runtime left behind (it was killed), then starts watching Deployments. */
   async start(): Promise<void> {
     for (const [key, rec] of Object.entries(readPodProcesses(this.stateDir))) {
       if (await stopProcess(rec, 2_000)) this.log.info('stopped a container left by an earlier runtime', { container: key, pid: rec.pid });
     }
     writePodProcesses(this.stateDir, this.processes);
     this.supervisor.start();
-    this.schedule(0);
+    this.deployments.start();
   }
 
-  private schedule(ms: number): void {
+  /**
+   * Reconciles after a Deployment changed or a pod's status did (a pod turning ready lets a rollout
+   * proceed). One reconcile at a time; requests during one make exactly one more run after it.
+   */
+  private requestReconcile(): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.reconcile()
-        .catch((err: Error) => this.log.warn('reconcile failed; retrying', { error: err }))
-        .finally(() => this.schedule(POLL_INTERVAL_MS));
-    }, ms);
+    if (this.reconciling) {
+      this.reconcileAgain = true;
+      return;
+    }
+    this.reconciling = true;
+    void this.reconcile()
+      .catch((err: Error) => {
+        this.log.warn('reconcile failed; retrying', { error: err });
+        if (this.timer) clearTimeout(this.timer);
+        this.timer = setTimeout(() => this.requestReconcile(), RECONCILE_RETRY_MS);
+      })
+      .finally(() => {
+        this.reconciling = false;
+        if (this.reconcileAgain) {
+          this.reconcileAgain = false;
+          this.requestReconcile();
+        }
+      });
   }
 
   private desired(d: Resource): Desired {
@@ -104,7 +135,8 @@ export class LocalRuntime {
   }
 
   async reconcile(): Promise<void> {
-    const deployments = await this.client.list(DEPLOYMENT, undefined);
+    await this.deployments.synced;
+    const deployments = this.deployments.items();
     const byKey = new Map(deployments.map((d) => [`${d.metadata.namespace ?? 'default'}/${d.metadata.name}`, this.desired(d)]));
     if (!this.adopted) {
       await this.adopt(byKey);
@@ -224,7 +256,12 @@ export class LocalRuntime {
       nodeAddress: (node: string) => this.nodeAddress(node),
       writePod: async (pod: Resource) => {
         // A pod being deleted must not be written back by a late status update.
-        if (this.runners.get(`${pod.metadata.namespace}/${pod.metadata.name}`)) await this.client.put(POD, pod);
+        if (!this.runners.get(`${pod.metadata.namespace}/${pod.metadata.name}`)) return;
+        try {
+          await this.client.put(POD, pod);
+        } finally {
+          this.requestReconcile();
+        }
       },
       processStarted: (key: string, rec: PodProcessTable[string]) => {
         this.processes[key] = rec;
@@ -247,6 +284,7 @@ export class LocalRuntime {
     // First, so nothing is restarted while `down` stops the mesh.
     this.supervisor.stop();
     if (this.timer) clearTimeout(this.timer);
+    await this.deployments.stop();
     await Promise.all([...this.runners.values()].map((r) => r.stop()));
   }
 }

@@ -27,6 +27,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   L4MESH_ERR_NOT_FOUND: 404,
   L4MESH_ERR_METHOD_NOT_ALLOWED: 405,
   L4MESH_ERR_CONFLICT: 409,
+  L4MESH_ERR_GONE: 410,
   L4MESH_ERR_BODY_TOO_LARGE: 413,
   // What one request may cost: the client's input is at fault, so 4xx, never 500.
   L4MESH_ERR_YAML_TOO_DEEP: 400,
@@ -36,6 +37,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   L4MESH_ERR_PARSE_TIMEOUT: 413,
   L4MESH_ERR_PARSE_MEMORY: 413,
   L4MESH_ERR_INTERNAL: 500,
+  L4MESH_ERR_STORE_UNAVAILABLE: 503,
 };
 
 /** The HTTP status an error code stands for when the raiser did not choose one; 500 for codes not listed. */

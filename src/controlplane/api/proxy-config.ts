@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NodeTokenStore } from '../ca/node-tokens.js';
-import type { ResourceStore } from '../store/resource-store.js';
+import type { MeshStore } from '../store/mesh-store.js';
 import { ResourceApiError, sendError, sendJson } from './http-errors.js';
 
 export const PROXY_ROUTES_PATH = '/proxy/v1/routes';
@@ -17,7 +17,7 @@ function bearer(req: IncomingMessage): string | undefined {
 }
 
 /** Answers PROXY_ROUTES_PATH and returns true; returns false for every other path. */
-export function createProxyConfigHandler(store: Pick<ResourceStore, 'list'>, tokens: Pick<NodeTokenStore, 'verify'>): Handler {
+export function createProxyConfigHandler(store: Pick<MeshStore, 'list'>, tokens: Pick<NodeTokenStore, 'verify'>): Handler {
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== PROXY_ROUTES_PATH) return false;

@@ -6,12 +6,13 @@ import { checkSubsets } from '../../api/cross-check.js';
 import { keyOf, type ApplyResult, type Resource } from '../../api/types.js';
 import { L4meshError } from '../../errors/index.js';
 import { adminTokenPath } from '../../config/state-layout.js';
-import type { ResourceStore } from '../store/resource-store.js';
+import type { MeshStore } from '../store/mesh-store.js';
 import { ResourceApiError, sendError, sendJson } from './http-errors.js';
 import { matchesLabels, parseLabelSelector } from './label-selector.js';
 import { ManifestParser, type ParseCostLimits } from './manifest-parser.js';
 import { MAX_BODY_BYTES, readBody } from './request-body.js';
 import { parseRoute, type Route } from './routes.js';
+import { isWatchRequest, serveWatch } from './watch-stream.js';
 
 export interface ResourceApiOptions {
   /** The token from `<stateDir>/admin.token`; every request must send `Authorization: Bearer <token>`. */
@@ -60,7 +61,7 @@ function methodNotAllowed(method: string | undefined, allowed: string[]): Resour
  * (/api/..., /apis/..., /apply, /delete) and returns false, touching nothing, for any other path so the
  * caller can route it elsewhere on the same server.
  */
-export function createResourceApiHandler(store: ResourceStore, opts: ResourceApiOptions): Handler {
+export function createResourceApiHandler(store: MeshStore, opts: ResourceApiOptions): Handler {
   if (!opts.adminToken) throw new L4meshError('L4MESH_ERR_CONFIG', 'the resource API needs an admin token; ensureAdminToken(stateDir) provides one');
   const expected = digest(opts.adminToken);
   const limit = opts.maxBodyBytes ?? MAX_BODY_BYTES;
@@ -118,7 +119,7 @@ function lingerThenClose(req: IncomingMessage): void {
   socket.once('close', () => clearTimeout(timer));
 }
 
-async function serve(store: ResourceStore, parser: ManifestParser, route: Route, req: IncomingMessage, res: ServerResponse, limit: number): Promise<void> {
+async function serve(store: MeshStore, parser: ManifestParser, route: Route, req: IncomingMessage, res: ServerResponse, limit: number): Promise<void> {
   const method = req.method ?? 'GET';
   switch (route.type) {
     case 'apply': {
@@ -139,8 +140,13 @@ async function serve(store: ResourceStore, parser: ManifestParser, route: Route,
     }
     case 'list': {
       if (method !== 'GET') throw methodNotAllowed(method, ['GET']);
-      const selector = new URL(req.url ?? '/', 'http://localhost').searchParams.get('labelSelector');
+      const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
+      const selector = query.get('labelSelector');
       const requirements = selector ? parseLabelSelector(selector) : [];
+      if (isWatchRequest(query)) {
+        serveWatch(store, { info: route.info, namespace: route.namespace, requirements }, query, req, res);
+        return;
+      }
       const items = store.list(route.info.kind, route.namespace).filter((r) => matchesLabels(requirements, r.metadata.labels));
       const list: ResourceList = {
         apiVersion: apiVersionOf(route.info),
@@ -162,7 +168,7 @@ function notFound(info: KindInfo, namespace: string, name: string): ResourceApiE
 }
 
 async function serveObject(
-  store: ResourceStore,
+  store: MeshStore,
   parser: ManifestParser,
   route: Extract<Route, { type: 'object' }>,
   method: string,

@@ -103,6 +103,18 @@ export class ControlPlaneClient {
     return (await this.call<{ items: Resource[] }>('GET', objectPath(info, namespace) + q)).items;
   }
 
+  /** A list with the resourceVersion a watch can start after. */
+  async listWithVersion(info: KindInfo, namespace: string | undefined, labelSelector?: string): Promise<{ items: Resource[]; resourceVersion: string }> {
+    const q = labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : '';
+    const list = await this.call<{ items: Resource[]; metadata: { resourceVersion: string } }>('GET', objectPath(info, namespace) + q);
+    return { items: list.items, resourceVersion: list.metadata.resourceVersion };
+  }
+
+  /** The admin token, for a watch stream opened beside this client. */
+  get adminToken(): string {
+    return this.token;
+  }
+
   /** undefined when not found. */
   async get(info: KindInfo, namespace: string, name: string): Promise<Resource | undefined> {
     try {

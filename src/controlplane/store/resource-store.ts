@@ -1,35 +1,27 @@
-// The control plane's durable resource store: one JSON file per resource, an in-memory index, change events.
+// The control plane's embedded resource store: one JSON file per resource, an in-memory index, change events.
 import { EventEmitter } from 'node:events';
 import { readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KINDS } from '../../api/kinds.js';
-import { keyOf, keyString, type ApplyAction, type ApplyResult, type Resource, type ResourceKey } from '../../api/types.js';
+import { keyOf, keyString, type ApplyResult, type Resource, type ResourceKey } from '../../api/types.js';
 import { L4meshError } from '../../errors/index.js';
 import { durableFiles, isTempFile, type DurableFiles } from './durable-files.js';
 import { checkKey, CLUSTER_SCOPE_DIR, resourceFile, resourcesRoot, RESOURCE_FILE_SUFFIX } from './layout.js';
-import { actionFor, deepFreeze, stampResource, withResourceVersion } from './server-fields.js';
+import { watchEventsOf, type MeshStore, type PutResult, type StoreChange, type StoreChangeEvent } from './mesh-store.js';
+import { readRevision, revisionFile } from './revision-file.js';
+import { actionFor, checkPrecondition, deepFreeze, stampResource, withResourceVersion } from './server-fields.js';
+import { WatchHistory, type WatchListener } from './watch-history.js';
 import { WriteQueue } from './write-queue.js';
 
-export interface StoreChange {
-  type: 'put' | 'delete';
-  resource: Resource;
-}
-
-/** Payload of the `'change'` event: everything one successful call changed, in call order. */
-export interface StoreChangeEvent {
-  changes: StoreChange[];
-}
-
-export interface PutResult {
-  action: ApplyAction;
-  resource: Resource;
-}
+export type { PutResult, StoreChange, StoreChangeEvent } from './mesh-store.js';
 
 export interface ResourceStoreOptions {
   /** File operations; tests pass a wrapper that fails on purpose. */
   files?: DurableFiles;
   /** Clock for creationTimestamp. */
   now?: () => Date;
+  /** How many changes watches can resume from; DEFAULT_WATCH_HISTORY_EVENTS unless a test wants fewer. */
+  watchHistoryEvents?: number;
 }
 
 /** One planned file change of a call, kept so a failed call can put every file back. */
@@ -40,16 +32,17 @@ interface PlannedWrite {
   after: Resource | undefined;
 }
 
-export class ResourceStore extends EventEmitter {
+export class ResourceStore extends EventEmitter implements MeshStore {
   readonly stateDir: string;
   private readonly files: DurableFiles;
   private readonly now: () => Date;
   private readonly byKey = new Map<string, Resource>();
   private readonly queue = new WriteQueue();
-  /** The last resourceVersion handed out. */
+  /** The last resourceVersion handed out; persisted in the revision file so it never goes back. */
   private counter: number;
+  private readonly history: WatchHistory;
 
-  private constructor(stateDir: string, options: ResourceStoreOptions, loaded: Resource[]) {
+  private constructor(stateDir: string, options: ResourceStoreOptions, loaded: Resource[], persistedRevision: number) {
     super();
     this.stateDir = stateDir;
     this.files = options.files ?? durableFiles;
@@ -59,13 +52,15 @@ export class ResourceStore extends EventEmitter {
       this.byKey.set(keyString(keyOf(r)), deepFreeze(r));
       max = Math.max(max, Number(r.metadata.resourceVersion ?? 0));
     }
-    this.counter = max;
+    // A delete leaves no file behind, so the newest version handed out may only be in the revision file.
+    this.counter = Math.max(max, persistedRevision);
+    this.history = new WatchHistory(this.counter, options.watchHistoryEvents);
   }
 
   /** Loads every stored resource; deletes temp files a crash left behind; fails naming any unreadable file. */
   static async open(stateDir: string, options: ResourceStoreOptions = {}): Promise<ResourceStore> {
     const loaded = await loadAll(stateDir);
-    return new ResourceStore(stateDir, options, loaded);
+    return new ResourceStore(stateDir, options, loaded, await readRevision(stateDir));
   }
 
   /** The newest resourceVersion handed out (what a list reports as its own resourceVersion). */
@@ -94,13 +89,13 @@ export class ResourceStore extends EventEmitter {
   }
 
   /**
-   * Creates or updates one validated resource. A `metadata.resourceVersion` on it is a precondition, as in
-   * Kubernetes: the stored object must be at that version (L4MESH_ERR_CONFLICT otherwise, L4MESH_ERR_NOT_FOUND
-   * when there is none); without one, the last writer wins.
+   * Creates or updates one validated resource. A precondition, as in Kubernetes: `expectedResourceVersion`,
+   * else a `metadata.resourceVersion` on the resource, must be the stored version (L4MESH_ERR_CONFLICT
+   * otherwise, L4MESH_ERR_NOT_FOUND when there is none); without either, the last writer wins.
    */
-  put(resource: Resource): Promise<PutResult> {
+  put(resource: Resource, expectedResourceVersion?: string): Promise<PutResult> {
     return this.queue.run(async () => {
-      checkPrecondition(resource, this.byKey.get(keyString(keyOf(resource))));
+      checkPrecondition(this.byKey.get(keyString(keyOf(resource))), keyOf(resource), expectedResourceVersion ?? resource.metadata.resourceVersion);
       const [first] = await this.applyNow([resource]);
       return { action: first!.result.action, resource: first!.stored };
     });
@@ -110,6 +105,14 @@ export class ResourceStore extends EventEmitter {
   async delete(kind: string, namespace: string, name: string): Promise<Resource | undefined> {
     const [deleted] = await this.deleteMany([{ kind, namespace, name }]);
     return deleted;
+  }
+
+  watch(resourceVersion: number, listener: WatchListener): () => void {
+    return this.history.subscribe(resourceVersion, listener);
+  }
+
+  async close(): Promise<void> {
+    // Nothing runs in the background; writes already resolved are durable.
   }
 
   /** Deletes resources; all are deleted or none is. Each entry is the deleted object or undefined if missing. */
@@ -131,7 +134,7 @@ export class ResourceStore extends EventEmitter {
         plan.push({ file, key, before: current, after: undefined });
         out.push(withResourceVersion(current, ++version));
       }
-      await this.execute(plan);
+      await this.execute(plan, version);
       this.counter = version;
       this.publish(out.filter((r): r is Resource => r !== undefined).map((resource) => ({ type: 'delete' as const, resource })));
       return out;
@@ -160,14 +163,19 @@ export class ResourceStore extends EventEmitter {
       plan.push({ file, key, before: current, after: stored });
       out.push({ result, stored });
     }
-    await this.execute(plan);
+    await this.execute(plan, version);
     this.counter = version;
-    this.publish(plan.map((p) => ({ type: 'put' as const, resource: p.after! })));
+    this.publish(plan.map((p) => ({ type: 'put' as const, resource: p.after!, created: p.before === undefined })));
     return out;
   }
 
-  /** Writes the plan to disk, then to memory. On a failed write, restores every file already touched. */
-  private async execute(plan: PlannedWrite[]): Promise<void> {
+  /**
+   * Writes the plan to disk, then the new revision, then memory. On a failed write, restores every
+   * file already touched. The revision is written last: a crash before it loses only versions nobody
+   * was told about, and files that were written carry their own version.
+   */
+  private async execute(plan: PlannedWrite[], revision: number): Promise<void> {
+    if (plan.length === 0) return;
     const originals = new Map<string, Resource | undefined>();
     try {
       for (const p of plan) {
@@ -175,6 +183,7 @@ export class ResourceStore extends EventEmitter {
         if (p.after) await this.files.writeAtomic(p.file, serialize(p.after));
         else await this.files.remove(p.file);
       }
+      await this.files.writeAtomic(revisionFile(this.stateDir), `${revision}\n`);
     } catch (err) {
       const rollbackErrors: string[] = [];
       for (const [file, before] of originals) {
@@ -201,22 +210,9 @@ export class ResourceStore extends EventEmitter {
   }
 
   private publish(changes: StoreChange[]): void {
-    if (changes.length > 0) this.emit('change', { changes } satisfies StoreChangeEvent);
-  }
-}
-
-function checkPrecondition(incoming: Resource, stored: Resource | undefined): void {
-  const expected = incoming.metadata.resourceVersion;
-  if (expected === undefined) return;
-  const what = `${incoming.kind} ${incoming.metadata.namespace ? incoming.metadata.namespace + '/' : ''}${incoming.metadata.name}`;
-  if (!stored) {
-    throw new L4meshError('L4MESH_ERR_NOT_FOUND', `${what} does not exist, so it cannot be at resourceVersion ${expected}; leave metadata.resourceVersion out to create it`);
-  }
-  if (stored.metadata.resourceVersion !== expected) {
-    throw new L4meshError(
-      'L4MESH_ERR_CONFLICT',
-      `${what} has been modified: it is at resourceVersion ${stored.metadata.resourceVersion}, the request was made against ${expected}; get it again, reapply your change and retry`,
-    );
+    if (changes.length === 0) return;
+    this.history.record(watchEventsOf(changes));
+    this.emit('change', { changes } satisfies StoreChangeEvent);
   }
 }
 

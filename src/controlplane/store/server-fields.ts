@@ -1,7 +1,8 @@
 // The fields the store owns (uid, creationTimestamp, generation, resourceVersion) and when a write changes anything.
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import type { ApplyAction, Resource } from '../../api/types.js';
+import type { ApplyAction, Resource, ResourceKey } from '../../api/types.js';
+import { L4meshError } from '../../errors/index.js';
 
 /** RFC 3339 with whole seconds, as Kubernetes writes creationTimestamp. */
 export function rfc3339Seconds(date: Date): string {
@@ -80,4 +81,22 @@ export function deepFreeze<T>(value: T): T {
 /** The resource with a different resourceVersion, for the copy handed out on deletion. */
 export function withResourceVersion(r: Resource, resourceVersion: number): Resource {
   return deepFreeze({ ...r, metadata: { ...r.metadata, resourceVersion: String(resourceVersion) } });
+}
+
+/**
+ * An update that names the resourceVersion it was based on fails with L4MESH_ERR_CONFLICT when the
+ * stored object has changed since (or is gone), so a read-modify-write never overwrites a newer write.
+ */
+export function checkPrecondition(stored: Resource | undefined, key: ResourceKey, expected: string | undefined): void {
+  if (expected === undefined) return;
+  const what = `${key.kind} ${key.namespace ? key.namespace + '/' : ''}${key.name}`;
+  if (!stored) {
+    throw new L4meshError('L4MESH_ERR_NOT_FOUND', `${what} does not exist, so it cannot be at resourceVersion ${expected}; leave metadata.resourceVersion out to create it`);
+  }
+  if (stored.metadata.resourceVersion !== expected) {
+    throw new L4meshError(
+      'L4MESH_ERR_CONFLICT',
+      `${what} has been modified: it is at resourceVersion ${stored.metadata.resourceVersion}, the request was made against ${expected}; get it again, reapply your change and retry`,
+    );
+  }
 }

@@ -24,7 +24,9 @@ test('applied resources are stored one JSON file each under resources/<plural>/<
   const ns = JSON.parse(await readFile(join(dir, 'resources/namespaces/_cluster/bookinfo.json'), 'utf8'));
   assert.equal(ns.metadata.resourceVersion, '2');
   assert.equal(ns.metadata.namespace, undefined);
-  assert.deepEqual(await readdir(join(dir, 'resources')), ['namespaces', 'services']);
+  // Besides one directory per kind: the revision counter, so a restart never reuses a resourceVersion.
+  assert.deepEqual((await readdir(join(dir, 'resources'))).sort(), ['namespaces', 'revision', 'services']);
+  assert.equal(await readFile(join(dir, 'resources/revision'), 'utf8'), '2\n');
 });
 
 test('reopening the store restores every resource, its uid and the resourceVersion counter', async (t) => {

@@ -1,0 +1,273 @@
+// The resource store on etcd: every replica keeps the whole state in memory, fed by one etcd watch;
+// writes are compare-and-swap transactions, and resourceVersion is etcd's revision.
+import { EventEmitter } from 'node:events';
+import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
+import { keyOf, keyString, type ApplyResult, type Resource, type ResourceKey } from '../../api/types.js';
+import { L4meshError } from '../../errors/index.js';
+import { connectEtcd, resourceKey, RESOURCES_PREFIX, unavailable } from './etcd-connection.js';
+import { checkKey } from './layout.js';
+import { watchEventsOf, type MeshStore, type PutResult, type StoreChange, type StoreChangeEvent } from './mesh-store.js';
+import { actionFor, checkPrecondition, deepFreeze, stampResource, withResourceVersion } from './server-fields.js';
+import { WatchHistory, type WatchListener } from './watch-history.js';
+import { WriteQueue } from './write-queue.js';
+
+/**
+ * A write whose compare failed (another replica wrote the same key first) is recomputed against the
+ * newer state this many times before the caller is told L4MESH_ERR_CONFLICT.
+ */
+export const MAX_CAS_ATTEMPTS = 5;
+/** How long a write waits for its own change to come back through the watch (read-your-writes). */
+export const WATCH_CATCH_UP_TIMEOUT_MS = 10_000;
+
+/** Shutdown does not wait longer than this for etcd to acknowledge the watch's cancellation. */
+export const CLOSE_TIMEOUT_MS = 1_000;
+
+export interface EtcdStoreOptions {
+  endpoints: string[];
+  now?: () => Date;
+  watchHistoryEvents?: number;
+}
+
+/** A write's outcome before it is committed: the txn succeeded or lost a race. */
+type Attempt<T> = { done: true; value: T } | { done: false };
+
+export class EtcdStore extends EventEmitter implements MeshStore {
+  private readonly byKey = new Map<string, Resource>();
+  private readonly queue = new WriteQueue();
+  private revision: number;
+  private readonly history: WatchHistory;
+  private readonly waiters: Array<{ revision: number; resolve: () => void }> = [];
+  private watcher: Watcher | undefined;
+
+  private constructor(
+    private readonly client: Etcd3,
+    private readonly options: EtcdStoreOptions,
+    startRevision: number,
+  ) {
+    super();
+    this.revision = startRevision;
+    this.history = new WatchHistory(startRevision, options.watchHistoryEvents);
+  }
+
+  /** Loads every resource at one revision, then follows changes from the next one. */
+  static async open(options: EtcdStoreOptions): Promise<EtcdStore> {
+    const client = connectEtcd(options.endpoints);
+    let range;
+    try {
+      range = await client.getAll().prefix(RESOURCES_PREFIX).exec();
+    } catch (err) {
+      client.close();
+      throw unavailable(options.endpoints, 'load the resources', err);
+    }
+    const store = new EtcdStore(client, options, Number(range.header.revision));
+    for (const kv of range.kvs) {
+      const r = decode(kv);
+      store.byKey.set(keyString(keyOf(r)), r);
+    }
+    store.watcher = await client.watch().prefix(RESOURCES_PREFIX).withPreviousKV().startRevision(String(store.revision + 1)).create();
+    store.watcher.on('data', (res: IWatchResponse) => store.onWatch(res));
+    // The client reconnects a broken watch from the last revision it delivered; nothing to do here.
+    store.watcher.on('error', () => undefined);
+    return store;
+  }
+
+  /** The connection, for state beside the resources (the shared CA and admin token). */
+  get etcd(): Etcd3 {
+    return this.client;
+  }
+
+  get resourceVersion(): string {
+    return String(this.revision);
+  }
+
+  get(kind: string, namespace: string, name: string): Resource | undefined {
+    return this.byKey.get(keyString({ kind, namespace, name }));
+  }
+
+  list(kind?: string, namespace?: string): Resource[] {
+    const out: Resource[] = [];
+    for (const r of this.byKey.values()) {
+      if (kind !== undefined && r.kind !== kind) continue;
+      if (namespace !== undefined && (r.metadata.namespace ?? '') !== namespace) continue;
+      out.push(r);
+    }
+    return out.sort(compareResources);
+  }
+
+  apply(resources: Resource[]): Promise<ApplyResult[]> {
+    return this.queue.run(() => this.withRetries((last) => this.tryApply(resources, undefined, last)));
+  }
+
+  put(resource: Resource, expectedResourceVersion?: string): Promise<PutResult> {
+    return this.queue.run(async () => {
+      const [result] = await this.withRetries((last) => this.tryApply([resource], expectedResourceVersion ?? resource.metadata.resourceVersion, last));
+      return { action: result!.action, resource: this.get(result!.kind, result!.namespace, result!.name)! };
+    });
+  }
+
+  async delete(kind: string, namespace: string, name: string): Promise<Resource | undefined> {
+    const [deleted] = await this.deleteMany([{ kind, namespace, name }]);
+    return deleted;
+  }
+
+  deleteMany(keys: ResourceKey[]): Promise<Array<Resource | undefined>> {
+    return this.queue.run(() => this.withRetries((last) => this.tryDelete(keys, last)));
+  }
+
+  watch(resourceVersion: number, listener: WatchListener): () => void {
+    return this.history.subscribe(resourceVersion, listener);
+  }
+
+  /** Cancels the watch (waiting at most CLOSE_TIMEOUT_MS: etcd may be the thing that is down) and disconnects. */
+  async close(): Promise<void> {
+    const cancelled = this.watcher?.cancel().catch(() => undefined);
+    await Promise.race([cancelled, new Promise((r) => setTimeout(r, CLOSE_TIMEOUT_MS).unref())]);
+    this.client.close();
+  }
+
+  /** Runs `attempt` until its transaction commits; a lost race waits for the winner's change first. */
+  private async withRetries<T>(attempt: (last: boolean) => Promise<Attempt<T>>): Promise<T> {
+    for (let i = 1; ; i++) {
+      const result = await attempt(i === MAX_CAS_ATTEMPTS);
+      if (result.done) return result.value;
+    }
+  }
+
+  private async tryApply(resources: Resource[], expected: string | undefined, last: boolean): Promise<Attempt<ApplyResult[]>> {
+    const pending = new Map<string, { stored: Resource; current: Resource | undefined }>();
+    const results: ApplyResult[] = [];
+    const now = this.options.now?.() ?? new Date();
+    for (const incoming of resources) {
+      const k = keyOf(incoming);
+      checkKey(k);
+      const key = keyString(k);
+      const current = pending.has(key) ? pending.get(key)!.stored : this.byKey.get(key);
+      if (expected !== undefined) checkPrecondition(current, k, expected);
+      const action = actionFor(current, incoming);
+      results.push({ kind: k.kind, namespace: k.namespace, name: k.name, action });
+      if (action === 'unchanged') continue;
+      // The version is etcd's revision, known only after the commit; the watch sets it.
+      pending.set(key, { stored: stampResource(incoming, current, 0, now), current: pending.get(key)?.current ?? this.byKey.get(key) });
+    }
+    if (pending.size === 0) return { done: true, value: results };
+    const txn = this.client.if(...compareOf([...pending.values()][0]!.stored, [...pending.values()][0]!.current));
+    for (const p of [...pending.values()].slice(1)) txn.and(...compareOf(p.stored, p.current));
+    txn.then(...[...pending.values()].map((p) => this.client.put(keyFor(p.stored)).value(encode(p.stored))));
+    const committed = await this.commit(txn, 'apply the resources', last);
+    return committed.done ? { done: true, value: results } : committed;
+  }
+
+  private async tryDelete(keys: ResourceKey[], last: boolean): Promise<Attempt<Array<Resource | undefined>>> {
+    const doomed = new Map<string, Resource>();
+    const found: Array<Resource | undefined> = [];
+    for (const k of keys) {
+      checkKey(k);
+      const current = doomed.has(keyString(k)) ? undefined : this.byKey.get(keyString(k));
+      if (current) doomed.set(keyString(k), current);
+      found.push(current);
+    }
+    if (doomed.size === 0) return { done: true, value: found };
+    const all = [...doomed.values()];
+    const txn = this.client.if(...compareOf(all[0]!, all[0]!));
+    for (const r of all.slice(1)) txn.and(...compareOf(r, r));
+    txn.then(...all.map((r) => this.client.delete().key(keyFor(r))));
+    const committed = await this.commit(txn, 'delete the resources', last);
+    if (!committed.done) return committed;
+    // Like the watch's DELETED objects: the stored object at the deletion's revision.
+    return { done: true, value: found.map((r) => (r ? withResourceVersion(r, committed.value) : undefined)) };
+  }
+
+  /**
+   * Commits; resolves to the transaction's revision once the watch has delivered it (so a read right
+   * after sees the change), or to a lost race after the winner's change has arrived.
+   */
+  private async commit(txn: ReturnType<Etcd3['if']>, doing: string, last: boolean): Promise<Attempt<number>> {
+    let res;
+    try {
+      res = await txn.commit();
+    } catch (err) {
+      throw unavailable(this.options.endpoints, doing, err);
+    }
+    const revision = Number(res.header.revision);
+    await this.caughtUp(revision);
+    if (res.succeeded) return { done: true, value: revision };
+    if (last) {
+      throw new L4meshError(
+        'L4MESH_ERR_CONFLICT',
+        `cannot ${doing}: other writers changed the same resources ${MAX_CAS_ATTEMPTS} times while this write was prepared; retry`,
+      );
+    }
+    return { done: false };
+  }
+
+  private caughtUp(revision: number): Promise<void> {
+    if (this.revision >= revision) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(unavailable(this.options.endpoints, 'confirm the write', new Error(`the watch did not reach revision ${revision} within ${WATCH_CATCH_UP_TIMEOUT_MS} ms`)));
+      }, WATCH_CATCH_UP_TIMEOUT_MS);
+      this.waiters.push({ revision, resolve: () => (clearTimeout(timer), resolve()) });
+    });
+  }
+
+  /** One watch response may hold several revisions; each becomes one 'change' event, in order. */
+  private onWatch(res: IWatchResponse): void {
+    let batch: StoreChange[] = [];
+    let batchRevision = 0;
+    const flush = (): void => {
+      if (batch.length === 0) return;
+      this.revision = batchRevision;
+      this.history.record(watchEventsOf(batch));
+      this.emit('change', { changes: batch } satisfies StoreChangeEvent);
+      batch = [];
+    };
+    for (const e of res.events) {
+      const revision = Number(e.kv.mod_revision);
+      if (revision !== batchRevision) flush();
+      batchRevision = revision;
+      if (e.type === 'Put') {
+        const r = decode(e.kv);
+        this.byKey.set(keyString(keyOf(r)), r);
+        batch.push({ type: 'put', resource: r, created: e.kv.create_revision === e.kv.mod_revision });
+      } else if (e.prev_kv) {
+        const before = decode(e.prev_kv);
+        this.byKey.delete(keyString(keyOf(before)));
+        batch.push({ type: 'delete', resource: withResourceVersion(before, revision) });
+      }
+    }
+    flush();
+    const headerRevision = Number(res.header.revision);
+    if (headerRevision > this.revision && res.events.length === 0) this.revision = headerRevision;
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      if (this.waiters[i]!.revision <= this.revision) this.waiters.splice(i, 1)[0]!.resolve();
+    }
+  }
+}
+
+function keyFor(r: Resource): string {
+  return resourceKey(r.kind, r.metadata.namespace ?? '', r.metadata.name);
+}
+
+/** The write goes through only if the key is still as this replica saw it (absent, or at that revision). */
+function compareOf(target: Resource, current: Resource | undefined): [string, 'Mod' | 'Create', '==', number] {
+  return current ? [keyFor(target), 'Mod', '==', Number(current.metadata.resourceVersion)] : [keyFor(target), 'Create', '==', 0];
+}
+
+function encode(r: Resource): string {
+  const { resourceVersion: _rv, ...metadata } = r.metadata;
+  return JSON.stringify({ ...r, metadata });
+}
+
+function decode(kv: IKeyValue): Resource {
+  const r = JSON.parse(kv.value.toString('utf8')) as Resource;
+  r.metadata.resourceVersion = kv.mod_revision;
+  return deepFreeze(r);
+}
+
+function compareResources(a: Resource, b: Resource): number {
+  const an = a.metadata.namespace ?? '';
+  const bn = b.metadata.namespace ?? '';
+  if (an !== bn) return an < bn ? -1 : 1;
+  if (a.metadata.name !== b.metadata.name) return a.metadata.name < b.metadata.name ? -1 : 1;
+  return a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0;
+}
