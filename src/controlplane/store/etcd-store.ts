@@ -7,7 +7,7 @@ import { L4meshError } from '../../errors/index.js';
 import { connectEtcd, resourceKey, RESOURCES_PREFIX, unavailable } from './etcd-connection.js';
 import { checkKey } from './layout.js';
 import { watchEventsOf, type MeshStore, type PutResult, type StoreChange, type StoreChangeEvent } from './mesh-store.js';
-import { actionFor, checkPrecondition, deepFreeze, stampResource, withResourceVersion } from './server-fields.js';
+import { actionFor, checkPrecondition, listResources, deepFreeze, stampResource, withResourceVersion } from './server-fields.js';
 import { WatchHistory, type WatchListener } from './watch-history.js';
 import { WriteQueue } from './write-queue.js';
 
@@ -85,13 +85,7 @@ export class EtcdStore extends EventEmitter implements MeshStore {
   }
 
   list(kind?: string, namespace?: string): Resource[] {
-    const out: Resource[] = [];
-    for (const r of this.byKey.values()) {
-      if (kind !== undefined && r.kind !== kind) continue;
-      if (namespace !== undefined && (r.metadata.namespace ?? '') !== namespace) continue;
-      out.push(r);
-    }
-    return out.sort(compareResources);
+    return listResources(this.byKey.values(), kind, namespace);
   }
 
   apply(resources: Resource[]): Promise<ApplyResult[]> {
@@ -264,10 +258,3 @@ function decode(kv: IKeyValue): Resource {
   return deepFreeze(r);
 }
 
-function compareResources(a: Resource, b: Resource): number {
-  const an = a.metadata.namespace ?? '';
-  const bn = b.metadata.namespace ?? '';
-  if (an !== bn) return an < bn ? -1 : 1;
-  if (a.metadata.name !== b.metadata.name) return a.metadata.name < b.metadata.name ? -1 : 1;
-  return a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0;
-}

@@ -9,7 +9,7 @@ import { durableFiles, isTempFile, type DurableFiles } from './durable-files.js'
 import { checkKey, CLUSTER_SCOPE_DIR, resourceFile, resourcesRoot, RESOURCE_FILE_SUFFIX } from './layout.js';
 import { watchEventsOf, type MeshStore, type PutResult, type StoreChange, type StoreChangeEvent } from './mesh-store.js';
 import { readRevision, revisionFile } from './revision-file.js';
-import { actionFor, checkPrecondition, deepFreeze, stampResource, withResourceVersion } from './server-fields.js';
+import { actionFor, checkPrecondition, listResources, deepFreeze, stampResource, withResourceVersion } from './server-fields.js';
 import { WatchHistory, type WatchListener } from './watch-history.js';
 import { WriteQueue } from './write-queue.js';
 
@@ -74,13 +74,7 @@ export class ResourceStore extends EventEmitter implements MeshStore {
 
   /** Stored resources, optionally of one kind and/or one namespace, sorted by namespace then name. */
   list(kind?: string, namespace?: string): Resource[] {
-    const out: Resource[] = [];
-    for (const r of this.byKey.values()) {
-      if (kind !== undefined && r.kind !== kind) continue;
-      if (namespace !== undefined && (r.metadata.namespace ?? '') !== namespace) continue;
-      out.push(r);
-    }
-    return out.sort(compareResources);
+    return listResources(this.byKey.values(), kind, namespace);
   }
 
   /** Creates or updates validated resources; all are written or none is. */
@@ -220,13 +214,6 @@ function serialize(r: Resource): string {
   return JSON.stringify(r, null, 2) + '\n';
 }
 
-function compareResources(a: Resource, b: Resource): number {
-  const an = a.metadata.namespace ?? '';
-  const bn = b.metadata.namespace ?? '';
-  if (an !== bn) return an < bn ? -1 : 1;
-  if (a.metadata.name !== b.metadata.name) return a.metadata.name < b.metadata.name ? -1 : 1;
-  return a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0;
-}
 
 async function listDir(dir: string): Promise<string[]> {
   try {

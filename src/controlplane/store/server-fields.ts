@@ -100,3 +100,22 @@ export function checkPrecondition(stored: Resource | undefined, key: ResourceKey
     );
   }
 }
+
+/** Resources of one kind and/or namespace (all when undefined), sorted by namespace, name, then kind: what every store's list() answers. */
+export function listResources(resources: Iterable<Resource>, kind?: string, namespace?: string): Resource[] {
+  const out: Resource[] = [];
+  for (const r of resources) {
+    if (kind !== undefined && r.kind !== kind) continue;
+    if (namespace !== undefined && (r.metadata.namespace ?? '') !== namespace) continue;
+    out.push(r);
+  }
+  return out.sort(compareResources);
+}
+
+function compareResources(a: Resource, b: Resource): number {
+  const an = a.metadata.namespace ?? '';
+  const bn = b.metadata.namespace ?? '';
+  if (an !== bn) return an < bn ? -1 : 1;
+  if (a.metadata.name !== b.metadata.name) return a.metadata.name < b.metadata.name ? -1 : 1;
+  return a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0;
+}
