@@ -108,10 +108,11 @@ test('check connectivity names the failing hop and its cause; a healthy path is 
 
     // Denied: configuration names the policy, the destination's access line confirms it.
     assert.equal((await mesh.run(['apply', '-f', join(mesh.manifestDir, 'deny.yaml')])).code, 0);
+    // The policy reaches the two node proxies at their own pace: wait until the probe's evidence is in.
     const denied = await eventually(async () => {
       const r = await check('echo');
-      return r.code === 1 ? r : undefined;
-    }, 30_000, 'the DENY policy pushed');
+      return r.code === 1 && r.report.hops[5]?.detail.includes('access log') ? r : undefined;
+    }, 60_000, 'the DENY policy pushed to both node proxies');
     assert.deepEqual(steps(denied.report), ['capture:OK', 'resolve:OK', 'endpoints:OK', 'waypoint:INFO', 'tunnel:OK', 'policy:FAIL']);
     const policy = denied.report.hops[5]!;
     assert.equal(policy.cause, 'denied by AuthorizationPolicy default/deny-client: source principal cluster.local/ns/default/sa/client (matched DENY policy default/deny-client)');
