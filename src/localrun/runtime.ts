@@ -138,9 +138,8 @@ export class LocalRuntime {
     await this.deployments.synced;
     // In namespace/name order, as the list API answers: pods are created (and get IPs and nodes) in that
     // order whatever order the watch delivered the Deployments in, so a mesh comes up the same every time.
-    const deployments = [...this.deployments.items()].sort(
-      (a, b) => (a.metadata.namespace ?? 'default').localeCompare(b.metadata.namespace ?? 'default') || a.metadata.name.localeCompare(b.metadata.name),
-    );
+    const key = (d: Resource) => `${d.metadata.namespace ?? 'default'}/${d.metadata.name}`;
+    const deployments = [...this.deployments.items()].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
     const byKey = new Map(deployments.map((d) => [`${d.metadata.namespace ?? 'default'}/${d.metadata.name}`, this.desired(d)]));
     if (!this.adopted) {
       await this.adopt(byKey);
