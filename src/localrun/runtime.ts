@@ -138,8 +138,10 @@ export class LocalRuntime {
     await this.deployments.synced;
     // In namespace/name order, as the list API answers: pods are created (and get IPs and nodes) in that
     // order whatever order the watch delivered the Deployments in, so a mesh comes up the same every time.
-    const key = (d: Resource) => `${d.metadata.namespace ?? 'default'}/${d.metadata.name}`;
-    const deployments = [...this.deployments.items()].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+    const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+    const deployments = [...this.deployments.items()].sort(
+      (a, b) => cmp(a.metadata.namespace ?? 'default', b.metadata.namespace ?? 'default') || cmp(a.metadata.name, b.metadata.name),
+    );
     const byKey = new Map(deployments.map((d) => [`${d.metadata.namespace ?? 'default'}/${d.metadata.name}`, this.desired(d)]));
     if (!this.adopted) {
       await this.adopt(byKey);
