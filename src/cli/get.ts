@@ -21,6 +21,9 @@ KIND is a kind, plural, singular or short name (po, svc, deploy, sa, dr, vs, se,
 `;
 
 const OUTPUTS = ['yaml', 'json', 'wide', 'name'];
+/** How long `get -w` waits for a new Service's VIP before printing its row: 20 × 100 ms. */
+const VIP_WAIT_TRIES = 20;
+const VIP_WAIT_STEP_MS = 100;
 
 async function serviceVips(ctx: CliContext): Promise<Map<string, string>> {
   const dump = await ctx.client.debug<{ services?: Array<{ name: string; namespace: string; addresses?: string[] }> }>('/debug/registryz');
@@ -126,6 +129,12 @@ export async function run(args: string[]): Promise<number> {
         else if (output === 'yaml') process.stdout.write('---\n' + stringify(r));
         else if (output === 'name') process.stdout.write(`${qualifiedName(info)}/${r.metadata.name}\n`);
         else {
+          // A new Service's VIP is allocated just after its write: give the registry a moment (bounded) so the
+          // row shows its CLUSTER-IP, as the list does, rather than <none>.
+          for (let i = 0; info.kind === 'Service' && i < VIP_WAIT_TRIES; i++) {
+            if ((await serviceVips(ctx)).has(`${r.metadata.namespace ?? 'default'}/${r.metadata.name}`)) break;
+            await new Promise((resolve) => setTimeout(resolve, VIP_WAIT_STEP_MS));
+          }
           const [row] = await rowsOf([r]);
           if (!widths) {
             widths = header.map((h, i) => Math.max(h.length, (row![i] ?? '').length));
