@@ -94,7 +94,8 @@ function storedResources(stateDir: string): string[] {
   const walk = (dir: string) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       if (e.isDirectory()) walk(join(dir, e.name));
-      else out.push(relative(root, join(dir, e.name)));
+      // Resources are <kind>/<ns>/<name>.json; `revision` is the store's version counter, not a resource.
+      else if (e.name.endsWith('.json')) out.push(relative(root, join(dir, e.name)));
     }
   };
   try {
