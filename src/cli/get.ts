@@ -100,8 +100,8 @@ export async function run(args: string[]): Promise<number> {
     const cols = COLUMNS[info.kind] ?? DEFAULT_COLUMNS;
     const wide = output === 'wide';
     const header = [...(all ? ['NAMESPACE'] : []), ...cols.header, ...(wide && cols.wideHeader ? cols.wideHeader : [])];
-    const rowsOf = async (rs: Resource[]): Promise<string[][]> => {
-      const tctx = await tableContext(ctx, info, rs);
+    const rowsOf = async (rs: Resource[], vips?: Map<string, string>): Promise<string[][]> => {
+      const tctx = await tableContext(ctx, info, rs, vips);
       return rs.map((r) => [...(all ? [r.metadata.namespace ?? ''] : []), ...cols.row(r, tctx), ...(wide && cols.wideRow ? cols.wideRow(r, tctx) : [])]);
     };
     let widths: number[] | undefined;
@@ -131,11 +131,13 @@ export async function run(args: string[]): Promise<number> {
         else {
           // A new Service's VIP is allocated just after its write: give the registry a moment (bounded) so the
           // row shows its CLUSTER-IP, as the list does, rather than <none>.
+          let vips: Map<string, string> | undefined;
           for (let i = 0; info.kind === 'Service' && i < VIP_WAIT_TRIES; i++) {
-            if ((await serviceVips(ctx)).has(`${r.metadata.namespace ?? 'default'}/${r.metadata.name}`)) break;
+            vips = await serviceVips(ctx);
+            if (vips.has(`${r.metadata.namespace ?? 'default'}/${r.metadata.name}`)) break;
             await new Promise((resolve) => setTimeout(resolve, VIP_WAIT_STEP_MS));
           }
-          const [row] = await rowsOf([r]);
+          const [row] = await rowsOf([r], vips);
           if (!widths) {
             widths = header.map((h, i) => Math.max(h.length, (row![i] ?? '').length));
             process.stdout.write(formatTable(header, [row!]));
@@ -146,10 +148,11 @@ export async function run(args: string[]): Promise<number> {
   });
 }
 
-async function tableContext(ctx: CliContext, info: KindInfo, items: Resource[]): Promise<TableContext> {
+/** `vips`: the registry's VIPs when the caller has just read them (get -w waits for a new Service's VIP). */
+async function tableContext(ctx: CliContext, info: KindInfo, items: Resource[], vips?: Map<string, string>): Promise<TableContext> {
   return {
     now: Date.now(),
-    vips: info.kind === 'Service' ? await serviceVips(ctx) : new Map(),
+    vips: info.kind === 'Service' ? (vips ?? (await serviceVips(ctx))) : new Map(),
     pods: info.kind === 'Deployment' ? await ctx.client.list(kindByName('Pod')!, undefined) : [],
     defaultWorkDir: ctx.layout.workDir,
     proxyReady: info.kind === 'Pod' ? await nodeProxyReadiness(items) : undefined,
