@@ -75,7 +75,15 @@ export function parseLogFields(line: string): Record<string, string> {
   return out;
 }
 
-/** The access-log lines (`connection complete`) of `files` written at or after `sinceMs` that `match` accepts. */
+/**
+ * How far before the probe's start a line's timestamp may lie. Proxies stamp lines from their monotonic
+ * clock (`performance.timeOrigin + now()`), which drifts from this process's `Date.now()` when the wall
+ * clock is stepped; a probe refused within milliseconds was missed in CI by a strict comparison. The
+ * source port in `match` is what identifies the probe; the time only skips old lines.
+ */
+export const LOG_CLOCK_SLACK_MS = 2_000;
+
+/** The access-log lines (`connection complete`) of `files` stamped after `sinceMs` (less the slack) that `match` accepts. */
 export async function accessLines(files: ReadonlyArray<{ node: string; file: string }>, sinceMs: number, match: (f: Record<string, string>) => boolean): Promise<AccessLine[]> {
   const out: AccessLine[] = [];
   for (const { node, file } of files) {
@@ -83,7 +91,7 @@ export async function accessLines(files: ReadonlyArray<{ node: string; file: str
     for (const line of text.split('\n')) {
       if (!line.includes('connection complete')) continue;
       const at = Date.parse(line.split(/\s/, 1)[0]!);
-      if (!(at >= sinceMs - 1)) continue;
+      if (!(at >= sinceMs - LOG_CLOCK_SLACK_MS)) continue;
       const fields = parseLogFields(line);
       if (match(fields)) out.push({ node, fields, text: line });
     }
