@@ -1,7 +1,8 @@
 // Issue 2's scale benchmark (not a test): an in-process control plane holding 10,000 pods behind 1,000
 // services. Measures (a) the full push to a newly connected proxy — time until its XdsClient has synced,
 // and the bytes it received — and (b) how long one change (a pod removed, then added back) takes to
-// reach 10 connected proxies. `node dist/bench/controlplane-scale.js [--quick] [--json FILE]`.
+// reach 10 connected proxies. `node dist/bench/controlplane-scale.js [--quick] [--store=file|etcd] [--json FILE]`:
+// `--store=etcd` runs the same on a one-member etcd (Debian's etcd-server) started for the run.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { XdsClient, type XdsUpdate } from '../src/dataplane/xds/client.js';
 import { deltaAdsMethod } from '../src/proto/ads-service.js';
 import { Logger } from '../src/logging/logger.js';
 import type { Resource } from '../src/api/types.js';
+import { startEtcd, type EtcdCluster } from '../test/support/etcd.js';
 
 const FULL = { services: 1_000, podsPerService: 10, proxies: 10, changes: 5 };
 const QUICK = { services: 100, podsPerService: 10, proxies: 10, changes: 3 };
@@ -22,6 +24,14 @@ const APPLY_BATCH = 1_000;
 const SERVER_NAME = { 'grpc.ssl_target_name_override': 'istiod.istio-system.svc', 'grpc.default_authority': 'istiod.istio-system.svc' };
 const ADDRESS = '127.78.0.1';
 const WAIT_LIMIT_MS = 300_000;
+/** The etcd member of `--store=etcd`: its own address and ports, away from the control plane's. */
+const ETCD_ADDRESS = '127.78.0.2';
+const ETCD_BASE_PORT = 23790;
+/**
+ * A batch of APPLY_BATCH resources is one etcd transaction (all or nothing) of that many compares and puts,
+ * past etcd's defaults of 128 operations and 1.5 MiB per request: the member gets room for it.
+ */
+const ETCD_FLAGS = ['--max-txn-ops', String(APPLY_BATCH), '--max-request-bytes', String(16 * 1024 * 1024)];
 
 /** Bytes of every Delta response decoded in this process (the xDS clients all run here). */
 let receivedBytes = 0;
@@ -79,9 +89,22 @@ async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const jsonAt = process.argv.indexOf('--json');
   const plan = quick ? QUICK : FULL;
+  const storeArg = process.argv.find((a) => a.startsWith('--store='))?.slice('--store='.length) ?? 'file';
+  if (storeArg !== 'file' && storeArg !== 'etcd') throw new Error(`--store=${storeArg}: use file or etcd`);
   const stateDir = await mkdtemp(join(tmpdir(), 'l4mesh-cp-scale-'));
+  const etcd: EtcdCluster | undefined = storeArg === 'etcd' ? await startEtcd(ETCD_ADDRESS, ETCD_BASE_PORT, 1, ETCD_FLAGS) : undefined;
+  console.log(`store: ${storeArg}${etcd ? ` (${etcd.endpoints})` : ''}`);
   const cp = await startControlPlane(
-    { stateDir, address: ADDRESS, grpcPort: 0, httpPort: 0, trustDomain: 'cluster.local', clusterId: 'Kubernetes', vipRange: '127.79.0.0/16' },
+    {
+      stateDir,
+      address: ADDRESS,
+      grpcPort: 0,
+      httpPort: 0,
+      trustDomain: 'cluster.local',
+      clusterId: 'Kubernetes',
+      vipRange: '127.79.0.0/16',
+      ...(etcd ? { store: 'etcd' as const, etcdEndpoints: etcd.endpoints.split(',') } : {}),
+    },
     new Logger('control-plane', 'warn'),
   );
   const clients: XdsClient[] = [];
@@ -167,6 +190,7 @@ async function main(): Promise<void> {
       }
     }
     const summary = {
+      store: storeArg,
       services: plan.services,
       pods,
       proxies: plan.proxies,
@@ -179,6 +203,7 @@ async function main(): Promise<void> {
   } finally {
     for (const c of clients) c.stop();
     await cp.close();
+    await etcd?.stop();
     await rm(stateDir, { recursive: true, force: true });
   }
 }

@@ -38,7 +38,7 @@ export interface EtcdCluster {
  * `size` members on `address` (one 127.x.y.z per test), client ports basePort+2i, peer ports
  * basePort+2i+1. Resolves when every member is ready to serve clients.
  */
-export async function startEtcd(address: string, basePort: number, size = 1): Promise<EtcdCluster> {
+export async function startEtcd(address: string, basePort: number, size = 1, extraArgs: string[] = []): Promise<EtcdCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'l4mesh-etcd-'));
   const specs = Array.from({ length: size }, (_, i) => ({
     name: `m${i}`,
@@ -60,6 +60,7 @@ export async function startEtcd(address: string, basePort: number, size = 1): Pr
         '--initial-cluster', initialCluster,
         '--initial-cluster-state', 'new',
         '--initial-cluster-token', `l4mesh-test-${address}-${basePort}`,
+        ...extraArgs,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
