@@ -1,7 +1,7 @@
 // What every mesh-facing subcommand shares: the state dir, the recorded layout, the control-plane client,
 // and turning errors into a message on stderr and an exit code (0 ok, 1 failure, 2 usage).
 import { ControlPlaneClient, ControlPlaneError } from '../controlplane/client/control-plane-client.js';
-import { readLayout, resolveStateDir, type Layout } from '../localrun/layout.js';
+import { controlPlaneAddresses, readLayout, resolveStateDir, type Layout } from '../localrun/layout.js';
 import { ENV_STATE_DIR, stateDirSource } from '../config/paths.js';
 import { L4meshError } from '../errors/index.js';
 import { listenerOwner, stateDirOf } from './listeners.js';
@@ -25,7 +25,8 @@ export async function openContext(stateDirFlag: string | undefined): Promise<Cli
   const stateDir = resolveStateDir(stateDirFlag);
   const layout = readLayout(stateDir);
   opened = { stateDir, source: stateDirSource(stateDirFlag), layout };
-  const address = `${layout.controlPlaneAddress}:${layout.httpPort}`;
+  // Every replica of `up --ha`: requests move to the next when one does not answer.
+  const address = controlPlaneAddresses(layout, layout.httpPort);
   let client: ControlPlaneClient;
   try {
     client = await ControlPlaneClient.open(stateDir, address);

@@ -11,12 +11,14 @@ import {
 } from '../config/mesh-constants.js';
 import { startControlPlane } from '../controlplane/server.js';
 import { NodeTokenStore } from '../controlplane/ca/node-tokens.js';
+import { createEtcdNodeToken } from '../controlplane/ca/etcd-node-tokens.js';
+import { connectEtcd, parseEndpoints } from '../controlplane/store/etcd-connection.js';
 import { createStateDir, resolveStateDir } from '../config/paths.js';
 import { Logger } from '../logging/logger.js';
 import { L4meshError } from '../errors/index.js';
 
 const HELP = `usage: l4mesh control-plane [options]
-       l4mesh control-plane token create --node NAME [--state-dir DIR]
+       l4mesh control-plane token create --node NAME [--state-dir DIR | --store etcd --etcd-endpoints URLS]
 
 Runs the control plane: xDS and the CA on :${CONTROL_PLANE_GRPC_PORT} (gRPC over TLS), the resource API,
 /ready, /metrics and /debug/* on :${CONTROL_PLANE_HTTP_PORT} (HTTP). State (resources, CA, tokens) lives in the
@@ -38,12 +40,25 @@ options:
 async function tokenCreate(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { node: { type: 'string' }, 'state-dir': { type: 'string' } },
+    options: { node: { type: 'string' }, 'state-dir': { type: 'string' }, store: { type: 'string' }, 'etcd-endpoints': { type: 'string' } },
     strict: true,
   });
   if (!values.node) {
     throw new L4meshError('L4MESH_ERR_CONFIG', 'token create: --node NAME is required (the node the proxy runs on, e.g. node-1)');
   }
+  const store = values.store ?? (process.env[ENV.store] || 'file');
+  if (store === 'etcd') {
+    // Every replica reads node tokens from etcd: the token is valid everywhere once this put is done.
+    const endpoints = parseEndpoints(values['etcd-endpoints'] ?? process.env[ENV.etcdEndpoints] ?? '', `--etcd-endpoints (env ${ENV.etcdEndpoints})`);
+    const client = connectEtcd(endpoints);
+    try {
+      process.stdout.write((await createEtcdNodeToken(client, endpoints, values.node)) + '\n');
+    } finally {
+      client.close();
+    }
+    return 0;
+  }
+  if (store !== 'file') throw new L4meshError('L4MESH_ERR_CONFIG', `token create: --store "${store}" is not a store; use file or etcd`);
   const stateDir = resolveStateDir(values['state-dir']);
   createStateDir(stateDir);
   const tokens = await NodeTokenStore.open(stateDir);

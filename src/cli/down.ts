@@ -1,7 +1,7 @@
 // `l4mesh down`: stops every process `up` (and the runtime, and `dashboard`) started; `--purge` removes the state dir.
 import { rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { CONTROL_PLANE, PROMETHEUS, RUNTIME } from '../localrun/components.js';
+import { CONTROL_PLANE, ETCD_MEMBER_PREFIX, PROMETHEUS, RUNTIME } from '../localrun/components.js';
 import { resolveStateDir } from '../localrun/layout.js';
 import { isAlive, readProcessTable, stopProcess, writeProcessTable, type ProcessRecord } from '../localrun/processes.js';
 import { readPodProcesses } from '../localrun/pod-processes.js';
@@ -10,13 +10,14 @@ import { runCommand } from './cli-context.js';
 const HELP = `usage: l4mesh down [--purge] [--state-dir DIR]
 
 Stops the local mesh: the runtime first (so pods stop), Prometheus if "dashboard" started it, the node
-proxies, then the control plane. Each gets SIGTERM, then SIGKILL after a few seconds; every recorded pid
+proxies, then the control plane (every replica, then the etcd members of "up --ha"). Each gets SIGTERM, then SIGKILL after a few seconds; every recorded pid
 is checked to be gone. Resources stay in the state dir for the next "up" unless --purge removes it.
 `;
 
-/** The runtime first, so pods stop while their node proxies still answer; the control plane last. */
+/** The runtime first, so pods stop while their node proxies still answer; the control plane(s), then etcd, last. */
 function stopOrder(names: string[]): string[] {
-  const rank = (n: string) => (n === RUNTIME ? 0 : n === PROMETHEUS ? 1 : n === CONTROL_PLANE ? 3 : 2);
+  const rank = (n: string) =>
+    n === RUNTIME ? 0 : n === PROMETHEUS ? 1 : n.startsWith(ETCD_MEMBER_PREFIX) ? 4 : n === CONTROL_PLANE || n.startsWith(`${CONTROL_PLANE}-`) ? 3 : 2;
   return [...names].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 

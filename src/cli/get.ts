@@ -6,6 +6,7 @@ import type { Resource } from '../api/types.js';
 import { formatTable, openContext, runCommand, UsageError, type CliContext } from './cli-context.js';
 import { kindOrThrow, pluralName } from './delete.js';
 import { COLUMNS, DEFAULT_COLUMNS, isNodeProxyPod, type TableContext } from './get-columns.js';
+import { CONTROL_PLANE_ANNOTATION } from '../controlplane/proxy-admission.js';
 import { probeReady } from '../localrun/components.js';
 import { PROXY_READINESS_PORT } from '../config/mesh-constants.js';
 import { followChanges, formatRow } from './get-watch.js';
@@ -99,10 +100,17 @@ export async function run(args: string[]): Promise<number> {
     const output = values.output;
     const cols = COLUMNS[info.kind] ?? DEFAULT_COLUMNS;
     const wide = output === 'wide';
-    const header = [...(all ? ['NAMESPACE'] : []), ...cols.header, ...(wide && cols.wideHeader ? cols.wideHeader : [])];
+    // Several replicas (`up --ha`): which one each node proxy streams xDS from, from its Pod's annotation.
+    const replicaColumn = ctx.layout.ha !== undefined && info.kind === 'Pod';
+    const header = [...(all ? ['NAMESPACE'] : []), ...cols.header, ...(wide && cols.wideHeader ? cols.wideHeader : []), ...(replicaColumn ? ['CONTROL PLANE'] : [])];
     const rowsOf = async (rs: Resource[], vips?: Map<string, string>): Promise<string[][]> => {
       const tctx = await tableContext(ctx, info, rs, vips);
-      return rs.map((r) => [...(all ? [r.metadata.namespace ?? ''] : []), ...cols.row(r, tctx), ...(wide && cols.wideRow ? cols.wideRow(r, tctx) : [])]);
+      return rs.map((r) => [
+        ...(all ? [r.metadata.namespace ?? ''] : []),
+        ...cols.row(r, tctx),
+        ...(wide && cols.wideRow ? cols.wideRow(r, tctx) : []),
+        ...(replicaColumn ? [r.metadata.annotations?.[CONTROL_PLANE_ANNOTATION] ?? '<none>'] : []),
+      ]);
     };
     let widths: number[] | undefined;
     if (output === 'yaml' || output === 'json') {

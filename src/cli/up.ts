@@ -2,18 +2,19 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { createStateDir, DEFAULT_STATE_DIR_TEXT, packageRoot } from '../config/paths.js';
+import { createStateDir, DEFAULT_STATE_DIR_TEXT } from '../config/paths.js';
 import { HBONE_PORT, PROXY_ADMIN_PORT, PROXY_METRICS_PORT, PROXY_READINESS_PORT } from '../config/mesh-constants.js';
 import { layoutFile, logsDir, nodeTokenFile, tokensDir } from '../config/state-layout.js';
 import { NodeTokenStore } from '../controlplane/ca/node-tokens.js';
-import { meshComponents, type Component } from '../localrun/components.js';
-import { DEFAULT_NODES, ENV_LOCAL_NET, ENV_STATE_DIR, makeLayout, parseLocalNet, readLayout, resolveStateDir, writeLayout, controlPlaneUrl, nodeAddress } from '../localrun/layout.js';
+import { ETCD_MEMBER_PREFIX, meshComponents, spawnComponent, type Component } from '../localrun/components.js';
+import { DEFAULT_NODES, ENV_LOCAL_NET, ENV_STATE_DIR, makeLayout, parseLocalNet, readLayout, resolveStateDir, writeLayout, controlPlaneUrl, nodeAddress, etcdEndpoints } from '../localrun/layout.js';
+import { ensureEtcdInstalled, ensureEtcdTokens, waitEtcdHealthy } from '../localrun/etcd-cluster.js';
 import { DEFAULT_POD_UID } from '../localrun/pod-user.js';
-import { readProcessTable, selfCommand, spawnDetached, writeProcessTable, isAlive, type ProcessRecord } from '../localrun/processes.js';
+import { readProcessTable, writeProcessTable, isAlive, type ProcessRecord } from '../localrun/processes.js';
 import { runCommand, UsageError } from './cli-context.js';
 import { addressInUseError, busyListener, lastErrorLine, verifiedStatus } from './component-health.js';
 
-const HELP = `usage: l4mesh up [--nodes N] [--state-dir DIR] [--address-base 127.B]
+const HELP = `usage: l4mesh up [--nodes N] [--ha] [--state-dir DIR] [--address-base 127.B]
 
 Starts a local mesh in the background: the control plane, node proxies node-1..node-N and the
 local runtime that runs Deployments as processes. Progress is shown as each becomes ready.
@@ -27,6 +28,9 @@ options:
   --state-dir DIR        state directory (env ${ENV_STATE_DIR}, default ${DEFAULT_STATE_DIR_TEXT})
   --address-base 127.B   put everything in 127.B.0.0/16 instead of the default addresses
                          (env ${ENV_LOCAL_NET}); lets several meshes run side by side
+  --ha                   a 3-member etcd cluster and two control-plane replicas instead of one
+                         control plane with a file store (etcd-server is installed with apt-get when
+                         missing, as root); fixed once the mesh exists. docs/control-plane.md, "HA"
 `;
 
 /** Node proxies fetch certificates and xDS before they are ready; a few seconds on a loaded laptop. */
@@ -59,7 +63,11 @@ async function ensureTokens(stateDir: string, nodes: number): Promise<void> {
 
 export async function run(args: string[]): Promise<number> {
   return runCommand('up', HELP, args, async () => {
-    const { values } = parseArgs({ args, options: { nodes: { type: 'string' }, 'state-dir': { type: 'string' }, 'address-base': { type: 'string' } }, strict: true });
+    const { values } = parseArgs({
+      args,
+      options: { nodes: { type: 'string' }, 'state-dir': { type: 'string' }, 'address-base': { type: 'string' }, ha: { type: 'boolean' } },
+      strict: true,
+    });
     const stateDir = resolveStateDir(values['state-dir']);
     createStateDir(stateDir);
     let layout;
@@ -69,12 +77,15 @@ export async function run(args: string[]): Promise<number> {
       if (values.nodes && Number(values.nodes) !== layout.nodes) {
         throw new UsageError(`this mesh has ${layout.nodes} nodes; run "l4mesh down --purge" first to change --nodes`);
       }
+      if (values.ha && !layout.ha) throw new UsageError('this mesh has one control plane with a file store; run "l4mesh down --purge" first to start it with --ha');
     } else {
       const net = values['address-base'] ?? process.env[ENV_LOCAL_NET];
       const nodes = values.nodes === undefined ? DEFAULT_NODES : Number(values.nodes);
       if (!Number.isInteger(nodes)) throw new UsageError(`--nodes: "${values.nodes}" is not a number`);
-      layout = makeLayout(net ? parseLocalNet(net) : null, nodes, process.cwd());
+      layout = makeLayout(net ? parseLocalNet(net) : null, nodes, process.cwd(), values.ha === true);
     }
+    const ha = layout.ha;
+    if (ha) ensureEtcdInstalled((line) => process.stdout.write(line + '\n'));
     const table = readProcessTable(stateDir);
     const components = meshComponents(stateDir, layout);
     // Which are up already, and for the rest: is every address free? Nothing starts unless all can.
@@ -90,12 +101,21 @@ export async function run(args: string[]): Promise<number> {
       if (busy) throw addressInUseError(c.name, busy, stateDir);
     }
     if (fresh) await writeLayout(stateDir, layout);
-    await ensureTokens(stateDir, layout.nodes);
-    const self = selfCommand();
+    // With --ha the tokens go into etcd, once it runs (below); alone they are the control plane's file.
+    if (!ha) await ensureTokens(stateDir, layout.nodes);
     let started = 0;
     let failed = false;
     process.stdout.write(`Starting the local mesh (state dir ${stateDir})\n`);
+    let etcdReady = !ha;
     for (const c of components) {
+      if (!etcdReady && !c.name.startsWith(ETCD_MEMBER_PREFIX)) {
+        // Every member started: wait for the cluster to elect a leader, then store the node tokens in it.
+        process.stdout.write(`  ${'etcd cluster'.padEnd(18)} waiting for a leader ... `);
+        await waitEtcdHealthy(ha!);
+        await ensureEtcdTokens(stateDir, layout.nodes, ha!);
+        process.stdout.write('healthy\n');
+        etcdReady = true;
+      }
       const label = c.name.padEnd(18);
       const rec = table[c.name];
       const status = await verifiedStatus(c, rec);
@@ -112,7 +132,7 @@ export async function run(args: string[]): Promise<number> {
         continue;
       }
       // The package root as cwd: `--import tsx` (running from src) resolves from there; pods get their own cwd.
-      const proc = await spawnDetached(self.command, [...self.args, ...c.args], c.log, { cwd: packageRoot() });
+      const proc = await spawnComponent(c, stateDir);
       table[c.name] = { ...proc, address: c.address };
       await writeProcessTable(stateDir, table);
       started++;
@@ -133,7 +153,11 @@ export async function run(args: string[]): Promise<number> {
     }
     process.stdout.write(started === 0 ? 'Nothing to do: the mesh is already up.\n' : 'The mesh is up.\n');
     process.stdout.write(`Note: local mode is not a security boundary between processes of the same user (as root, pods run as uid ${DEFAULT_POD_UID} unless securityContext.runAsUser says otherwise).\n`);
-    process.stdout.write(`\n  control plane   xDS + CA ${layout.controlPlaneAddress}:${layout.grpcPort}   API, debug ${controlPlaneUrl(layout)}\n`);
+    for (const cp of ha?.replicas ?? [layout.controlPlaneAddress]) {
+      process.stdout.write(`\n  control plane   xDS + CA ${cp}:${layout.grpcPort}   API, debug ${controlPlaneUrl({ controlPlaneAddress: cp, httpPort: layout.httpPort })}`);
+    }
+    process.stdout.write('\n');
+    if (ha) process.stdout.write(`  etcd            ${etcdEndpoints(ha)}\n`);
     for (let k = 1; k <= layout.nodes; k++) {
       const a = nodeAddress(layout, k);
       process.stdout.write(`  node-${k}          ${a}: HBONE :${HBONE_PORT}, metrics :${PROXY_METRICS_PORT}, readiness :${PROXY_READINESS_PORT}, admin :${PROXY_ADMIN_PORT}\n`);

@@ -7,6 +7,7 @@ import { kindByName } from '../api/kinds.js';
 import { formatDuration } from '../api/derive.js';
 import { CONTROL_PLANE_HTTP_PORT, DEFAULT_TRUST_DOMAIN, HBONE_PORT, PROXY_METRICS_PORT } from '../config/mesh-constants.js';
 import { DEFAULT_STATE_DIR_TEXT, packageRoot } from '../config/paths.js';
+import { controlPlaneAddresses } from '../localrun/layout.js';
 import {
   DEFAULT_CONTROL_PLANE,
   DEFAULT_LOG_FORMAT,
@@ -92,7 +93,7 @@ async function apply(args: string[]): Promise<number> {
     const namespace = values.namespace ?? 'default';
     const name = values.name ?? DEFAULT_WAYPOINT_NAME;
     const ctx = await openContext(values['state-dir']);
-    const controlPlane = `${ctx.layout.controlPlaneAddress}:${ctx.layout.grpcPort}`;
+    const controlPlane = controlPlaneAddresses(ctx.layout, ctx.layout.grpcPort);
     // The Namespace is applied whole: keep the labels it already has.
     const existing = await ctx.client.get(kindByName('Namespace')!, '', namespace);
     const namespaceLabels = existing?.metadata.labels ?? {};

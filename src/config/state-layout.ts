@@ -34,6 +34,8 @@ export const STATE_ENTRIES = {
   deployments: 'deployments',
   /** `l4mesh dashboard prometheus`: its config and data. */
   prometheus: 'prometheus',
+  /** `l4mesh up --ha`: one data directory per etcd member. */
+  etcd: 'etcd',
 } as const;
 
 export const ROOT_CERT_FILE = 'root-cert.pem';
@@ -80,6 +82,8 @@ export const deploymentEventsFile = (stateDir: string, namespace: string, deploy
   join(stateDir, STATE_ENTRIES.deployments, namespace, deployment, 'events.jsonl');
 
 export const prometheusDir = (stateDir: string): string => join(stateDir, STATE_ENTRIES.prometheus);
+/** The data directory of etcd member `member` of `l4mesh up --ha`. */
+export const etcdDataDir = (stateDir: string, member: string): string => join(stateDir, STATE_ENTRIES.etcd, member);
 
 /** How help texts show a default path: the same function with placeholders, e.g. `<state-dir>/tokens/<node>.token`. */
 export const STATE_DIR_PLACEHOLDER = '<state-dir>';

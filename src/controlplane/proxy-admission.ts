@@ -3,11 +3,13 @@
 // proxies find the HBONE address of a node.
 import type * as grpc from '@grpc/grpc-js';
 import type { ProxyInfo } from './registry/source.js';
-import type { NodeTokenStore } from './ca/node-tokens.js';
+import type { NodeTokens } from './ca/node-tokens.js';
 import type { MeshStore } from './store/mesh-store.js';
 import { validateResource } from '../api/manifest.js';
 
 export const NODE_PROXY_PREFIX = 'ztunnel-';
+/** On a node proxy's Pod when several replicas serve: `<address>:<grpc port>` of the one it streams xDS from. */
+export const CONTROL_PLANE_ANNOTATION = 'l4mesh.io/control-plane';
 
 function bearer(metadata: grpc.Metadata): string | undefined {
   const value = metadata.get('authorization')[0];
@@ -15,7 +17,7 @@ function bearer(metadata: grpc.Metadata): string | undefined {
   return m?.[1];
 }
 
-export function proxyAdmission(tokens: NodeTokenStore) {
+export function proxyAdmission(tokens: NodeTokens) {
   return (proxy: ProxyInfo, metadata: grpc.Metadata): string | undefined => {
     const token = bearer(metadata);
     if (!token) return 'missing "authorization: Bearer <node token>" — create one with "l4mesh control-plane token create --node NAME"';
@@ -38,8 +40,11 @@ function restartsOf(pod: { status?: Record<string, unknown> } | undefined): Reco
   };
 }
 
-/** Records a connected node proxy as a Running pod on its node (idempotent: unchanged when nothing moved). */
-export async function registerNodeProxy(store: MeshStore, proxy: ProxyInfo): Promise<void> {
+/**
+ * Records a connected node proxy as a Running pod on its node (idempotent: unchanged when nothing moved),
+ * naming `replica` in an annotation when given.
+ */
+export async function registerNodeProxy(store: MeshStore, proxy: ProxyInfo, replica?: string): Promise<void> {
   if (proxy.type !== 'ztunnel' || !proxy.name.startsWith(NODE_PROXY_PREFIX)) return;
   const node = proxy.name.slice(NODE_PROXY_PREFIX.length);
   const pod = validateResource(
@@ -50,7 +55,11 @@ export async function registerNodeProxy(store: MeshStore, proxy: ProxyInfo): Pro
         name: proxy.name,
         namespace: proxy.namespace,
         labels: { app: 'ztunnel' },
-        annotations: { 'l4mesh.io/workload-kind': 'DaemonSet', 'l4mesh.io/workload-name': 'ztunnel' },
+        annotations: {
+          'l4mesh.io/workload-kind': 'DaemonSet',
+          'l4mesh.io/workload-name': 'ztunnel',
+          ...(replica ? { [CONTROL_PLANE_ANNOTATION]: replica } : {}),
+        },
       },
       spec: {
         nodeName: node,

@@ -15,10 +15,15 @@ import { createProxyConfigHandler } from './api/proxy-config.js';
 import { Registry } from './registry/registry.js';
 import { XdsServer } from './xds/server.js';
 import { loadOrCreateRootCa } from './ca/root-ca.js';
-import { NodeTokenStore } from './ca/node-tokens.js';
+import { NodeTokenStore, type NodeTokens } from './ca/node-tokens.js';
+import { EtcdNodeTokens } from './ca/etcd-node-tokens.js';
+import { EtcdVipAllocator } from './registry/etcd-vip-allocator.js';
+import { EtcdLeadership, SoleLeader, type Leadership } from './replicas/leadership.js';
+import { EtcdPresence, LocalPresence, type ProxyPresence } from './replicas/proxy-presence.js';
+import { NodeProxyRecorder } from './replicas/node-proxy-recorder.js';
 import { addCaService } from './ca/service.js';
 import { createDebugHandler } from './debug/handlers.js';
-import { proxyAdmission, registerNodeProxy } from './proxy-admission.js';
+import { proxyAdmission } from './proxy-admission.js';
 import { Logger } from '../logging/logger.js';
 import { L4meshError } from '../errors/index.js';
 import { rootCertFile } from '../config/state-layout.js';
@@ -34,7 +39,8 @@ export interface ControlPlane {
   store: MeshStore;
   registry: Registry;
   xds: XdsServer;
-  tokens: NodeTokenStore;
+  tokens: NodeTokens;
+  leadership: Leadership;
   rootCertPem: string;
   close(): Promise<void>;
 }
@@ -79,12 +85,28 @@ export async function startControlPlane(config: ControlPlaneConfig, log = new Lo
   }
   const adminToken = await ensureAdminToken(config.stateDir);
   const ca = await loadOrCreateRootCa(config.stateDir);
-  const tokens = await NodeTokenStore.open(config.stateDir);
-  const registry = new Registry(store, {
-    trustDomain: config.trustDomain,
-    clusterId: config.clusterId,
-    vipRange: config.vipRange,
-    stateDir: config.stateDir,
+  // What other replicas and operators call this one: where its proxies stream xDS from.
+  const identity = `${config.address.includes(':') ? `[${config.address}]` : config.address}:${config.grpcPort}`;
+  const etcd = store instanceof EtcdStore ? store : undefined;
+  const tokens: NodeTokens = etcd ? new EtcdNodeTokens(etcd) : await NodeTokenStore.open(config.stateDir);
+  const leadership: Leadership = etcd ? new EtcdLeadership(etcd.etcd, identity, (level, message, fields) => log.log(level, message, fields)) : new SoleLeader();
+  const vips = etcd ? new EtcdVipAllocator(config.vipRange, etcd, () => leadership.isLeader()) : undefined;
+  leadership.on('change', () => vips?.kick());
+  const registry = new Registry(
+    store,
+    {
+      trustDomain: config.trustDomain,
+      clusterId: config.clusterId,
+      vipRange: config.vipRange,
+      // On etcd the allocations are shared (EtcdVipAllocator), not kept per replica.
+      ...(etcd ? {} : { stateDir: config.stateDir }),
+    },
+    vips,
+  );
+  const presence: ProxyPresence = etcd ? new EtcdPresence(etcd, identity, (level, message, fields) => log.log(level, message, fields)) : new LocalPresence(identity);
+  const recorder = new NodeProxyRecorder(store, presence, leadership, {
+    annotateReplica: etcd !== undefined,
+    log: (level, message, fields) => log.log(level, message, fields),
   });
 
   const metrics = new PromRegistry();
@@ -95,8 +117,12 @@ export async function startControlPlane(config: ControlPlaneConfig, log = new Lo
     metrics,
     log: (level, message, fields) => xdsLog.log(level, message, fields),
     admit: proxyAdmission(tokens),
-    onProxyConnected: (proxy) =>
-      registerNodeProxy(store, proxy).catch((err: unknown) => xdsLog.error('cannot record the node proxy as a workload', { proxy: proxy.id, error: err })),
+    onProxyConnected: (proxy) => {
+      if (proxy.type !== 'ztunnel') return;
+      const withdraw = presence.announce(proxy);
+      withdraw.catch((err: unknown) => xdsLog.error('cannot record the node proxy as connected', { proxy: proxy.id, error: err }));
+      return () => void withdraw.then((w) => w()).catch(() => undefined);
+    },
   });
 
   const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
@@ -131,6 +157,11 @@ export async function startControlPlane(config: ControlPlaneConfig, log = new Lo
     connections: () => xds.connections(),
     resourcesFor: (proxy) => xds.resourcesFor(proxy),
     selfMetricsTarget: () => selfTarget,
+    replicaz: () => ({
+      identity,
+      leader: leadership.isLeader(),
+      proxies: presence.list().map((r) => ({ proxy: r.proxy.proxyId, nodeId: r.proxy.id, replica: r.replica, connectedAt: r.connectedAt })),
+    }),
   });
   const http = createServer((req, res) => {
     try {
@@ -164,14 +195,17 @@ export async function startControlPlane(config: ControlPlaneConfig, log = new Lo
     registry,
     xds,
     tokens,
+    leadership,
     rootCertPem: ca.certPem,
     async close() {
+      recorder.close();
       await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
       grpcServer.forceShutdown();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       registry.close?.();
       xds.close?.();
+      await Promise.all([leadership.close(), presence.close()]);
       await store.close();
     },
   };

@@ -11,7 +11,10 @@ import { workloadCertificateFromChain, type WorkloadCertificate } from './worklo
 export const DEFAULT_CA_REQUEST_TIMEOUT_MS = 10_000;
 
 export interface CaClientOptions {
-  /** `host:port` of the control plane's gRPC listener (CONTROL_PLANE_GRPC_PORT). */
+  /**
+   * `host:port` of the control plane's gRPC listener (CONTROL_PLANE_GRPC_PORT), or several, comma-separated
+   * (replicas): a request the one in use cannot answer goes to the next.
+   */
   address: string;
   /** The mesh root, PEM: the only authority trusted for the control plane's serving certificate. */
   rootCertPem: string;
@@ -36,10 +39,14 @@ export class CaRequestError extends L4meshError {
   }
 }
 
+/** Statuses meaning "this replica cannot answer" (rather than "the request is wrong"): try the next one. */
+const FAILOVER_STATUSES = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED]);
+
 export class CaClient implements CertificateSource {
-  readonly #client: grpc.Client;
+  readonly #clients: Array<{ address: string; client: grpc.Client }>;
+  /** The replica that answered last: tried first next time. */
+  #preferred = 0;
   readonly #token: string;
-  readonly #address: string;
   readonly #timeoutMs: number;
 
   constructor(options: CaClientOptions) {
@@ -57,9 +64,9 @@ export class CaClient implements CertificateSource {
     channelOptions['grpc.ssl_target_name_override'] = serverName;
     channelOptions['grpc.default_authority'] = serverName;
     const Client = caClientConstructor();
-    this.#client = new Client(options.address, credentials, channelOptions);
+    const addresses = options.address.split(',').map((a) => a.trim()).filter((a) => a !== '');
+    this.#clients = addresses.map((address) => ({ address, client: new Client(address, credentials, channelOptions) }));
     this.#token = options.token;
-    this.#address = options.address;
     this.#timeoutMs = options.requestTimeoutMs ?? DEFAULT_CA_REQUEST_TIMEOUT_MS;
   }
 
@@ -73,22 +80,34 @@ export class CaClient implements CertificateSource {
       validity_duration: ttlSeconds ?? 0,
       metadata: stringStruct({ [IMPERSONATED_IDENTITY_KEY]: spiffeId }),
     };
-    const response = await new Promise<IstioCertificateResponse>((resolve, reject) => {
-      const deadline = new Date(Date.now() + this.#timeoutMs);
-      const createCertificate = (this.#client as unknown as Record<string, Function>)['CreateCertificate']!;
-      createCertificate.call(this.#client, request, metadata, { deadline }, (error: grpc.ServiceError | null, answer?: IstioCertificateResponse) => {
-        if (error) reject(this.#describe(error, spiffeId));
-        else resolve(answer ?? { cert_chain: [] });
-      });
-    });
-    return workloadCertificateFromChain(spiffeId, keyPem, response.cert_chain ?? []);
+    let failure: CaRequestError | undefined;
+    for (let i = 0; i < this.#clients.length; i++) {
+      const index = (this.#preferred + i) % this.#clients.length;
+      const { address, client } = this.#clients[index]!;
+      try {
+        const response = await new Promise<IstioCertificateResponse>((resolve, reject) => {
+          const deadline = new Date(Date.now() + this.#timeoutMs);
+          const createCertificate = (client as unknown as Record<string, Function>)['CreateCertificate']!;
+          createCertificate.call(client, request, metadata, { deadline }, (error: grpc.ServiceError | null, answer?: IstioCertificateResponse) => {
+            if (error) reject(this.#describe(error, spiffeId, address));
+            else resolve(answer ?? { cert_chain: [] });
+          });
+        });
+        this.#preferred = index;
+        return workloadCertificateFromChain(spiffeId, keyPem, response.cert_chain ?? []);
+      } catch (err) {
+        if (!(err instanceof CaRequestError) || !FAILOVER_STATUSES.has(err.grpcCode)) throw err;
+        failure = err;
+      }
+    }
+    throw failure!;
   }
 
   close(): void {
-    this.#client.close();
+    for (const c of this.#clients) c.client.close();
   }
 
-  #describe(error: grpc.ServiceError, spiffeId: string): CaRequestError {
+  #describe(error: grpc.ServiceError, spiffeId: string, address: string): CaRequestError {
     const byStatus: Partial<Record<grpc.status, ErrorCode>> = {
       [grpc.status.UNAVAILABLE]: 'L4MESH_ERR_NO_CONTROL_PLANE',
       [grpc.status.DEADLINE_EXCEEDED]: 'L4MESH_ERR_NO_CONTROL_PLANE',
@@ -97,8 +116,8 @@ export class CaClient implements CertificateSource {
       [grpc.status.INVALID_ARGUMENT]: 'L4MESH_ERR_INVALID_CSR',
     };
     const code = byStatus[error.code] ?? 'L4MESH_ERR_CERTIFICATE';
-    const hint = code === 'L4MESH_ERR_NO_CONTROL_PLANE' ? ` (is the control plane running and reachable at ${this.#address}?)` : '';
-    const message = `certificate for ${spiffeId} from ${this.#address}: ${grpc.status[error.code]}: ${error.details}${hint}`;
+    const hint = code === 'L4MESH_ERR_NO_CONTROL_PLANE' ? ` (is the control plane running and reachable at ${address}?)` : '';
+    const message = `certificate for ${spiffeId} from ${address}: ${grpc.status[error.code]}: ${error.details}${hint}`;
     return new CaRequestError(code, message, error.code, error);
   }
 }

@@ -1,12 +1,15 @@
 // The processes `l4mesh up` runs for a local mesh, how each is started and how its health is checked.
-import { HBONE_PORT, INBOUND_PORT, PROXY_ADMIN_PORT, PROXY_METRICS_PORT, PROXY_READINESS_PORT } from '../config/mesh-constants.js';
-import { componentLogFile } from '../config/state-layout.js';
-import { captureRange, controlPlaneUrl, nodeAddress, nodeName, type Layout } from './layout.js';
-import { isAlive, type ProcessRecord } from './processes.js';
+import { ETCD_CLIENT_PORT, ETCD_PEER_PORT, HBONE_PORT, INBOUND_PORT, PROXY_ADMIN_PORT, PROXY_METRICS_PORT, PROXY_READINESS_PORT } from '../config/mesh-constants.js';
+import { componentLogFile, etcdDataDir } from '../config/state-layout.js';
+import { captureRange, controlPlaneAddresses, controlPlaneUrl, etcdEndpoints, nodeAddress, nodeName, type HaLayout, type Layout } from './layout.js';
+import { packageRoot } from '../config/paths.js';
+import { isAlive, selfCommand, spawnDetached, type ProcessRecord } from './processes.js';
 
 export interface Component {
   name: string;
-  /** Arguments of the l4mesh CLI that runs it. */
+  /** The program, when it is not the l4mesh CLI (etcd members of `up --ha`). */
+  program?: string;
+  /** Arguments of the l4mesh CLI that runs it (or of `program`). */
   args: string[];
   /** Where it listens, for `up` and `status`. */
   address: string;
@@ -20,6 +23,8 @@ export interface Component {
 export type ComponentStatus = 'Ready' | 'NotReady' | 'Running' | 'Stopped';
 
 export const CONTROL_PLANE = 'control-plane';
+/** Names of `up --ha`'s etcd members start with this (`etcd-0`...); `down` stops them last. */
+export const ETCD_MEMBER_PREFIX = 'etcd-';
 export const RUNTIME = 'runtime';
 export const PROMETHEUS = 'prometheus';
 
@@ -27,18 +32,48 @@ export function ztunnelName(k: number): string {
   return `ztunnel-${nodeName(k)}`;
 }
 
-/** In start order: control plane, node proxies, then the runtime (pods need their node proxy). */
+/** The name of control-plane replica `i` (0-based): the first keeps the single control plane's name. */
+export function controlPlaneName(i: number): string {
+  return i === 0 ? CONTROL_PLANE : `${CONTROL_PLANE}-${i + 1}`;
+}
+
+/** `up --ha`'s etcd members: one cluster on loopback, data in the state dir. */
+function etcdComponents(stateDir: string, ha: HaLayout): Component[] {
+  const cluster = ha.etcd.map((m) => `${m.name}=http://${m.address}:${ETCD_PEER_PORT}`).join(',');
+  return ha.etcd.map((m) => {
+    const client = `http://${m.address}:${ETCD_CLIENT_PORT}`;
+    const peer = `http://${m.address}:${ETCD_PEER_PORT}`;
+    return {
+      name: m.name,
+      program: 'etcd',
+      args: [
+        '--name', m.name, '--data-dir', etcdDataDir(stateDir, m.name),
+        '--listen-client-urls', client, '--advertise-client-urls', client,
+        '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
+        '--initial-cluster', cluster, '--initial-cluster-state', 'new', '--initial-cluster-token', `l4mesh-${ha.etcd[0]!.address}`,
+      ],
+      address: `${m.address}:${ETCD_CLIENT_PORT},${ETCD_PEER_PORT}`,
+      // Not /health: a member answers it only once the cluster has a leader, which needs a second member started.
+      listens: [ETCD_CLIENT_PORT, ETCD_PEER_PORT].map((port) => ({ address: m.address, port })),
+      log: componentLogFile(stateDir, m.name),
+    };
+  });
+}
+
+/** In start order: etcd (HA), control plane(s), node proxies, then the runtime (pods need their node proxy). */
 export function meshComponents(stateDir: string, layout: Layout): Component[] {
-  const cp = layout.controlPlaneAddress;
+  const replicas = layout.ha?.replicas ?? [layout.controlPlaneAddress];
+  const store = layout.ha ? ['--store', 'etcd', '--etcd-endpoints', etcdEndpoints(layout.ha)] : [];
   const list: Component[] = [
-    {
-      name: CONTROL_PLANE,
-      args: ['control-plane', '--state-dir', stateDir, '--address', cp, '--grpc-port', String(layout.grpcPort), '--http-port', String(layout.httpPort), '--vip-range', layout.vipRange],
+    ...(layout.ha ? etcdComponents(stateDir, layout.ha) : []),
+    ...replicas.map((cp, i) => ({
+      name: controlPlaneName(i),
+      args: ['control-plane', '--state-dir', stateDir, '--address', cp, '--grpc-port', String(layout.grpcPort), '--http-port', String(layout.httpPort), '--vip-range', layout.vipRange, ...store],
       address: `${cp}:${layout.grpcPort},${layout.httpPort}`,
-      readyUrl: `${controlPlaneUrl(layout)}/ready`,
+      readyUrl: `${controlPlaneUrl({ controlPlaneAddress: cp, httpPort: layout.httpPort })}/ready`,
       listens: [layout.grpcPort, layout.httpPort].map((port) => ({ address: cp, port })),
-      log: componentLogFile(stateDir, CONTROL_PLANE),
-    },
+      log: componentLogFile(stateDir, controlPlaneName(i)),
+    })),
   ];
   for (let k = 1; k <= layout.nodes; k++) {
     const address = nodeAddress(layout, k);
@@ -52,7 +87,7 @@ export function meshComponents(stateDir: string, layout: Layout): Component[] {
         '--address',
         address,
         '--control-plane',
-        `${cp}:${layout.grpcPort}`,
+        controlPlaneAddresses(layout, layout.grpcPort),
         '--state-dir',
         stateDir,
         ...(capture ? ['--capture-range', capture] : []),
@@ -65,6 +100,18 @@ export function meshComponents(stateDir: string, layout: Layout): Component[] {
   }
   list.push({ name: RUNTIME, args: ['runtime', '--state-dir', stateDir], address: '-', listens: [], log: componentLogFile(stateDir, RUNTIME) });
   return list;
+}
+
+/** Whether the runtime's supervisor restarts `c` when it exits: every control-plane replica, etcd member and node proxy. */
+export function isSupervised(c: Component): boolean {
+  return c.name === CONTROL_PLANE || c.name.startsWith(`${CONTROL_PLANE}-`) || c.name.startsWith(ETCD_MEMBER_PREFIX) || c.name.startsWith('ztunnel-');
+}
+
+/** Starts `c` detached with output to its log: the l4mesh CLI from the package root (so `--import tsx` resolves), or its own program. */
+export function spawnComponent(c: Component, stateDir: string): Promise<ProcessRecord> {
+  if (c.program) return spawnDetached(c.program, c.args, c.log, { cwd: stateDir });
+  const self = selfCommand();
+  return spawnDetached(self.command, [...self.args, ...c.args], c.log, { cwd: packageRoot() });
 }
 
 /** How long `up` and `status` wait for one readiness answer. */

@@ -7,6 +7,7 @@ import {
   CONTROL_PLANE_HTTP_PORT,
   DEFAULT_CONTROL_PLANE_ADDRESS,
   DEFAULT_VIP_RANGE,
+  ETCD_CLIENT_PORT,
   LOCAL_NODE_ADDRESS_PREFIX,
   LOCAL_POD_RANGE,
 } from '../config/mesh-constants.js';
@@ -35,6 +36,43 @@ export interface Layout {
   podRanges: Array<[string, string]>;
   /** The directory `l4mesh up` ran in: pods of manifests applied without a recorded directory run here. */
   workDir: string;
+  /** `l4mesh up --ha`: control-plane replicas (the first is controlPlaneAddress) on a 3-member etcd. */
+  ha?: HaLayout;
+}
+
+export interface HaLayout {
+  /** Every replica's address; each listens on grpcPort and httpPort. */
+  replicas: string[];
+  /** etcd members, each on its own address with ETCD_CLIENT_PORT and ETCD_PEER_PORT. */
+  etcd: Array<{ name: string; address: string }>;
+}
+
+/** Two replicas: one can die and the API, xDS and the CA keep serving. */
+export const HA_REPLICAS = 2;
+/** Three etcd members: the smallest cluster that keeps a quorum with one member down. */
+export const HA_ETCD_MEMBERS = 3;
+
+/** The HA addresses next to the control plane's: replicas count down from it, etcd members sit below them. */
+export function haLayout(base: number | null): HaLayout {
+  const octets = DEFAULT_CONTROL_PLANE_ADDRESS.split('.');
+  const prefix = base === null ? octets.slice(0, 3).join('.') : `127.${base}.0`;
+  const first = base === null ? Number(octets[3]) : 254;
+  const step = base === null ? 1 : -1;
+  const etcdFirst = base === null ? 11 : 241;
+  return {
+    replicas: Array.from({ length: HA_REPLICAS }, (_, i) => `${prefix}.${first + step * i}`),
+    etcd: Array.from({ length: HA_ETCD_MEMBERS }, (_, i) => ({ name: `etcd-${i}`, address: `${prefix}.${etcdFirst + i}` })),
+  };
+}
+
+/** Every replica's `host:port` for `port` (gRPC or HTTP), comma-separated, as --control-plane takes them. */
+export function controlPlaneAddresses(layout: Pick<Layout, 'controlPlaneAddress' | 'ha'>, port: number): string {
+  return (layout.ha?.replicas ?? [layout.controlPlaneAddress]).map((a) => `${a}:${port}`).join(',');
+}
+
+/** The etcd client URLs of an HA layout, as --etcd-endpoints takes them. */
+export function etcdEndpoints(ha: HaLayout): string {
+  return ha.etcd.map((m) => `http://${m.address}:${ETCD_CLIENT_PORT}`).join(',');
 }
 
 export function parseLocalNet(value: string): number {
@@ -46,7 +84,12 @@ export function parseLocalNet(value: string): number {
   return b;
 }
 
-export function makeLayout(base: number | null, nodes: number, workDir: string): Layout {
+export function makeLayout(base: number | null, nodes: number, workDir: string, ha = false): Layout {
+  const layout = makePlainLayout(base, nodes, workDir);
+  return ha ? { ...layout, ha: haLayout(base) } : layout;
+}
+
+function makePlainLayout(base: number | null, nodes: number, workDir: string): Layout {
   const limit = base === null ? MAX_NODES : MAX_NODES_WITH_BASE;
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > limit) {
     throw new L4meshError('L4MESH_ERR_CONFIG', `--nodes: ${nodes} is not a node count in 1..${limit}`);

@@ -6,7 +6,7 @@ import type { Resource } from '../api/types.js';
 import type { ControlPlaneClient } from '../controlplane/client/control-plane-client.js';
 import { ResourceInformer } from '../controlplane/client/resource-informer.js';
 import type { Logger } from '../logging/logger.js';
-import { nodeAddress, nodeName, type Layout } from './layout.js';
+import { controlPlaneAddresses, nodeAddress, nodeName, type Layout } from './layout.js';
 import {
   ANNOTATION_MANAGED_BY,
   ANNOTATION_WORKING_DIR,
@@ -72,7 +72,14 @@ export class LocalRuntime {
     this.processes = {};
     this.nodeProxyPods = new NodeProxyPods(client, log);
     this.deployments = new ResourceInformer(
-      { address: client.address, token: client.adminToken, listWithVersion: (info, ns) => client.listWithVersion(info, ns) },
+      // A getter: after a failover the next watch goes to the replica the client moved to.
+      {
+        get address() {
+          return client.address;
+        },
+        token: client.adminToken,
+        listWithVersion: (info, ns) => client.listWithVersion(info, ns),
+      },
       DEPLOYMENT,
       undefined,
       {
@@ -278,7 +285,7 @@ export class LocalRuntime {
       },
       sidecarArgs: (pod: Resource) => {
         const block = this.sidecarBlocks.allocate(`${pod.metadata.namespace ?? 'default'}/${pod.metadata.name}`);
-        return block ? ['--control-plane', `${this.layout.controlPlaneAddress}:${this.layout.grpcPort}`, '--capture-range', block] : undefined;
+        return block ? ['--control-plane', controlPlaneAddresses(this.layout, this.layout.grpcPort), '--capture-range', block] : undefined;
       },
     };
   }

@@ -1,12 +1,11 @@
-// Keeps the mesh's own processes up (the control plane and the node proxies `up` started): restarts one
+// Keeps the mesh's own processes up (control plane(s), etcd members and node proxies `up` started): restarts one
 // that exited with backoff, as the runtime does for pods, and reports each node proxy's readiness.
-import { packageRoot } from '../config/paths.js';
 import type { Logger } from '../logging/logger.js';
 import { ExponentialBackoff } from '../retry/backoff.js';
 import { rfc3339Now } from './container-probe.js';
-import { CONTROL_PLANE, meshComponents, probeReady, type Component } from './components.js';
+import { isSupervised, meshComponents, probeReady, spawnComponent, type Component } from './components.js';
 import type { Layout } from './layout.js';
-import { isAlive, readProcessTable, selfCommand, spawnDetached, writeProcessTable } from './processes.js';
+import { isAlive, readProcessTable, writeProcessTable } from './processes.js';
 import { RESTART_BACKOFF_INITIAL_MS, RESTART_BACKOFF_MAX_MS } from './pod-runner.js';
 
 /** How often processes are checked and node proxies probed: a dead proxy is noticed within this. */
@@ -47,7 +46,7 @@ export class MeshSupervisor {
   ) {
     const components = meshComponents(stateDir, layout);
     this.supervised = components
-      .filter((c) => c.name === CONTROL_PLANE || c.name.startsWith('ztunnel-'))
+      .filter(isSupervised)
       .map((component) => ({
         component,
         node: component.name.startsWith('ztunnel-') ? component.name.slice('ztunnel-'.length) : undefined,
@@ -108,8 +107,7 @@ export class MeshSupervisor {
       // `l4mesh up` may have started it again during the backoff: a second copy would only fight for its ports.
       const current = readProcessTable(this.stateDir)[s.component.name];
       if (current && current.pid !== deadPid && isAlive(current)) return;
-      const self = selfCommand();
-      const proc = await spawnDetached(self.command, [...self.args, ...s.component.args], s.component.log, { cwd: packageRoot() });
+      const proc = await spawnComponent(s.component, this.stateDir);
       // Re-read: `up` or another restart may have written the table meanwhile.
       const table = readProcessTable(this.stateDir);
       table[s.component.name] = { ...proc, address: s.component.address, restarts, lastExit: finishedAt };

@@ -63,7 +63,8 @@ export function waypointConfig(args: string[], env: NodeJS.ProcessEnv = process.
   if (!node) throw new L4meshError('L4MESH_ERR_CONFIG', `--node NAME is required when ${ENV.node} is not set (its node token authenticates the waypoint)`);
   const common = proxyCommonConfig(values, node, env);
   const { controlPlane } = common;
-  const controlPlaneHttp = values['control-plane-http'] ?? `${controlPlane.slice(0, controlPlane.lastIndexOf(':'))}:${CONTROL_PLANE_HTTP_PORT}`;
+  const firstControlPlane = controlPlane.split(',')[0]!;
+  const controlPlaneHttp = values['control-plane-http'] ?? `${firstControlPlane.slice(0, firstControlPlane.lastIndexOf(':'))}:${CONTROL_PLANE_HTTP_PORT}`;
   if (!HOST_PORT.test(controlPlaneHttp)) throw new L4meshError('L4MESH_ERR_CONFIG', `--control-plane-http: "${controlPlaneHttp}" is not HOST:PORT`);
   return {
     ...common,

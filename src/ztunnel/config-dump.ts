@@ -3,9 +3,11 @@ import { certificatesDump, commonSettingsDump, meshDump } from '../dataplane/pro
 import type { ProxyDumpInput } from '../dataplane/proxy/proxy-runtime.js';
 import type { ZtunnelConfig } from './config.js';
 
-export function configDump({ state, certificates, startedAt, config }: ProxyDumpInput & { config: ZtunnelConfig }) {
+export function configDump({ state, certificates, startedAt, xdsConnectedTo, config }: ProxyDumpInput & { config: ZtunnelConfig }) {
   return {
     ...meshDump(state),
+    // Which of the --control-plane replicas this proxy streams from now (null while reconnecting).
+    xds: { connectedTo: xdsConnectedTo ?? null },
     certificates: certificatesDump(certificates),
     config: {
       node: config.node,

@@ -24,7 +24,25 @@ interface TokenFile {
   tokens: StoredToken[];
 }
 
-export class NodeTokenStore {
+/** What the CA and xDS admission need from node tokens: this file store, or the shared one on etcd. */
+export interface NodeTokens {
+  create(node: string): Promise<string>;
+  revokeNode(node: string): Promise<number>;
+  /** The node a token belongs to, or undefined. */
+  verify(token: string): string | undefined;
+  nodes(): string[];
+}
+
+/** A new token for `node` and the hash to store; the token itself is never stored. */
+export function mintNodeToken(node: string): { token: string; sha256: string } {
+  if (!NODE_NAME_PATTERN.test(node)) {
+    throw new L4meshError('L4MESH_ERR_CONFIG', `node name "${node}" is not valid: use letters, digits, '.' and '-', starting and ending alphanumeric`);
+  }
+  const token = `${TOKEN_PREFIX}${node}_${randomBytes(TOKEN_RANDOM_BYTES).toString('base64url')}`;
+  return { token, sha256: sha256Hex(token) };
+}
+
+export class NodeTokenStore implements NodeTokens {
   readonly path: string;
   #tokens: StoredToken[];
   /** mtime of the file we last read or wrote: a change means another process (the CLI) issued tokens. */
@@ -45,12 +63,9 @@ export class NodeTokenStore {
 
   /** Issues a new token for `node` (earlier tokens stay valid) and persists its hash. */
   async create(node: string): Promise<string> {
-    if (!NODE_NAME_PATTERN.test(node)) {
-      throw new L4meshError('L4MESH_ERR_CONFIG', `node name "${node}" is not valid: use letters, digits, '.' and '-', starting and ending alphanumeric`);
-    }
+    const { token, sha256 } = mintNodeToken(node);
     this.#reloadIfChanged();
-    const token = `${TOKEN_PREFIX}${node}_${randomBytes(TOKEN_RANDOM_BYTES).toString('base64url')}`;
-    const tokens = [...this.#tokens, { node, sha256: sha256Hex(token), createdAt: new Date().toISOString() }];
+    const tokens = [...this.#tokens, { node, sha256, createdAt: new Date().toISOString() }];
     await this.#persist(tokens);
     return token;
   }
@@ -110,7 +125,7 @@ export class NodeTokenStore {
   }
 }
 
-function sha256Hex(token: string): string {
+export function sha256Hex(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 

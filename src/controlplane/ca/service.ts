@@ -10,7 +10,7 @@ import {
   type IstioCertificateResponse,
 } from '../../identity/ca-proto.js';
 import { checkCsr } from '../../identity/csr.js';
-import type { NodeTokenStore } from './node-tokens.js';
+import type { NodeTokens } from './node-tokens.js';
 import type { RootCa } from './root-ca.js';
 
 /** 24 h, as DESIGN.md §4 and Istio's default workload certificate TTL. */
@@ -20,7 +20,7 @@ export const DEFAULT_MAX_WORKLOAD_TTL_SECONDS = 30 * 24 * 3600;
 
 export interface CaServiceDeps {
   ca: RootCa;
-  tokens: NodeTokenStore;
+  tokens: NodeTokens;
   /** SPIFFE ids of the workloads on `node`: the only identities that node's proxy may obtain. */
   identitiesOnNode(node: string): Set<string>;
   defaultTtlSeconds?: number;
@@ -90,7 +90,7 @@ export function addCaService(server: grpc.Server, deps: CaServiceDeps): void {
   });
 }
 
-function authenticate(metadata: grpc.Metadata, tokens: NodeTokenStore): string {
+function authenticate(metadata: grpc.Metadata, tokens: NodeTokens): string {
   const header = metadata.get('authorization')[0];
   if (typeof header !== 'string' || header === '') {
     throw new CaRefusal(grpc.status.UNAUTHENTICATED, 'no "authorization: Bearer <node token>" metadata; start the proxy with its node token');

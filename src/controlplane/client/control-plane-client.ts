@@ -32,12 +32,23 @@ export function objectPath(info: KindInfo, namespace: string | undefined, name?:
 }
 
 export class ControlPlaneClient {
+  /** Every replica's host:port; requests go to `address` and move on when it refuses connections. */
+  readonly addresses: string[];
+  private preferred = 0;
+
   constructor(
-    /** host:port of the HTTP server, e.g. 127.0.0.1:<CONTROL_PLANE_HTTP_PORT> */
-    readonly address: string,
+    /** host:port of the HTTP server, e.g. 127.0.0.1:<CONTROL_PLANE_HTTP_PORT>, or several comma-separated (replicas) */
+    addresses: string,
     private readonly token: string,
     private readonly timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
-  ) {}
+  ) {
+    this.addresses = addresses.split(',').map((a) => a.trim()).filter((a) => a !== '');
+  }
+
+  /** The replica requests go to now (the last one that answered). */
+  get address(): string {
+    return this.addresses[this.preferred] ?? '';
+  }
 
   /** Reads `<stateDir>/admin.token`; a missing token means no control plane ever ran with this state dir. */
   static async open(stateDir: string, address: string): Promise<ControlPlaneClient> {
@@ -51,16 +62,26 @@ export class ControlPlaneClient {
   }
 
   async request(method: string, path: string, body?: string): Promise<{ status: number; json: unknown; text: string }> {
-    let res: Response;
-    try {
-      res = await fetch(`http://${this.address}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': 'application/yaml' } : {}) },
-        body,
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-    } catch (err) {
-      throw new L4meshError('L4MESH_ERR_NO_CONTROL_PLANE', `no control plane at ${this.address} — run "l4mesh up"`, { cause: err });
+    let res: Response | undefined;
+    let failure: unknown;
+    for (let i = 0; i < this.addresses.length && !res; i++) {
+      const index = (this.preferred + i) % this.addresses.length;
+      try {
+        res = await fetch(`http://${this.addresses[index]}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': 'application/yaml' } : {}) },
+          body,
+          signal: AbortSignal.timeout(this.timeoutMs),
+        });
+        this.preferred = index;
+      } catch (err) {
+        failure = err;
+        // Only a replica that could not be reached is skipped: one that timed out may have applied the request.
+        if ((err as Error).name === 'TimeoutError') break;
+      }
+    }
+    if (!res) {
+      throw new L4meshError('L4MESH_ERR_NO_CONTROL_PLANE', `no control plane at ${this.addresses.join(',')} — run "l4mesh up"`, { cause: failure });
     }
     const text = await res.text();
     let json: unknown;
@@ -79,14 +100,18 @@ export class ControlPlaneClient {
     throw new ControlPlaneError((err?.code as ErrorCode) ?? 'L4MESH_ERR_BAD_REQUEST', err?.message ?? `${method} ${path}: HTTP ${r.status} ${r.text.slice(0, 200)}`, r.status);
   }
 
+  /** Whether any replica answers /ready with 200. */
   async ready(): Promise<boolean> {
-    try {
-      const res = await fetch(`http://${this.address}/ready`, { signal: AbortSignal.timeout(2_000) });
-      await res.text();
-      return res.status === 200;
-    } catch {
-      return false;
+    for (const address of this.addresses) {
+      try {
+        const res = await fetch(`http://${address}/ready`, { signal: AbortSignal.timeout(2_000) });
+        await res.text();
+        if (res.status === 200) return true;
+      } catch {
+        // the next replica may answer
+      }
     }
+    return false;
   }
 
   async apply(yaml: string): Promise<ApplyResult[]> {
@@ -147,5 +172,20 @@ export class ControlPlaneClient {
   /** GET of an unauthenticated debug endpoint, e.g. /debug/registryz. */
   async debug<T>(path: string): Promise<T> {
     return this.call<T>('GET', path);
+  }
+
+  /** A debug endpoint of every replica that answers, with the replica's address (each knows only its own streams). */
+  async debugEach<T>(path: string): Promise<Array<{ address: string; body: T }>> {
+    const out: Array<{ address: string; body: T }> = [];
+    for (const address of this.addresses) {
+      try {
+        const res = await fetch(`http://${address}${path}`, { signal: AbortSignal.timeout(this.timeoutMs) });
+        if (res.status === 200) out.push({ address, body: (await res.json()) as T });
+      } catch {
+        // a replica that is down has no streams to show
+      }
+    }
+    if (out.length === 0) throw new L4meshError('L4MESH_ERR_NO_CONTROL_PLANE', `no control plane at ${this.addresses.join(',')} — run "l4mesh up"`);
+    return out;
   }
 }

@@ -9,10 +9,12 @@ export interface DebugDeps {
   metrics: PromRegistry;
   ready: () => boolean;
   registryz: () => unknown;
-  connections: () => Array<{ proxy: ProxyInfo; connectedAt: Date; lastPushAt?: Date; pushes: number; nacks: number }>;
+  connections: () => Array<{ proxy: ProxyInfo; connectedAt: Date; lastPushAt?: Date; pushes: number; resourcesSent?: number; nacks: number }>;
   resourcesFor: (proxy: ProxyInfo) => unknown;
   /** The control plane's own metrics address, listed in service discovery too. */
   selfMetricsTarget: () => string;
+  /** For /debug/replicaz: this replica, whether it leads, and every proxy of every replica. */
+  replicaz?: () => unknown;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -85,9 +87,13 @@ export function createDebugHandler(deps: DebugDeps): (req: IncomingMessage, res:
             connectedAt: c.connectedAt.toISOString(),
             lastPushAt: c.lastPushAt?.toISOString() ?? null,
             pushes: c.pushes,
+            resourcesSent: c.resourcesSent ?? 0,
             nacks: c.nacks,
           })),
         );
+        return true;
+      case '/debug/replicaz':
+        sendJson(res, 200, deps.replicaz?.() ?? {});
         return true;
       case '/debug/prometheus_sd':
         sendJson(res, 200, prometheusTargets(deps));

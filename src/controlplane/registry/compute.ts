@@ -7,7 +7,7 @@ import type { RegistryInput, ResolvedOptions } from './options.js';
 import { convertPeerAuthentications } from './peer-authentication.js';
 import { serviceEntryEndpoints } from './service-entries.js';
 import { bindEndpoints, kubernetesService, serviceEntryServices, type ServiceDraft } from './services.js';
-import type { VipAllocator } from './vip-allocator.js';
+import type { VipAllocations } from './vip-allocator.js';
 import { namespaceLabels } from './waypoints.js';
 import { convertTelemetries } from './telemetries.js';
 import { podWorkload, workloadEntryWorkload, type WorkloadDraft } from './workloads.js';
@@ -28,7 +28,7 @@ function byKey<T>(items: Array<[string, T]>): Map<string, T> {
   return new Map(items.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
 }
 
-export function computeMesh(input: RegistryInput, opts: ResolvedOptions, vips: VipAllocator): ComputedMesh {
+export function computeMesh(input: RegistryInput, opts: ResolvedOptions, vips: VipAllocations): ComputedMesh {
   const warnings: string[] = [];
   const nsLabels = namespaceLabels(input.list('Namespace'));
 
@@ -42,7 +42,7 @@ export function computeMesh(input: RegistryInput, opts: ResolvedOptions, vips: V
     if (d) drafts.push(d);
   }
 
-  const services: ServiceDraft[] = [];
+  let services: ServiceDraft[] = [];
   for (const svc of input.list('Service')) services.push(kubernetesService(svc, nsLabels));
   for (const se of input.list('ServiceEntry')) {
     const seServices = serviceEntryServices(se, nsLabels);
@@ -63,6 +63,8 @@ export function computeMesh(input: RegistryInput, opts: ResolvedOptions, vips: V
     const vip = s.needsVip ? allocated.get(s.key) : undefined;
     if (vip) s.service.addresses = [vip];
   }
+  const pending = vips.pending;
+  if (pending && pending.size > 0) services = services.filter((s) => !(s.needsVip && !allocated.has(s.key) && pending.has(s.key)));
 
   bindEndpoints(services, drafts);
 

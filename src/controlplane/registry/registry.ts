@@ -8,11 +8,11 @@ import { computeMesh } from './compute.js';
 import { resolveOptions, type RegistryInput, type RegistryOptions, type ResolvedOptions } from './options.js';
 import type { MeshSource } from './source.js';
 import { shareUnchanged } from './structural-sharing.js';
-import { VipAllocator } from './vip-allocator.js';
+import { VipAllocator, type VipAllocations } from './vip-allocator.js';
 
 export class Registry extends EventEmitter implements MeshSource {
   private readonly opts: ResolvedOptions;
-  private readonly vips: VipAllocator;
+  private readonly vips: VipAllocations;
   private snapshot: MeshSnapshot = { workloads: new Map(), services: new Map(), authorizations: new Map() };
   private policies: ConvertedPolicy[] = [];
   private warnings: string[] = [];
@@ -27,10 +27,13 @@ export class Registry extends EventEmitter implements MeshSource {
   constructor(
     private readonly input: RegistryInput,
     options: RegistryOptions = {},
+    /** Shared allocations (several replicas on etcd); default: this process's, kept in stateDir. */
+    vips?: VipAllocations,
   ) {
     super();
     this.opts = resolveOptions(options);
-    this.vips = new VipAllocator(this.opts.vipRange, this.opts.stateDir);
+    this.vips = vips ?? new VipAllocator(this.opts.vipRange, this.opts.stateDir);
+    this.vips.onChange?.(this.onInputChange);
     // The first computation runs now, so current() is complete as soon as the registry exists;
     // an error here (unreadable VIP state) should stop start-up, so it is not caught.
     this.apply();
@@ -78,6 +81,7 @@ export class Registry extends EventEmitter implements MeshSource {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.input.off?.('change', this.onInputChange);
+    this.vips.close?.();
   }
 
   /** JSON-able dump for /debug/registryz. */

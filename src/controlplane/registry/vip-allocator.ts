@@ -11,7 +11,25 @@ interface PersistedVips {
   allocations: Record<string, string>;
 }
 
-export class VipAllocator {
+/** What the registry needs from a VIP allocator: the file-backed one below, or the shared one on etcd. */
+export interface VipAllocations {
+  readonly range: string;
+  /** Keys that did not get an address in the last sync because the range is full. */
+  exhausted: string[];
+  /**
+   * Keys whose address is being allocated elsewhere (etcd) and not known yet: their services are left
+   * out until it is, so proxies never see such a service first without its VIP, then with it.
+   */
+  pending?: ReadonlySet<string>;
+  allocations(): Map<string, string>;
+  /** Makes the allocation set `keys` (see VipAllocator.sync); returns the allocations known now. */
+  sync(keys: Iterable<string>, reserved?: ReadonlySet<string>): Map<string, string>;
+  /** Allocations that change outside sync (another replica's) call `fn`, so the registry recomputes. */
+  onChange?(fn: () => void): void;
+  close?(): void;
+}
+
+export class VipAllocator implements VipAllocations {
   private readonly base: number;
   private readonly size: number;
   private readonly first: number;
@@ -25,7 +43,7 @@ export class VipAllocator {
     readonly range: string,
     private readonly stateDir?: string,
   ) {
-    const parsed = parseCidr(range);
+    const parsed = parseVipRange(range);
     this.base = parsed.base;
     this.size = 2 ** (32 - parsed.prefix);
     // Skip the network and broadcast addresses where the range is big enough to have them.
@@ -121,7 +139,7 @@ export class VipAllocator {
   }
 }
 
-function parseCidr(range: string): { base: number; prefix: number } {
+export function parseVipRange(range: string): { base: number; prefix: number } {
   const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(range);
   const ip = m ? parseIpv4(m[1]!) : undefined;
   const prefix = m ? Number(m[2]) : NaN;
@@ -144,6 +162,6 @@ export function parseIpv4(text: string): number | undefined {
   return n;
 }
 
-function toIp(n: number): string {
+export function toIp(n: number): string {
   return [Math.floor(n / 2 ** 24) % 256, Math.floor(n / 2 ** 16) % 256, Math.floor(n / 256) % 256, n % 256].join('.');
 }

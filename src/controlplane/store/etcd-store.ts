@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import { keyOf, keyString, type ApplyResult, type Resource, type ResourceKey } from '../../api/types.js';
 import { L4meshError } from '../../errors/index.js';
-import { connectEtcd, resourceKey, RESOURCES_PREFIX, unavailable } from './etcd-connection.js';
+import { connectEtcd, ETCD_PREFIX, memberUnreachable, resourceKey, RESOURCES_PREFIX, unavailable } from './etcd-connection.js';
 import { checkKey } from './layout.js';
 import { watchEventsOf, type MeshStore, type PutResult, type StoreChange, type StoreChangeEvent } from './mesh-store.js';
 import { actionFor, checkPrecondition, listResources, deepFreeze, stampResource, withResourceVersion } from './server-fields.js';
@@ -28,11 +28,19 @@ export interface EtcdStoreOptions {
   watchHistoryEvents?: number;
 }
 
+/** A key beside the resources (VIP allocation, node token, proxy presence) as the watch last delivered it. */
+export interface EtcdEntry {
+  value: string;
+  modRevision: number;
+}
+
 /** A write's outcome before it is committed: the txn succeeded or lost a race. */
 type Attempt<T> = { done: true; value: T } | { done: false };
 
 export class EtcdStore extends EventEmitter implements MeshStore {
   private readonly byKey = new Map<string, Resource>();
+  /** Every other key under ETCD_PREFIX, full key → entry; fed by the same watch, so it is consistent with byKey. */
+  private readonly side = new Map<string, EtcdEntry>();
   private readonly queue = new WriteQueue();
   private revision: number;
   private readonly history: WatchHistory;
@@ -49,22 +57,30 @@ export class EtcdStore extends EventEmitter implements MeshStore {
     this.history = new WatchHistory(startRevision, options.watchHistoryEvents);
   }
 
-  /** Loads every resource at one revision, then follows changes from the next one. */
+  /**
+   * Loads every l4mesh key at one revision, then follows changes from the next one with one watch, so
+   * resources and the keys beside them (VIPs, node tokens, proxies) are always seen at one revision.
+   */
   static async open(options: EtcdStoreOptions): Promise<EtcdStore> {
     const client = connectEtcd(options.endpoints);
     let range;
     try {
-      range = await client.getAll().prefix(RESOURCES_PREFIX).exec();
+      range = await client.getAll().prefix(ETCD_PREFIX).exec();
     } catch (err) {
       client.close();
       throw unavailable(options.endpoints, 'load the resources', err);
     }
     const store = new EtcdStore(client, options, Number(range.header.revision));
     for (const kv of range.kvs) {
+      const key = kv.key.toString('utf8');
+      if (!key.startsWith(RESOURCES_PREFIX)) {
+        store.side.set(key, { value: kv.value.toString('utf8'), modRevision: Number(kv.mod_revision) });
+        continue;
+      }
       const r = decode(kv);
       store.byKey.set(keyString(keyOf(r)), r);
     }
-    store.watcher = await client.watch().prefix(RESOURCES_PREFIX).withPreviousKV().startRevision(String(store.revision + 1)).create();
+    store.watcher = await client.watch().prefix(ETCD_PREFIX).withPreviousKV().startRevision(String(store.revision + 1)).create();
     store.watcher.on('data', (res: IWatchResponse) => store.onWatch(res));
     // The client reconnects a broken watch from the last revision it delivered; nothing to do here.
     store.watcher.on('error', () => undefined);
@@ -74,6 +90,18 @@ export class EtcdStore extends EventEmitter implements MeshStore {
   /** The connection, for state beside the resources (the shared CA and admin token). */
   get etcd(): Etcd3 {
     return this.client;
+  }
+
+  /** The keys under `prefix` (outside the resources), full key → entry, as of the last watch response. */
+  entries(prefix: string): Map<string, EtcdEntry> {
+    const out = new Map<string, EtcdEntry>();
+    for (const [k, e] of this.side) if (k.startsWith(prefix)) out.set(k, e);
+    return out;
+  }
+
+  /** The endpoints this store talks to (for error messages of modules writing beside it). */
+  get endpoints(): string[] {
+    return this.options.endpoints;
   }
 
   get resourceVersion(): string {
@@ -180,7 +208,14 @@ export class EtcdStore extends EventEmitter implements MeshStore {
     try {
       res = await txn.commit();
     } catch (err) {
-      throw unavailable(this.options.endpoints, doing, err);
+      if (!memberUnreachable(err)) throw unavailable(this.options.endpoints, doing, err);
+      // That member is now skipped; sending the same compare-and-swap to another is safe: if the first
+      // did commit, this one's compare fails and the write is recomputed against the result.
+      try {
+        res = await txn.commit();
+      } catch (again) {
+        throw unavailable(this.options.endpoints, doing, again);
+      }
     }
     const revision = Number(res.header.revision);
     await this.caughtUp(revision);
@@ -194,7 +229,8 @@ export class EtcdStore extends EventEmitter implements MeshStore {
     return { done: false };
   }
 
-  private caughtUp(revision: number): Promise<void> {
+  /** Resolves once the watch has delivered `revision` (a write of this replica's own is then visible in reads). */
+  caughtUp(revision: number): Promise<void> {
     if (this.revision >= revision) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -204,19 +240,31 @@ export class EtcdStore extends EventEmitter implements MeshStore {
     });
   }
 
-  /** One watch response may hold several revisions; each becomes one 'change' event, in order. */
+  /**
+   * One watch response may hold several revisions; each revision's resource changes become one 'change'
+   * event, in order. Changes to keys beside the resources are applied first and announced once, as
+   * `'entries'` with the changed keys, after the resource events of the same response.
+   */
   private onWatch(res: IWatchResponse): void {
     let batch: StoreChange[] = [];
     let batchRevision = 0;
+    const changedEntries: string[] = [];
     const flush = (): void => {
       if (batch.length === 0) return;
-      this.revision = batchRevision;
+      this.revision = Math.max(this.revision, batchRevision);
       this.history.record(watchEventsOf(batch));
       this.emit('change', { changes: batch } satisfies StoreChangeEvent);
       batch = [];
     };
     for (const e of res.events) {
       const revision = Number(e.kv.mod_revision);
+      const key = e.kv.key.toString('utf8');
+      if (!key.startsWith(RESOURCES_PREFIX)) {
+        if (e.type === 'Put') this.side.set(key, { value: e.kv.value.toString('utf8'), modRevision: revision });
+        else this.side.delete(key);
+        changedEntries.push(key);
+        continue;
+      }
       if (revision !== batchRevision) flush();
       batchRevision = revision;
       if (e.type === 'Put') {
@@ -230,8 +278,9 @@ export class EtcdStore extends EventEmitter implements MeshStore {
       }
     }
     flush();
-    const headerRevision = Number(res.header.revision);
-    if (headerRevision > this.revision && res.events.length === 0) this.revision = headerRevision;
+    const last = res.events.length > 0 ? Number(res.events[res.events.length - 1]!.kv.mod_revision) : Number(res.header.revision);
+    if (last > this.revision) this.revision = last;
+    if (changedEntries.length > 0) this.emit('entries', changedEntries);
     for (let i = this.waiters.length - 1; i >= 0; i--) {
       if (this.waiters[i]!.revision <= this.revision) this.waiters.splice(i, 1)[0]!.resolve();
     }

@@ -15,8 +15,8 @@ export interface XdsServerOptions {
   metrics?: Registry;
   /** Checks each proxy's credentials once it named itself; absent = every proxy is admitted. */
   admit?: XdsAdmission;
-  /** Called once per stream when the proxy is identified and admitted. */
-  onProxyConnected?: (proxy: ProxyInfo) => void;
+  /** Called once per stream when the proxy is identified and admitted; what it returns runs when that stream ends. */
+  onProxyConnected?: (proxy: ProxyInfo) => void | (() => void);
 }
 
 export interface XdsConnection {
@@ -25,6 +25,7 @@ export interface XdsConnection {
   lastPushAt?: Date;
   lastAckAt?: Date;
   pushes: number;
+  resourcesSent: number;
   nacks: number;
   types: string[];
 }
@@ -67,6 +68,7 @@ export class XdsServer {
         lastPushAt: s.lastPushAt,
         lastAckAt: s.lastAckAt,
         pushes: s.pushes,
+        resourcesSent: s.resourcesSent,
         nacks: s.nacks,
         types: s.subscribedTypes(),
       });
@@ -86,12 +88,16 @@ export class XdsServer {
   }
 
   private accept(call: DeltaCall): void {
+    let ended: void | (() => void);
     const stream = new DeltaStream(call, this.source, this.encoder, this.metrics, this.log, (s) => {
       if (this.streams.delete(s)) {
         this.metrics.connected.dec();
         if (s.proxy) this.log('info', 'xDS client disconnected', { proxy: s.proxy.id, pushes: s.pushes, nacks: s.nacks });
+        ended?.();
       }
-    }, this.options.admit, this.options.onProxyConnected);
+    }, this.options.admit, (proxy) => {
+      ended = this.options.onProxyConnected?.(proxy);
+    });
     this.streams.add(stream);
     this.metrics.connected.inc();
   }

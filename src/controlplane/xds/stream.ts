@@ -41,6 +41,8 @@ export class DeltaStream {
   lastPushAt?: Date;
   lastAckAt?: Date;
   pushes = 0;
+  /** Resources sent on this stream (a reconnect with initial_resource_versions gets only what changed). */
+  resourcesSent = 0;
   nacks = 0;
   private readonly types = new Map<string, TypeState>();
   private timer?: NodeJS.Timeout;
@@ -221,6 +223,7 @@ export class DeltaStream {
     const nonce = randomUUID();
     this.call.write({ typeUrl, resources, removedResources: removed, nonce, systemVersionInfo: '' });
     this.pushes++;
+    this.resourcesSent += resources.length;
     this.lastPushAt = new Date();
     const type = metricType(typeUrl);
     this.metrics.pushes.inc({ type });

@@ -71,7 +71,7 @@ export async function linkToControlPlane(options: ControlPlaneLinkOptions): Prom
     metadata: { authorization: `Bearer ${token}` },
     log: (level, message, fields) => xdsLog.log(level, message, fields),
   });
-  xds.on('connected', () => log.info('connected to the control plane', { address: options.controlPlane }));
+  xds.on('connected', (address: string) => log.info('connected to the control plane', { address }));
   xds.on('disconnected', (err: Error) => log.warn('lost the control plane, keeping the last config and retrying', { error: err }));
   return { token, rootPem, certs, xds };
 }

@@ -86,8 +86,11 @@ function drainMs(value: string | undefined): number {
 export function proxyCommonConfig(values: CommonValues, node: string, env: NodeJS.ProcessEnv = process.env): ProxyCommonConfig {
   const stateDir = values['state-dir'] ?? (env[PROXY_ENV.stateDir] || defaultStateDir(env));
   const controlPlane = values['control-plane'] ?? (env[PROXY_ENV.controlPlane] || DEFAULT_CONTROL_PLANE);
-  if (!/^[^\s]+:\d+$/.test(controlPlane)) {
-    throw new L4meshError('L4MESH_ERR_CONFIG', `--control-plane: "${controlPlane}" is not HOST:PORT (e.g. ${DEFAULT_CONTROL_PLANE})`);
+  // Several replicas: HOST:PORT,HOST:PORT — a broken xDS stream or CA call moves to the next.
+  for (const one of controlPlane.split(',')) {
+    if (!/^[^\s,]+:\d+$/.test(one)) {
+      throw new L4meshError('L4MESH_ERR_CONFIG', `--control-plane: "${one}" is not HOST:PORT (e.g. ${DEFAULT_CONTROL_PLANE}; several replicas: HOST:PORT,HOST:PORT)`);
+    }
   }
   const logFormat = values['log-format'] ?? DEFAULT_LOG_FORMAT;
   if (logFormat !== 'text' && logFormat !== 'json') throw new L4meshError('L4MESH_ERR_CONFIG', `--log-format: "${logFormat}" must be text or json`);
@@ -121,7 +124,7 @@ export const NODE_TOKEN_FILE_TEXT = nodeTokenFile(STATE_DIR_PLACEHOLDER, '<node>
 export const ROOT_CERT_FILE_TEXT = rootCertFile(STATE_DIR_PLACEHOLDER);
 
 /** The `--help` lines of PROXY_OPTIONS, shared by every proxy command. */
-export const PROXY_OPTIONS_HELP = `  --control-plane HOST:PORT   xDS + CA (env ${PROXY_ENV.controlPlane}, default ${DEFAULT_CONTROL_PLANE})
+export const PROXY_OPTIONS_HELP = `  --control-plane HOST:PORT[,HOST:PORT...]  xDS + CA; several replicas are tried in turn (env ${PROXY_ENV.controlPlane}, default ${DEFAULT_CONTROL_PLANE})
   --token-file FILE           node token (default ${NODE_TOKEN_FILE_TEXT})
   --root-cert FILE            mesh root (default ${ROOT_CERT_FILE_TEXT})
   --state-dir DIR             logs, capture allocations (env ${PROXY_ENV.stateDir}, default ${DEFAULT_STATE_DIR})

@@ -46,6 +46,8 @@ export interface ProxyDumpInput {
   state: ProxyState;
   certificates: readonly CertificateStatus[];
   startedAt: Date;
+  /** The control-plane replica the xDS stream is open to (undefined while reconnecting). */
+  xdsConnectedTo?: string;
 }
 
 /** What a role adds to the shared lifecycle. */
@@ -124,7 +126,8 @@ export class ProxyRuntime {
       stateDir: config.stateDir,
       registry: this.telemetry.registry,
       ready: () => this.ready(),
-      configDump: () => role.configDump({ state: this.state, certificates: this.certs.list(), startedAt: this.servingSince }),
+      configDump: () =>
+        role.configDump({ state: this.state, certificates: this.certs.list(), startedAt: this.servingSince, xdsConnectedTo: this.xds?.streamingFrom }),
       ...(role.views ? { views: role.views } : {}),
       log,
       quit: () => role.quit(),

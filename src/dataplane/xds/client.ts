@@ -12,7 +12,10 @@ import { L4meshError, type ErrorCode } from '../../errors/index.js';
 export type XdsClientLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
 export interface XdsClientOptions {
-  /** `host:port` of the control plane's xDS endpoint (CONTROL_PLANE_GRPC_PORT). */
+  /**
+   * `host:port` of the control plane's xDS endpoint (CONTROL_PLANE_GRPC_PORT), or several, comma-separated
+   * (replicas): a broken stream is reopened to the next one, resuming with the versions held.
+   */
   address: string;
   credentials: grpc.ChannelCredentials;
   channelOptions?: grpc.ChannelOptions;
@@ -46,7 +49,7 @@ const DEFAULT_TYPE_URLS = [ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL];
 type DeltaCall = grpc.ClientDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>;
 
 /**
- * Events: `'update'(XdsUpdate)`, `'connected'()` (first response on a stream),
+ * Events: `'update'(XdsUpdate)`, `'connected'(address)` (first response on a stream),
  * `'disconnected'(Error)` (the stream ended; a reconnect is scheduled unless stopped).
  */
 export class XdsClient extends EventEmitter {
@@ -54,6 +57,9 @@ export class XdsClient extends EventEmitter {
   private readonly typeUrls: string[];
   private readonly backoff: ExponentialBackoff;
   private readonly log: XdsClientLog;
+  private readonly addresses: string[];
+  /** Index into `addresses` of the stream being opened or open. */
+  private target = 0;
   private current: MeshSnapshot = emptySnapshot();
   /** Per type URL: resource name -> version held, sent back as initial_resource_versions on reconnect. */
   private readonly versions = new Map<string, Map<string, string>>();
@@ -62,6 +68,7 @@ export class XdsClient extends EventEmitter {
   private call?: DeltaCall;
   private retryTimer?: NodeJS.Timeout;
   private running = false;
+  private streaming: string | undefined;
 
   constructor(options: XdsClientOptions) {
     super();
@@ -69,6 +76,7 @@ export class XdsClient extends EventEmitter {
     this.typeUrls = options.typeUrls ?? DEFAULT_TYPE_URLS;
     this.backoff = new ExponentialBackoff(options.backoff ?? DEFAULT_BACKOFF);
     this.log = options.log ?? (() => {});
+    this.addresses = options.address.split(',').map((a) => a.trim()).filter((a) => a !== '');
     for (const t of this.typeUrls) this.versions.set(t, new Map());
   }
 
@@ -89,6 +97,16 @@ export class XdsClient extends EventEmitter {
     return this.current;
   }
 
+  /** The control plane (one of `address`) the current or last stream went to. */
+  get connectedTo(): string {
+    return this.addresses[this.target] ?? this.options.address;
+  }
+
+  /** The control plane whose stream is open and has answered, or undefined while there is none. */
+  get streamingFrom(): string | undefined {
+    return this.streaming;
+  }
+
   /** True once the first response of every subscribed type has been applied. */
   hasSynced(): boolean {
     return this.typeUrls.every((t) => this.synced.has(t));
@@ -97,7 +115,8 @@ export class XdsClient extends EventEmitter {
   private connect(): void {
     // A fresh channel per attempt: grpc-js's own channel backoff (1 s and up) would otherwise
     // sit underneath ours and delay reconnects after a control-plane restart.
-    this.client = new grpc.Client(this.options.address, this.options.credentials, this.options.channelOptions);
+    this.client = new grpc.Client(this.connectedTo, this.options.credentials, this.options.channelOptions);
+    const address = this.connectedTo;
     const metadata = new grpc.Metadata();
     for (const [k, v] of Object.entries(this.options.metadata ?? {})) metadata.set(k, v);
     const call = this.client.makeBidiStreamRequest(
@@ -113,6 +132,9 @@ export class XdsClient extends EventEmitter {
       if (ended) return;
       ended = true;
       if (this.call === call) this.closeStream();
+      this.streaming = undefined;
+      // The next attempt goes to the next replica: this one may be the one that died.
+      this.target = (this.target + 1) % Math.max(1, this.addresses.length);
       this.safeEmit('disconnected', err);
       this.scheduleReconnect();
     };
@@ -120,13 +142,14 @@ export class XdsClient extends EventEmitter {
       if (!sawResponse) {
         sawResponse = true;
         this.backoff.reset();
-        this.safeEmit('connected');
+        this.streaming = address;
+        this.safeEmit('connected', address);
       }
       this.onResponse(call, res);
     });
-    call.on('error', (err: Error) => onEnd(this.describe(err)));
+    call.on('error', (err: Error) => onEnd(this.describe(err, address)));
     call.on('end', () =>
-      onEnd(new L4meshError('L4MESH_ERR_NO_CONTROL_PLANE', `the control plane at ${this.options.address} closed the xDS stream; it may be restarting`)),
+      onEnd(new L4meshError('L4MESH_ERR_NO_CONTROL_PLANE', `the control plane at ${address} closed the xDS stream; it may be restarting`)),
     );
 
     for (const typeUrl of this.typeUrls) {
@@ -165,16 +188,16 @@ export class XdsClient extends EventEmitter {
   }
 
   /** A gRPC failure of the stream as an L4meshError whose code and message say what to check. */
-  private describe(err: Error): L4meshError {
+  private describe(err: Error, address: string): L4meshError {
     const status = (err as Partial<grpc.ServiceError>).code;
     const code = (status !== undefined && XDS_ERROR_CODES[status]) || 'L4MESH_ERR_NO_CONTROL_PLANE';
     const hint =
       code === 'L4MESH_ERR_NO_CONTROL_PLANE'
-        ? `; is the control plane running and reachable at ${this.options.address}?`
+        ? `; is the control plane running and reachable at ${address}?`
         : code === 'L4MESH_ERR_UNAUTHENTICATED' || code === 'L4MESH_ERR_PERMISSION_DENIED'
           ? '; check the node token this proxy was started with'
           : '';
-    return new L4meshError(code, `xDS stream to ${this.options.address} failed: ${err.message}${hint}`, { cause: err });
+    return new L4meshError(code, `xDS stream to ${address} failed: ${err.message}${hint}`, { cause: err });
   }
 
   private send(call: DeltaCall, req: Partial<DeltaDiscoveryRequest>): void {

@@ -10,7 +10,8 @@ import { startCli } from '../../support/processes.js';
 import { eventually, podYaml, PROCESS_START_TIMEOUT_MS } from '../../support/mesh.js';
 import { etcdInstalled, startEtcd } from '../../support/etcd.js';
 import { XdsClient } from '../../../src/dataplane/xds/client.js';
-import { NodeTokenStore } from '../../../src/controlplane/ca/node-tokens.js';
+import { createEtcdNodeToken } from '../../../src/controlplane/ca/etcd-node-tokens.js';
+import { connectEtcd } from '../../../src/controlplane/store/etcd-connection.js';
 import { watchCollection, type WatchEvent } from '../../../src/controlplane/client/watch-client.js';
 
 const ETCD_ADDRESS = '127.250.20.1';
@@ -21,6 +22,8 @@ const skip = etcdInstalled() ? false : 'etcd is not installed (apt-get install e
 test('two control-plane replicas on one etcd serve the same state', { skip, timeout: 240_000 }, async (t) => {
   const etcd = await startEtcd(ETCD_ADDRESS, 23800);
   t.after(() => etcd.stop());
+  const etcdClient = connectEtcd(etcd.endpoints.split(','));
+  t.after(() => etcdClient.close());
   const dirs = await Promise.all(REPLICAS.map(() => mkdtemp(join(tmpdir(), 'l4mesh-replica-'))));
   t.after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
   // One at a time, so the first creates the shared CA and the second adopts it.
@@ -66,7 +69,8 @@ test('two control-plane replicas on one etcd serve the same state', { skip, time
   assert.deepEqual(events.map((e) => [e.type, e.object.metadata.name, e.object.metadata.resourceVersion]), [['ADDED', 'ratings-v1', onA.metadata.resourceVersion]]);
 
   // B's xDS serves the pod applied through A, over TLS signed by the shared root.
-  const nodeToken = await (await NodeTokenStore.open(dirs[1]!)).create('node-1');
+  // Node tokens live in etcd too: one created there (as `token create --store etcd` does) admits the proxy at B.
+  const nodeToken = await createEtcdNodeToken(etcdClient, etcd.endpoints.split(','), 'node-1');
   const xds = new XdsClient({
     address: `${REPLICAS[1]}:15012`,
     credentials: grpc.credentials.createSsl(Buffer.from(rootA)),

@@ -36,6 +36,7 @@ test('each state path is the one earlier versions wrote', () => {
       podEvents: layout.podEventsFile(s, 'default', 'ratings-1'),
       deploymentEvents: layout.deploymentEventsFile(s, 'default', 'ratings'),
       prometheus: layout.prometheusDir(s),
+      etcdMember: layout.etcdDataDir(s, 'etcd-0'),
     },
     {
       layout: '/state/layout.json',
@@ -63,6 +64,7 @@ test('each state path is the one earlier versions wrote', () => {
       podEvents: '/state/pods/default/ratings-1/events.jsonl',
       deploymentEvents: '/state/deployments/default/ratings/events.jsonl',
       prometheus: '/state/prometheus',
+      etcdMember: '/state/etcd/etcd-0',
     },
   );
 });
