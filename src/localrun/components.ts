@@ -3,6 +3,7 @@ import { HBONE_PORT, INBOUND_PORT, PROXY_ADMIN_PORT, PROXY_METRICS_PORT, PROXY_R
 import { componentLogFile } from '../config/state-layout.js';
 import { captureRange, controlPlaneUrl, nodeAddress, nodeName, type Layout } from './layout.js';
 import { isAlive, type ProcessRecord } from './processes.js';
+import { NETNS_PREFIX } from '../dataplane/capture/netns/plan.js';
 
 export interface Component {
   name: string;
@@ -56,6 +57,7 @@ export function meshComponents(stateDir: string, layout: Layout): Component[] {
         '--state-dir',
         stateDir,
         ...(capture ? ['--capture-range', capture] : []),
+        ...(layout.mode === 'netns' ? ['--capture', 'netns', '--netns-prefix', layout.netnsPrefix ?? NETNS_PREFIX] : []),
       ],
       address: `${address}:${HBONE_PORT}`,
       readyUrl: `http://${address}:${PROXY_READINESS_PORT}/healthz/ready`,
