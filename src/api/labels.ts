@@ -13,6 +13,11 @@ export const LABEL_CANONICAL_REVISION = 'service.istio.io/canonical-revision';
 export const ANNOTATION_WORKLOAD_KIND = 'l4mesh.io/workload-kind';
 export const ANNOTATION_WORKLOAD_NAME = 'l4mesh.io/workload-name';
 export const ANNOTATION_NODE = 'l4mesh.io/node';
+/** netns mode: the pod's network namespace (DESIGN §2); its presence marks a pod of a netns-mode mesh. */
+export const ANNOTATION_NETNS = 'l4mesh.io/netns';
+/** What istio-cni writes on a pod whose traffic it redirected to ztunnel; istiod makes such pods HBONE. */
+export const ANNOTATION_AMBIENT_REDIRECTION = 'ambient.istio.io/redirection';
+export const AMBIENT_REDIRECTION_ENABLED = 'enabled';
 
 /** The value of `istio.io/use-waypoint` on a Service that opts out of its namespace's waypoint. */
 export const WAYPOINT_NONE = 'none';

@@ -1,8 +1,11 @@
 // `l4mesh down`: stops every process `up` (and the runtime, and `dashboard`) started; `--purge` removes the state dir.
 import { rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
 import { CONTROL_PLANE, ETCD_MEMBER_PREFIX, PROMETHEUS, RUNTIME } from '../localrun/components.js';
-import { resolveStateDir } from '../localrun/layout.js';
+import { layoutFile } from '../config/state-layout.js';
+import { readLayout, resolveStateDir } from '../localrun/layout.js';
+import { meshTopology, removeNetnsNetwork } from '../localrun/netns-network.js';
 import { isAlive, readProcessTable, stopProcess, writeProcessTable, type ProcessRecord } from '../localrun/processes.js';
 import { readPodProcesses } from '../localrun/pod-processes.js';
 import { runCommand } from './cli-context.js';
@@ -10,8 +13,9 @@ import { runCommand } from './cli-context.js';
 const HELP = `usage: l4mesh down [--purge] [--state-dir DIR]
 
 Stops the local mesh: the runtime first (so pods stop), Prometheus if "dashboard" started it, the node
-proxies, then the control plane (every replica, then the etcd members of "up --ha"). Each gets SIGTERM, then SIGKILL after a few seconds; every recorded pid
-is checked to be gone. Resources stay in the state dir for the next "up" unless --purge removes it.
+proxies, then the control plane (every replica, then the etcd members of "up --ha"); in netns mode it then
+removes every network namespace, link, rule and /etc/netns file the mesh made. Each gets SIGTERM, then
+SIGKILL after a few seconds; every recorded pid is checked to be gone. Resources stay in the state dir for the next "up" unless --purge removes it.
 `;
 
 /** The runtime first, so pods stop while their node proxies still answer; the control plane(s), then etcd, last. */
@@ -47,6 +51,12 @@ export async function run(args: string[]): Promise<number> {
       return 1;
     }
     await writeProcessTable(stateDir, {}).catch(() => {});
+    const layout = existsSync(layoutFile(stateDir)) ? readLayout(stateDir) : undefined;
+    if (layout?.mode === 'netns') {
+      // After every process: nothing uses the namespaces any more. Also after a crash (nothing was running).
+      await removeNetnsNetwork(layout);
+      process.stdout.write(`  removed the network namespaces ${meshTopology(layout).prefix}-*\n`);
+    }
     if (values.purge) {
       await rm(stateDir, { recursive: true, force: true });
       process.stdout.write(`Removed ${stateDir}.\n`);

@@ -4,6 +4,7 @@ import { componentLogFile, etcdDataDir } from '../config/state-layout.js';
 import { captureRange, controlPlaneAddresses, controlPlaneUrl, etcdEndpoints, nodeAddress, nodeName, type HaLayout, type Layout } from './layout.js';
 import { packageRoot } from '../config/paths.js';
 import { isAlive, selfCommand, spawnDetached, type ProcessRecord } from './processes.js';
+import { NETNS_PREFIX } from '../dataplane/capture/netns/plan.js';
 
 export interface Component {
   name: string;
@@ -91,6 +92,7 @@ export function meshComponents(stateDir: string, layout: Layout): Component[] {
         '--state-dir',
         stateDir,
         ...(capture ? ['--capture-range', capture] : []),
+        ...(layout.mode === 'netns' ? ['--capture', 'netns', '--netns-prefix', layout.netnsPrefix ?? NETNS_PREFIX] : []),
       ],
       address: `${address}:${HBONE_PORT}`,
       readyUrl: `http://${address}:${PROXY_READINESS_PORT}/healthz/ready`,

@@ -1,6 +1,7 @@
 // Readiness of a local container: its readinessProbe (tcpSocket / httpGet against the pod IP), or, without
 // one, a connect to its first declared containerPort so "Ready" means "accepting connections".
-import { connect } from 'node:net';
+import { request as httpRequest } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import type { EnvVar } from './pod-env.js';
 
 export interface ContainerSpec {
@@ -34,9 +35,14 @@ function resolvePort(spec: ContainerSpec, port: number | string): number | undef
   return spec.ports?.find((p) => p.name === port)?.containerPort;
 }
 
-function tcpOk(host: string, port: number): Promise<boolean> {
+/** Makes a probe's connection; netns mode makes it inside the pod's namespace, where the pod IP is. */
+export type ProbeConnect = (host: string, port: number) => Socket;
+
+const connectHere: ProbeConnect = (host, port) => connect({ host, port });
+
+function tcpOk(host: string, port: number, dial: ProbeConnect): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = connect({ host, port });
+    const s = dial(host, port);
     s.setTimeout(1_000, () => {
       s.destroy();
       resolve(false);
@@ -53,7 +59,8 @@ function tcpOk(host: string, port: number): Promise<boolean> {
   });
 }
 
-async function httpOk(host: string, port: number, path: string): Promise<boolean> {
+async function httpOk(host: string, port: number, path: string, dial?: ProbeConnect): Promise<boolean> {
+  if (dial) return httpOkVia(host, port, path, dial);
   try {
     const res = await fetch(`http://${host}:${port}${path.startsWith('/') ? path : `/${path}`}`, { signal: AbortSignal.timeout(1_000) });
     await res.arrayBuffer();
@@ -63,11 +70,26 @@ async function httpOk(host: string, port: number, path: string): Promise<boolean
   }
 }
 
+/** An HTTP GET over a connection `dial` makes (fetch cannot be handed one). */
+function httpOkVia(host: string, port: number, path: string, dial: ProbeConnect): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = httpRequest({ host, port, path: path.startsWith('/') ? path : `/${path}`, createConnection: () => dial(host, port), timeout: 1_000 }, (res) => {
+      res.resume();
+      res.once('end', () => resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 400));
+      res.once('error', () => resolve(false));
+    });
+    req.once('timeout', () => req.destroy());
+    req.once('error', () => resolve(false));
+    req.end();
+  });
+}
+
 /**
  * Resolves true once the container is ready, false if `cancelled()` turns true first. With a
  * readinessProbe it waits as long as it takes; without one, at most IMPLICIT_PORT_WAIT_MS.
  */
-export async function probeContainer(spec: ContainerSpec, podIp: string, cancelled: () => boolean, onFailure?: (what: string) => void): Promise<boolean> {
+export async function probeContainer(spec: ContainerSpec, podIp: string, cancelled: () => boolean, onFailure?: (what: string) => void, dial?: ProbeConnect): Promise<boolean> {
+  const tcpDial = dial ?? connectHere;
   const probe = spec.readinessProbe;
   let check: (() => Promise<boolean>) | undefined;
   let bounded = false;
@@ -75,15 +97,15 @@ export async function probeContainer(spec: ContainerSpec, podIp: string, cancell
   let what = '';
   if (probe?.tcpSocket) {
     const port = resolvePort(spec, probe.tcpSocket.port);
-    if (port !== undefined) check = () => tcpOk(probe.tcpSocket!.host ?? podIp, port);
+    if (port !== undefined) check = () => tcpOk(probe.tcpSocket!.host ?? podIp, port, tcpDial);
     what = `dial tcp ${probe.tcpSocket.host ?? podIp}:${port ?? probe.tcpSocket.port}: no connection`;
   } else if (probe?.httpGet) {
     const port = resolvePort(spec, probe.httpGet.port);
-    if (port !== undefined) check = () => httpOk(probe.httpGet!.host ?? podIp, port, probe.httpGet!.path ?? '/');
+    if (port !== undefined) check = () => httpOk(probe.httpGet!.host ?? podIp, port, probe.httpGet!.path ?? '/', dial);
     what = `HTTP GET http://${probe.httpGet.host ?? podIp}:${port ?? probe.httpGet.port}${probe.httpGet.path ?? '/'}: no 2xx/3xx answer`;
   } else if (spec.ports?.[0]) {
     const port = spec.ports[0].containerPort;
-    check = () => tcpOk(podIp, port);
+    check = () => tcpOk(podIp, port, tcpDial);
     bounded = true;
   }
   if (!check) return !cancelled();

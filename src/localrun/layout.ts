@@ -10,8 +10,10 @@ import {
   ETCD_CLIENT_PORT,
   LOCAL_NODE_ADDRESS_PREFIX,
   LOCAL_POD_RANGE,
+  NETNS_VIP_RANGE,
 } from '../config/mesh-constants.js';
 import { layoutFile } from '../config/state-layout.js';
+import { FIRST_POD_HOST, LAST_POD_HOST, podIp } from '../dataplane/capture/netns/plan.js';
 
 // The state dir's default and resolution are src/config/paths.ts's, shared by every command.
 export { ENV_STATE_DIR, resolveStateDir } from '../config/paths.js';
@@ -38,6 +40,10 @@ export interface Layout {
   workDir: string;
   /** `l4mesh up --ha`: control-plane replicas (the first is controlPlaneAddress) on a 3-member etcd. */
   ha?: HaLayout;
+  /** `netns` for `up --mode netns` (DESIGN §2); absent for local mode. */
+  mode?: MeshMode;
+  /** netns mode: the prefix of every namespace the mesh makes (`l4m`; tests use `l4m-t<hex>`). */
+  netnsPrefix?: string;
 }
 
 export interface HaLayout {
@@ -73,6 +79,28 @@ export function controlPlaneAddresses(layout: Pick<Layout, 'controlPlaneAddress'
 /** The etcd client URLs of an HA layout, as --etcd-endpoints takes them. */
 export function etcdEndpoints(ha: HaLayout): string {
   return ha.etcd.map((m) => `http://${m.address}:${ETCD_CLIENT_PORT}`).join(',');
+}
+
+export type MeshMode = 'local' | 'netns';
+/** Local mode needs no root and no compiler; netns mode is asked for. */
+export const DEFAULT_MESH_MODE: MeshMode = 'local';
+
+/**
+ * netns mode's plan: the same loopback addresses for the control plane and the node proxies' admin,
+ * metrics and readiness (so the CLI works from the host), service VIPs in NETNS_VIP_RANGE, and node-k's
+ * pods in 198.18.k.0/24.
+ */
+export function makeNetnsLayout(base: number | null, nodes: number, workDir: string, netnsPrefix: string, ha = false): Layout {
+  const layout = makeLayout(base, nodes, workDir, ha);
+  const podRanges = Array.from({ length: nodes }, (_, i) => [podIp(i + 1, FIRST_POD_HOST), podIp(i + 1, LAST_POD_HOST)] as [string, string]);
+  return { ...layout, vipRange: NETNS_VIP_RANGE, podRanges, mode: 'netns', netnsPrefix };
+}
+
+/** netns mode: the pod range of node k (pods take addresses of their node's subnet). */
+export function nodePodRange(layout: Layout, k: number): Array<[string, string]> | undefined {
+  if (layout.mode !== 'netns') return undefined;
+  const range = layout.podRanges[k - 1];
+  return range ? [range] : undefined;
 }
 
 export function parseLocalNet(value: string): number {

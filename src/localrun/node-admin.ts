@@ -3,6 +3,7 @@ import type { OutboundMapping } from '../dataplane/capture/capture.js';
 import { L4meshError } from '../errors/index.js';
 import { adminAuthHeaders } from '../dataplane/admin/admin-token.js';
 import { PROXY_ADMIN_PORT } from '../config/mesh-constants.js';
+import { NETNS_ADMIN_VIEW } from '../dataplane/capture/netns/plan.js';
 
 export interface CertificateDump {
   identity: string;
@@ -37,6 +38,11 @@ async function adminGet<T>(address: string, path: string, method = 'GET', header
 
 export function fetchCapture(nodeAddress: string): Promise<OutboundMapping[]> {
   return adminGet<OutboundMapping[]>(nodeAddress, '/capture');
+}
+
+/** netns mode: the pod namespaces the node proxy has in-pod listeners in. */
+export function fetchCapturedNetns(nodeAddress: string): Promise<string[]> {
+  return adminGet<string[]>(nodeAddress, NETNS_ADMIN_VIEW);
 }
 
 export function fetchConfigDump(nodeAddress: string): Promise<ConfigDump> {

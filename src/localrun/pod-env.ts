@@ -35,3 +35,30 @@ export function podEnv(pod: Resource, mappings: readonly OutboundMapping[], cont
   for (const e of containerEnv) if (e.value !== undefined) env[e.name] = e.value;
   return env;
 }
+
+/**
+ * netns mode: `<SERVICE>_SERVICE_HOST/_PORT` name each service's VIP, as in a real cluster (the in-pod
+ * rules capture connections to it). Shaped as outbound mappings so serviceEnv builds the variables.
+ */
+export function serviceVipMappings(services: ReadonlyArray<Record<string, unknown>>, pod: Resource): OutboundMapping[] {
+  const ns = pod.metadata.namespace ?? 'default';
+  const uid = podUid(ns, pod.metadata.name);
+  const out: OutboundMapping[] = [];
+  for (const s of services) {
+    const vip = (s['addresses'] as string[] | undefined)?.[0];
+    const port = (s['ports'] as Array<{ servicePort: number }> | undefined)?.[0]?.servicePort;
+    if (s['namespace'] !== ns || !vip || port === undefined) continue;
+    out.push({
+      workloadUid: uid,
+      workload: pod.metadata.name,
+      namespace: ns,
+      service: String(s['name']),
+      serviceNamespace: ns,
+      hostname: String(s['hostname']),
+      servicePort: port,
+      listenAddress: vip,
+      listenPort: port,
+    });
+  }
+  return out.sort((a, b) => a.service.localeCompare(b.service));
+}

@@ -23,12 +23,15 @@ export class PodIpAllocator {
     this.byPod = new Map(Object.entries(saved));
   }
 
-  /** The pod's IP, allocating the lowest free one on first use. `key` is `<namespace>/<pod>`. */
-  allocate(key: string): string {
+  /**
+   * The pod's IP, allocating the lowest free one on first use. `key` is `<namespace>/<pod>`; `ranges`
+   * narrows the choice (netns mode: the pod's node's subnet).
+   */
+  allocate(key: string, ranges: Array<[string, string]> = this.ranges): string {
     const have = this.byPod.get(key);
     if (have) return have;
     const used = new Set(this.byPod.values());
-    for (const [first, last] of this.ranges) {
+    for (const [first, last] of ranges) {
       for (let n = ipToInt(first); n <= ipToInt(last); n++) {
         const ip = intToIp(n);
         // .0 and .255 look like network/broadcast addresses to people reading tables; skip them.
@@ -38,7 +41,7 @@ export class PodIpAllocator {
         return ip;
       }
     }
-    throw new L4meshError('L4MESH_ERR_CONFIG', `no free pod IP left in ${this.ranges.map((r) => r.join('-')).join(', ')}; delete Deployments or scale them down`);
+    throw new L4meshError('L4MESH_ERR_CONFIG', `no free pod IP left in ${ranges.map((r) => r.join('-')).join(', ')}; delete Deployments or scale them down`);
   }
 
   /** Keeps an IP a Pod resource already carries (adoption after a restart). */

@@ -5,10 +5,13 @@ import { appendFileSync, closeSync, existsSync, openSync, mkdirSync, renameSync,
 import type { Resource } from '../api/types.js';
 import type { Logger } from '../logging/logger.js';
 import { rfc3339Now, probeContainer, type ContainerSpec } from './container-probe.js';
-import { fetchCapture, fetchConfigDump, podUid } from './node-admin.js';
+import { fetchCapture, fetchCapturedNetns, fetchConfigDump, podUid } from './node-admin.js';
+import { AMBIENT_REDIRECTION_ENABLED, ANNOTATION_AMBIENT_REDIRECTION } from '../api/labels.js';
+import { connectingSocketInNetns } from '../dataplane/capture/netns/native.js';
+import { inPodArgv, podNetns } from './netns-network.js';
 import { expandVars } from './command-expansion.js';
 import { packageRoot } from '../config/paths.js';
-import { podEnv, unsupportedEnv } from './pod-env.js';
+import { podEnv, serviceVipMappings, unsupportedEnv } from './pod-env.js';
 import { podEventsFile, recordEvent, type PodEvent } from './pod-events.js';
 import { baseEnv, isMeshComponent, podUser, protectStateDir } from './pod-user.js';
 import { podLogDir, podLogFile, previousLogFile } from './pod-processes.js';
@@ -37,6 +40,8 @@ export interface PodHost {
   processExited(key: string): void;
   /** Arguments for a sidecar pod's `l4mesh sidecar` besides workload, address and node; undefined: none can run. */
   sidecarArgs?(pod: Resource): string[] | undefined;
+  /** netns mode: annotates the pod and makes its network namespace (and in-pod rules) before anything runs. */
+  preparePod?(pod: Resource): Promise<void>;
 }
 
 interface ContainerState {
@@ -97,6 +102,15 @@ export class PodRunner {
 
   async start(): Promise<void> {
     this.pod.status = { ...(this.pod.status ?? {}), phase: 'Pending', startTime: (this.pod.status?.['startTime'] as string) ?? rfc3339Now() };
+    try {
+      await this.host.preparePod?.(this.pod);
+    } catch (err) {
+      const message = `cannot make the pod's network namespace: ${(err as Error).message}`;
+      for (const c of this.containers) c.waiting = { reason: 'CreateContainerError', message };
+      this.event('Warning', 'FailedCreatePodSandBox', message);
+      await this.report();
+      return;
+    }
     await this.report();
     mkdirSync(podLogDir(this.host.stateDir, this.namespace, this.name), { recursive: true });
     this.event('Normal', 'Scheduled', `Successfully assigned ${this.key} to ${this.node}`);
@@ -108,6 +122,7 @@ export class PodRunner {
 
   /** Until the node proxy listens for every service port of the namespace and holds the pod's certificate. */
   private async waitForMesh(): Promise<void> {
+    if (podNetns(this.pod)) return this.waitForNetnsMesh();
     // A sidecar pod's listeners and certificate are its sidecar's, on the pod IP.
     const address = this.sidecar ? String(this.pod.status?.['podIP']) : this.host.nodeAddress(this.node);
     const uid = podUid(this.namespace, this.name);
@@ -125,6 +140,32 @@ export class PodRunner {
         this.mappings = mappings;
         if (mine.length >= expected && cert) return;
         why = `${mine.length}/${expected} outbound listeners, certificate ${cert ? 'ready' : 'pending'}`;
+      } catch (err) {
+        why = (err as Error).message;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    if (!this.stopping) this.host.log.warn('starting pod before the mesh is ready for it', { pod: this.key, node: this.node, waited: why });
+  }
+
+  /**
+   * netns mode: an enrolled pod waits until its node proxy listens inside its namespace and holds its
+   * certificate; every pod gets the services' VIPs for its environment.
+   */
+  private async waitForNetnsMesh(): Promise<void> {
+    const address = this.host.nodeAddress(this.node);
+    const netns = podNetns(this.pod)!;
+    const enrolled = this.pod.metadata.annotations?.[ANNOTATION_AMBIENT_REDIRECTION] === AMBIENT_REDIRECTION_ENABLED;
+    const sa = String((this.pod.spec as Record<string, unknown>)['serviceAccountName'] ?? 'default');
+    const deadline = Date.now() + MESH_READY_TIMEOUT_MS;
+    let why = 'node proxy not reachable';
+    while (!this.stopping && Date.now() < deadline) {
+      try {
+        const [dump, captured] = await Promise.all([fetchConfigDump(address), enrolled ? fetchCapturedNetns(address) : Promise.resolve([])]);
+        this.mappings = serviceVipMappings(dump.services, this.pod);
+        const cert = dump.certificates.find((c) => c.identity.endsWith(`/ns/${this.namespace}/sa/${sa}`) && c.state === 'Available');
+        if (!enrolled || (captured.includes(netns) && cert)) return;
+        why = `in-pod listeners ${captured.includes(netns) ? 'open' : 'not open yet'}, certificate ${cert ? 'ready' : 'pending'}`;
       } catch (err) {
         why = (err as Error).message;
       }
@@ -158,7 +199,7 @@ export class PodRunner {
   private async refreshMappings(): Promise<void> {
     const address = this.sidecar ? String(this.pod.status?.['podIP']) : this.host.nodeAddress(this.node);
     try {
-      this.mappings = await fetchCapture(address);
+      this.mappings = podNetns(this.pod) ? serviceVipMappings((await fetchConfigDump(address)).services, this.pod) : await fetchCapture(address);
     } catch (err) {
       this.host.log.warn('cannot refresh the service environment; restarting with the previous one', { pod: this.key, error: err });
     }
@@ -196,7 +237,14 @@ export class PodRunner {
     let child: ChildProcess;
     try {
       // No shell: argv goes to the program as written; `command[0]` is looked up on PATH.
-      child = spawn(argv[0]!, argv.slice(1), { cwd, env, detached: true, stdio: ['ignore', fd, fd], uid: who.user?.uid, gid: who.user?.gid });
+      const netns = podNetns(this.pod);
+      if (netns) {
+        // `ip netns exec` enters the namespace (and its resolv.conf) as root, then drops to the pod's user.
+        const inPod = inPodArgv(netns, argv, who.user);
+        child = spawn(inPod[0]!, inPod.slice(1), { cwd, env, detached: true, stdio: ['ignore', fd, fd] });
+      } else {
+        child = spawn(argv[0]!, argv.slice(1), { cwd, env, detached: true, stdio: ['ignore', fd, fd], uid: who.user?.uid, gid: who.user?.gid });
+      }
     } catch (err) {
       // Most spawn failures arrive as 'error' events; a refused setuid/setgid (EPERM) is thrown.
       c.waiting = { reason: 'RunContainerError', message: `${argv[0]}: ${(err as Error).message}` };
@@ -214,7 +262,9 @@ export class PodRunner {
       this.event('Normal', 'Started', `Started container ${c.spec.name}`);
       void this.report();
       const onProbeFailure = (what: string) => this.probeFailed(c, what);
-      void probeContainer(c.spec, String(this.pod.status?.['podIP']), () => this.stopping || c.child !== child, onProbeFailure).then((ok) => {
+      const netns = podNetns(this.pod);
+      const dial = netns ? (host: string, port: number) => connectingSocketInNetns(netns, host, port) : undefined;
+      void probeContainer(c.spec, String(this.pod.status?.['podIP']), () => this.stopping || c.child !== child, onProbeFailure, dial).then((ok) => {
         if (ok && c.child === child && !this.stopping) {
           c.ready = true;
           void this.report();

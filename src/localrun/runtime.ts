@@ -6,7 +6,12 @@ import type { Resource } from '../api/types.js';
 import type { ControlPlaneClient } from '../controlplane/client/control-plane-client.js';
 import { ResourceInformer } from '../controlplane/client/resource-informer.js';
 import type { Logger } from '../logging/logger.js';
-import { controlPlaneAddresses, nodeAddress, nodeName, type Layout } from './layout.js';
+import { controlPlaneAddresses, nodeAddress, nodeName, nodePodRange, type Layout } from './layout.js';
+import { AMBIENT_REDIRECTION_ENABLED, ANNOTATION_AMBIENT_REDIRECTION, ANNOTATION_NETNS } from '../api/labels.js';
+import { enrollment } from '../dataplane/capture/netns/enrollment.js';
+import { NETNS_PREFIX } from '../dataplane/capture/netns/plan.js';
+import { podNetnsName } from '../dataplane/capture/netns/topology.js';
+import { podNetns, preparePodNetwork, releasePodNetwork } from './netns-network.js';
 import {
   ANNOTATION_MANAGED_BY,
   ANNOTATION_WORKING_DIR,
@@ -21,7 +26,7 @@ import { PodIpAllocator } from './pod-ips.js';
 import { readPodProcesses, writePodProcesses, type PodProcessTable } from './pod-processes.js';
 import { deploymentEventsFile, recordEvent } from './pod-events.js';
 import { PodRunner } from './pod-runner.js';
-import { SidecarCaptureBlocks } from './sidecar-process.js';
+import { SidecarCaptureBlocks, wantsSidecar } from './sidecar-process.js';
 import { stopProcess } from './processes.js';
 import { MeshSupervisor } from './supervisor.js';
 import { NodeProxyPods } from './node-proxy-pods.js';
@@ -31,6 +36,7 @@ export const RECONCILE_RETRY_MS = 500;
 
 const DEPLOYMENT = kindByName('Deployment')!;
 const POD = kindByName('Pod')!;
+const NAMESPACE = kindByName('Namespace')!;
 
 interface Desired {
   deployment: Resource;
@@ -215,7 +221,7 @@ export class LocalRuntime {
     let name = podName(d.metadata.name, want.hash);
     while (this.runners.has(`${ns}/${name}`)) name = podName(d.metadata.name, want.hash);
     const node = this.placement(template.spec['nodeName'], ns, d.metadata.name);
-    const ip = this.ips.allocate(`${ns}/${name}`);
+    const ip = this.ips.allocate(`${ns}/${name}`, nodePodRange(this.layout, Number(/^node-(\d+)$/.exec(node)?.[1] ?? 0)));
     const pod: Resource = {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -250,6 +256,7 @@ export class LocalRuntime {
     recordEvent(deploymentEventsFile(this.stateDir, r.namespace, r.deployment), 'Normal', 'SuccessfulDelete', `Deleted pod: ${r.name}`);
     void (async () => {
       await r.stop();
+      if (podNetns(r.pod)) await releasePodNetwork(this.layout, r.pod).catch((err: Error) => this.log.warn('cannot remove the pod network namespace', { pod: r.key, error: err }));
       await this.client.delete(POD, r.namespace, r.name).catch((err: Error) => this.log.warn('cannot delete pod resource', { pod: r.key, error: err }));
       this.ips.release(r.key);
       this.sidecarBlocks.release(r.key);
@@ -283,11 +290,30 @@ export class LocalRuntime {
         delete this.processes[key];
         writePodProcesses(this.stateDir, this.processes);
       },
+      ...(this.layout.mode === 'netns' ? { preparePod: (pod: Resource) => this.preparePodNetns(pod) } : {}),
       sidecarArgs: (pod: Resource) => {
         const block = this.sidecarBlocks.allocate(`${pod.metadata.namespace ?? 'default'}/${pod.metadata.name}`);
         return block ? ['--control-plane', controlPlaneAddresses(this.layout, this.layout.grpcPort), '--capture-range', block] : undefined;
       },
     };
+  }
+
+  /**
+   * netns mode: enrollment by Istio's labels on the pod and its namespace, recorded on the pod as istio-cni
+   * does (the control plane makes such pods HBONE), then the pod's namespace and, when enrolled, its rules.
+   */
+  private async preparePodNetns(pod: Resource): Promise<void> {
+    const ns = pod.metadata.namespace ?? 'default';
+    const namespace = await this.client.get(NAMESPACE, ns, ns);
+    const spec = pod.spec as Record<string, unknown>;
+    const e = enrollment({ podLabels: pod.metadata.labels ?? {}, namespaceLabels: namespace?.metadata.labels ?? {}, hasSidecar: wantsSidecar(pod) });
+    const annotations = { ...(pod.metadata.annotations ?? {}) };
+    annotations[ANNOTATION_NETNS] = podNetnsName(this.layout.netnsPrefix ?? NETNS_PREFIX, String(spec['nodeName']), ns, pod.metadata.name);
+    if (e.enrolled) annotations[ANNOTATION_AMBIENT_REDIRECTION] = AMBIENT_REDIRECTION_ENABLED;
+    else delete annotations[ANNOTATION_AMBIENT_REDIRECTION];
+    pod.metadata.annotations = annotations;
+    this.log.info(e.enrolled ? 'pod enrolled in the mesh' : 'pod not in the mesh', { pod: `${ns}/${pod.metadata.name}`, netns: annotations[ANNOTATION_NETNS], ...(e.enrolled ? { by: e.by } : { why: e.why }) });
+    await preparePodNetwork(this.layout, pod, e.enrolled);
   }
 
   /** Stops every pod's processes; the Pod resources stay, so the next runtime adopts them. */

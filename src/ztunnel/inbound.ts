@@ -1,5 +1,6 @@
 // Inbound path (reporter="destination"): an HBONE CONNECT from another proxy → the local destination
 // workload → AuthorizationPolicy → TCP to the workload; 401 on denial, 503 when the workload can't be reached.
+import type { Socket } from 'node:net';
 import type { MeshWorkload } from '../api/mesh.js';
 import type { HboneInboundDecision, HboneInboundRequest, HboneServer } from '../dataplane/hbone/server.js';
 import { parseForwardedFor } from '../dataplane/hbone/headers.js';
@@ -21,6 +22,8 @@ export interface InboundDeps extends InboundTargetRules {
   reporter: ConnectionReporter;
   connections: ConnectionTable;
   log: Logger;
+  /** netns mode: connects to the workload from inside its pod's namespace; default a plain dial from here. */
+  dialWorkload?(workload: MeshWorkload, host: string, port: number): Promise<Socket>;
 }
 
 interface InboundContext {
@@ -91,7 +94,9 @@ export class InboundHandler {
       return { status: 401, reason };
     }
     try {
-      const upstream = await dialTcp(request.host, request.port, { pooledReads: true });
+      const upstream = this.deps.dialWorkload
+        ? await this.deps.dialWorkload(destination, request.host, request.port)
+        : await dialTcp(request.host, request.port, { pooledReads: true });
       this.contexts.set(request, { peers, startedAt });
       return { status: 200, upstream };
     } catch (err) {

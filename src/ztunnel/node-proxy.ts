@@ -1,5 +1,6 @@
 // Composition of the node proxy: the shared proxy lifecycle (dataplane/proxy/proxy-runtime.ts) plus its own
-// listeners: local capture → outbound; HBONE → inbound; plaintext INBOUND_PORT → inbound.
+// listeners: local capture (or netns mode's in-pod capture, netns-pods.ts) → outbound; HBONE → inbound;
+// plaintext INBOUND_PORT → inbound.
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { MeshWorkload } from '../api/mesh.js';
@@ -23,7 +24,9 @@ import type { Logger } from '../logging/logger.js';
 import { nodeId, type ZtunnelConfig } from './config.js';
 import { InboundHandler } from './inbound.js';
 import { configDump } from './config-dump.js';
-import { createPlaintextInbound } from './plaintext-inbound.js';
+import { createPlaintextInbound, handleCapturedPlaintext } from './plaintext-inbound.js';
+import { NetnsPods } from './netns-pods.js';
+import { NETNS_ADMIN_VIEW } from '../dataplane/capture/netns/plan.js';
 
 /** How long an inbound handshake waits for the certificate of a workload that just arrived: a CA round trip, with room. */
 const CERTIFICATE_WAIT_MS = 5_000;
@@ -32,6 +35,8 @@ export class NodeProxy {
   private readonly runtime: ProxyRuntime;
   private readonly identities = new LocalIdentityTable();
   private capture!: LocalCapture;
+  /** netns mode's in-pod listeners and dials; undefined in local mode. */
+  private netns?: NetnsPods;
   private syncing: Promise<void> = Promise.resolve();
 
   constructor(
@@ -85,6 +90,10 @@ export class NodeProxy {
 
     const mxStats = createMxStats();
     registerMxMetrics(registry, mxStats);
+    const netnsMode = config.capture === 'netns';
+    // Set below, before any listener accepts: outbound dials from the source pod's namespace through it.
+    let netnsPods: NetnsPods | undefined;
+    const fromPod = { viaFor: (w: MeshWorkload) => netnsPods?.viaFor(w) };
     const outbound = new OutboundHandler({
       sidecars: new SidecarDialer({ tlsFor: (id) => runtime.certs.get(id), metadataFor: (w, id) => peerMetadataOf(w, id), nodeId: nodeId(config), stats: mxStats }),
       state: this.state,
@@ -93,35 +102,62 @@ export class NodeProxy {
       connections,
       log: log.child('outbound'),
       nodeProxyAddress: (node) => this.nodeProxyAddress(node),
+      ...(netnsMode ? { fromPod } : {}),
     });
-    const blocks = await AddressBlocks.open(config.captureRange, captureBlocksFile(config.stateDir, config.node));
-    this.capture = new LocalCapture(blocks, (message, fields) => log.error(message, fields));
-    this.capture.onConnection((conn) => outbound.handle(conn));
+    if (!netnsMode) {
+      const blocks = await AddressBlocks.open(config.captureRange, captureBlocksFile(config.stateDir, config.node));
+      this.capture = new LocalCapture(blocks, (message, fields) => log.error(message, fields));
+      this.capture.onConnection((conn) => outbound.handle(conn));
+    }
 
     const carries = (w: MeshWorkload) => this.carries(w);
-    const inbound = new InboundHandler({ node: config.node, proxyAddress: config.address, carries, hboneAddr: `${config.address}:${HBONE_PORT}`, state: this.state, reporter, connections, log: log.child('inbound') });
-    const hbone = new HboneServer({
-      host: config.address,
-      port: HBONE_PORT,
-      identities: { secureContextFor: (serverName) => this.identities.secureContextFor(serverName) ?? this.pendingIdentity(serverName) },
-      handler: inbound.handle,
-      transport: config.hboneTransport,
-    });
-    inbound.attach(hbone);
-    hbone.on('handshakeFailed', (err, remote) => log.debug('inbound TLS handshake failed', { remote, error: err }));
+    const dialWorkload = netnsMode ? { dialWorkload: (w: MeshWorkload, host: string, port: number) => netnsPods!.dialWorkload(w, host, port) } : {};
+    const inbound = new InboundHandler({ node: config.node, proxyAddress: config.address, carries, hboneAddr: `${config.address}:${HBONE_PORT}`, state: this.state, reporter, connections, log: log.child('inbound'), ...dialWorkload });
+    const hboneServer = (host: string, listenFd?: number) => {
+      const server = new HboneServer({
+        host,
+        port: HBONE_PORT,
+        identities: { secureContextFor: (serverName) => this.identities.secureContextFor(serverName) ?? this.pendingIdentity(serverName) },
+        handler: inbound.handle,
+        transport: config.hboneTransport,
+        ...(listenFd !== undefined ? { listenFd } : {}),
+      });
+      inbound.attach(server);
+      server.on('handshakeFailed', (err, remote) => log.debug('inbound TLS handshake failed', { remote, error: err }));
+      return server;
+    };
+    const hbone = hboneServer(config.address);
     await hbone.listen();
 
-    const plaintext: Server = createPlaintextInbound({ node: config.node, proxyAddress: config.address, carries, state: this.state, reporter, connections });
+    const plaintextDeps = { node: config.node, proxyAddress: config.address, carries, state: this.state, reporter, connections, ...dialWorkload };
+    const plaintext: Server = createPlaintextInbound(plaintextDeps);
     await listenServer(plaintext, config.address, INBOUND_PORT, 'inbound plaintext');
+    if (netnsMode) {
+      netnsPods = new NetnsPods({
+        node: config.node,
+        prefix: config.netnsPrefix,
+        state: this.state,
+        log: log.child('netns'),
+        hboneServer: (podIp, listenFd) => hboneServer(podIp, listenFd),
+        outbound: (conn) => outbound.handle(conn),
+        inbound: (conn) => void handleCapturedPlaintext(plaintextDeps, conn.socket, conn.destinationIp, conn.destinationPort),
+      });
+      this.netns = netnsPods;
+    }
 
     const capture = this.capture;
+    const views = captureAdminViews(connections, () => (netnsPods ? [] : capture.mappings()));
+    if (netnsPods) views[NETNS_ADMIN_VIEW] = () => netnsPods!.captured();
+    const captureListener = netnsPods
+      ? { stopAccepting: () => netnsPods!.stopAccepting(), close: (drainMs: number) => netnsPods!.close(drainMs) }
+      : { stopAccepting: () => capture.close() };
     await runtime.serve({
       ready: () => runtime.certs.ready(),
       configDump: (input) => configDump({ ...input, config }),
-      views: captureAdminViews(connections, () => capture.mappings()),
+      views,
       onUpdate: () => this.resync(),
       // Capture first: local clients are refused before peers are; HBONE sends GOAWAY and lets tunnels run.
-      listeners: [{ stopAccepting: () => capture.close() }, { stopAccepting: () => void plaintext.close() }, { close: (drainMs) => hbone.close(drainMs) }],
+      listeners: [captureListener, { stopAccepting: () => void plaintext.close() }, { close: (drainMs) => hbone.close(drainMs) }],
       quit: () => this.onQuit(),
     });
     log.info('node proxy started', {
@@ -149,8 +185,9 @@ export class NodeProxy {
     const local = this.localWorkloads();
     this.runtime.certs.ensure(new Set(local.map((w) => this.state.identityOf(w))));
     for (const id of this.identities.identities()) if (!local.some((w) => this.state.identityOf(w) === id)) this.identities.delete(id);
+    const netns = this.netns;
     this.syncing = this.syncing
-      .then(() => this.capture.sync(local, (w) => this.state.servicesInNamespace(w.namespace)))
+      .then(() => (netns ? netns.sync(local) : this.capture.sync(local, (w) => this.state.servicesInNamespace(w.namespace))))
       .catch((err: unknown) => this.log.error('updating outbound listeners failed', { error: err }));
   }
 

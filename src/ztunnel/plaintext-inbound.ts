@@ -4,8 +4,11 @@
 // a policy that denies connections without a principal, so these are refused with 401 there.
 // Only workloads this proxy carries are reachable (inbound-target.ts): a CONNECT to the proxy's own
 // address (its admin port among them) or to anything the mesh does not know is refused, counted and logged.
+// netns mode needs no CONNECT: the in-pod rules redirect plaintext here and SO_ORIGINAL_DST names the target.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { MeshWorkload } from '../api/mesh.js';
 import { parseHboneAuthority } from '../dataplane/hbone/authority.js';
 import { authorize } from '../dataplane/rbac.js';
 import type { ProxyState } from '../dataplane/state/proxy-state.js';
@@ -23,6 +26,8 @@ export interface PlaintextInboundDeps extends InboundTargetRules {
   state: ProxyState;
   reporter: ConnectionReporter;
   connections: ConnectionTable;
+  /** netns mode: connects to the workload from inside its pod's namespace; default a plain dial from here. */
+  dialWorkload?(workload: MeshWorkload, host: string, port: number): Promise<Socket>;
 }
 
 function answer(socket: Duplex, status: number, reason: string): void {
@@ -40,61 +45,109 @@ export function createPlaintextInbound(deps: PlaintextInboundDeps): Server {
   return server;
 }
 
+/** How one plaintext connection is answered: an HTTP CONNECT gets status lines, a captured one a reset. */
+interface PlaintextExchange {
+  socket: Duplex;
+  remoteIp: string;
+  remotePort: number;
+  /** What the client asked for, as written (for the access log). */
+  requested: string;
+  target?: { host: string; port: number };
+  /** Bytes the client sent before the tunnel was up. */
+  head: Buffer;
+  refuse(status: 400 | 401 | 503): void;
+  accepted(): void;
+}
+
 async function handle(deps: PlaintextInboundDeps, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-  const startedAt = Date.now();
   socket.on('error', () => {});
-  const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
   const target = parseHboneAuthority(req.url);
+  await forward(deps, {
+    socket,
+    remoteIp: req.socket.remoteAddress ?? '',
+    remotePort: req.socket.remotePort ?? 0,
+    requested: req.url ?? '',
+    ...(target ? { target } : {}),
+    head,
+    refuse: (status) => answer(socket, status, STATUS_TEXT[status]),
+    accepted: () => socket.write('HTTP/1.1 200 Connection Established\r\n\r\n'),
+  });
+}
+
+const STATUS_TEXT = { 400: 'Bad Request', 401: 'Unauthorized', 503: 'Service Unavailable' } as const;
+
+/**
+ * netns mode: a plaintext connection the in-pod rules redirected to INBOUND_PORT, its original destination
+ * read with SO_ORIGINAL_DST. Refused connections are reset, as a closed port would be.
+ */
+export function handleCapturedPlaintext(deps: PlaintextInboundDeps, socket: Socket, host: string, port: number): Promise<void> {
+  socket.on('error', () => {});
+  return forward(deps, {
+    socket,
+    remoteIp: socket.remoteAddress ?? '',
+    remotePort: socket.remotePort ?? 0,
+    requested: `${host}:${port}`,
+    target: { host, port },
+    head: Buffer.alloc(0),
+    refuse: () => socket.resetAndDestroy(),
+    accepted: () => {},
+  });
+}
+
+async function forward(deps: PlaintextInboundDeps, x: PlaintextExchange): Promise<void> {
+  const startedAt = Date.now();
+  const { socket, target } = x;
+  const remote = `${x.remoteIp}:${x.remotePort}`;
   const checked = target ? inboundTarget(deps, target.host, target.port) : undefined;
   const destination = checked?.workload;
   const peers: ConnectionPeers = {
     reporter: 'destination',
-    source: deps.state.workloadByAddress(req.socket.remoteAddress ?? ''),
+    source: deps.state.workloadByAddress(x.remoteIp),
     destination,
     securityPolicy: 'none',
     srcAddr: remote,
-    dstAddr: req.url ?? '',
+    dstAddr: x.requested,
   };
   if (!target || !checked || 'refused' in checked || !destination) {
-    const reason = checked && 'refused' in checked ? checked.refused : `"${req.url}" is not <ip>:<port>`;
+    const reason = checked && 'refused' in checked ? checked.refused : `"${x.requested}" is not <ip>:<port>`;
     deps.reporter.failed(peers, RESPONSE_FLAGS.connect, startedAt, reason);
-    return answer(socket, 400, 'Bad Request');
+    return x.refuse(400);
   }
   peers.destinationIdentity = deps.state.identityOf(destination);
   const decision = authorize({
     policies: deps.state.policiesFor(destination),
     sourceIdentity: undefined,
-    sourceIp: req.socket.remoteAddress ?? '',
+    sourceIp: x.remoteIp,
     destinationIp: target.host,
     destinationPort: target.port,
   });
   if (!decision.allowed) {
     deps.reporter.failed(peers, RESPONSE_FLAGS.deny, startedAt, `plaintext connection denied by policy${decision.policy ? ` ${decision.policy}` : ''}: ${decision.reason}`);
-    return answer(socket, 401, 'Unauthorized');
+    return x.refuse(401);
   }
   let upstream;
   try {
-    upstream = await dialTcp(target.host, target.port);
+    upstream = deps.dialWorkload ? await deps.dialWorkload(destination, target.host, target.port) : await dialTcp(target.host, target.port);
   } catch (err) {
     deps.reporter.failed(peers, RESPONSE_FLAGS.connect, startedAt, (err as Error).message);
-    return answer(socket, 503, 'Service Unavailable');
+    return x.refuse(503);
   }
   if (socket.destroyed) {
     upstream.destroy();
     return;
   }
-  socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-  if (head.length) upstream.write(head);
+  x.accepted();
+  if (x.head.length) upstream.write(x.head);
   const stats = newConnectionStats(startedAt);
-  stats.received += head.length;
+  stats.received += x.head.length;
   const tracked = deps.reporter.opened(peers, stats);
   const entry = {
     workload: destination.name,
     namespace: destination.namespace,
     direction: 'inbound' as const,
-    local: req.url!,
+    local: x.requested,
     remote,
-    remoteTarget: req.url!,
+    remoteTarget: x.requested,
     protocol: 'TCP' as const,
     startedAt,
     stats,

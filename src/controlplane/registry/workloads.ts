@@ -4,6 +4,9 @@ import { DEFAULT_SERVICE_ACCOUNT, canonicalName, canonicalRevision, workloadType
 import type { MeshWorkload, TunnelProtocol, WorkloadStatus } from '../../api/mesh.js';
 import type { Resource } from '../../api/types.js';
 import {
+  AMBIENT_REDIRECTION_ENABLED,
+  ANNOTATION_AMBIENT_REDIRECTION,
+  ANNOTATION_NETNS,
   ANNOTATION_NODE,
   ANNOTATION_WORKLOAD_KIND,
   ANNOTATION_WORKLOAD_NAME,
@@ -31,6 +34,8 @@ export interface WorkloadDraft {
 export function tunnelProtocolOf(labels: Labels, annotations: Labels): TunnelProtocol {
   if (labels[LABEL_DATAPLANE_MODE] === 'none') return 'NONE';
   if (labels[LABEL_SIDECAR_INJECT] === 'true' || annotations[LABEL_SIDECAR_INJECT] === 'true') return 'LEGACY_ISTIO_MTLS';
+  // A netns-mode pod is in the mesh only once its traffic is redirected, as istiod reads istio-cni's mark.
+  if (annotations[ANNOTATION_NETNS] !== undefined && annotations[ANNOTATION_AMBIENT_REDIRECTION] !== AMBIENT_REDIRECTION_ENABLED) return 'NONE';
   return 'HBONE';
 }
 

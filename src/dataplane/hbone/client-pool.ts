@@ -1,5 +1,6 @@
 // Outbound HBONE: a pool of mutual-TLS HTTP/2 connections to node proxies, keyed by
 // (source identity, destination identity, destination node), handing out CONNECT streams.
+import type { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { L4meshError } from '../../errors/index.js';
@@ -69,6 +70,16 @@ export interface HboneConnectRequest {
   authority: string;
   /** `baggage`, `forwarded`, `traceparent` (see headers.ts). */
   headers: Record<string, string>;
+  /**
+   * Where the TCP connection is made from, when not this process's own namespace (netns mode dials out of
+   * the source pod's namespace). `key` names that place; connections are pooled per key.
+   */
+  via?: HboneDialVia;
+}
+
+export interface HboneDialVia {
+  key: string;
+  connect(host: string, port: number): Promise<Socket>;
 }
 
 export interface HboneKeyStats {
@@ -94,6 +105,8 @@ interface PoolEntry {
   srcIdentity: string;
   dstIdentity: string;
   dstNode: string;
+  /** HboneConnectRequest.via's key ('' for this process's own namespace). */
+  viaKey: string;
   sessions: PooledSession[];
   /** The one dial in progress for this key; others wait for it instead of dialing too. */
   dialing?: Promise<void>;
@@ -189,13 +202,13 @@ export class HboneClientPool {
    * Sessions whose PING is overdue are skipped.
    */
   private async reserve(request: HboneConnectRequest, where: string): Promise<PooledSession> {
-    const key = `${request.srcIdentity}\n${request.dstIdentity}\n${request.dstNode}`;
+    const key = `${request.srcIdentity}\n${request.dstIdentity}\n${request.dstNode}\n${request.via?.key ?? ''}`;
     let spread = true;
     for (;;) {
       // Looked up every round: the entry may have been dropped while this caller waited.
       let entry = this.entries.get(key);
       if (!entry) {
-        entry = { srcIdentity: request.srcIdentity, dstIdentity: request.dstIdentity, dstNode: request.dstNode, sessions: [] };
+        entry = { srcIdentity: request.srcIdentity, dstIdentity: request.dstIdentity, dstNode: request.dstNode, viaKey: request.via?.key ?? '', sessions: [] };
         this.entries.set(key, entry);
       }
       let best: PooledSession | undefined;
@@ -252,7 +265,7 @@ export class HboneClientPool {
     const session = await dialHboneWith(
       this.transport,
       context,
-      { host: request.proxyAddress.host, port: request.proxyAddress.port, dstIdentity: request.dstIdentity },
+      { host: request.proxyAddress.host, port: request.proxyAddress.port, dstIdentity: request.dstIdentity, ...(request.via ? { connect: request.via.connect } : {}) },
       this.connectTimeoutMs,
     );
     const pooled: PooledSession = {
@@ -294,7 +307,7 @@ export class HboneClientPool {
   }
 
   private keyOf(entry: PoolEntry): string {
-    return `${entry.srcIdentity}\n${entry.dstIdentity}\n${entry.dstNode}`;
+    return `${entry.srcIdentity}\n${entry.dstIdentity}\n${entry.dstNode}\n${entry.viaKey}`;
   }
 
   private release(pooled: PooledSession): void {

@@ -1,5 +1,6 @@
 // Opens one mutual-TLS HTTP/2 connection to a node proxy's HBONE port, with errors that say what failed.
 import { connect as h2connect, type ClientHttp2Session } from 'node:http2';
+import type { Socket } from 'node:net';
 import { connect as tlsConnect, type SecureContext, type TLSSocket } from 'node:tls';
 import { L4meshError } from '../../errors/index.js';
 import { HBONE_ALPN, hboneClientTlsOptions } from '../tls/secure-context.js';
@@ -11,6 +12,8 @@ export interface DialTarget {
   port: number;
   /** SPIFFE id the server must prove; also selects its certificate through SNI. */
   dstIdentity: string;
+  /** Makes the TCP connection (netns mode: from inside the source pod's namespace); default: from here. */
+  connect?(host: string, port: number): Promise<Socket>;
 }
 
 export function describeTarget(target: { host: string; port: number }): string {
@@ -64,13 +67,22 @@ export type StartHttp2<T> = (socket: TLSSocket, where: string, done: (session: T
  */
 export function dialHboneTls<T>(context: SecureContext, target: DialTarget, timeoutMs: number, start: StartHttp2<T>): Promise<T> {
   const where = describeTarget(target);
+  if (target.connect) {
+    // The TCP half first, so that its failure is reported as one (refused, unreachable), then TLS over it.
+    return target.connect(target.host, target.port).then(
+      (tcp) => dialTlsOver(context, target, where, timeoutMs, start, tcp),
+      (err: Error) => Promise.reject(classify(err, where, false)),
+    );
+  }
+  return dialTlsOver(context, target, where, timeoutMs, start);
+}
+
+function dialTlsOver<T>(context: SecureContext, target: DialTarget, where: string, timeoutMs: number, start: StartHttp2<T>, tcp?: Socket): Promise<T> {
   return new Promise((resolve, reject) => {
-    let tcpConnected = false;
-    const socket: TLSSocket = tlsConnect({
-      host: target.host,
-      port: target.port,
-      ...hboneClientTlsOptions(context, hboneServerName(target.dstIdentity), target.dstIdentity, where),
-    });
+    let tcpConnected = tcp !== undefined;
+    const tlsOptions = hboneClientTlsOptions(context, hboneServerName(target.dstIdentity), target.dstIdentity, where);
+    const socket: TLSSocket = tcp ? tlsConnect({ ...tlsOptions, socket: tcp }) : tlsConnect({ host: target.host, port: target.port, ...tlsOptions });
+    if (tcp) tcp.setNoDelay(true);
     const fail = (err: Error): void => {
       clearTimeout(timer);
       socket.destroy();

@@ -66,6 +66,11 @@ export interface HboneServerOptions {
   ping?: PingTiming;
   /** Which HTTP/2 implementation terminates the connections (`--hbone-transport`); default DEFAULT_HBONE_TRANSPORT. */
   transport?: HboneTransport;
+  /**
+   * A listening socket made elsewhere (netns mode: inside a pod's namespace) to accept on instead of
+   * binding host:port here; `host` then only names it.
+   */
+  listenFd?: number;
 }
 
 /** Events, so telemetry and access logs observe tunnels without sitting in the copy loop. */
@@ -157,12 +162,14 @@ export class HboneServer extends EventEmitter {
   }
 
   listen(): Promise<void> {
-    if (this.server instanceof H2SecureServer) return this.server.listen(this.options.port ?? HBONE_PORT, this.options.host);
+    const { listenFd } = this.options;
+    const where = listenFd !== undefined ? { fd: listenFd } : { port: this.options.port ?? HBONE_PORT, host: this.options.host };
+    if (this.server instanceof H2SecureServer) return this.server.listen(where);
     const server = this.server;
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
       server.once('error', onError);
-      server.listen(this.options.port ?? HBONE_PORT, this.options.host, () => {
+      server.listen(where, () => {
         server.off('error', onError);
         resolve();
       });

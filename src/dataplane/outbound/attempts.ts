@@ -1,7 +1,7 @@
 // Choosing an upstream and connecting within the connect timeout: a failed attempt is retried on another
 // endpoint (the failed destination is ejected for a while), and a service whose endpoints are still
 // starting is waited for instead of refused at once.
-import { serviceResourceName, type MeshService } from '../../api/mesh.js';
+import { serviceResourceName, type MeshService, type MeshWorkload } from '../../api/mesh.js';
 import { L4meshError } from '../../errors/index.js';
 import type { CapturedConnection } from '../capture/capture.js';
 import type { ConnectionPeers } from '../connections/reporter.js';
@@ -12,7 +12,7 @@ import { OutlierDetector } from '../outlier-detection.js';
 import type { ProxyState } from '../state/proxy-state.js';
 import type { Logger } from '../../logging/logger.js';
 import { endpointKey, RouteResolver, targetKey, type Route } from './route.js';
-import { UpstreamDialer, type Upstream } from './upstream.js';
+import { UpstreamDialer, type SourceNamespaces, type Upstream } from './upstream.js';
 
 /**
  * Attempts per connection. Istio's ztunnel makes one; Envoy's tcp_proxy defaults to one too. Three cover a
@@ -31,6 +31,8 @@ export interface ConnectAttemptsDeps {
   sidecars?: SidecarDialer;
   /** Budget for choosing and reaching an upstream, retries and waiting for an endpoint included. */
   connectTimeoutMs?: number;
+  /** netns mode: HBONE to the destination pod IP, every connection made from inside the source pod. */
+  fromPod?: SourceNamespaces;
 }
 
 /**
@@ -59,8 +61,8 @@ export class ConnectAttempts {
 
   constructor(private readonly deps: ConnectAttemptsDeps) {
     this.connectTimeoutMs = deps.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    this.routes = new RouteResolver({ state: deps.state, outliers: this.outliers, nodeProxyAddress: deps.nodeProxyAddress, sidecars: Boolean(deps.sidecars) });
-    this.upstreams = new UpstreamDialer({ pool: deps.pool, sidecars: deps.sidecars });
+    this.routes = new RouteResolver({ state: deps.state, outliers: this.outliers, nodeProxyAddress: deps.nodeProxyAddress, sidecars: Boolean(deps.sidecars), hboneToPodIp: Boolean(deps.fromPod) });
+    this.upstreams = new UpstreamDialer({ pool: deps.pool, sidecars: deps.sidecars, fromPod: deps.fromPod });
     deps.state.on('change', () => {
       const waiters = this.endpointWaiters;
       this.endpointWaiters = new Set();
@@ -113,6 +115,19 @@ export class ConnectAttempts {
       }
     }
     throw lastError;
+  }
+
+  /** netns mode: one attempt straight to the workload whose pod IP the client dialled (no service, no retry). */
+  async direct(conn: CapturedConnection, destination: MeshWorkload, sourceIdentity: string, peers: ConnectionPeers, startedAt: number): Promise<{ upstream: Upstream; route: Route }> {
+    const { socket, source } = conn;
+    const route = this.routes.toWorkload(destination, conn.destinationIp, conn.destinationPort);
+    peers.destination = route.destination;
+    peers.destinationIdentity = route.destinationIdentity;
+    peers.dstAddr = route.authority;
+    peers.hboneAddr = route.hbone ? `${route.hbone.host}:${route.hbone.port}` : undefined;
+    const from = { workload: source, identity: sourceIdentity, clientIp: socket.remoteAddress ?? '', clientPort: socket.remotePort ?? 0 };
+    const upstream = await this.within(startedAt + this.connectTimeoutMs, this.upstreams.connect(route, from));
+    return { upstream, route };
   }
 
   /**

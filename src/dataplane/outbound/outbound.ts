@@ -63,19 +63,22 @@ export class OutboundHandler {
     // Until the upstream is ready, an early RST from the client must not crash the proxy. (A shared
     // function: a closure here would keep this call's whole scope alive for the connection's life.)
     socket.on('error', ignoreError);
-    if (!service) {
-      this.deps.reporter.failed(peers, RESPONSE_FLAGS.connect, startedAt, 'no service for this listener');
+    // netns mode sees the original destination: a pod IP of the mesh goes to that pod, not through a service.
+    const direct = !service && this.deps.fromPod ? state.workloadByAddress(conn.destinationIp) : undefined;
+    if (!service && !direct) {
+      this.deps.reporter.failed(peers, RESPONSE_FLAGS.connect, startedAt, this.deps.fromPod ? `no service or workload at ${peers.dstAddr}` : 'no service for this listener');
       refuse(socket);
       return;
     }
-    this.attempts.establish(conn, service, sourceIdentity, peers, startedAt).then(
+    const attempt = service ? this.attempts.establish(conn, service, sourceIdentity, peers, startedAt) : this.attempts.direct(conn, direct!, sourceIdentity, peers, startedAt);
+    attempt.then(
       ({ upstream, route }) => {
         // On the sidecar path the destination's labels are the ones it announced, not the registry's.
         if (upstream.exchange?.peer) peers.destination = workloadFromPeerMetadata(upstream.exchange.peer);
         this.forward(socket, upstream, peers, route, startedAt);
       },
       (err: unknown) => {
-        const noEndpoint = (err as L4meshError).code === 'L4MESH_ERR_NO_HEALTHY_UPSTREAM' && !peers.destination && !state.waypointFor(service);
+        const noEndpoint = (err as L4meshError).code === 'L4MESH_ERR_NO_HEALTHY_UPSTREAM' && !peers.destination && service !== undefined && !state.waypointFor(service);
         this.deps.reporter.failed(peers, responseFlagsOf(err), startedAt, noEndpoint ? 'no healthy upstream' : (err as Error).message);
         refuse(socket);
       },

@@ -26,6 +26,11 @@ export interface RouteDeps {
   nodeProxyAddress(node: string): string | undefined;
   /** Whether LEGACY_ISTIO_MTLS (sidecar) destinations can be reached. */
   sidecars: boolean;
+  /**
+   * netns mode: HBONE goes to the destination pod's own IP (its node proxy listens there, inside the pod's
+   * namespace), not to a node proxy address.
+   */
+  hboneToPodIp?: boolean;
 }
 
 /** The outlier key of an endpoint itself (a workload not listening behind a healthy proxy). */
@@ -75,6 +80,20 @@ export class RouteResolver {
     return this.toEndpoint(service, port, endpoint);
   }
 
+  /**
+   * netns mode: a connection to a workload's own IP (not a service VIP) goes to that workload, HBONE when it
+   * is in the mesh, plain TCP when not.
+   */
+  toWorkload(dst: MeshWorkload, ip: string, port: number): Route {
+    const destinationIdentity = this.deps.state.identityOf(dst);
+    const authority = formatHboneAuthority(ip, port);
+    if (dst.tunnelProtocol === 'NONE') return { destination: dst, destinationIdentity, authority };
+    if (dst.tunnelProtocol === 'LEGACY_ISTIO_MTLS' || !this.deps.hboneToPodIp) {
+      throw new L4meshError('L4MESH_ERR_PROTOCOL', `${dst.namespace}/${dst.name} at ${ip} is reached by pod IP only in netns mode and only through its node proxy (not its sidecar)`);
+    }
+    return { destination: dst, destinationIdentity, authority, hbone: { host: ip, port: HBONE_PORT, node: dst.node } };
+  }
+
   /** Whether an endpoint, or the hop in front of it, is ejected. */
   private ejected(service: MeshService, port: number, e: Endpoint, waypointPort: number | undefined): boolean {
     const { outliers } = this.deps;
@@ -110,6 +129,7 @@ export class RouteResolver {
       }
       return { destination: dst, destinationIdentity, authority, sidecar: { host: ip, port: INBOUND_PORT, hostname: service.hostname, servicePort: port } };
     }
+    if (this.deps.hboneToPodIp) return { destination: dst, destinationIdentity, authority, hbone: { host: ip, port: HBONE_PORT, node: dst.node } };
     const proxy = this.deps.nodeProxyAddress(dst.node);
     if (!proxy) {
       throw new L4meshError('L4MESH_ERR_NO_HEALTHY_UPSTREAM', `no node proxy known for node "${dst.node}" of ${dst.name} — is "l4mesh ztunnel --node ${dst.node}" running?`);

@@ -2,7 +2,7 @@
 // proxy (or the service's waypoint), TLS + istio-peer-exchange to a sidecar, or plain TCP outside the mesh.
 import type { Duplex } from 'node:stream';
 import type { MeshWorkload } from '../../api/mesh.js';
-import type { HboneClientPool } from '../hbone/client-pool.js';
+import type { HboneClientPool, HboneDialVia } from '../hbone/client-pool.js';
 import { formatBaggage, hboneRequestHeaders, workloadBaggage } from '../hbone/headers.js';
 import type { ExchangeResult } from '../mx/handshake.js';
 import type { SidecarDialer } from '../mx/legacy-mtls-client.js';
@@ -15,10 +15,17 @@ export interface Upstream {
   exchange?: ExchangeResult;
 }
 
+/** netns mode: where a source workload's connections are made from (its pod's namespace, its pod IP). */
+export interface SourceNamespaces {
+  /** undefined: the workload has no namespace of its own here; dial from this process's. */
+  viaFor(source: MeshWorkload): HboneDialVia | undefined;
+}
+
 export interface UpstreamDialerDeps {
   pool: HboneClientPool;
   /** TLS + istio-peer-exchange to LEGACY_ISTIO_MTLS (sidecar) destinations; without it they are refused. */
   sidecars?: SidecarDialer;
+  fromPod?: SourceNamespaces;
 }
 
 /** Whom the attempt is made for: the source workload and the client's socket address. */
@@ -48,11 +55,13 @@ export class UpstreamDialer {
       });
       return { stream: socket, exchange };
     }
+    const via = this.deps.fromPod?.viaFor(source.workload);
     if (!route.hbone) {
       const [ip, port] = splitAuthority(route.authority);
-      return { stream: await dialTcp(ip, port, { pooledReads: true }) };
+      return { stream: via ? await via.connect(ip, port) : await dialTcp(ip, port, { pooledReads: true }) };
     }
     const stream = await this.deps.pool.connect({
+      ...(via ? { via } : {}),
       srcIdentity: source.identity,
       dstIdentity: route.destinationIdentity,
       dstNode: route.hbone.node,

@@ -77,15 +77,22 @@ export interface NetnsListenOptions {
   noDelay?: boolean;
 }
 
-/** A TCP server listening on ip:port inside namespace `netns`; it accepts there, never in the caller's. */
-export async function listenTcpInNetns(netns: string, ip: string, port: number, opts: NetnsListenOptions = {}): Promise<Server> {
-  let fd: number;
+/**
+ * A listening TCP socket on ip:port inside namespace `netns`, as an fd for a server of the caller's
+ * (`server.listen({ fd })`): the node proxy's in-pod HBONE listener on the pod IP.
+ */
+export function listeningFdInNetns(netns: string, ip: string, port: number, opts: Pick<NetnsListenOptions, 'mark' | 'backlog'> = {}): number {
   try {
-    fd = netnsAddon().openInNetns(netnsPath(netns), 'tcp', ip, port, opts.mark ?? 0, opts.backlog ?? DEFAULT_BACKLOG);
+    return netnsAddon().openInNetns(netnsPath(netns), 'tcp', ip, port, opts.mark ?? 0, opts.backlog ?? DEFAULT_BACKLOG);
   } catch (err) {
     if (err instanceof L4meshError) throw err;
     throw netnsError(`listen on ${ip}:${port}`, netns, err);
   }
+}
+
+/** A TCP server listening on ip:port inside namespace `netns`; it accepts there, never in the caller's. */
+export async function listenTcpInNetns(netns: string, ip: string, port: number, opts: NetnsListenOptions = {}): Promise<Server> {
+  const fd = listeningFdInNetns(netns, ip, port, opts);
   const server = createServer({ pauseOnConnect: opts.pauseOnConnect ?? false, noDelay: opts.noDelay ?? false });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -124,6 +131,8 @@ export interface NetnsConnectOptions {
   port: number;
   /** SO_MARK on the socket: PROXY_SOCKET_MARK keeps the pod's own rules from capturing it again. */
   mark?: number;
+  /** Bound on the connect; unset, the kernel's own (minutes) applies. */
+  timeoutMs?: number;
 }
 
 /**
@@ -139,15 +148,44 @@ export function connectFromNetns(netns: string, opts: NetnsConnectOptions): Prom
     if (err instanceof L4meshError) return Promise.reject(err);
     return Promise.reject(netnsError(`bind ${opts.localIp} for a connection to ${opts.host}:${opts.port}`, netns, err));
   }
-  const socket = new Socket({ fd, manualStart: true } as ConstructorParameters<typeof Socket>[0]);
+  // allowHalfOpen: the data path passes a FIN on by itself (splice), as with every other upstream socket.
+  const socket = new Socket({ fd, manualStart: true, allowHalfOpen: true } as ConstructorParameters<typeof Socket>[0]);
   return new Promise((resolve, reject) => {
-    const onError = (err: Error) => reject(err);
+    const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
+      socket.destroy();
+      reject(new L4meshError('L4MESH_ERR_CONNECT_TIMEOUT', `connection from netns ${netns} to ${opts.host}:${opts.port} timed out after ${opts.timeoutMs} ms`));
+    }, opts.timeoutMs);
+    const onError = (err: Error) => {
+      clearTimeout(timer);
+      reject(err);
+    };
     socket.once('error', onError);
     socket.connect({ host: opts.host, port: opts.port }, () => {
+      clearTimeout(timer);
       socket.off('error', onError);
+      socket.setNoDelay(true);
       resolve(socket);
     });
   });
+}
+
+/**
+ * A socket made inside `netns` and already connecting to host:port, returned at once (node:http's
+ * createConnection wants one synchronously). A failure to make it arrives as the socket's 'error'.
+ */
+export function connectingSocketInNetns(netns: string, host: string, port: number): Socket {
+  let fd: number;
+  try {
+    fd = netnsAddon().openInNetns(netnsPath(netns), 'tcp', '0.0.0.0', 0, 0, 0);
+  } catch (err) {
+    const failed = new Socket();
+    const error = err instanceof L4meshError ? err : netnsError(`connect to ${host}:${port}`, netns, err);
+    process.nextTick(() => failed.destroy(error));
+    return failed;
+  }
+  const socket = new Socket({ fd, manualStart: true } as ConstructorParameters<typeof Socket>[0]);
+  socket.connect({ host, port });
+  return socket;
 }
 
 /**

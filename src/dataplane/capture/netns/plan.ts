@@ -73,3 +73,6 @@ export function podIp(k: number, host: number): string {
  * like the namespaces themselves.
  */
 export const NETNS_RECORD_DIR = '/run/l4m-netns';
+
+/** The node proxy's admin view listing the pod namespaces it has in-pod listeners in (the runtime waits on it). */
+export const NETNS_ADMIN_VIEW = '/netns';

@@ -52,6 +52,17 @@ export function podResolvConf(namespace: string, nameserver: string): string {
   return `nameserver ${nameserver}\nsearch ${namespace}.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n`;
 }
 
+/**
+ * The namespace of a pod: `<prefix>-<node>-<pod>`, shortened with a hash of node/namespace/pod when longer
+ * than NETNS_NAME_MAX. The runtime, the node proxy and `exec` all derive it from the same facts.
+ */
+export function podNetnsName(prefix: string, node: string, namespace: string, pod: string): string {
+  const full = `${prefix}-${node}-${pod}`;
+  if (full.length <= NETNS_NAME_MAX) return full;
+  const hash = createHash('sha256').update(`${node}/${namespace}/${pod}`).digest('hex').slice(0, NAME_HASH_LEN);
+  return `${full.slice(0, NETNS_NAME_MAX - NAME_HASH_LEN - 1).replace(/[-.]+$/, '')}-${hash}`;
+}
+
 export class NetnsTopology {
   readonly prefix: string;
   private readonly recordDir: string;
@@ -73,10 +84,7 @@ export class NetnsTopology {
 
   /** `<prefix>-<node>-<pod>`, shortened with a hash of namespace/pod when longer than NETNS_NAME_MAX. */
   podName(node: string, namespace: string, pod: string): string {
-    const full = `${this.prefix}-${node}-${pod}`;
-    if (full.length <= NETNS_NAME_MAX) return full;
-    const hash = createHash('sha256').update(`${node}/${namespace}/${pod}`).digest('hex').slice(0, NAME_HASH_LEN);
-    return `${full.slice(0, NETNS_NAME_MAX - NAME_HASH_LEN - 1).replace(/[-.]+$/, '')}-${hash}`;
+    return podNetnsName(this.prefix, node, namespace, pod);
   }
 
   /** Removes leftovers of an earlier run (crash), then makes the fabric namespace and its bridge. */

@@ -86,10 +86,12 @@ export class H2SecureServer extends EventEmitter {
     this.tls.on('tlsClientError', (err, socket) => this.emit('tlsClientError', err, socket));
   }
 
-  listen(port: number, host: string): Promise<void> {
+  /** On `port`/`host`, or on an already listening socket `fd` (made inside another network namespace). */
+  listen(port: number | { port: number; host: string } | { fd: number }, host?: string): Promise<void> {
+    const where = typeof port === 'number' ? { port, host } : port;
     return new Promise((resolve, reject) => {
       this.tls.once('error', reject);
-      this.tls.listen(port, host, () => {
+      this.tls.listen(where, () => {
         this.tls.off('error', reject);
         resolve();
       });
