@@ -3,13 +3,15 @@ import { certificatesDump, commonSettingsDump, meshDump } from '../dataplane/pro
 import type { ProxyDumpInput } from '../dataplane/proxy/proxy-runtime.js';
 import type { ZtunnelConfig } from './config.js';
 
-export function configDump({ state, certificates, startedAt, config }: ProxyDumpInput & { config: ZtunnelConfig }) {
+/** `captureMode`: how workloads' connections reach this proxy (`l4mesh check` shows it on the capture hop). */
+export function configDump({ state, certificates, startedAt, config, captureMode }: ProxyDumpInput & { config: ZtunnelConfig; captureMode: 'local' | 'netns' }) {
   return {
     ...meshDump(state),
     certificates: certificatesDump(certificates),
     config: {
       node: config.node,
       proxy: `${config.proxyName}.${config.proxyNamespace}`,
+      captureMode,
       ...commonSettingsDump(config),
       startedAt: startedAt.toISOString(),
     },

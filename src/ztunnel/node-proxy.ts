@@ -25,6 +25,9 @@ import { InboundHandler } from './inbound.js';
 import { configDump } from './config-dump.js';
 import { createPlaintextInbound } from './plaintext-inbound.js';
 
+/** How this node proxy's workloads reach it: local mode's per-service listeners (LocalCapture). */
+const CAPTURE_MODE = 'local';
+
 /** How long an inbound handshake waits for the certificate of a workload that just arrived: a CA round trip, with room. */
 const CERTIFICATE_WAIT_MS = 5_000;
 
@@ -93,13 +96,14 @@ export class NodeProxy {
       connections,
       log: log.child('outbound'),
       nodeProxyAddress: (node) => this.nodeProxyAddress(node),
+      tracing: { store: runtime.traces, proxy: config.node, captureMode: CAPTURE_MODE },
     });
     const blocks = await AddressBlocks.open(config.captureRange, captureBlocksFile(config.stateDir, config.node));
     this.capture = new LocalCapture(blocks, (message, fields) => log.error(message, fields));
     this.capture.onConnection((conn) => outbound.handle(conn));
 
     const carries = (w: MeshWorkload) => this.carries(w);
-    const inbound = new InboundHandler({ node: config.node, proxyAddress: config.address, carries, hboneAddr: `${config.address}:${HBONE_PORT}`, state: this.state, reporter, connections, log: log.child('inbound') });
+    const inbound = new InboundHandler({ node: config.node, proxyAddress: config.address, carries, hboneAddr: `${config.address}:${HBONE_PORT}`, state: this.state, reporter, connections, log: log.child('inbound'), traces: runtime.traces });
     const hbone = new HboneServer({
       host: config.address,
       port: HBONE_PORT,
@@ -117,7 +121,7 @@ export class NodeProxy {
     const capture = this.capture;
     await runtime.serve({
       ready: () => runtime.certs.ready(),
-      configDump: (input) => configDump({ ...input, config }),
+      configDump: (input) => configDump({ ...input, config, captureMode: CAPTURE_MODE }),
       views: captureAdminViews(connections, () => capture.mappings()),
       onUpdate: () => this.resync(),
       // Capture first: local clients are refused before peers are; HBONE sends GOAWAY and lets tunnels run.
