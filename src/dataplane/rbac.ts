@@ -18,6 +18,8 @@ export interface AuthorizationDecision {
   allowed: boolean;
   /** `namespace/name` of the policy that decided, when one did. */
   policy?: string;
+  /** Index of the policy's rule that matched (`spec.rules[rule]`), when a policy decided. */
+  rule?: number;
   reason: string;
 }
 
@@ -117,9 +119,9 @@ function matchMatches(m: AuthorizationMatch, peer: Peer): boolean {
   );
 }
 
-/** Any rule; a rule needs all its clauses (none: always); a clause needs any of its matches. No rules: never. */
-function policyMatches(policy: MeshAuthorization, peer: Peer): boolean {
-  return policy.rules.some((rule) =>
+/** The first rule that matches, or -1; a rule needs all its clauses (none: always); a clause needs any of its matches. No rules: never. */
+function matchingRule(policy: MeshAuthorization, peer: Peer): number {
+  return policy.rules.findIndex((rule) =>
     rule.clauses.every((clause) => clause.matches.length === 0 || clause.matches.some((m) => matchMatches(m, peer))),
   );
 }
@@ -148,16 +150,18 @@ export function authorize(request: AuthorizationRequest): AuthorizationDecision 
       allowPolicies++;
       continue;
     }
-    if (policyMatches(policy, peer)) {
+    const rule = matchingRule(policy, peer);
+    if (rule >= 0) {
       const key = authorizationResourceName(policy);
-      return { allowed: false, policy: key, reason: `matched DENY policy ${key}` };
+      return { allowed: false, policy: key, rule, reason: `matched DENY policy ${key}` };
     }
   }
   if (allowPolicies === 0) return { allowed: true, reason: REASON_NO_ALLOW_POLICIES };
   for (const policy of request.policies) {
-    if (policy.action === 'ALLOW' && policyMatches(policy, peer)) {
+    const rule = policy.action === 'ALLOW' ? matchingRule(policy, peer) : -1;
+    if (rule >= 0) {
       const key = authorizationResourceName(policy);
-      return { allowed: true, policy: key, reason: `matched ALLOW policy ${key}` };
+      return { allowed: true, policy: key, rule, reason: `matched ALLOW policy ${key}` };
     }
   }
   return { allowed: false, reason: REASON_NO_ALLOW_MATCHED };

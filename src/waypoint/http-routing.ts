@@ -2,6 +2,7 @@
 // HBONE to it, then the response back; 503 "no healthy upstream" when nothing can take it. Each finished
 // request is counted in the HTTP metrics and written to the request log.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TraceRecorder } from '../dataplane/trace/trace-store.js';
 import type { Duplex } from 'node:stream';
 import type { MeshService, MeshWorkload } from '../api/mesh.js';
 import { forwardRequest, forwardUpgrade, sendLocalResponse, UPSTREAM_RESET_BODY, type ForwardOutcome } from '../dataplane/http/forward.js';
@@ -24,6 +25,8 @@ export interface TunnelContext {
   source?: MeshWorkload;
   sourceIdentity: string;
   srcAddr: string;
+  /** The tunnel's trace, when its `traceparent` is sampled: every request's route decision is recorded. */
+  trace?: TraceRecorder;
 }
 
 /** Envoy's body when no endpoint can take a request. */
@@ -84,7 +87,9 @@ export class HttpRouting {
   ): Promise<void> {
     const startedAt = performance.now();
     const { resolution, routeKey } = this.decide(ctx, req);
+    const request = `${req.method ?? 'GET'} ${req.url ?? '/'} → ${routeKey ? `route ${routeKey}` : 'no route, the service itself'}`;
     if (!resolution.ok) {
+      ctx.trace?.record({ step: 'waypoint', verdict: 'FAIL', detail: `${request}: ${resolution.reason}; answered 503`, facts: { ...(routeKey ? { route: routeKey } : {}), status: 503 } });
       req.resume();
       const bytes = local(503, NO_HEALTHY_UPSTREAM_BODY);
       this.finish(ctx, req, startedAt, routeKey, resolution, { status: 503, requestBytes: 0, responseBytes: bytes }, HTTP_RESPONSE_FLAGS.noHealthyUpstream, resolution.reason);
@@ -94,13 +99,21 @@ export class HttpRouting {
     try {
       let upstream: Duplex;
       try {
-        upstream = decodeStringWrites(await this.deps.upstream.connect(resolution.endpoint));
+        upstream = decodeStringWrites(await this.deps.upstream.connect(resolution.endpoint, ctx.trace?.traceparent));
       } catch (err) {
+        ctx.trace?.record({ step: 'dial', verdict: 'FAIL', detail: `${request}: ${(err as Error).message}; answered 503` });
         req.resume();
         const bytes = local(503, UPSTREAM_RESET_BODY);
         this.finish(ctx, req, startedAt, routeKey, resolution, { status: 503, requestBytes: 0, responseBytes: bytes }, HTTP_RESPONSE_FLAGS.upstreamConnectFailure, (err as Error).message);
         return;
       }
+      const w = resolution.endpoint.workload;
+      ctx.trace?.record({
+        step: 'waypoint',
+        verdict: 'OK',
+        detail: `${request}${resolution.subset ? ` subset ${resolution.subset}` : ''}: ${w.namespace}/${w.name} ${w.addresses[0] ?? '?'}:${resolution.endpoint.targetPort}`,
+        facts: { ...(routeKey ? { route: routeKey } : {}), endpoint: `${w.addresses[0] ?? '?'}:${resolution.endpoint.targetPort}` },
+      });
       const outcome = await forward(upstream);
       const flags = !outcome.error
         ? NO_RESPONSE_FLAGS

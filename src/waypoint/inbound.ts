@@ -19,6 +19,8 @@ import type { HttpRouting, TunnelContext } from './http-routing.js';
 import type { RouteTable } from './route-config.js';
 import { selectTcpRoute, type WeightedDestinationPicker } from './router.js';
 import type { UpstreamConnector } from './upstream.js';
+import { inboundTrace, traceClosed } from '../dataplane/trace/path-decisions.js';
+import type { TraceRecorder, TraceStore } from '../dataplane/trace/trace-store.js';
 
 /** Idle keep-alive connections on a tunnel stay open this long, as Envoy's HTTP idle timeout (1 h). */
 export const DEFAULT_HTTP_IDLE_TIMEOUT_MS = 3_600_000;
@@ -33,11 +35,16 @@ export interface WaypointInboundDeps {
   reporter: ConnectionReporter;
   hboneAddr: string;
   log: Logger;
+  /** Records the decisions of tunnels whose `traceparent` is sampled (an `l4mesh check` probe). */
+  traces?: TraceStore;
+  /** The waypoint's name in those records (`waypoint default/waypoint`). */
+  traceName?: string;
 }
 
 interface TunnelTelemetry {
   peers: ConnectionPeers;
   startedAt: number;
+  trace?: TraceRecorder;
   tracked?: TrackedConnection;
 }
 
@@ -80,7 +87,7 @@ export class WaypointInbound {
 
   attach(server: HboneServer): void {
     server.on('streamOpened', (request, stats) => this.opened(request, stats));
-    server.on('streamClosed', (request, _stats, error) => this.closed(request, error));
+    server.on('streamClosed', (request, stats, error) => this.closed(request, stats, error));
   }
 
   /** The source workload named by `forwarded`, trusted only when its identity is the one mTLS proved. */
@@ -105,24 +112,32 @@ export class WaypointInbound {
       dstAddr: request.authority,
       hboneAddr: this.deps.hboneAddr,
     };
+    const trace = this.deps.traces && inboundTrace(this.deps.traces, this.deps.traceName ?? 'waypoint', request, source.addr, 'waypoint');
     if (!service) {
       const reason = `no service with address ${request.host}: the waypoint serves service VIPs only`;
+      trace?.record({ step: 'waypoint', verdict: 'FAIL', detail: `CONNECT ${request.authority} answered 400: ${reason}` });
       this.deps.reporter.failed(peers, RESPONSE_FLAGS.connect, startedAt, reason);
       return { status: 400, reason };
     }
-    const ctx: TunnelContext = { service, port: request.port, source: source.workload, sourceIdentity: request.peerIdentity, srcAddr: source.addr };
+    const ctx: TunnelContext = { service, port: request.port, source: source.workload, sourceIdentity: request.peerIdentity, srcAddr: source.addr, ...(trace ? { trace } : {}) };
     const routes = this.deps.routes();
     const [hboneSide, localSide] = socketPair();
     const [ip, port] = [source.addr.slice(0, source.addr.lastIndexOf(':')), Number(source.addr.slice(source.addr.lastIndexOf(':') + 1))];
     localSide.remoteAddress = ip;
     localSide.remotePort = port;
     if (speaksHttp(service, request.port, routes)) {
+      trace?.record({
+        step: 'waypoint',
+        verdict: 'OK',
+        detail: `${service.namespace}/${service.hostname} port ${request.port} speaks HTTP: each request is routed on its own (VirtualService http routes, DestinationRule subsets); nothing is dialed before a request arrives`,
+        facts: { service: `${service.namespace}/${service.hostname}`, http: true },
+      });
       this.tunnels.set(localSide, ctx);
-      this.telemetry.set(request, { peers, startedAt });
+      this.telemetry.set(request, trace ? { peers, startedAt, trace } : { peers, startedAt });
       this.httpServer.emit('connection', localSide);
       return { status: 200, upstream: hboneSide as unknown as Socket };
     }
-    return this.tcp(request, ctx, peers, startedAt, hboneSide, localSide);
+    return this.tcp(request, ctx, peers, startedAt, hboneSide, localSide, trace);
   };
 
   /** Non-HTTP: a `tcp` route (by port) picks a weighted destination, or the service's own endpoints. */
@@ -133,6 +148,7 @@ export class WaypointInbound {
     startedAt: number,
     hboneSide: PairedSocket,
     localSide: PairedSocket,
+    trace?: TraceRecorder,
   ): Promise<HboneInboundDecision> {
     const route = selectTcpRoute(this.deps.routes().tcpRoutes(ctx.service.hostname), {
       port: ctx.port,
@@ -142,21 +158,31 @@ export class WaypointInbound {
     const destination = route ? this.deps.picker.pick(route) : undefined;
     const resolution = this.deps.resolver.resolve(destination, ctx.service, ctx.port);
     if (!resolution.ok) {
+      trace?.record({ step: 'waypoint', verdict: 'FAIL', detail: `tcp route for ${ctx.service.hostname} port ${ctx.port}: ${resolution.reason}` });
       this.deps.reporter.failed(peers, RESPONSE_FLAGS.connect, startedAt, resolution.reason);
       return { status: 503, reason: resolution.reason };
     }
+    const chosen = `${resolution.endpoint.workload.namespace}/${resolution.endpoint.workload.name} ${resolution.endpoint.workload.addresses[0] ?? '?'}:${resolution.endpoint.targetPort}`;
+    trace?.record({
+      step: 'waypoint',
+      verdict: 'OK',
+      detail: `${route ? 'tcp route' : 'no tcp route, the service itself'} → ${resolution.service.hostname}${resolution.subset ? ` subset ${resolution.subset}` : ''}: chose ${chosen}`,
+      facts: { endpoint: chosen, ...(resolution.subset ? { subset: resolution.subset } : {}) },
+    });
     peers.destination = resolution.endpoint.workload;
     peers.destinationIdentity = this.deps.state.identityOf(resolution.endpoint.workload);
     peers.service = resolution.service;
     let upstream: Duplex;
     try {
-      upstream = await this.deps.upstream.connect(resolution.endpoint);
+      upstream = await this.deps.upstream.connect(resolution.endpoint, trace?.traceparent);
     } catch (err) {
+      trace?.record({ step: 'dial', verdict: 'FAIL', detail: `waypoint → ${chosen}: ${(err as Error).message}` });
       this.deps.reporter.failed(peers, RESPONSE_FLAGS.connect, startedAt, (err as Error).message);
       return { status: 503, reason: (err as Error).message };
     }
+    trace?.record({ step: 'dial', verdict: 'OK', detail: `waypoint → ${chosen}: connected` });
     void splice(localSide, upstream, newConnectionStats());
-    this.telemetry.set(request, { peers, startedAt });
+    this.telemetry.set(request, trace ? { peers, startedAt, trace } : { peers, startedAt });
     return { status: 200, upstream: hboneSide as unknown as Socket };
   }
 
@@ -165,10 +191,11 @@ export class WaypointInbound {
     if (t) t.tracked = this.deps.reporter.opened(t.peers, stats);
   }
 
-  private closed(request: HboneInboundRequest, error?: Error): void {
+  private closed(request: HboneInboundRequest, stats: ConnectionStats, error?: Error): void {
     const t = this.telemetry.get(request);
     if (!t?.tracked) return;
     this.telemetry.delete(request);
+    if (t.trace) traceClosed(t.trace, stats, t.startedAt, error);
     this.deps.reporter.closed(t.peers, t.tracked, t.startedAt, error);
   }
 }

@@ -46,8 +46,8 @@ export class UpstreamConnector {
     return { addr, identity, hboneAddr: proxy ? formatHboneAuthority(proxy, HBONE_PORT) : undefined };
   }
 
-  /** Opens a byte stream to the endpoint; rejects with an L4meshError saying what to check. */
-  async connect(endpoint: Endpoint): Promise<Duplex> {
+  /** Opens a byte stream to the endpoint; rejects with an L4meshError saying what to check. `traceparent` continues a traced tunnel. */
+  async connect(endpoint: Endpoint, traceparent?: string): Promise<Duplex> {
     const w = endpoint.workload;
     const ip = w.addresses[0];
     if (!ip) throw new L4meshError('L4MESH_ERR_NO_HEALTHY_UPSTREAM', `endpoint ${w.name} has no address`);
@@ -66,7 +66,7 @@ export class UpstreamConnector {
       proxyAddress: { host: proxy, port: HBONE_PORT },
       authority: formatHboneAuthority(ip, endpoint.targetPort),
       // The waypoint is the TCP peer the destination sees, so it names itself (its identity is what mTLS proves).
-      headers: hboneRequestHeaders(workloadBaggage(this.deps.self()), { ip: this.deps.address, port: 0 }),
+      headers: hboneRequestHeaders(workloadBaggage(this.deps.self()), { ip: this.deps.address, port: 0 }, traceparent),
     });
   }
 }

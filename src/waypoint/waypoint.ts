@@ -98,6 +98,8 @@ export class Waypoint {
       reporter,
       hboneAddr: `${config.address}:${HBONE_PORT}`,
       log: log.child('inbound'),
+      traces: runtime.traces,
+      traceName: `waypoint ${config.namespace}/${config.name}`,
     });
     const hbone = new HboneServer({ host: config.address, port: HBONE_PORT, identities: this.identities, handler: inbound.handle, transport: config.hboneTransport });
     inbound.attach(hbone);

@@ -3,7 +3,8 @@ import { certificatesDump, commonSettingsDump, meshDump } from '../dataplane/pro
 import type { ProxyDumpInput } from '../dataplane/proxy/proxy-runtime.js';
 import type { ZtunnelConfig } from './config.js';
 
-export function configDump({ state, certificates, startedAt, xdsConnectedTo, config }: ProxyDumpInput & { config: ZtunnelConfig }) {
+/** `captureMode`: how workloads' connections reach this proxy (`l4mesh check` shows it on the capture hop). */
+export function configDump({ state, certificates, startedAt, xdsConnectedTo, config, captureMode }: ProxyDumpInput & { config: ZtunnelConfig; captureMode: 'local' | 'netns' }) {
   return {
     ...meshDump(state),
     // Which of the --control-plane replicas this proxy streams from now (null while reconnecting).
@@ -12,6 +13,7 @@ export function configDump({ state, certificates, startedAt, xdsConnectedTo, con
     config: {
       node: config.node,
       proxy: `${config.proxyName}.${config.proxyNamespace}`,
+      captureMode,
       ...commonSettingsDump(config),
       startedAt: startedAt.toISOString(),
     },

@@ -13,6 +13,8 @@ import type { ConnectionTable, OpenConnection } from '../dataplane/connections/c
 import { dialTcp } from '../dataplane/dial.js';
 import type { ConnectionPeers, ConnectionReporter } from '../dataplane/connections/reporter.js';
 import { inboundTarget, type InboundTargetRules } from './inbound-target.js';
+import { inboundTrace, traceClosed, tracePolicy } from '../dataplane/trace/path-decisions.js';
+import type { TraceRecorder, TraceStore } from '../dataplane/trace/trace-store.js';
 
 export interface InboundDeps extends InboundTargetRules {
   node: string;
@@ -24,11 +26,14 @@ export interface InboundDeps extends InboundTargetRules {
   log: Logger;
   /** netns mode: connects to the workload from inside its pod's namespace; default a plain dial from here. */
   dialWorkload?(workload: MeshWorkload, host: string, port: number): Promise<Socket>;
+  /** Records the decisions of tunnels whose `traceparent` is sampled (an `l4mesh check` probe). */
+  traces?: TraceStore;
 }
 
 interface InboundContext {
   peers: ConnectionPeers;
   startedAt: number;
+  trace?: TraceRecorder;
   tracked?: TrackedConnection;
   entry?: OpenConnection;
 }
@@ -41,7 +46,7 @@ export class InboundHandler {
 
   attach(server: HboneServer): void {
     server.on('streamOpened', (request, stats) => this.opened(request, stats));
-    server.on('streamClosed', (request, _stats, error) => this.closed(request, error));
+    server.on('streamClosed', (request, stats, error) => this.closed(request, stats, error));
   }
 
   /** The source workload named by `forwarded`, trusted only when its identity is the one mTLS proved. */
@@ -71,13 +76,16 @@ export class InboundHandler {
       dstAddr: request.authority,
       hboneAddr: this.deps.hboneAddr,
     };
+    const trace = this.deps.traces && inboundTrace(this.deps.traces, this.deps.node, request, peers.srcAddr);
     if ('refused' in checked || !destination) {
       const reason = 'refused' in checked ? checked.refused : `no workload at ${request.host}`;
+      trace?.record({ step: 'tunnel', verdict: 'FAIL', detail: `CONNECT ${request.authority} answered 400: ${reason}` });
       reporter.failed(peers, RESPONSE_FLAGS.connect, startedAt, reason);
       return { status: 400, reason };
     }
     if (state.identityOf(destination) !== request.localIdentity) {
       const reason = `the certificate presented (${request.localIdentity}) is not the identity of ${destination.name} (${state.identityOf(destination)})`;
+      trace?.record({ step: 'tunnel', verdict: 'FAIL', detail: `CONNECT ${request.authority} answered 400: ${reason}` });
       reporter.failed(peers, RESPONSE_FLAGS.tlsFailure, startedAt, reason);
       return { status: 400, reason };
     }
@@ -88,6 +96,7 @@ export class InboundHandler {
       destinationIp: request.host,
       destinationPort: request.port,
     });
+    if (trace) tracePolicy(trace, destination, request.peerIdentity, decision);
     if (!decision.allowed) {
       const reason = `connection denied by authorization policy${decision.policy ? ` ${decision.policy}` : ''}: ${decision.reason}`;
       reporter.failed(peers, RESPONSE_FLAGS.deny, startedAt, reason);
@@ -97,9 +106,11 @@ export class InboundHandler {
       const upstream = this.deps.dialWorkload
         ? await this.deps.dialWorkload(destination, request.host, request.port)
         : await dialTcp(request.host, request.port, { pooledReads: true });
-      this.contexts.set(request, { peers, startedAt });
+      trace?.record({ step: 'dial', verdict: 'OK', detail: `connected to ${destination.namespace}/${destination.name} at ${request.authority}`, facts: { endpoint: request.authority } });
+      this.contexts.set(request, trace ? { peers, startedAt, trace } : { peers, startedAt });
       return { status: 200, upstream };
     } catch (err) {
+      trace?.record({ step: 'dial', verdict: 'FAIL', detail: `cannot connect to ${destination.namespace}/${destination.name} at ${request.authority}: ${(err as Error).message}`, facts: { endpoint: request.authority, error: (err as Error).message } });
       reporter.failed(peers, RESPONSE_FLAGS.connect, startedAt, (err as Error).message);
       return { status: 503, reason: (err as Error).message };
     }
@@ -123,10 +134,11 @@ export class InboundHandler {
     this.deps.connections.add(ctx.entry);
   }
 
-  private closed(request: HboneInboundRequest, error?: Error): void {
+  private closed(request: HboneInboundRequest, stats: ConnectionStats, error?: Error): void {
     const ctx = this.contexts.get(request);
     if (!ctx?.tracked) return;
     this.contexts.delete(request);
+    if (ctx.trace) traceClosed(ctx.trace, stats, ctx.startedAt, error);
     if (ctx.entry) this.deps.connections.remove(ctx.entry);
     this.deps.reporter.closed(ctx.peers, ctx.tracked, ctx.startedAt, error);
   }

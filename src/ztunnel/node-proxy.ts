@@ -91,6 +91,8 @@ export class NodeProxy {
     const mxStats = createMxStats();
     registerMxMetrics(registry, mxStats);
     const netnsMode = config.capture === 'netns';
+    /** How workloads reach this proxy: local mode's per-service listeners, or in-pod redirection. */
+    const captureMode = netnsMode ? 'netns' : 'local';
     // Set below, before any listener accepts: outbound dials from the source pod's namespace through it.
     let netnsPods: NetnsPods | undefined;
     const fromPod = { viaFor: (w: MeshWorkload) => netnsPods?.viaFor(w) };
@@ -103,6 +105,7 @@ export class NodeProxy {
       log: log.child('outbound'),
       nodeProxyAddress: (node) => this.nodeProxyAddress(node),
       ...(netnsMode ? { fromPod } : {}),
+      tracing: { store: runtime.traces, proxy: config.node, captureMode },
     });
     if (!netnsMode) {
       const blocks = await AddressBlocks.open(config.captureRange, captureBlocksFile(config.stateDir, config.node));
@@ -112,7 +115,7 @@ export class NodeProxy {
 
     const carries = (w: MeshWorkload) => this.carries(w);
     const dialWorkload = netnsMode ? { dialWorkload: (w: MeshWorkload, host: string, port: number) => netnsPods!.dialWorkload(w, host, port) } : {};
-    const inbound = new InboundHandler({ node: config.node, proxyAddress: config.address, carries, hboneAddr: `${config.address}:${HBONE_PORT}`, state: this.state, reporter, connections, log: log.child('inbound'), ...dialWorkload });
+    const inbound = new InboundHandler({ node: config.node, proxyAddress: config.address, carries, hboneAddr: `${config.address}:${HBONE_PORT}`, state: this.state, reporter, connections, log: log.child('inbound'), traces: runtime.traces, ...dialWorkload });
     const hboneServer = (host: string, listenFd?: number) => {
       const server = new HboneServer({
         host,
@@ -153,7 +156,7 @@ export class NodeProxy {
       : { stopAccepting: () => capture.close() };
     await runtime.serve({
       ready: () => runtime.certs.ready(),
-      configDump: (input) => configDump({ ...input, config }),
+      configDump: (input) => configDump({ ...input, config, captureMode }),
       views,
       onUpdate: () => this.resync(),
       // Capture first: local clients are refused before peers are; HBONE sends GOAWAY and lets tunnels run.

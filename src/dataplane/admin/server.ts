@@ -4,6 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { L4meshError } from '../../errors/index.js';
 import { ADMIN_REALM, checkAdminCredential } from './admin-token.js';
+import type { TraceStore } from '../trace/trace-store.js';
 
 export interface AdminDeps {
   configDump(): unknown;
@@ -12,8 +13,10 @@ export interface AdminDeps {
   setLogLevel(level: string): string | undefined;
   getLogLevel(): string;
   quit(): void;
-  /** Required as `Authorization: Bearer` by POST /logging and POST /quitquitquit. */
+  /** Required as `Authorization: Bearer` by POST /logging, POST /quitquitquit and POST /debug/trace. */
   adminToken: string;
+  /** Decisions of sampled traces: GET /debug/trace?id=, and POST /debug/trace?id=&client= to arm one. */
+  traces?: TraceStore;
 }
 
 function send(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8', extra: Record<string, string> = {}): void {
@@ -55,6 +58,7 @@ export function adminHandler(deps: AdminDeps): (req: IncomingMessage, res: Serve
       if (problem) return send(res, 400, problem + '\n');
       return send(res, 200, `current log level is ${deps.getLogLevel()}\n`);
     }
+    if (path === '/debug/trace' && deps.traces) return traceEndpoint(req, res, url, deps.traces, deps.adminToken);
     if (path === '/quitquitquit') {
       if (req.method !== 'POST') return send(res, 405, 'use POST /quitquitquit\n');
       if (!authorized(req, res, deps.adminToken, path)) return;
@@ -62,9 +66,30 @@ export function adminHandler(deps: AdminDeps): (req: IncomingMessage, res: Serve
       setImmediate(() => deps.quit());
       return;
     }
-    const known = ['/config_dump', '/logging', '/quitquitquit', ...Object.keys(deps.views ?? {})].join(', ');
+    const known = ['/config_dump', '/logging', '/quitquitquit', ...(deps.traces ? ['/debug/trace'] : []), ...Object.keys(deps.views ?? {})].join(', ');
     send(res, 404, `no admin endpoint ${req.method} ${path}; known: ${known}\n`);
   };
+}
+
+const TRACE_ID = /^[0-9a-f]{32}$/;
+const CLIENT_ADDRESS = /^\d{1,3}(?:\.\d{1,3}){3}:\d{1,5}$/;
+
+/** GET: one trace's decisions (or the ids held); POST (token): the next connection from `client` carries trace `id`. */
+function traceEndpoint(req: IncomingMessage, res: ServerResponse, url: URL, traces: TraceStore, token: string): void {
+  const id = url.searchParams.get('id');
+  if (req.method === 'GET') {
+    if (id === null) return sendJson(res, { traces: traces.ids() });
+    const trace = traces.get(id);
+    if (!trace) return send(res, 404, `no trace ${id} on this proxy: it keeps the last traces its sampled connections made, and none carried this id\n`);
+    return sendJson(res, trace);
+  }
+  if (req.method !== 'POST') return send(res, 405, 'use GET /debug/trace?id=TRACE_ID or POST /debug/trace?id=TRACE_ID&client=IP:PORT\n');
+  if (!authorized(req, res, token, url.pathname)) return;
+  const client = url.searchParams.get('client') ?? '';
+  if (!id || !TRACE_ID.test(id)) return send(res, 400, `?id= must be a trace id of 32 lower-case hex digits, got "${id ?? ''}"\n`);
+  if (!CLIENT_ADDRESS.test(client)) return send(res, 400, `?client= must be the IPv4 ip:port the traced connection comes from, got "${client}"\n`);
+  traces.arm(client, id);
+  send(res, 200, `armed: the next connection from ${client} carries trace ${id}\n`);
 }
 
 export function readinessHandler(ready: () => boolean): (req: IncomingMessage, res: ServerResponse) => void {

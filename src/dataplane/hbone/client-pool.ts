@@ -75,6 +75,8 @@ export interface HboneConnectRequest {
    * the source pod's namespace). `key` names that place; connections are pooled per key.
    */
   via?: HboneDialVia;
+  /** Told which pooled connection carries the stream: one opened for it, or one reused (for traced connections). */
+  onReserved?(session: { reused: boolean; streamsOpened: number }): void;
 }
 
 export interface HboneDialVia {
@@ -94,6 +96,8 @@ interface PooledSession {
   session: HboneClientSession;
   /** Streams handed out or being set up; counted before the response so concurrent callers see it. */
   streams: number;
+  /** Streams ever reserved on this connection: the first is the one it was dialed for. */
+  opened: number;
   idleTimer?: NodeJS.Timeout;
   usable: boolean;
   liveness: PingWatch;
@@ -156,6 +160,8 @@ export class HboneClientPool {
     const deadline = Date.now() + this.connectTimeoutMs;
     for (let attempt = 1; ; attempt++) {
       const pooled = await this.reserve(request, where);
+      pooled.opened++;
+      request.onReserved?.({ reused: pooled.opened > 1, streamsOpened: pooled.opened });
       try {
         const release = (): void => this.release(pooled);
         return await openConnectStream(pooled, release, request, where, Math.max(1, deadline - Date.now()), this.connectTimeoutMs);
@@ -271,6 +277,7 @@ export class HboneClientPool {
     const pooled: PooledSession = {
       session,
       streams: 0,
+      opened: 0,
       usable: true,
       waiting: new Set(),
       liveness: new PingWatch(session, this.ping, {

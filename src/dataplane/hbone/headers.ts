@@ -147,14 +147,18 @@ export function newTraceparent(): string {
   return traceparentText.toString('latin1');
 }
 
-/** The three headers a source proxy sends on every HBONE CONNECT; `source` may be its formatted baggage. */
+/**
+ * The three headers a source proxy sends on every HBONE CONNECT; `source` may be its formatted baggage.
+ * `traceparent` continues a sampled trace (an `l4mesh check` probe); otherwise each connection starts its own.
+ */
 export function hboneRequestHeaders(
   source: PeerBaggage | string,
   client: { ip: string; port: number },
+  traceparent?: string,
 ): Record<string, string> {
   return {
     [BAGGAGE_HEADER]: typeof source === 'string' ? source : formatBaggage(source),
     [FORWARDED_HEADER]: formatForwarded(client.ip, client.port),
-    [TRACEPARENT_HEADER]: newTraceparent(),
+    [TRACEPARENT_HEADER]: traceparent ?? newTraceparent(),
   };
 }

@@ -12,7 +12,9 @@ import { OutlierDetector } from '../outlier-detection.js';
 import type { ProxyState } from '../state/proxy-state.js';
 import type { Logger } from '../../logging/logger.js';
 import { endpointKey, RouteResolver, targetKey, type Route } from './route.js';
-import { UpstreamDialer, type SourceNamespaces, type Upstream } from './upstream.js';
+import { UpstreamDialer, type SourceNamespaces, type Upstream, type UpstreamSource } from './upstream.js';
+import { traceRoute, traceUpstream } from '../trace/path-decisions.js';
+import type { TraceRecorder } from '../trace/trace-store.js';
 
 /**
  * Attempts per connection. Istio's ztunnel makes one; Envoy's tcp_proxy defaults to one too. Three cover a
@@ -74,9 +76,10 @@ export class ConnectAttempts {
    * Chooses an upstream and connects, within the connect timeout: a failed attempt is retried on another
    * endpoint (the failed destination is ejected for a while), and a service with no healthy endpoint yet
    * (a workload just deployed, not yet pushed here) is waited for instead of refused at once. `peers` is
-   * filled in with the chosen destination as it goes, for the caller's telemetry.
+   * filled in with the chosen destination as it goes, for the caller's telemetry; `trace` (a sampled
+   * connection) is told every choice and its outcome.
    */
-  async establish(conn: CapturedConnection, service: MeshService, sourceIdentity: string, peers: ConnectionPeers, startedAt: number): Promise<{ upstream: Upstream; route: Route }> {
+  async establish(conn: CapturedConnection, service: MeshService, sourceIdentity: string, peers: ConnectionPeers, startedAt: number, trace?: TraceRecorder): Promise<{ upstream: Upstream; route: Route }> {
     const { socket, source } = conn;
     const deadline = startedAt + this.connectTimeoutMs;
     const tried = new Set<string>();
@@ -88,7 +91,10 @@ export class ConnectAttempts {
       } catch (err) {
         // After a failed attempt, nothing left to try is that attempt's failure, not a missing endpoint.
         if (tried.size > 0) throw lastError;
-        if ((err as L4meshError).code !== 'L4MESH_ERR_NO_HEALTHY_UPSTREAM' || !this.starting(service) || !(await this.endpointUpdate(deadline, socket))) throw err;
+        if ((err as L4meshError).code !== 'L4MESH_ERR_NO_HEALTHY_UPSTREAM' || !this.starting(service) || !(await this.endpointUpdate(deadline, socket))) {
+          trace?.record({ step: this.deps.state.waypointFor(service) ? 'waypoint' : 'endpoints', verdict: 'FAIL', detail: (err as Error).message });
+          throw err;
+        }
         attempt--;
         continue;
       }
@@ -96,14 +102,23 @@ export class ConnectAttempts {
       peers.destinationIdentity = route.destinationIdentity;
       peers.dstAddr = route.authority;
       peers.hboneAddr = route.hbone ? `${route.hbone.host}:${route.hbone.port}` : undefined;
+      let reserved: { reused: boolean; streamsOpened: number } | undefined;
+      if (trace) traceRoute(trace, this.deps.state, service, conn.destinationPort, route, tried, (e) => this.routes.isEjected(service, conn.destinationPort, e));
       try {
-        const from = { workload: source, identity: sourceIdentity, clientIp: socket.remoteAddress ?? '', clientPort: socket.remotePort ?? 0 };
+        const from: UpstreamSource = { workload: source, identity: sourceIdentity, clientIp: socket.remoteAddress ?? '', clientPort: socket.remotePort ?? 0 };
+        // Set only when traced: untraced connections keep the plain four-field object.
+        if (trace) {
+          from.traceparent = trace.traceparent;
+          from.onReserved = (r) => (reserved = r);
+        }
         const upstream = await this.within(deadline, this.upstreams.connect(route, from));
+        if (trace) traceUpstream(trace, route, route.destinationIdentity, reserved);
         this.outliers.success(targetKey(route));
         this.outliers.success(endpointKey(route));
         return { upstream, route };
       } catch (err) {
         lastError = err;
+        if (trace) traceUpstream(trace, route, route.destinationIdentity, reserved, err);
         const blamed = blame(err);
         if (!blamed || socket.destroyed) throw err;
         const key = blamed === 'target' ? targetKey(route) : endpointKey(route);

@@ -14,10 +14,14 @@ import { RESPONSE_FLAGS } from '../telemetry/labels.js';
 import { ConnectAttempts, type ConnectAttemptsDeps } from './attempts.js';
 import type { Route } from './route.js';
 import type { Upstream } from './upstream.js';
+import { traceCapture, traceClosed, traceResolved, type OutboundTracing } from '../trace/path-decisions.js';
+import type { TraceRecorder } from '../trace/trace-store.js';
 
 export interface OutboundDeps extends ConnectAttemptsDeps {
   reporter: ConnectionReporter;
   connections: ConnectionTable;
+  /** Records the decisions of connections armed for a trace (admin POST /debug/trace). */
+  tracing?: OutboundTracing;
 }
 
 function ignoreError(): void {}
@@ -63,6 +67,14 @@ export class OutboundHandler {
     // Until the upstream is ready, an early RST from the client must not crash the proxy. (A shared
     // function: a closure here would keep this call's whole scope alive for the connection's life.)
     socket.on('error', ignoreError);
+    // Only a connection armed for a trace pays for recording; the rest cost one size check.
+    const { tracing } = this.deps;
+    const traceId = tracing?.store.claim(srcAddr);
+    const trace = traceId ? tracing!.store.recorder(traceId, tracing!.proxy, 'outbound') : undefined;
+    if (trace) {
+      traceCapture(trace, tracing!, socket, source, sourceIdentity);
+      traceResolved(trace, service, conn.destinationIp, conn.destinationPort);
+    }
     // netns mode sees the original destination: a pod IP of the mesh goes to that pod, not through a service.
     const direct = !service && this.deps.fromPod ? state.workloadByAddress(conn.destinationIp) : undefined;
     if (!service && !direct) {
@@ -70,12 +82,12 @@ export class OutboundHandler {
       refuse(socket);
       return;
     }
-    const attempt = service ? this.attempts.establish(conn, service, sourceIdentity, peers, startedAt) : this.attempts.direct(conn, direct!, sourceIdentity, peers, startedAt);
+    const attempt = service ? this.attempts.establish(conn, service, sourceIdentity, peers, startedAt, trace) : this.attempts.direct(conn, direct!, sourceIdentity, peers, startedAt);
     attempt.then(
       ({ upstream, route }) => {
         // On the sidecar path the destination's labels are the ones it announced, not the registry's.
         if (upstream.exchange?.peer) peers.destination = workloadFromPeerMetadata(upstream.exchange.peer);
-        this.forward(socket, upstream, peers, route, startedAt);
+        this.forward(socket, upstream, peers, route, startedAt, trace);
       },
       (err: unknown) => {
         const noEndpoint = (err as L4meshError).code === 'L4MESH_ERR_NO_HEALTHY_UPSTREAM' && !peers.destination && service !== undefined && !state.waypointFor(service);
@@ -85,7 +97,7 @@ export class OutboundHandler {
     );
   }
 
-  private forward(socket: CapturedConnection['socket'], upstream: Upstream, peers: ConnectionPeers, route: Route, startedAt: number): void {
+  private forward(socket: CapturedConnection['socket'], upstream: Upstream, peers: ConnectionPeers, route: Route, startedAt: number, trace?: TraceRecorder): void {
     if (socket.destroyed) {
       upstream.stream.destroy();
       return;
@@ -108,6 +120,7 @@ export class OutboundHandler {
       ? spliceAfterExchange(socket, upstream.stream, stats, upstream.stream as TLSSocket, upstream.exchange)
       : splice(socket, upstream.stream, stats);
     spliced.then((outcome) => {
+      if (trace) traceClosed(trace, stats, startedAt, outcome.error);
       this.deps.connections.remove(entry);
       this.deps.reporter.closed(peers, tracked, startedAt, outcome.error);
     });

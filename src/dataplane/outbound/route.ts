@@ -94,6 +94,11 @@ export class RouteResolver {
     return { destination: dst, destinationIdentity, authority, hbone: { host: ip, port: HBONE_PORT, node: dst.node } };
   }
 
+  /** Whether a service endpoint (no waypoint), or the node proxy in front of it, is ejected now. */
+  isEjected(service: MeshService, port: number, e: Endpoint): boolean {
+    return !this.deps.outliers.empty && this.ejected(service, port, e, undefined);
+  }
+
   /** Whether an endpoint, or the hop in front of it, is ejected. */
   private ejected(service: MeshService, port: number, e: Endpoint, waypointPort: number | undefined): boolean {
     const { outliers } = this.deps;

@@ -2,7 +2,7 @@
 // proxy (or the service's waypoint), TLS + istio-peer-exchange to a sidecar, or plain TCP outside the mesh.
 import type { Duplex } from 'node:stream';
 import type { MeshWorkload } from '../../api/mesh.js';
-import type { HboneClientPool, HboneDialVia } from '../hbone/client-pool.js';
+import type { HboneClientPool, HboneConnectRequest, HboneDialVia } from '../hbone/client-pool.js';
 import { formatBaggage, hboneRequestHeaders, workloadBaggage } from '../hbone/headers.js';
 import type { ExchangeResult } from '../mx/handshake.js';
 import type { SidecarDialer } from '../mx/legacy-mtls-client.js';
@@ -34,6 +34,10 @@ export interface UpstreamSource {
   identity: string;
   clientIp: string;
   clientPort: number;
+  /** A traced connection's sampled `traceparent`, sent instead of a new one. */
+  traceparent?: string;
+  /** Told which pooled HBONE connection carries the tunnel (traced connections). */
+  onReserved?(session: { reused: boolean; streamsOpened: number }): void;
 }
 
 export class UpstreamDialer {
@@ -60,7 +64,7 @@ export class UpstreamDialer {
       const [ip, port] = splitAuthority(route.authority);
       return { stream: via ? await via.connect(ip, port) : await dialTcp(ip, port, { pooledReads: true }) };
     }
-    const stream = await this.deps.pool.connect({
+    const request: HboneConnectRequest = {
       ...(via ? { via } : {}),
       srcIdentity: source.identity,
       dstIdentity: route.destinationIdentity,
@@ -72,9 +76,11 @@ export class UpstreamDialer {
       headers: hboneRequestHeaders(
         this.baggageOf(source.workload),
         { ip: source.workload.addresses[0] ?? source.clientIp, port: source.clientPort },
+        source.traceparent,
       ),
-    });
-    return { stream };
+    };
+    if (source.onReserved) request.onReserved = source.onReserved;
+    return { stream: await this.deps.pool.connect(request) };
   }
 
   private baggageOf(source: MeshWorkload): string {

@@ -8,6 +8,7 @@ import { writeProxyAdminToken } from '../admin/admin-token.js';
 import { checkFdLimits, fdPressure } from '../admin/fd-pressure.js';
 import { startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.js';
 import { isLogLevel, type Logger } from '../../logging/logger.js';
+import type { TraceStore } from '../trace/trace-store.js';
 
 export interface ProxyEndpointsOptions {
   address: string;
@@ -17,6 +18,8 @@ export interface ProxyEndpointsOptions {
   ready: () => boolean;
   configDump: () => unknown;
   views?: Record<string, () => unknown>;
+  /** Served as /debug/trace. */
+  traces?: TraceStore;
   log: Logger;
   quit: () => void;
 }
@@ -45,6 +48,7 @@ export async function startProxyEndpoints(options: ProxyEndpointsOptions): Promi
       },
       quit: options.quit,
       adminToken,
+      ...(options.traces ? { traces: options.traces } : {}),
     }),
     address,
     PROXY_ADMIN_PORT,

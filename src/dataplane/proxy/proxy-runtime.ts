@@ -11,6 +11,7 @@ import { HboneClientPool } from '../hbone/client-pool.js';
 import { ProxyState } from '../state/proxy-state.js';
 import { createProxyTelemetry, type ProxyTelemetry } from '../telemetry/proxy-telemetry.js';
 import type { XdsClient } from '../xds/client.js';
+import { TraceStore } from '../trace/trace-store.js';
 import { linkToControlPlane } from './control-plane-link.js';
 import { startProxyEndpoints, type ProxyEndpoints } from './endpoints.js';
 import type { ProxyCommonConfig } from './proxy-options.js';
@@ -71,6 +72,8 @@ export class ProxyRuntime {
   readonly state = new ProxyState();
   /** Open connections, for draining and the `/connections` view. */
   readonly connections = new ConnectionTable();
+  /** Decisions of sampled traces (`l4mesh check`'s probes), on the admin port as /debug/trace. */
+  readonly traces = new TraceStore();
   token!: string;
   certs!: CertificateManager;
   telemetry!: ProxyTelemetry;
@@ -129,6 +132,7 @@ export class ProxyRuntime {
       configDump: () =>
         role.configDump({ state: this.state, certificates: this.certs.list(), startedAt: this.servingSince, xdsConnectedTo: this.xds?.streamingFrom }),
       ...(role.views ? { views: role.views } : {}),
+      traces: this.traces,
       log,
       quit: () => role.quit(),
     });

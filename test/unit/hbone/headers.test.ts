@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import {
   formatBaggage,
   formatForwarded,
+  hboneRequestHeaders,
   newTraceparent,
   parseBaggage,
   parseForwardedFor,
@@ -64,4 +65,15 @@ test('traceparent is version 00 with fresh random ids', () => {
   const b = newTraceparent();
   assert.match(a, /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
   assert.notEqual(a, b);
+});
+
+test('a traced connection sends the traceparent it was given; every other one starts its own, not sampled', () => {
+  const traced = `00-${'ab'.repeat(16)}-${'cd'.repeat(8)}-01`;
+  assert.deepEqual(hboneRequestHeaders('k8s.namespace.name=default', { ip: '127.1.0.1', port: 40000 }, traced), {
+    baggage: 'k8s.namespace.name=default',
+    forwarded: 'for="127.1.0.1:40000"',
+    traceparent: traced,
+  });
+  const own = hboneRequestHeaders('k8s.namespace.name=default', { ip: '127.1.0.1', port: 40000 })['traceparent']!;
+  assert.match(own, /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
 });

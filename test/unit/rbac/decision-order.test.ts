@@ -19,7 +19,7 @@ test('no policies: allowed, no deciding policy', () => {
 test('a matching DENY wins over a matching ALLOW, whatever the order', () => {
   const allow = policy('default', 'allow-foo', 'ALLOW', [match({ namespaces: [{ exact: 'foo' }] })]);
   const deny = policy('default', 'deny-sleep', 'DENY', [match({ principals: [{ exact: 'cluster.local/ns/foo/sa/sleep' }] })]);
-  const expected = { allowed: false, policy: 'default/deny-sleep', reason: 'matched DENY policy default/deny-sleep' };
+  const expected = { allowed: false, policy: 'default/deny-sleep', rule: 0, reason: 'matched DENY policy default/deny-sleep' };
   assert.deepEqual(decide([allow, deny]), expected);
   assert.deepEqual(decide([deny, allow]), expected);
 });
@@ -39,7 +39,15 @@ test('the first matching ALLOW policy is reported', () => {
   const none = policy('default', 'a-none', 'ALLOW', [match({ namespaces: [{ exact: 'bar' }] })]);
   const foo = policy('default', 'b-foo', 'ALLOW', [match({ namespaces: [{ exact: 'foo' }] })]);
   const port = policy('default', 'c-port', 'ALLOW', [match({ destinationPorts: [9080] })]);
-  assert.deepEqual(decide([none, foo, port]), { allowed: true, policy: 'default/b-foo', reason: 'matched ALLOW policy default/b-foo' });
+  assert.deepEqual(decide([none, foo, port]), { allowed: true, policy: 'default/b-foo', rule: 0, reason: 'matched ALLOW policy default/b-foo' });
+});
+
+test('the decision names the rule that matched (spec.rules index), the first of several', () => {
+  const twoRules: MeshAuthorization = {
+    name: 'deny-two', namespace: 'default', scope: 'NAMESPACE', action: 'DENY',
+    rules: [{ clauses: [{ matches: [match({ namespaces: [{ exact: 'bar' }] })] }] }, { clauses: [{ matches: [match({ namespaces: [{ exact: 'foo' }] })] }] }, { clauses: [] }],
+  };
+  assert.deepEqual(decide([twoRules]), { allowed: false, policy: 'default/deny-two', rule: 1, reason: 'matched DENY policy default/deny-two' });
 });
 
 test('a policy with no rules matches nothing; a rule with no clauses matches everything', () => {
@@ -48,7 +56,7 @@ test('a policy with no rules matches nothing; a rule with no clauses matches eve
   const allowNothing: MeshAuthorization = { ...noRules, name: 'allow-nothing', action: 'ALLOW' };
   assert.deepEqual(decide([allowNothing]), { allowed: false, reason: 'allow policies exist but none matched' });
   const denyAll: MeshAuthorization = { ...noRules, name: 'deny-all', rules: [{ clauses: [] }] };
-  assert.deepEqual(decide([denyAll]), { allowed: false, policy: 'default/deny-all', reason: 'matched DENY policy default/deny-all' });
+  assert.deepEqual(decide([denyAll]), { allowed: false, policy: 'default/deny-all', rule: 0, reason: 'matched DENY policy default/deny-all' });
 });
 
 test('a clause of only empty matches matches nothing (an empty `from` entry)', () => {

@@ -20,6 +20,7 @@ test('plaintext is denied by the STRICT-converted policy, mTLS is not', () => {
   assert.deepEqual(authorize(request(undefined)), {
     allowed: false,
     policy: 'istio-system/istio_converted_static_strict',
+    rule: 0,
     reason: 'matched DENY policy istio-system/istio_converted_static_strict',
   });
   assert.deepEqual(authorize(request('spiffe://cluster.local/ns/foo/sa/sleep')), { allowed: true, reason: 'no ALLOW policies apply' });
