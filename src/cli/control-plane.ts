@@ -12,7 +12,7 @@ import {
 import { startControlPlane } from '../controlplane/server.js';
 import { NodeTokenStore } from '../controlplane/ca/node-tokens.js';
 import { createEtcdNodeToken } from '../controlplane/ca/etcd-node-tokens.js';
-import { connectEtcd, parseEndpoints } from '../controlplane/store/etcd-connection.js';
+import { connectEtcd, ETCD_DEFAULT_MAX_TXN_OPS, parseEndpoints } from '../controlplane/store/etcd-connection.js';
 import { createStateDir, resolveStateDir } from '../config/paths.js';
 import { Logger } from '../logging/logger.js';
 import { L4meshError } from '../errors/index.js';
@@ -35,6 +35,8 @@ options:
   --store file|etcd    where resources live (env ${ENV.store}, default file: JSON files in the state dir)
   --etcd-endpoints URLS  etcd client URLs, comma-separated, for --store etcd (env ${ENV.etcdEndpoints});
                        every replica pointed at the same etcd serves the same state
+  --etcd-max-txn-ops N the most resources one apply or delete may hold (env ${ENV.etcdMaxTxnOps}): it is
+                       one etcd transaction, so set it to etcd's own --max-txn-ops (default ${ETCD_DEFAULT_MAX_TXN_OPS})
 `;
 
 async function tokenCreate(args: string[]): Promise<number> {

@@ -12,7 +12,7 @@ import {
   DEFAULT_VIP_RANGE,
   ENV_TRUST_DOMAIN,
 } from '../config/mesh-constants.js';
-import { parseEndpoints } from './store/etcd-connection.js';
+import { ETCD_DEFAULT_MAX_TXN_OPS, parseEndpoints } from './store/etcd-connection.js';
 
 /** Where `l4mesh up` keeps its state too, so both find the same mesh without flags (src/config/paths.ts). */
 export const DEFAULT_STATE_DIR = DEFAULT_STATE_DIR_TEXT;
@@ -31,6 +31,7 @@ export const ENV = {
   vipRange: 'L4MESH_VIP_RANGE',
   store: 'L4MESH_STORE',
   etcdEndpoints: 'L4MESH_ETCD_ENDPOINTS',
+  etcdMaxTxnOps: 'L4MESH_ETCD_MAX_TXN_OPS',
 } as const;
 
 export interface ControlPlaneConfig {
@@ -45,6 +46,8 @@ export interface ControlPlaneConfig {
   store?: StoreKind;
   /** etcd client URLs; empty or absent for the file store. */
   etcdEndpoints?: string[];
+  /** The most resources one write may hold on etcd (etcd's --max-txn-ops); absent: etcd's default. */
+  etcdMaxTxnOps?: number;
 }
 
 export const CONTROL_PLANE_OPTIONS = {
@@ -57,6 +60,7 @@ export const CONTROL_PLANE_OPTIONS = {
   'vip-range': { type: 'string' },
   store: { type: 'string' },
   'etcd-endpoints': { type: 'string' },
+  'etcd-max-txn-ops': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -106,9 +110,14 @@ export function controlPlaneConfig(values: Record<string, string | boolean | und
   if (store === 'file' && endpoints !== '') {
     throw new L4meshError('L4MESH_ERR_CONFIG', `${endpointsFrom} is given but the store is "file"; add --store etcd to keep the state in etcd`);
   }
+  const [maxTxnOps, maxTxnOpsFrom] = pick('etcd-max-txn-ops', 'etcdMaxTxnOps', String(ETCD_DEFAULT_MAX_TXN_OPS));
+  if (!/^\d+$/.test(maxTxnOps) || Number(maxTxnOps) < 1) {
+    throw new L4meshError('L4MESH_ERR_CONFIG', `${maxTxnOpsFrom}: "${maxTxnOps}" is not a positive number of operations (etcd's --max-txn-ops, default ${ETCD_DEFAULT_MAX_TXN_OPS})`);
+  }
   return {
     store: store as StoreKind,
     etcdEndpoints: store === 'etcd' ? parseEndpoints(endpoints, endpointsFrom) : [],
+    etcdMaxTxnOps: Number(maxTxnOps),
     stateDir,
     address,
     grpcPort: port(grpc, grpcFrom),

@@ -74,7 +74,7 @@ function bindGrpc(server: grpc.Server, address: string, credentials: grpc.Server
 export async function startControlPlane(config: ControlPlaneConfig, log = new Logger('control-plane')): Promise<ControlPlane> {
   await mkdir(config.stateDir, { recursive: true });
   const store: MeshStore =
-    config.store === 'etcd' ? await EtcdStore.open({ endpoints: config.etcdEndpoints ?? [] }) : await ResourceStore.open(config.stateDir);
+    config.store === 'etcd' ? await EtcdStore.open({ endpoints: config.etcdEndpoints ?? [], ...(config.etcdMaxTxnOps ? { maxTxnOps: config.etcdMaxTxnOps } : {}) }) : await ResourceStore.open(config.stateDir);
   if (store instanceof EtcdStore) {
     // Every replica must accept the same admin token and sign with the same root: etcd holds the one copy.
     const how = await shareStateFiles(store.etcd, config.etcdEndpoints ?? [], config.stateDir, async () => {

@@ -5,6 +5,7 @@ import { captureRange, controlPlaneAddresses, controlPlaneUrl, etcdEndpoints, no
 import { packageRoot } from '../config/paths.js';
 import { isAlive, selfCommand, spawnDetached, type ProcessRecord } from './processes.js';
 import { NETNS_PREFIX } from '../dataplane/capture/netns/plan.js';
+import { MAX_DOCUMENTS, MAX_MANIFEST_BYTES } from '../api/manifest-limits.js';
 
 export interface Component {
   name: string;
@@ -38,6 +39,14 @@ export function controlPlaneName(i: number): string {
   return i === 0 ? CONTROL_PLANE : `${CONTROL_PLANE}-${i + 1}`;
 }
 
+/**
+ * `up --ha`'s etcd: an apply is one transaction, so the members take as many operations as the API takes
+ * documents in one request (etcd's default is 128), and a request as large as the API's largest manifest
+ * twice over (the stored JSON carries server fields too; etcd's default is 1.5 MiB).
+ */
+const HA_ETCD_MAX_TXN_OPS = MAX_DOCUMENTS;
+const HA_ETCD_MAX_REQUEST_BYTES = 2 * MAX_MANIFEST_BYTES;
+
 /** `up --ha`'s etcd members: one cluster on loopback, data in the state dir. */
 function etcdComponents(stateDir: string, ha: HaLayout): Component[] {
   const cluster = ha.etcd.map((m) => `${m.name}=http://${m.address}:${ETCD_PEER_PORT}`).join(',');
@@ -52,6 +61,7 @@ function etcdComponents(stateDir: string, ha: HaLayout): Component[] {
         '--listen-client-urls', client, '--advertise-client-urls', client,
         '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
         '--initial-cluster', cluster, '--initial-cluster-state', 'new', '--initial-cluster-token', `l4mesh-${ha.etcd[0]!.address}`,
+        '--max-txn-ops', String(HA_ETCD_MAX_TXN_OPS), '--max-request-bytes', String(HA_ETCD_MAX_REQUEST_BYTES),
       ],
       address: `${m.address}:${ETCD_CLIENT_PORT},${ETCD_PEER_PORT}`,
       // Not /health: a member answers it only once the cluster has a leader, which needs a second member started.
@@ -64,7 +74,7 @@ function etcdComponents(stateDir: string, ha: HaLayout): Component[] {
 /** In start order: etcd (HA), control plane(s), node proxies, then the runtime (pods need their node proxy). */
 export function meshComponents(stateDir: string, layout: Layout): Component[] {
   const replicas = layout.ha?.replicas ?? [layout.controlPlaneAddress];
-  const store = layout.ha ? ['--store', 'etcd', '--etcd-endpoints', etcdEndpoints(layout.ha)] : [];
+  const store = layout.ha ? ['--store', 'etcd', '--etcd-endpoints', etcdEndpoints(layout.ha), '--etcd-max-txn-ops', String(HA_ETCD_MAX_TXN_OPS)] : [];
   const list: Component[] = [
     ...(layout.ha ? etcdComponents(stateDir, layout.ha) : []),
     ...replicas.map((cp, i) => ({

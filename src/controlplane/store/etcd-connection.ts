@@ -12,6 +12,11 @@ export const RESOURCES_PREFIX = `${ETCD_PREFIX}resources/`;
  * 503 instead of hanging it; a healthy loopback or LAN etcd answers in milliseconds.
  */
 export const ETCD_CALL_TIMEOUT_MS = 5_000;
+/**
+ * etcd's own default for `--max-txn-ops`: the most compares, and the most puts or deletes, one
+ * transaction may hold. A write (an apply of N resources) is one transaction of N compares and N puts.
+ */
+export const ETCD_DEFAULT_MAX_TXN_OPS = 128;
 /** How long connecting to a member may take before the next member is tried. */
 export const ETCD_DIAL_TIMEOUT_MS = 3_000;
 /**
@@ -67,6 +72,20 @@ export function connectEtcd(endpoints: string[]): Etcd3 {
 /** Whether a call failed because its member could not be reached (so another member may be asked at once). */
 export function memberUnreachable(err: unknown): boolean {
   return err instanceof GRPCUnavailableError;
+}
+
+/** Whether etcd refused a transaction for its size (`--max-txn-ops`, `--max-request-bytes`), not for being down. */
+export function txnTooLargeForEtcd(err: unknown): boolean {
+  const message = (err as Error)?.message ?? '';
+  return message.includes('too many operations in txn request') || message.includes('request is too large');
+}
+
+/** The API's answer to a write larger than one etcd transaction may be: 413, nothing written, what to do. */
+export function txnTooLarge(doing: string, resources: number, limit: string): L4meshError {
+  return new L4meshError(
+    'L4MESH_ERR_TOO_MANY_DOCUMENTS',
+    `cannot ${doing}: the ${resources} resources are written as one etcd transaction (all or nothing), and ${limit}. Nothing was written: apply the manifests in parts, or raise etcd's --max-txn-ops (and --max-request-bytes) together with the control plane's --etcd-max-txn-ops`,
+  );
 }
 
 /** The API's answer when etcd cannot be reached: 503, naming the endpoints to check. */

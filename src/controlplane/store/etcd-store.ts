@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import { keyOf, keyString, type ApplyResult, type Resource, type ResourceKey } from '../../api/types.js';
 import { L4meshError } from '../../errors/index.js';
-import { connectEtcd, ETCD_PREFIX, memberUnreachable, resourceKey, RESOURCES_PREFIX, unavailable } from './etcd-connection.js';
+import { connectEtcd, ETCD_DEFAULT_MAX_TXN_OPS, ETCD_PREFIX, memberUnreachable, resourceKey, RESOURCES_PREFIX, txnTooLarge, txnTooLargeForEtcd, unavailable } from './etcd-connection.js';
 import { checkKey } from './layout.js';
 import { watchEventsOf, type MeshStore, type PutResult, type StoreChange, type StoreChangeEvent } from './mesh-store.js';
 import { actionFor, checkPrecondition, listResources, deepFreeze, stampResource, withResourceVersion } from './server-fields.js';
@@ -24,6 +24,8 @@ export const CLOSE_TIMEOUT_MS = 1_000;
 
 export interface EtcdStoreOptions {
   endpoints: string[];
+  /** The most resources one write may hold: etcd's `--max-txn-ops` (default ETCD_DEFAULT_MAX_TXN_OPS). */
+  maxTxnOps?: number;
   now?: () => Date;
   watchHistoryEvents?: number;
 }
@@ -172,10 +174,11 @@ export class EtcdStore extends EventEmitter implements MeshStore {
       pending.set(key, { stored: stampResource(incoming, current, 0, now), current: pending.get(key)?.current ?? this.byKey.get(key) });
     }
     if (pending.size === 0) return { done: true, value: results };
+    this.checkTxnSize('apply the resources', pending.size);
     const txn = this.client.if(...compareOf([...pending.values()][0]!.stored, [...pending.values()][0]!.current));
     for (const p of [...pending.values()].slice(1)) txn.and(...compareOf(p.stored, p.current));
     txn.then(...[...pending.values()].map((p) => this.client.put(keyFor(p.stored)).value(encode(p.stored))));
-    const committed = await this.commit(txn, 'apply the resources', last);
+    const committed = await this.commit(txn, 'apply the resources', last, pending.size);
     return committed.done ? { done: true, value: results } : committed;
   }
 
@@ -190,24 +193,32 @@ export class EtcdStore extends EventEmitter implements MeshStore {
     }
     if (doomed.size === 0) return { done: true, value: found };
     const all = [...doomed.values()];
+    this.checkTxnSize('delete the resources', all.length);
     const txn = this.client.if(...compareOf(all[0]!, all[0]!));
     for (const r of all.slice(1)) txn.and(...compareOf(r, r));
     txn.then(...all.map((r) => this.client.delete().key(keyFor(r))));
-    const committed = await this.commit(txn, 'delete the resources', last);
+    const committed = await this.commit(txn, 'delete the resources', last, all.length);
     if (!committed.done) return committed;
     // Like the watch's DELETED objects: the stored object at the deletion's revision.
     return { done: true, value: found.map((r) => (r ? withResourceVersion(r, committed.value) : undefined)) };
+  }
+
+  /** Refuses, before anything is sent, a write of more resources than one etcd transaction may hold. */
+  private checkTxnSize(doing: string, resources: number): void {
+    const max = this.options.maxTxnOps ?? ETCD_DEFAULT_MAX_TXN_OPS;
+    if (resources > max) throw txnTooLarge(doing, resources, `the control plane allows ${max} per transaction (--etcd-max-txn-ops)`);
   }
 
   /**
    * Commits; resolves to the transaction's revision once the watch has delivered it (so a read right
    * after sees the change), or to a lost race after the winner's change has arrived.
    */
-  private async commit(txn: ReturnType<Etcd3['if']>, doing: string, last: boolean): Promise<Attempt<number>> {
+  private async commit(txn: ReturnType<Etcd3['if']>, doing: string, last: boolean, resources: number): Promise<Attempt<number>> {
     let res;
     try {
       res = await txn.commit();
     } catch (err) {
+      if (txnTooLargeForEtcd(err)) throw txnTooLarge(doing, resources, `etcd refused it: ${(err as Error).message}`);
       if (!memberUnreachable(err)) throw unavailable(this.options.endpoints, doing, err);
       // That member is now skipped; sending the same compare-and-swap to another is safe: if the first
       // did commit, this one's compare fails and the write is recomputed against the result.

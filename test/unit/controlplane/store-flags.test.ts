@@ -43,3 +43,11 @@ test('bad store values name what was wrong', () => {
   assert.equal(configError({ store: 'etcd', 'etcd-endpoints': '127.0.0.1:2379' }), '--etcd-endpoints: "127.0.0.1:2379" is not an etcd client URL such as http://127.0.0.1:2379');
   assert.equal(configError({ store: 'etcd', 'etcd-endpoints': ' , ' }), '--etcd-endpoints: give at least one etcd client URL, e.g. http://127.0.0.1:2379');
 });
+
+test("--etcd-max-txn-ops defaults to etcd's default of 128 and takes the flag or L4MESH_ETCD_MAX_TXN_OPS", () => {
+  assert.equal(controlPlaneConfig({}, NO_ENV).etcdMaxTxnOps, 128);
+  assert.equal(controlPlaneConfig({ 'etcd-max-txn-ops': '10000' }, NO_ENV).etcdMaxTxnOps, 10_000);
+  assert.equal(controlPlaneConfig({}, { L4MESH_ETCD_MAX_TXN_OPS: '512' }).etcdMaxTxnOps, 512);
+  assert.equal(configError({ 'etcd-max-txn-ops': '0' }), `--etcd-max-txn-ops: "0" is not a positive number of operations (etcd's --max-txn-ops, default 128)`);
+  assert.equal(configError({}, { L4MESH_ETCD_MAX_TXN_OPS: 'many' }), `L4MESH_ETCD_MAX_TXN_OPS: "many" is not a positive number of operations (etcd's --max-txn-ops, default 128)`);
+});
