@@ -34,6 +34,8 @@ function chart(title: string, lines: Line[], unit: (v: number) => string): HTMLE
     {
       width: CHART_WIDTH,
       height: CHART_HEIGHT,
+      // A static legend (names and colours only): the live one adds a row of "--" values to every chart.
+      legend: { live: false },
       series: [{}, ...lines.map(([label, , , stroke]) => ({ label, stroke, width: 1.5 }))],
       axes: [{}, { values: (_u, vals) => vals.map(unit), size: 70 }],
     },

@@ -4,12 +4,12 @@
 // chart with data points (the screenshot docs/dashboard.md shows), the same edge is reached and opened by
 // keyboard, app boxes sit inside their namespace box, a click on ratings-v2 shows its pod, IP, node, identity,
 // certificate and access-log lines, the page fits 1280×800 with readable text, a deleted Deployment's node
-// leaves the graph within the refresh window, and the workloads, policies and node-proxy pages answer with
-// their state in the URL.
+// leaves the graph within the refresh window, and the workloads, node-proxy and policies pages answer with
+// their state in the URL (the policies page with the workloads a policy selects).
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +41,22 @@ const EDGE = 'wl:default/ratings-v2->svc:default/postgres';
 const setup = (await import(pathToFileURL(join(packageRoot(), 'scripts', 'test-setup.mjs')).href)) as TestSetup;
 const CHROMIUM = setup.CHROMIUM;
 const SCREENSHOT = join(packageRoot(), 'docs', 'dashboard-bookinfo.png');
+/** Denies only a namespace nothing runs in: it changes no traffic, and the policies page must list whom it selects. */
+const POLICY = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: deny-from-nowhere
+  namespace: default
+spec:
+  selector:
+    matchLabels:
+      app: ratings
+  action: DENY
+  rules:
+  - from:
+    - source:
+        namespaces: ["nowhere"]
+`;
 
 function get(url: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -249,6 +265,20 @@ test('the console draws Bookinfo live in Chromium, with rates that match the pro
       assert.deepEqual(captions, ['certificates', `workloads on ${pod.node}`, 'open connections']);
       const identities = await page.$$eval('#page table.list:first-of-type td:first-child', (tds) => tds.map((t) => t.textContent));
       assert.ok(identities.includes('spiffe://cluster.local/ns/default/sa/bookinfo-ratings-v2'), `certificates on ${pod.node}: ${identities.join(', ')}`);
+
+      // The policies page: a DENY policy for app=ratings lists both ratings workloads as what it selects.
+      const policyFile = join(profile, 'deny-from-nowhere.yaml');
+      await writeFile(policyFile, POLICY);
+      await mesh.cli.must(['apply', '-f', policyFile]);
+      const listed = async () => {
+        const { policies } = JSON.parse(await get(`${url}api/policies`)) as { policies: Array<{ name: string }> };
+        return policies.some((p) => p.name === 'deny-from-nowhere');
+      };
+      for (let i = 0; i < 60 && !(await listed()); i++) await new Promise((r) => setTimeout(r, 500));
+      await page.goto(`${url}?page=policies&ns=default`, { waitUntil: 'domcontentloaded', timeout: 60_000 });
+      await page.waitForSelector('#page table.list', { timeout: 30_000 });
+      const policyRows = await page.$$eval('#page table.list tr:not(:first-of-type)', (rows) => rows.map((r) => Array.from(r.querySelectorAll('td')).map((td) => td.textContent)));
+      assert.deepEqual(policyRows, [['default', 'AuthorizationPolicy', 'deny-from-nowhere', 'DENY (1 rules)', 'WORKLOAD_SELECTOR', 'app=ratings', 'default/ratings-v1, default/ratings-v2', '']]);
     } finally {
       await ctx.close();
     }
