@@ -228,6 +228,18 @@ test('the console draws Bookinfo live in Chromium, with rates that match the pro
       for (const line of details.log.split('\n')) assert.ok(line.includes(`src.workload="${pod.name}"`) || line.includes(`dst.workload="${pod.name}"`), line);
       assert.ok(details.log.includes(`src.workload="${pod.name}" src.namespace="default"`), `no line with ${pod.name} as the source:\n${details.log}`);
 
+      // The node proxies toggle: a node per node proxy, each carrying the workloads on its node; in the URL.
+      await page.check('#show-proxies');
+      await page.waitForFunction((edge) => {
+        const cy = (window as unknown as { l4meshConsole: { cy: { getElementById(id: string): { empty(): boolean } } } }).l4meshConsole.cy;
+        return !cy.getElementById(edge).empty();
+      }, `proxy:${pod.node}->wl:default/ratings-v2`, { timeout: 30_000, polling: 500 });
+      const proxyNodes = await page.evaluate(() => document.getElementById('cy')!.dataset['nodes']!.split(' ').filter((n) => n.startsWith('proxy:')).sort());
+      assert.deepEqual(proxyNodes, ['proxy:node-1', 'proxy:node-2']);
+      assert.equal(await page.evaluate(() => new URLSearchParams(location.search).get('proxies')), '1');
+      await page.uncheck('#show-proxies');
+      await page.waitForFunction(() => !document.getElementById('cy')!.dataset['nodes']!.includes('proxy:'), undefined, { timeout: 30_000, polling: 500 });
+
       // Readable at 1280×800: nothing scrolls the page, the panel and the graph fit, no text smaller than 11 px.
       const layout = await page.evaluate((minPx) => {
         const rect = (sel: string) => document.querySelector(sel)!.getBoundingClientRect();

@@ -5,25 +5,20 @@
 // and of what the client moved. The console's /api/graph says which source it read: Prometheus when given
 // one, its own scrapes (and why) when that Prometheus does not answer.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { pathToFileURL } from 'node:url';
-import { packageRoot } from '../../../src/config/paths.js';
 import { CONTROL_PLANE_HTTP_PORT } from '../../../src/config/mesh-constants.js';
 import { MetricsHistory } from '../../../src/console/metrics-history.js';
 import { createConsoleServer } from '../../../src/console/server.js';
 import { PrometheusSource } from '../../../src/console/prometheus-source.js';
 import { graphFrom } from '../../../src/console/traffic-source.js';
-import { eventually } from '../../support/mesh.js';
-import type { TestSetup } from '../../support/test-setup.js';
+import { findPrometheus, startPrometheus, type TestPrometheus } from '../../support/prometheus.js';
 import { exchange, sizedRequest, startEchoMesh } from '../telemetry/telemetry-mesh.js';
 
-const setup = (await import(pathToFileURL(join(packageRoot(), 'scripts', 'test-setup.mjs')).href)) as TestSetup;
 /** One exchange every 250 ms: 4 connections/s, each closing (and counted) within the window. */
 const EXCHANGE_INTERVAL_MS = 250;
 const REQUEST_BYTES = 3_000;
@@ -34,29 +29,20 @@ const WINDOW_S = 20;
 const WARMUP_MS = (WINDOW_S + 8) * 1000;
 const EDGE = 'wl:default/sleep->svc:default/echo';
 
-function prometheusBinary(): string | undefined {
-  const wanted = setup.TEST_PACKAGES.find((p) => p.pkg === 'prometheus');
-  if (!wanted?.present()) return undefined;
-  return execFileSync('sh', ['-c', 'command -v prometheus'], { encoding: 'utf8' }).trim();
-}
+const binary = findPrometheus();
+const prometheusPath = 'path' in binary ? binary.path : '';
 
-test('Prometheus and the console\'s own scrapes draw the same graph of the same traffic', { timeout: 400_000, skip: prometheusBinary() ? false : setup.missingReason('prometheus') }, async () => {
+test('Prometheus and the console\'s own scrapes draw the same graph of the same traffic', { timeout: 400_000, skip: 'skip' in binary ? binary.skip : false }, async () => {
   const env = await startEchoMesh({ reportingDuration: '1s' });
   const dir = await mkdtemp(join(tmpdir(), 'l4mesh-console-prometheus-'));
-  let child: ChildProcess | undefined;
-  let output = '';
+  let promServer: TestPrometheus | undefined;
   let trafficOn = true;
   const controlPlane = `http://127.${env.mesh.base}.0.254:${CONTROL_PLANE_HTTP_PORT}`;
   const history = new MetricsHistory(controlPlane, 1_000);
   try {
     const sd = `${controlPlane}/debug/prometheus_sd`;
-    const listenAddr = `127.${env.mesh.base}.0.250:9090`;
-    await writeFile(join(dir, 'prometheus.yml'), `global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n- job_name: l4mesh\n  http_sd_configs:\n  - url: ${sd}\n    refresh_interval: 1s\n`);
-    child = spawn(prometheusBinary()!, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=${listenAddr}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (b: Buffer) => (output += b.toString()));
-    child.stderr!.on('data', (b: Buffer) => (output += b.toString()));
-    const prometheus = `http://${listenAddr}`;
-    await eventually(async () => (await fetch(`${prometheus}/-/ready`).catch(() => undefined))?.status === 200, 60_000, `prometheus ready (${output.slice(-500)})`);
+    promServer = await startPrometheus(prometheusPath, dir, `127.${env.mesh.base}.0.250:9090`, sd);
+    const prometheus = promServer.url;
     history.start();
 
     let exchanges = 0;
@@ -116,12 +102,7 @@ test('Prometheus and the console\'s own scrapes draw the same graph of the same 
   } finally {
     trafficOn = false;
     history.stop();
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child!.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    }
+    await promServer?.stop();
     await env.stop();
     await rm(dir, { recursive: true, force: true });
   }
