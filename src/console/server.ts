@@ -11,7 +11,7 @@ import { identityOf, podsOf, policiesOf, servicesOf, workloadNameOf, type Regist
 import type { MetricsHistory } from './metrics-history.js';
 import { PrometheusSource, recordedPrometheus } from './prometheus-source.js';
 import { accessLines, certificatesByNode, nodeProxies } from './proxy-views.js';
-import { edgeSeriesFrom, graphFrom, type TrafficSource } from './traffic-source.js';
+import { edgeSeriesFrom, graphFrom, nodeSeriesFrom, type TrafficSource } from './traffic-source.js';
 
 /** Kiali's port, so a reader of the Istio guides finds the console where they expect it. */
 export const DEFAULT_CONSOLE_PORT = 20001;
@@ -106,8 +106,13 @@ async function handle(deps: ConsoleDeps, req: IncomingMessage, res: ServerRespon
     }
     case '/api/series': {
       const edge = url.searchParams.get('edge');
-      if (!edge) return sendJson(res, 400, { error: { code: 'L4MESH_ERR_BAD_REQUEST', message: 'missing ?edge=<edge id from /api/graph>' } });
+      const node = url.searchParams.get('node');
+      if (!edge && !node) return sendJson(res, 400, { error: { code: 'L4MESH_ERR_BAD_REQUEST', message: 'missing ?edge=<edge id> or ?node=<node id> from /api/graph' } });
       const window = seconds(url, 300);
+      if (!edge) {
+        const r = await fromTraffic(deps, (s) => nodeSeriesFrom(s, node!, window));
+        return sendJson(res, 200, { node, source: r.source, points: r.value, error: r.error });
+      }
       const reporter = url.searchParams.get('reporter') ?? undefined;
       const r = await fromTraffic(deps, (s) => edgeSeriesFrom(s, edge, window, reporter));
       return sendJson(res, 200, { edge, reporter: reporter ?? null, source: r.source, points: r.value, error: r.error });

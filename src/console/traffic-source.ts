@@ -1,5 +1,5 @@
 // Where the console's counters come from (its own scrapes of the proxies, or Prometheus), and the one way
-// both are turned into the graph and an edge's series, so the two sources draw the same picture.
+// both are turned into the graph and an edge's or a node's series, so the two sources draw the same picture.
 import { buildGraph, onlyLive, zeroTraffic, type CounterWindow, type EdgeTraffic, type Graph } from './graph.js';
 
 /** Every counter's increase over one window, with the window's real bounds (ms since the epoch). */
@@ -42,5 +42,31 @@ export async function edgeSeriesFrom(source: TrafficSource, edgeId: string, seco
     const traffic = zeroTraffic();
     if (e) for (const k of Object.keys(traffic) as Array<keyof EdgeTraffic>) traffic[k] = e[k];
     return { t: s.to / 1000, ...traffic };
+  });
+}
+
+/** A node's traffic per step: what the edges into it and out of it carried. */
+export interface NodePoint {
+  t: number;
+  /** Client→server bytes/s on the edges into the node (it serves them). */
+  inBytesPerSec: number;
+  /** Client→server bytes/s on the edges out of the node (it is their client). */
+  outBytesPerSec: number;
+  inConnectionsOpenedPerSec: number;
+  outConnectionsOpenedPerSec: number;
+}
+
+/** One node's traffic per step over the last `seconds`: the sums over its edges in each direction. */
+export async function nodeSeriesFrom(source: TrafficSource, nodeId: string, seconds: number): Promise<NodePoint[]> {
+  return (await source.steps(seconds)).map((s) => {
+    const edges = buildGraph(s.series, s.seconds).edges;
+    const sum = (side: 'source' | 'target', k: keyof EdgeTraffic) => edges.filter((e) => e[side] === nodeId).reduce((n, e) => n + e[k], 0);
+    return {
+      t: s.to / 1000,
+      inBytesPerSec: sum('target', 'bytesSentPerSec'),
+      outBytesPerSec: sum('source', 'bytesSentPerSec'),
+      inConnectionsOpenedPerSec: sum('target', 'connectionsOpenedPerSec'),
+      outConnectionsOpenedPerSec: sum('source', 'connectionsOpenedPerSec'),
+    };
   });
 }

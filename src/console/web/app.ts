@@ -132,16 +132,23 @@ function renderLists(g: Graph): void {
   if (focused) Array.from(document.querySelectorAll<HTMLButtonElement>('#lists button')).find((b) => (b.dataset['edge'] ?? b.dataset['node']) === focused)?.focus();
 }
 
+/** Bumped by every render of the panel: a slower, older render (a refresh's charts) must not replace a newer one. */
+let panelRender = 0;
+
 async function showSelection(): Promise<void> {
+  const render = ++panelRender;
   const edge = graph.edges.find((e) => e.id === state.sel);
   const node = graph.nodes.find((n) => n.id === state.sel);
+  // Drawn off-page, shown at once if nothing newer started meanwhile.
+  const box = h('div');
   try {
-    if (edge) await showEdge(panel, edge, state.window);
-    else if (node) await showNode(panel, node);
-    else panel.replaceChildren(h('p', {}, 'Select a node or an edge.'));
+    if (edge) await showEdge(box, edge, state.window);
+    else if (node) await showNode(box, node, state.window);
+    else box.append(h('p', {}, 'Select a node or an edge.'));
   } catch (err) {
-    panel.replaceChildren(h('p', { class: 'error' }, (err as Error).message));
+    box.replaceChildren(h('p', { class: 'error' }, (err as Error).message));
   }
+  if (render === panelRender) panel.replaceChildren(...Array.from(box.childNodes));
 }
 
 function select(id: string | undefined): void {

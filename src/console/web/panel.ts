@@ -3,7 +3,7 @@
 import uPlot from 'uplot';
 import type { GraphEdge, GraphNode } from '../graph.js';
 import type { PodDetails } from '../mesh-views.js';
-import type { SeriesPoint } from '../traffic-source.js';
+import type { NodePoint, SeriesPoint } from '../traffic-source.js';
 import { formatRate } from './graph-view.js';
 
 const CHART_WIDTH = 330;
@@ -22,10 +22,10 @@ export async function getJson<T>(path: string): Promise<T> {
   return (await res.json()) as T;
 }
 
-type Line = [label: string, points: SeriesPoint[], value: (p: SeriesPoint) => number, stroke: string];
+type Line<P extends { t: number }> = [label: string, points: P[], value: (p: P) => number, stroke: string];
 
 /** A uPlot chart on the first line's time steps; another line's missing step (a scrape between two requests) is a gap. */
-function chart(title: string, lines: Line[], unit: (v: number) => string): HTMLElement {
+function chart<P extends { t: number }>(title: string, lines: Array<Line<P>>, unit: (v: number) => string): HTMLElement {
   const steps = lines[0]?.[1] ?? [];
   const box = el('figure', { class: 'chart', 'data-points': String(steps.length) }, el('figcaption', {}, title));
   const at = lines.map(([, points]) => new Map(points.map((p) => [p.t, p])));
@@ -73,13 +73,19 @@ export async function showEdge(panel: HTMLElement, edge: GraphEdge, windowSecond
   );
 }
 
-/** A workload's pods (IP, node, identity, certificate) and its recent access-log lines; other nodes get a summary. */
-export async function showNode(panel: HTMLElement, node: GraphNode): Promise<void> {
+/** A workload's or service's traffic in and out over time; for a workload also its pods (IP, node, identity, certificate) and recent access-log lines. */
+export async function showNode(panel: HTMLElement, node: GraphNode, windowSeconds: number): Promise<void> {
   panel.replaceChildren(el('h2', {}, `${node.kind} ${node.namespace ? `${node.namespace}/` : ''}${node.label}`));
   if (node.kind === 'proxy') {
     panel.append(el('p', {}, el('a', { href: `?page=proxy&node=${encodeURIComponent(node.id.slice('proxy:'.length))}` }, 'config dump and connections')));
     return;
   }
+  if (node.kind !== 'workload' && node.kind !== 'service') return;
+  const { points } = await getJson<{ points: NodePoint[] }>(`/api/series?node=${encodeURIComponent(node.id)}&window=${windowSeconds}`);
+  panel.append(
+    chart('bytes/s in and out (client→server)', [['in', points, (p) => p.inBytesPerSec, '#3182ce'], ['out', points, (p) => p.outBytesPerSec, '#38a169']], formatRate),
+    chart('connections opened/s', [['in', points, (p) => p.inConnectionsOpenedPerSec, '#805ad5'], ['out', points, (p) => p.outConnectionsOpenedPerSec, '#d69e2e']], (v) => v.toFixed(2)),
+  );
   if (node.kind !== 'workload') return;
   const { pods, lines } = await getJson<{ pods: PodDetails[]; lines: string[] }>(`/api/workload?namespace=${encodeURIComponent(node.namespace ?? '')}&name=${encodeURIComponent(node.label)}`);
   // One block per pod: a 360 px panel has no room for a five-column table with SPIFFE identities in it.

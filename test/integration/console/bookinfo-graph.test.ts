@@ -2,8 +2,8 @@
 // flowing: the productpage → reviews → ratings → postgres path is drawn, ratings-v2 → postgres shows the bytes/s
 // the proxies' own counters give over the same window (within 10 %) with a lock, a click on that edge opens a
 // chart with data points (the screenshot docs/dashboard.md shows), the same edge is reached and opened by
-// keyboard, app boxes sit inside their namespace box, a click on ratings-v2 shows its pod, IP, node, identity,
-// certificate and access-log lines, the page fits 1280×800 with readable text, a deleted Deployment's node
+// keyboard, app boxes sit inside their namespace box, a click on ratings-v2 shows its traffic chart, its pod, IP,
+// node, identity, certificate and access-log lines, the node-proxies toggle draws them, the page fits 1280×800 with readable text, a deleted Deployment's node
 // leaves the graph within the refresh window, and the workloads, node-proxy and policies pages answer with
 // their state in the URL (the policies page with the workloads a policy selects).
 import assert from 'node:assert/strict';
@@ -89,6 +89,7 @@ test('the console draws Bookinfo live in Chromium, with rates that match the pro
   const profile = await mkdtemp(join(tmpdir(), 'l4mesh-chromium-'));
   let trafficOn = true;
   let scraping = true;
+  let consoleOut = '';
   try {
     const host = (await mesh.cli.podEnv('curl', 'PRODUCTPAGE_SERVICE_HOST')).trim();
     const port = Number(await mesh.cli.podEnv('curl', 'PRODUCTPAGE_SERVICE_PORT'));
@@ -103,21 +104,25 @@ test('the console draws Bookinfo live in Chromium, with rates that match the pro
     const address = `127.${mesh.base}.0.250`;
     const dash = spawn(process.execPath, [join(packageRoot(), 'bin', 'l4mesh'), 'dashboard', '--address', address, '--port', '0', '--state-dir', mesh.stateDir], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(dash);
-    let out = '';
-    dash.stdout!.on('data', (b: Buffer) => (out += b));
-    dash.stderr!.on('data', (b: Buffer) => (out += b));
+    dash.stdout!.on('data', (b: Buffer) => (consoleOut += b));
+    dash.stderr!.on('data', (b: Buffer) => (consoleOut += b));
     const deadline = Date.now() + 30_000;
-    while (!/l4mesh console: (http:\/\/\S+)/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    const url = /l4mesh console: (http:\/\/\S+)/.exec(out)?.[1];
-    assert.ok(url, `no URL printed: ${out}`);
+    while (!/l4mesh console: (http:\/\/\S+)/.test(consoleOut) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const url = /l4mesh console: (http:\/\/\S+)/.exec(consoleOut)?.[1];
+    assert.ok(url, `no URL printed: ${consoleOut}`);
 
     // The proxies' own counters (targets as the console lists them), scraped by the test every 500 ms with their times.
     const own: Array<{ at: number; bytes: number }> = [];
     const scraper = (async () => {
       while (scraping) {
-        const graph = JSON.parse(await get(`${url}api/graph`)) as { targets: Array<{ url: string }> };
-        const texts = await Promise.all(graph.targets.map((t) => get(t.url).catch(() => '')));
-        own.push({ at: Date.now(), bytes: texts.reduce((n, t) => n + ratingsToPostgres(parsePrometheusText(t)), 0) });
+        // A failed round is skipped (the console is killed under it when the test ends), never left unhandled.
+        try {
+          const graph = JSON.parse(await get(`${url}api/graph`)) as { targets: Array<{ url: string }> };
+          const texts = await Promise.all(graph.targets.map((t) => get(t.url).catch(() => '')));
+          own.push({ at: Date.now(), bytes: texts.reduce((n, t) => n + ratingsToPostgres(parsePrometheusText(t)), 0) });
+        } catch {
+          // The next round tries again.
+        }
         await new Promise((r) => setTimeout(r, 500));
       }
     })();
@@ -160,12 +165,18 @@ test('the console draws Bookinfo live in Chromium, with rates that match the pro
       assert.ok(expected > 0);
       assert.ok(Math.abs(shown.rate - expected) <= 0.1 * expected, `console ${shown.rate} B/s vs proxies ${expected} B/s`);
 
-      // A click on the edge where Cytoscape draws it opens its chart.
+      // A click on the edge where Cytoscape draws it opens its chart: at a point of the edge that no node covers.
       const mid = await page.evaluate((edge) => {
-        const cy = (window as unknown as { l4meshConsole: { cy: { getElementById(id: string): { renderedMidpoint(): { x: number; y: number } } } } }).l4meshConsole.cy;
+        type Pt = { x: number; y: number };
+        type Bb = { x1: number; y1: number; x2: number; y2: number };
+        const cy = (window as unknown as { l4meshConsole: { cy: { getElementById(id: string): { renderedSourceEndpoint(): Pt; renderedTargetEndpoint(): Pt }; nodes(sel: string): { map<T>(f: (n: { renderedBoundingBox(): Bb }) => T): T[] } } } }).l4meshConsole.cy;
         const box = document.getElementById('cy')!.getBoundingClientRect();
-        const m = cy.getElementById(edge).renderedMidpoint();
-        return { x: box.left + m.x, y: box.top + m.y };
+        const e = cy.getElementById(edge);
+        const [a, b] = [e.renderedSourceEndpoint(), e.renderedTargetEndpoint()];
+        const leaves = cy.nodes('.workload, .service, .unknown').map((n) => n.renderedBoundingBox());
+        const covered = (p: Pt) => leaves.some((bb) => p.x >= bb.x1 - 4 && p.x <= bb.x2 + 4 && p.y >= bb.y1 - 4 && p.y <= bb.y2 + 4);
+        const at = [0.5, 0.4, 0.6, 0.3, 0.7].map((t) => ({ x: a.x + t * (b.x - a.x), y: a.y + t * (b.y - a.y) })).find((p) => !covered(p)) ?? { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 };
+        return { x: box.left + at.x, y: box.top + at.y };
       }, EDGE);
       await page.mouse.click(mid.x, mid.y);
       await page.waitForSelector('#panel .chart[data-points] canvas', { timeout: 30_000 });
@@ -216,6 +227,8 @@ test('the console draws Bookinfo live in Chromium, with rates that match the pro
       }, 'wl:default/ratings-v2');
       await page.mouse.click(at.x, at.y);
       await page.waitForSelector('#panel dl.pod', { timeout: 30_000 });
+      const nodePoints = Number(await page.getAttribute('#panel .chart[data-points]', 'data-points'));
+      assert.ok(nodePoints >= 10, `${nodePoints} points in ratings-v2's chart`);
       const details = await page.evaluate(() => {
         const dd = (cls: string) => Array.from(document.querySelectorAll(`#panel dl.pod .${cls}`)).map((e) => e.textContent);
         const log = document.querySelector('#panel pre.log')!;
@@ -298,7 +311,7 @@ test('the console draws Bookinfo live in Chromium, with rates that match the pro
     scraping = false;
     await Promise.all([traffic, scraper]);
   } catch (err) {
-    process.stdout.write(`# deploy output:\n${mesh.log.join('\n')}\n`);
+    process.stdout.write(`# deploy output:\n${mesh.log.join('\n')}\n# console output:\n${consoleOut}\n`);
     throw err;
   } finally {
     trafficOn = false;

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { buildGraph, windowOf, type Scrape } from '../../../src/console/graph.js';
 import { PrometheusSource } from '../../../src/console/prometheus-source.js';
 import { parsePrometheusText } from '../../../src/console/prometheus-text.js';
-import { edgeSeriesFrom, graphFrom } from '../../../src/console/traffic-source.js';
+import { edgeSeriesFrom, graphFrom, nodeSeriesFrom } from '../../../src/console/traffic-source.js';
 import { L4meshError } from '../../../src/errors/index.js';
 
 const R2 = 'source_workload="ratings-v2",source_workload_namespace="default",source_app="ratings",source_version="v2",source_principal="spiffe://cluster.local/ns/default/sa/bookinfo-ratings"';
@@ -119,7 +119,7 @@ test('Prometheus and the console\'s own scrapes give the same graph for the same
   }
 });
 
-test('an edge\'s chart from query_range: one point per step, rate() over four scrape intervals', async () => {
+test('an edge\'s and a node\'s chart from query_range: one point per step, rate() over four scrape intervals', async () => {
   const fake = await fakePrometheus('ok');
   try {
     const points = await edgeSeriesFrom(new PrometheusSource(fake.url, () => NOW_MS), 'wl:default/ratings-v2->svc:default/postgres', 300);
@@ -135,6 +135,19 @@ test('an edge\'s chart from query_range: one point per step, rate() over four sc
     // The destination reporter's own view of the same edge.
     const byDestination = await edgeSeriesFrom(new PrometheusSource(fake.url, () => NOW_MS), 'wl:default/ratings-v2->svc:default/postgres', 300, 'destination');
     assert.deepEqual(byDestination.map((p) => p.bytesSentPerSec), [3000, 3000]);
+    // A node's chart sums its edges: the service is the server of one edge and the client of the next.
+    const source = new PrometheusSource(fake.url, () => NOW_MS);
+    assert.deepEqual(await nodeSeriesFrom(source, 'svc:default/postgres', 300), [
+      { t: 1_700_000_006, inBytesPerSec: 2000, outBytesPerSec: 2000, inConnectionsOpenedPerSec: 0.5, outConnectionsOpenedPerSec: 0.5 },
+      { t: 1_700_000_011, inBytesPerSec: 2000, outBytesPerSec: 2000, inConnectionsOpenedPerSec: 0.5, outConnectionsOpenedPerSec: 0.5 },
+    ]);
+    assert.deepEqual(
+      (await nodeSeriesFrom(source, 'wl:default/ratings-v2', 300)).map((p) => [p.inBytesPerSec, p.outBytesPerSec]),
+      [
+        [0, 2000],
+        [0, 2000],
+      ],
+    );
   } finally {
     fake.server.close();
   }
