@@ -61,8 +61,11 @@ export const nodeTokenFile = (stateDir: string, node: string): string => join(to
 export const logsDir = (stateDir: string): string => join(stateDir, STATE_ENTRIES.logs);
 /** stdout and stderr of a component `up` started (control plane, node proxy, runtime, Prometheus). */
 export const componentLogFile = (stateDir: string, component: string): string => join(logsDir(stateDir), `${component}.log`);
+const ACCESS_LOG_SUFFIX = '.access.log';
 /** A proxy's access log (DESIGN §6: stdout and `<state>/logs`). */
-export const accessLogFile = (stateDir: string, proxyName: string): string => join(logsDir(stateDir), `${proxyName}.access.log`);
+export const accessLogFile = (stateDir: string, proxyName: string): string => join(logsDir(stateDir), `${proxyName}${ACCESS_LOG_SUFFIX}`);
+/** Whether a file name in <state>/logs is a proxy's access log (the console reads them all). */
+export const isAccessLogFile = (name: string): boolean => name.endsWith(ACCESS_LOG_SUFFIX);
 
 /** Outbound-listener allocations of one capturing proxy (`node-1`, `sidecar-<ns>-<pod>`). */
 export const captureBlocksFile = (stateDir: string, owner: string): string => join(stateDir, STATE_ENTRIES.capture, `${owner}.json`);

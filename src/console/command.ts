@@ -8,16 +8,19 @@ import { L4meshError } from '../errors/index.js';
 import { controlPlaneUrl, readLayout, resolveStateDir } from '../localrun/layout.js';
 import { runCommand, UsageError } from '../cli/cli-context.js';
 import { MetricsHistory } from './metrics-history.js';
+import { recordedPrometheus } from './prometheus-source.js';
 import { createConsoleServer, DEFAULT_CONSOLE_PORT } from './server.js';
 
-const HELP = `usage: l4mesh dashboard [--port ${DEFAULT_CONSOLE_PORT}] [--address 127.0.0.1] [--browser] [--state-dir DIR]
+const HELP = `usage: l4mesh dashboard [--port ${DEFAULT_CONSOLE_PORT}] [--address 127.0.0.1] [--prometheus URL] [--browser] [--state-dir DIR]
        l4mesh dashboard prometheus [--browser] [--install] [--state-dir DIR]
 
 The mesh console: a live service graph of the mesh (workloads, services, TCP edges with bytes/s, a lock
 on mutual-TLS traffic, HTTP req/s and errors through waypoints), charts per edge, workloads and their
-certificates, node proxies and recent access-log lines. It scrapes every proxy listed by the control
-plane's /debug/prometheus_sd itself (no Prometheus needed) and serves the page and its JSON API
-(docs/dashboard.md) until Ctrl-C. --port 0 picks a free port; --browser opens the page.
+certificates, services, policies, node proxies and recent access-log lines. Rates come from Prometheus
+when one is known (--prometheus URL, or the one "l4mesh dashboard prometheus" started for this state dir),
+else from the console's own scrapes of every proxy the control plane's /debug/prometheus_sd lists. It
+serves the page and its JSON API (docs/dashboard.md) until Ctrl-C. --port 0 picks a free port; --browser
+opens the page.
 
 "dashboard prometheus" starts Prometheus instead (see "l4mesh dashboard prometheus --help").
 `;
@@ -29,7 +32,7 @@ export async function runConsole(args: string[]): Promise<number> {
   return runCommand('dashboard', HELP, args, async () => {
     const { values, positionals } = parseArgs({
       args,
-      options: { port: { type: 'string' }, address: { type: 'string' }, browser: { type: 'boolean' }, 'state-dir': { type: 'string' } },
+      options: { port: { type: 'string' }, address: { type: 'string' }, prometheus: { type: 'string' }, browser: { type: 'boolean' }, 'state-dir': { type: 'string' } },
       allowPositionals: true,
       strict: true,
     });
@@ -37,9 +40,11 @@ export async function runConsole(args: string[]): Promise<number> {
     const port = values.port === undefined ? DEFAULT_CONSOLE_PORT : Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535, got "${values.port}"`);
     const address = values.address ?? DEFAULT_ADDRESS;
+    const prometheus = values.prometheus;
+    if (prometheus !== undefined && !/^https?:\/\/[^/\s]+\/?$/.test(prometheus)) throw new UsageError(`--prometheus must be Prometheus' base URL like http://127.0.0.1:9090, got "${prometheus}"`);
     const stateDir = resolveStateDir(values['state-dir']);
     const history = new MetricsHistory(controlPlaneUrl(readLayout(stateDir)));
-    const server = createConsoleServer({ history, stateDir });
+    const server = createConsoleServer({ history, stateDir, prometheus });
     server.listen(port, address);
     try {
       await once(server, 'listening');
@@ -52,6 +57,8 @@ export async function runConsole(args: string[]): Promise<number> {
     const bound = server.address() as AddressInfo;
     const url = `http://${address.includes(':') ? `[${address}]` : address}:${bound.port}/`;
     process.stdout.write(`l4mesh console: ${url}\n`);
+    const known = prometheus ?? recordedPrometheus(stateDir);
+    process.stdout.write(known ? `rates from Prometheus at ${known} (the proxies' own /metrics when it does not answer)\n` : "rates from the proxies' own /metrics (no Prometheus running for this mesh; --prometheus URL names one)\n");
     if (values.browser) spawn('xdg-open', [url], { stdio: 'ignore', detached: true }).on('error', () => process.stderr.write(`cannot open a browser; visit ${url}\n`)).unref();
     await new Promise<void>((resolve) => {
       for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());

@@ -29,7 +29,7 @@ export interface Scrape {
 
 export interface GraphNode {
   id: string;
-  kind: 'namespace' | 'app' | 'workload' | 'service' | 'unknown';
+  kind: 'namespace' | 'app' | 'workload' | 'service' | 'unknown' | 'proxy';
   label: string;
   namespace?: string;
   app?: string;
@@ -58,7 +58,8 @@ export interface GraphEdge extends EdgeTraffic {
   id: string;
   source: string;
   target: string;
-  protocol: 'tcp' | 'http';
+  /** `carries`: a node proxy to a workload on its node (no traffic of its own; drawn when proxies are shown). */
+  protocol: 'tcp' | 'http' | 'carries';
   /** Which reporter's series gave the rates: source when the source proxy reports, else destination. */
   reporter: string;
   /** Every destination-reported series says connection_security_policy="mutual_tls"; with none, every source-reported one names a SPIFFE peer. */
@@ -76,6 +77,9 @@ export interface Graph {
 }
 
 const UNKNOWN = 'unknown';
+
+/** Nodes and edges are listed by id, so a graph's JSON is stable between refreshes and in tests. */
+const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /** Per-series increase between two scrapes; a series absent before is new (its counter started at 0), a drop is a reset. */
 export function windowOf(before: Scrape, after: Scrape): { seconds: number; series: CounterWindow[] } {
@@ -215,7 +219,6 @@ export function buildGraph(series: readonly CounterWindow[], seconds: number): G
     if (service && target) add(service, target, c);
     if (!service && target) add(source, target, c);
   }
-  const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   return { seconds, nodes: [...nodes.values()].sort(byId), edges: [...edges.values()].map((a) => edgeOf(a, seconds)).sort(byId) };
 }
 
@@ -231,4 +234,28 @@ export function onlyLive(graph: Graph, live: ReadonlySet<string>): Graph {
   // An app box left empty goes too; namespace boxes stay while anything is drawn in them.
   const boxes = kept.filter((n) => n.kind !== 'app' || parents.has(n.id));
   return { ...graph, nodes: boxes, edges };
+}
+
+/** Where a workload's pods run, as the control plane's registry says (`node` is the node proxy's node). */
+export interface Placement {
+  namespace: string;
+  name: string;
+  workloadName?: string;
+  node?: string;
+}
+
+/** The graph with a node per node proxy (`proxy:NODE`) and a `carries` edge to each drawn workload on its node. */
+export function withNodeProxies(graph: Graph, placements: readonly Placement[]): Graph {
+  const drawn = new Set(graph.nodes.filter((n) => n.kind === 'workload').map((n) => n.id));
+  const carries = new Map<string, GraphEdge>();
+  const proxies = new Map<string, GraphNode>();
+  for (const p of placements) {
+    const target = workloadId(p.namespace, p.workloadName || p.name);
+    if (!p.node || !drawn.has(target)) continue;
+    const source = `proxy:${p.node}`;
+    proxies.set(source, { id: source, kind: 'proxy', label: `ztunnel ${p.node}` });
+    const id = `${source}->${target}`;
+    carries.set(id, { id, source, target, protocol: 'carries', reporter: '', mtls: false, flags: [], idle: false, ...zeroTraffic() });
+  }
+  return { ...graph, nodes: [...graph.nodes, ...proxies.values()].sort(byId), edges: [...graph.edges, ...carries.values()].sort(byId) };
 }

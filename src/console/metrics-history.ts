@@ -1,7 +1,10 @@
-// The console's own view of the mesh's counters when no Prometheus runs: scrapes every proxy listed by the
-// control plane's /debug/prometheus_sd on an interval and keeps the recent scrapes in memory.
-import { buildGraph, onlyLive, windowOf, zeroTraffic, type EdgeTraffic, type Graph, type Scrape } from './graph.js';
+// The console's own view of the mesh: scrapes every proxy listed by the control plane's /debug/prometheus_sd
+// on an interval and keeps the recent scrapes in memory (the traffic source when no Prometheus answers), and
+// reads the control plane's registry (which workloads live, where their pods run, services and policies).
+import { windowOf, type Scrape } from './graph.js';
 import { parsePrometheusText } from './prometheus-text.js';
+import type { CounterSpan, TrafficSource } from './traffic-source.js';
+import type { Registryz } from './mesh-views.js';
 
 /** Kiali refreshes every 10–15 s; 2 s keeps a 10 s window's rate smooth and a deleted node's exit quick. */
 export const DEFAULT_SCRAPE_INTERVAL_MS = 2_000;
@@ -38,17 +41,15 @@ async function getText(url: string): Promise<string> {
   return res.text();
 }
 
-export interface SeriesPoint extends EdgeTraffic {
-  /** Seconds since the epoch at the end of the step. */
-  t: number;
-}
-
-export class MetricsHistory {
+export class MetricsHistory implements TrafficSource {
+  readonly kind = 'proxies';
   private readonly scrapes: Scrape[] = [];
   private timer: NodeJS.Timeout | undefined;
   targets: Target[] = [];
   /** "namespace/workload" of every workload the control plane knows; undefined until first read. */
   live: Set<string> | undefined;
+  /** The control plane's /debug/registryz at the last read: workloads, services, policies. */
+  registry: Registryz | undefined;
   lastError = '';
 
   constructor(
@@ -60,7 +61,8 @@ export class MetricsHistory {
   async scrapeOnce(): Promise<Scrape> {
     try {
       this.targets = targetsOf(JSON.parse(await getText(`${this.controlPlane}/debug/prometheus_sd`)) as SdGroup[]);
-      const registry = JSON.parse(await getText(`${this.controlPlane}/debug/registryz`)) as { workloads: Array<{ namespace: string; workloadName?: string; name: string }> };
+      const registry = JSON.parse(await getText(`${this.controlPlane}/debug/registryz`)) as Registryz;
+      this.registry = registry;
       this.live = new Set(registry.workloads.map((w) => `${w.namespace}/${w.workloadName ?? w.name}`));
       this.lastError = '';
     } catch (err) {
@@ -105,28 +107,21 @@ export class MetricsHistory {
     return [first, last];
   }
 
-  /** The graph over the last `seconds` (or over what history there is), with the window it really covers. */
-  graph(seconds: number): Graph & { from: number; to: number } {
+  async span(seconds: number): Promise<CounterSpan | undefined> {
     const b = this.bounds(seconds);
-    if (!b) return { seconds: 0, nodes: [], edges: [], from: 0, to: 0 };
-    const w = windowOf(b[0], b[1]);
-    const g = buildGraph(w.series, w.seconds);
-    return { ...(this.live ? onlyLive(g, this.live) : g), from: b[0].at, to: b[1].at };
+    if (!b) return undefined;
+    return { from: b[0].at, to: b[1].at, ...windowOf(b[0], b[1]) };
   }
 
-  /** The traffic of one edge per scrape step over the last `seconds`: what its chart draws. */
-  edgeSeries(edgeId: string, seconds: number): SeriesPoint[] {
+  /** One span per pair of consecutive scrapes within the last `seconds`. */
+  async steps(seconds: number): Promise<CounterSpan[]> {
     const last = this.scrapes.at(-1);
     if (!last) return [];
-    const steps = this.scrapes.filter((s) => s.at >= last.at - seconds * 1000);
-    const start = this.scrapes.indexOf(steps[0]!);
-    const out: SeriesPoint[] = [];
-    for (let i = Math.max(1, start); i < this.scrapes.length; i++) {
-      const w = windowOf(this.scrapes[i - 1]!, this.scrapes[i]!);
-      const e = buildGraph(w.series, w.seconds).edges.find((x) => x.id === edgeId);
-      const traffic = zeroTraffic();
-      if (e) for (const k of Object.keys(traffic) as Array<keyof EdgeTraffic>) traffic[k] = e[k];
-      out.push({ t: this.scrapes[i]!.at / 1000, ...traffic });
+    const first = this.scrapes.findIndex((s) => s.at >= last.at - seconds * 1000);
+    const out: CounterSpan[] = [];
+    for (let i = Math.max(1, first); i < this.scrapes.length; i++) {
+      const [a, b] = [this.scrapes[i - 1]!, this.scrapes[i]!];
+      out.push({ from: a.at, to: b.at, ...windowOf(a, b) });
     }
     return out;
   }

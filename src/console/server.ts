@@ -1,21 +1,22 @@
 // The console's HTTP server: the bundled web app and the JSON endpoints it reads (graph, series, workloads,
-// node proxies, access-log lines), all answered from the scrape history, the node proxies and the state dir.
-import { logsDir } from '../config/state-layout.js';
+// services, policies, node proxies, access-log lines), from Prometheus or the console's own scrapes, the
+// control plane's registry, the node proxies and the state dir.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { existsSync } from 'node:fs';
-import { open, readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packageRoot } from '../config/paths.js';
-import { fetchConfigDump, fetchConnections } from '../localrun/node-admin.js';
+import { withNodeProxies } from './graph.js';
+import { identityOf, podsOf, policiesOf, servicesOf, workloadNameOf, type Registryz } from './mesh-views.js';
 import type { MetricsHistory } from './metrics-history.js';
+import { PrometheusSource, recordedPrometheus } from './prometheus-source.js';
+import { accessLines, certificatesByNode, nodeProxies } from './proxy-views.js';
+import { edgeSeriesFrom, graphFrom, nodeSeriesFrom, type TrafficSource } from './traffic-source.js';
 
 /** Kiali's port, so a reader of the Istio guides finds the console where they expect it. */
 export const DEFAULT_CONSOLE_PORT = 20001;
 /** The graph's default window: long enough to smooth the proxies' 15 s byte reports for open connections. */
 export const DEFAULT_WINDOW_SECONDS = 60;
-/** The tail of each log file read for access lines; older lines are for `l4mesh logs`. */
-const LOG_TAIL_BYTES = 256 * 1024;
-const MAX_LOG_LINES = 200;
 
 /** Where `npm run build` puts the web app (scripts/build-console.mjs). */
 export function webDir(): string {
@@ -25,6 +26,8 @@ export function webDir(): string {
 export interface ConsoleDeps {
   history: MetricsHistory;
   stateDir: string;
+  /** --prometheus; without it, the Prometheus `l4mesh dashboard prometheus` recorded in the state dir, if it runs. */
+  prometheus?: string | undefined;
 }
 
 const PAGE = `<!doctype html>
@@ -49,43 +52,35 @@ function seconds(url: URL, fallback: number): number {
   return n;
 }
 
-function hostOf(instance: string): string {
-  return instance.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+function param(url: URL, name: string): string {
+  const v = url.searchParams.get(name);
+  if (!v) throw new RangeError(`missing ?${name}=`);
+  return v;
 }
 
-async function nodeProxies(history: MetricsHistory) {
-  const nodes = history.targets.filter((t) => t.role === 'ztunnel');
-  return Promise.all(
-    nodes.map(async (t) => {
-      const address = hostOf(t.instance);
-      const [dump, connections] = await Promise.all([fetchConfigDump(address).catch((e: Error) => e), fetchConnections(address).catch(() => [])]);
-      return { proxy: t.proxy, node: t.node, address, dump: dump instanceof Error ? null : dump, error: dump instanceof Error ? dump.message : '', connections };
-    }),
-  );
-}
-
-/** Access-log lines from every proxy log in <state>/logs that mention `workload` as source or destination. */
-async function accessLines(stateDir: string, workload: string | null): Promise<string[]> {
-  const dir = logsDir(stateDir);
-  if (!existsSync(dir)) return [];
-  const lines: string[] = [];
-  for (const name of (await readdir(dir)).filter((n) => /^(ztunnel|waypoint|sidecar)/.test(n)).sort()) {
-    const f = await open(join(dir, name), 'r');
+/**
+ * Runs `read` on Prometheus when one is known, else (or when it fails, saying why in `error`) on the console's
+ * own scrapes of the proxies.
+ */
+async function fromTraffic<T>(deps: ConsoleDeps, read: (source: TrafficSource) => Promise<T>): Promise<{ value: T; source: string; prometheus: string | null; error: string }> {
+  const url = deps.prometheus ?? recordedPrometheus(deps.stateDir);
+  if (url) {
     try {
-      const { size } = await f.stat();
-      const start = Math.max(0, size - LOG_TAIL_BYTES);
-      const buf = Buffer.alloc(size - start);
-      await f.read(buf, 0, buf.length, start);
-      for (const l of buf.toString('utf8').split('\n')) {
-        if (!l.includes('\taccess\t') && !l.includes('"access"')) continue;
-        if (workload && !l.includes(`workload="${workload}"`) && !l.includes(`"${workload}"`)) continue;
-        lines.push(l);
-      }
-    } finally {
-      await f.close();
+      return { value: await read(new PrometheusSource(url)), source: 'prometheus', prometheus: url, error: '' };
+    } catch (err) {
+      return { value: await read(deps.history), source: 'proxies', prometheus: url, error: `${(err as Error).message}; showing the console's own scrapes` };
     }
   }
-  return lines.sort().slice(-MAX_LOG_LINES);
+  return { value: await read(deps.history), source: 'proxies', prometheus: null, error: '' };
+}
+
+function registryOf(deps: ConsoleDeps): Registryz {
+  return deps.history.registry ?? { workloads: [] };
+}
+
+/** The pods of `namespace/workload` the registry has now: the names the access log uses. */
+function podNames(deps: ConsoleDeps, namespace: string, workload: string): Set<string> {
+  return new Set(registryOf(deps).workloads.filter((w) => w.namespace === namespace && workloadNameOf(w) === workload).map((w) => w.name));
 }
 
 async function handle(deps: ConsoleDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -104,25 +99,61 @@ async function handle(deps: ConsoleDeps, req: IncomingMessage, res: ServerRespon
       return send(res, 200, url.pathname.endsWith('.js') ? 'text/javascript' : 'text/css', await readFile(file));
     }
     case '/api/graph': {
-      const g = deps.history.graph(seconds(url, DEFAULT_WINDOW_SECONDS));
-      return sendJson(res, 200, { ...g, targets: deps.history.targets, error: deps.history.lastError });
+      const window = seconds(url, DEFAULT_WINDOW_SECONDS);
+      const r = await fromTraffic(deps, (s) => graphFrom(s, window, deps.history.live));
+      const g = url.searchParams.get('proxies') === '1' ? { ...r.value, ...withNodeProxies(r.value, registryOf(deps).workloads) } : r.value;
+      return sendJson(res, 200, { ...g, source: r.source, prometheus: r.prometheus, targets: deps.history.targets, error: deps.history.lastError || r.error });
     }
     case '/api/series': {
       const edge = url.searchParams.get('edge');
-      if (!edge) return sendJson(res, 400, { error: { code: 'L4MESH_ERR_BAD_REQUEST', message: 'missing ?edge=<edge id from /api/graph>' } });
-      return sendJson(res, 200, { edge, points: deps.history.edgeSeries(edge, seconds(url, 300)) });
+      const node = url.searchParams.get('node');
+      if (!edge && !node) return sendJson(res, 400, { error: { code: 'L4MESH_ERR_BAD_REQUEST', message: 'missing ?edge=<edge id> or ?node=<node id> from /api/graph' } });
+      const window = seconds(url, 300);
+      if (!edge) {
+        const r = await fromTraffic(deps, (s) => nodeSeriesFrom(s, node!, window));
+        return sendJson(res, 200, { node, source: r.source, points: r.value, error: r.error });
+      }
+      const reporter = url.searchParams.get('reporter') ?? undefined;
+      const r = await fromTraffic(deps, (s) => edgeSeriesFrom(s, edge, window, reporter));
+      return sendJson(res, 200, { edge, reporter: reporter ?? null, source: r.source, points: r.value, error: r.error });
     }
     case '/api/workloads': {
-      const proxies = await nodeProxies(deps.history);
-      const seen = new Map<string, Record<string, unknown>>();
-      for (const p of proxies) for (const w of p.dump?.workloads ?? []) seen.set(String(w['uid'] ?? w['name']), { ...w, reportedBy: p.proxy });
-      const certificates = proxies.flatMap((p) => (p.dump?.certificates ?? []).map((c) => ({ proxy: p.proxy, identity: c.identity, state: c.state, notAfter: c.certChain[0]?.expirationTime ?? null, serial: c.certChain[0]?.serialNumber ?? null })));
-      return sendJson(res, 200, { workloads: [...seen.values()], certificates });
+      const proxies = await nodeProxies(deps.history.targets);
+      const workloads = registryOf(deps).workloads.map((w) => ({
+        namespace: w.namespace,
+        pod: w.name,
+        workload: workloadNameOf(w),
+        addresses: w.addresses ?? [],
+        node: w.node ?? '',
+        serviceAccount: w.serviceAccount ?? '',
+        identity: identityOf(w),
+        status: w.status ?? '',
+        policies: w.authorizationPolicies ?? [],
+      }));
+      const certificates = proxies.flatMap((p) => (p.dump?.certificates ?? []).map((c) => ({ proxy: p.proxy, node: p.node, identity: c.identity, state: c.state, notAfter: c.certChain[0]?.expirationTime ?? null, serial: c.certChain[0]?.serialNumber ?? null })));
+      return sendJson(res, 200, { workloads, certificates });
     }
+    case '/api/workload': {
+      const [namespace, name] = [param(url, 'namespace'), param(url, 'name')];
+      const [proxies, lines] = await Promise.all([nodeProxies(deps.history.targets), accessLines(deps.stateDir, namespace, podNames(deps, namespace, name))]);
+      const pods = podsOf(registryOf(deps), namespace, name, certificatesByNode(proxies));
+      if (pods.length === 0) return sendJson(res, 404, { error: { code: 'L4MESH_ERR_NOT_FOUND', message: `no workload ${namespace}/${name} in the control plane's registry; see /api/workloads` } });
+      return sendJson(res, 200, { namespace, name, pods, lines });
+    }
+    case '/api/services':
+      return sendJson(res, 200, { services: servicesOf(registryOf(deps)) });
+    case '/api/policies':
+      return sendJson(res, 200, { policies: policiesOf(registryOf(deps)) });
     case '/api/proxies':
-      return sendJson(res, 200, { proxies: await nodeProxies(deps.history) });
+      return sendJson(res, 200, { proxies: await nodeProxies(deps.history.targets) });
+    case '/api/proxy': {
+      const node = param(url, 'node');
+      const p = (await nodeProxies(deps.history.targets)).find((x) => x.node === node);
+      if (!p) return sendJson(res, 404, { error: { code: 'L4MESH_ERR_NOT_FOUND', message: `no node proxy on node "${node}" in the control plane's service discovery; see /api/proxies` } });
+      return sendJson(res, 200, p);
+    }
     case '/api/logs':
-      return sendJson(res, 200, { lines: await accessLines(deps.stateDir, url.searchParams.get('workload')) });
+      return sendJson(res, 200, { lines: await accessLines(deps.stateDir, param(url, 'namespace'), podNames(deps, param(url, 'namespace'), param(url, 'workload'))) });
     default:
       return sendJson(res, 404, { error: { code: 'L4MESH_ERR_NOT_FOUND', message: `no console page or endpoint ${url.pathname}; see docs/dashboard.md` } });
   }

@@ -43,7 +43,9 @@ export type ErrorCode =
   // netns mode (src/dataplane/capture/netns): what it needs is missing (addon, root, Linux), or a
   // namespace/link/rule operation failed.
   | 'L4MESH_ERR_NETNS_UNAVAILABLE'
-  | 'L4MESH_ERR_NETNS';
+  | 'L4MESH_ERR_NETNS'
+  // The console's Prometheus (--prometheus or the one `dashboard prometheus` started) did not answer a query.
+  | 'L4MESH_ERR_PROMETHEUS';
 
 export class L4meshError extends Error {
   readonly code: ErrorCode;

@@ -1,8 +1,9 @@
-// The console's side panel: an edge's istio_tcp_* series over time as uPlot charts, or a workload's pods,
-// addresses, identity and certificate state with its recent access-log lines.
+// The console's side panel: an edge's istio_tcp_* series over time as uPlot charts (also per reporter), or a
+// workload's pods, addresses, node, identity and certificate state with its recent access-log lines.
 import uPlot from 'uplot';
 import type { GraphEdge, GraphNode } from '../graph.js';
-import type { SeriesPoint } from '../metrics-history.js';
+import type { PodDetails } from '../mesh-views.js';
+import type { NodePoint, SeriesPoint } from '../traffic-source.js';
 import { formatRate } from './graph-view.js';
 
 const CHART_WIDTH = 330;
@@ -15,20 +16,27 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string,
   return e;
 }
 
-async function getJson<T>(path: string): Promise<T> {
+export async function getJson<T>(path: string): Promise<T> {
   const res = await fetch(path);
   if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
   return (await res.json()) as T;
 }
 
-function chart(title: string, points: SeriesPoint[], lines: Array<[string, (p: SeriesPoint) => number, string]>, unit: (v: number) => string): HTMLElement {
-  const box = el('figure', { class: 'chart', 'data-points': String(points.length) }, el('figcaption', {}, title));
-  const data: uPlot.AlignedData = [points.map((p) => p.t), ...lines.map(([, f]) => points.map(f))];
+type Line<P extends { t: number }> = [label: string, points: P[], value: (p: P) => number, stroke: string];
+
+/** A uPlot chart on the first line's time steps; another line's missing step (a scrape between two requests) is a gap. */
+function chart<P extends { t: number }>(title: string, lines: Array<Line<P>>, unit: (v: number) => string): HTMLElement {
+  const steps = lines[0]?.[1] ?? [];
+  const box = el('figure', { class: 'chart', 'data-points': String(steps.length) }, el('figcaption', {}, title));
+  const at = lines.map(([, points]) => new Map(points.map((p) => [p.t, p])));
+  const data: uPlot.AlignedData = [steps.map((p) => p.t), ...lines.map(([, , f], i) => steps.map((s) => (at[i]!.has(s.t) ? f(at[i]!.get(s.t)!) : null)))];
   new uPlot(
     {
       width: CHART_WIDTH,
       height: CHART_HEIGHT,
-      series: [{}, ...lines.map(([label, , stroke]) => ({ label, stroke, width: 1.5 }))],
+      // A static legend (names and colours only): the live one adds a row of "--" values to every chart.
+      legend: { live: false },
+      series: [{}, ...lines.map(([label, , , stroke]) => ({ label, stroke, width: 1.5 }))],
       axes: [{}, { values: (_u, vals) => vals.map(unit), size: 70 }],
     },
     data,
@@ -38,7 +46,8 @@ function chart(title: string, points: SeriesPoint[], lines: Array<[string, (p: S
 }
 
 export async function showEdge(panel: HTMLElement, edge: GraphEdge, windowSeconds: number): Promise<void> {
-  const { points } = await getJson<{ points: SeriesPoint[] }>(`/api/series?edge=${encodeURIComponent(edge.id)}&window=${windowSeconds}`);
+  const series = (reporter: string) => getJson<{ points: SeriesPoint[] }>(`/api/series?edge=${encodeURIComponent(edge.id)}&window=${windowSeconds}${reporter ? `&reporter=${reporter}` : ''}`).then((r) => r.points);
+  const [points, bySource, byDestination] = await Promise.all([series(''), series('source'), series('destination')]);
   const facts = el(
     'dl',
     {},
@@ -58,34 +67,47 @@ export async function showEdge(panel: HTMLElement, edge: GraphEdge, windowSecond
   panel.replaceChildren(
     el('h2', {}, `${edge.source.replace(/^\w+:/, '')} → ${edge.target.replace(/^\w+:/, '')}`),
     facts,
-    chart('bytes/s', points, [['sent', (p) => p.bytesSentPerSec, '#3182ce'], ['received', (p) => p.bytesReceivedPerSec, '#38a169']], formatRate),
-    chart('connections/s', points, [['opened', (p) => p.connectionsOpenedPerSec, '#805ad5'], ['closed', (p) => p.connectionsClosedPerSec, '#d69e2e']], (v) => v.toFixed(2)),
+    chart(`bytes/s (reporter ${edge.reporter})`, [['sent', points, (p) => p.bytesSentPerSec, '#3182ce'], ['received', points, (p) => p.bytesReceivedPerSec, '#38a169']], formatRate),
+    chart('connections/s', [['opened', points, (p) => p.connectionsOpenedPerSec, '#805ad5'], ['closed', points, (p) => p.connectionsClosedPerSec, '#d69e2e']], (v) => v.toFixed(2)),
+    chart('sent bytes/s by reporter', [['source', bySource, (p) => p.bytesSentPerSec, '#2b6cb0'], ['destination', byDestination, (p) => p.bytesSentPerSec, '#c05621']], formatRate),
   );
 }
 
-interface WorkloadInfo {
-  name: string;
-  namespace: string;
-  workloadName?: string;
-  addresses?: string[];
-  node?: string;
-  serviceAccount?: string;
-  status?: string;
-}
-
-export async function showNode(panel: HTMLElement, node: GraphNode): Promise<void> {
+/** A workload's or service's traffic in and out over time; for a workload also its pods (IP, node, identity, certificate) and recent access-log lines. */
+export async function showNode(panel: HTMLElement, node: GraphNode, windowSeconds: number): Promise<void> {
   panel.replaceChildren(el('h2', {}, `${node.kind} ${node.namespace ? `${node.namespace}/` : ''}${node.label}`));
+  if (node.kind === 'proxy') {
+    panel.append(el('p', {}, el('a', { href: `?page=proxy&node=${encodeURIComponent(node.id.slice('proxy:'.length))}` }, 'config dump and connections')));
+    return;
+  }
+  if (node.kind !== 'workload' && node.kind !== 'service') return;
+  const { points } = await getJson<{ points: NodePoint[] }>(`/api/series?node=${encodeURIComponent(node.id)}&window=${windowSeconds}`);
+  panel.append(
+    chart('bytes/s in and out (client→server)', [['in', points, (p) => p.inBytesPerSec, '#3182ce'], ['out', points, (p) => p.outBytesPerSec, '#38a169']], formatRate),
+    chart('connections opened/s', [['in', points, (p) => p.inConnectionsOpenedPerSec, '#805ad5'], ['out', points, (p) => p.outConnectionsOpenedPerSec, '#d69e2e']], (v) => v.toFixed(2)),
+  );
   if (node.kind !== 'workload') return;
-  const [{ workloads, certificates }, { lines }] = await Promise.all([
-    getJson<{ workloads: WorkloadInfo[]; certificates: Array<{ identity: string; state: string; notAfter: string | null }> }>('/api/workloads'),
-    getJson<{ lines: string[] }>(`/api/logs?workload=${encodeURIComponent(node.label)}`),
-  ]);
-  const pods = workloads.filter((w) => w.namespace === node.namespace && (w.workloadName ?? w.name) === node.label);
-  const rows = pods.map((p) => {
-    const identity = `spiffe://cluster.local/ns/${p.namespace}/sa/${p.serviceAccount ?? 'default'}`;
-    const cert = certificates.find((c) => c.identity === identity);
-    return el('tr', {}, el('td', {}, p.name), el('td', {}, (p.addresses ?? []).join(', ')), el('td', {}, p.node ?? ''), el('td', {}, identity), el('td', {}, cert ? `${cert.state} until ${cert.notAfter ?? '?'}` : 'none'));
-  });
-  const head = el('tr', {}, ...['pod', 'IP', 'node', 'identity', 'certificate'].map((h) => el('th', {}, h)));
-  panel.append(el('table', { class: 'pods' }, head, ...rows), el('h3', {}, 'recent access log'), el('pre', { class: 'log' }, lines.slice(-20).join('\n') || '(none yet)'));
+  const { pods, lines } = await getJson<{ pods: PodDetails[]; lines: string[] }>(`/api/workload?namespace=${encodeURIComponent(node.namespace ?? '')}&name=${encodeURIComponent(node.label)}`);
+  // One block per pod: a 360 px panel has no room for a five-column table with SPIFFE identities in it.
+  const blocks = pods.map((p) =>
+    el(
+      'dl',
+      { class: 'pod', 'data-pod': p.name },
+      ...(
+        [
+          ['pod', 'pod-name', p.name],
+          ['IP', 'pod-ip', p.addresses.join(', ')],
+          ['node', 'pod-node', p.node],
+          ['identity', 'pod-identity', p.identity],
+          ['certificate', 'pod-cert', p.certificate ? `${p.certificate.state}, until ${p.certificate.notAfter ?? '?'}` : 'none on its node proxy'],
+        ] as const
+      ).flatMap(([label, cls, value]) => [el('dt', {}, label), el('dd', { class: cls }, value)]),
+    ),
+  );
+  panel.append(
+    el('h3', {}, `pods (${pods.length})`),
+    ...blocks,
+    el('h3', {}, 'recent access log'),
+    el('pre', { class: 'log', 'data-lines': String(lines.length) }, lines.slice(-20).join('\n') || '(none yet)'),
+  );
 }

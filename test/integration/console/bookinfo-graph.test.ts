@@ -1,11 +1,15 @@
-// The console in Debian's Chromium (playwright-core, headless) with Bookinfo in the mesh and traffic flowing:
-// the productpage → reviews → ratings → postgres path is drawn, ratings-v2 → postgres shows the bytes/s the
-// proxies' own counters give over the same window (within 10 %) with a lock, a click on that edge opens a
-// chart with data points, and a deleted Deployment's node leaves the graph within the refresh window.
+// The console in Debian's Chromium (playwright-core, headless, 1280×800) with Bookinfo in the mesh and traffic
+// flowing: the productpage → reviews → ratings → postgres path is drawn, ratings-v2 → postgres shows the bytes/s
+// the proxies' own counters give over the same window (within 10 %) with a lock, a click on that edge opens a
+// chart with data points (the screenshot docs/dashboard.md shows), the same edge is reached and opened by
+// keyboard, app boxes sit inside their namespace box, a click on ratings-v2 shows its traffic chart, its pod, IP,
+// node, identity, certificate and access-log lines, the node-proxies toggle draws them, the page fits 1280×800 with readable text, a deleted Deployment's node
+// leaves the graph within the refresh window, and the workloads, node-proxy and policies pages answer with
+// their state in the URL (the policies page with the workloads a policy selects).
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +18,7 @@ import { test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { packageRoot } from '../../../src/config/paths.js';
 import { parsePrometheusText, type Sample } from '../../../src/console/prometheus-text.js';
+import { controlPlaneUrl, readLayout } from '../../../src/localrun/layout.js';
 import { deployBookinfo } from '../../../samples/bookinfo/demo/deploy.js';
 import { startBookinfoMesh } from '../../support/bookinfo-mesh.js';
 import type { TestSetup } from '../../support/test-setup.js';
@@ -23,10 +28,35 @@ const WINDOW_SECONDS = 60;
 const PAGE_INTERVAL_MS = 2_000;
 /** The graph refreshes every 5 s and the console scrapes every 2 s; a loaded machine gets much more. */
 const REFRESH_DEADLINE_MS = 45_000;
+/**
+ * A deleted workload must be gone within two page refreshes (5 s) plus a scrape (2 s) and the runtime's
+ * reconcile; 20 s leaves room for a loaded 2-core machine without passing a console that missed refreshes.
+ */
+const REFRESH_WINDOW_MS = 20_000;
+/** Tab presses to reach one edge button: header controls, then up to ~40 edges. */
+const MAX_TABS = 150;
+/** The smallest text the page may show, in CSS px, at 1280×800. */
+const MIN_FONT_PX = 11;
 const EDGE = 'wl:default/ratings-v2->svc:default/postgres';
 const setup = (await import(pathToFileURL(join(packageRoot(), 'scripts', 'test-setup.mjs')).href)) as TestSetup;
 const CHROMIUM = setup.CHROMIUM;
 const SCREENSHOT = join(packageRoot(), 'docs', 'dashboard-bookinfo.png');
+/** Denies only a namespace nothing runs in: it changes no traffic, and the policies page must list whom it selects. */
+const POLICY = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: deny-from-nowhere
+  namespace: default
+spec:
+  selector:
+    matchLabels:
+      app: ratings
+  action: DENY
+  rules:
+  - from:
+    - source:
+        namespaces: ["nowhere"]
+`;
 
 function get(url: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -59,6 +89,7 @@ test('the console draws Bookinfo live in Chromium, with rates that match the pro
   const profile = await mkdtemp(join(tmpdir(), 'l4mesh-chromium-'));
   let trafficOn = true;
   let scraping = true;
+  let consoleOut = '';
   try {
     const host = (await mesh.cli.podEnv('curl', 'PRODUCTPAGE_SERVICE_HOST')).trim();
     const port = Number(await mesh.cli.podEnv('curl', 'PRODUCTPAGE_SERVICE_PORT'));
@@ -73,21 +104,25 @@ test('the console draws Bookinfo live in Chromium, with rates that match the pro
     const address = `127.${mesh.base}.0.250`;
     const dash = spawn(process.execPath, [join(packageRoot(), 'bin', 'l4mesh'), 'dashboard', '--address', address, '--port', '0', '--state-dir', mesh.stateDir], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(dash);
-    let out = '';
-    dash.stdout!.on('data', (b: Buffer) => (out += b));
-    dash.stderr!.on('data', (b: Buffer) => (out += b));
+    dash.stdout!.on('data', (b: Buffer) => (consoleOut += b));
+    dash.stderr!.on('data', (b: Buffer) => (consoleOut += b));
     const deadline = Date.now() + 30_000;
-    while (!/l4mesh console: (http:\/\/\S+)/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    const url = /l4mesh console: (http:\/\/\S+)/.exec(out)?.[1];
-    assert.ok(url, `no URL printed: ${out}`);
+    while (!/l4mesh console: (http:\/\/\S+)/.test(consoleOut) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const url = /l4mesh console: (http:\/\/\S+)/.exec(consoleOut)?.[1];
+    assert.ok(url, `no URL printed: ${consoleOut}`);
 
     // The proxies' own counters (targets as the console lists them), scraped by the test every 500 ms with their times.
     const own: Array<{ at: number; bytes: number }> = [];
     const scraper = (async () => {
       while (scraping) {
-        const graph = JSON.parse(await get(`${url}api/graph`)) as { targets: Array<{ url: string }> };
-        const texts = await Promise.all(graph.targets.map((t) => get(t.url).catch(() => '')));
-        own.push({ at: Date.now(), bytes: texts.reduce((n, t) => n + ratingsToPostgres(parsePrometheusText(t)), 0) });
+        // A failed round is skipped (the console is killed under it when the test ends), never left unhandled.
+        try {
+          const graph = JSON.parse(await get(`${url}api/graph`)) as { targets: Array<{ url: string }> };
+          const texts = await Promise.all(graph.targets.map((t) => get(t.url).catch(() => '')));
+          own.push({ at: Date.now(), bytes: texts.reduce((n, t) => n + ratingsToPostgres(parsePrometheusText(t)), 0) });
+        } catch {
+          // The next round tries again.
+        }
         await new Promise((r) => setTimeout(r, 500));
       }
     })();
@@ -130,12 +165,18 @@ test('the console draws Bookinfo live in Chromium, with rates that match the pro
       assert.ok(expected > 0);
       assert.ok(Math.abs(shown.rate - expected) <= 0.1 * expected, `console ${shown.rate} B/s vs proxies ${expected} B/s`);
 
-      // A click on the edge where Cytoscape draws it opens its chart.
+      // A click on the edge where Cytoscape draws it opens its chart: at a point of the edge that no node covers.
       const mid = await page.evaluate((edge) => {
-        const cy = (window as unknown as { l4meshConsole: { cy: { getElementById(id: string): { renderedMidpoint(): { x: number; y: number } } } } }).l4meshConsole.cy;
+        type Pt = { x: number; y: number };
+        type Bb = { x1: number; y1: number; x2: number; y2: number };
+        const cy = (window as unknown as { l4meshConsole: { cy: { getElementById(id: string): { renderedSourceEndpoint(): Pt; renderedTargetEndpoint(): Pt }; nodes(sel: string): { map<T>(f: (n: { renderedBoundingBox(): Bb }) => T): T[] } } } }).l4meshConsole.cy;
         const box = document.getElementById('cy')!.getBoundingClientRect();
-        const m = cy.getElementById(edge).renderedMidpoint();
-        return { x: box.left + m.x, y: box.top + m.y };
+        const e = cy.getElementById(edge);
+        const [a, b] = [e.renderedSourceEndpoint(), e.renderedTargetEndpoint()];
+        const leaves = cy.nodes('.workload, .service, .unknown').map((n) => n.renderedBoundingBox());
+        const covered = (p: Pt) => leaves.some((bb) => p.x >= bb.x1 - 4 && p.x <= bb.x2 + 4 && p.y >= bb.y1 - 4 && p.y <= bb.y2 + 4);
+        const at = [0.5, 0.4, 0.6, 0.3, 0.7].map((t) => ({ x: a.x + t * (b.x - a.x), y: a.y + t * (b.y - a.y) })).find((p) => !covered(p)) ?? { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 };
+        return { x: box.left + at.x, y: box.top + at.y };
       }, EDGE);
       await page.mouse.click(mid.x, mid.y);
       await page.waitForSelector('#panel .chart[data-points] canvas', { timeout: 30_000 });
@@ -145,12 +186,124 @@ test('the console draws Bookinfo live in Chromium, with rates that match the pro
       await mkdir(join(packageRoot(), 'docs'), { recursive: true });
       await page.screenshot({ path: SCREENSHOT });
 
+      // Escape closes the selection; the keyboard reaches the same edge in the list and Enter opens it again.
+      await page.keyboard.press('Escape');
+      await page.waitForFunction(() => new URLSearchParams(location.search).get('sel') === null && document.querySelector('#panel .chart') === null, undefined, { timeout: 10_000 });
+      await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+      let tabs = 0;
+      for (; tabs < MAX_TABS; tabs++) {
+        await page.keyboard.press('Tab');
+        if ((await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset['edge'] ?? null)) === EDGE) break;
+      }
+      assert.ok(tabs < MAX_TABS, `${EDGE} not reached with ${MAX_TABS} Tab presses`);
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('#panel .chart[data-points] canvas', { timeout: 30_000 });
+      assert.equal(await page.evaluate(() => new URLSearchParams(location.search).get('sel')), EDGE);
+      process.stdout.write(`# ${EDGE} reached with ${tabs + 1} Tab presses, opened with Enter\n`);
+
+      // Every app box is drawn inside its namespace box, every workload inside its app box.
+      const boxes = await page.evaluate(() => {
+        type Box = { x1: number; y1: number; x2: number; y2: number };
+        type N = { id(): string; data(k: string): string; parent(): { id(): string; empty(): boolean; boundingBox(): Box }; boundingBox(): Box };
+        const cy = (window as unknown as { l4meshConsole: { cy: { nodes(sel: string): { map<T>(f: (n: N) => T): T[] } } } }).l4meshConsole.cy;
+        const inside = (a: Box, b: Box) => a.x1 >= b.x1 && a.y1 >= b.y1 && a.x2 <= b.x2 && a.y2 <= b.y2;
+        return cy.nodes('.app, .workload').map((n) => ({ id: n.id(), parent: n.parent().empty() ? null : n.parent().id(), inside: !n.parent().empty() && inside(n.boundingBox(), n.parent().boundingBox()) }));
+      });
+      for (const b of boxes) {
+        if (b.id.startsWith('app:')) assert.equal(b.parent, `ns:${b.id.slice(4).split('/')[0]}`, `${b.id} is not in its namespace box`);
+        if (b.id === 'wl:default/ratings-v2') assert.equal(b.parent, 'app:default/ratings');
+        assert.ok(b.inside, `${b.id} is drawn outside ${b.parent}`);
+      }
+      assert.ok(boxes.some((b) => b.id === 'app:default/ratings'), `no ratings app box: ${boxes.map((b) => b.id).join(' ')}`);
+
+      // A click on ratings-v2 on the canvas: its pod, IP, node, identity, certificate and access-log lines.
+      const registry = JSON.parse(await get(`${controlPlaneUrl(readLayout(mesh.stateDir))}/debug/registryz`)) as { workloads: Array<{ name: string; workloadName: string; addresses: string[]; node: string }> };
+      const pod = registry.workloads.find((w) => w.workloadName === 'ratings-v2')!;
+      const at = await page.evaluate((id) => {
+        const cy = (window as unknown as { l4meshConsole: { cy: { getElementById(id: string): { renderedPosition(): { x: number; y: number } } } } }).l4meshConsole.cy;
+        const box = document.getElementById('cy')!.getBoundingClientRect();
+        const p = cy.getElementById(id).renderedPosition();
+        return { x: box.left + p.x, y: box.top + p.y };
+      }, 'wl:default/ratings-v2');
+      await page.mouse.click(at.x, at.y);
+      await page.waitForSelector('#panel dl.pod', { timeout: 30_000 });
+      const nodePoints = Number(await page.getAttribute('#panel .chart[data-points]', 'data-points'));
+      assert.ok(nodePoints >= 10, `${nodePoints} points in ratings-v2's chart`);
+      const details = await page.evaluate(() => {
+        const dd = (cls: string) => Array.from(document.querySelectorAll(`#panel dl.pod .${cls}`)).map((e) => e.textContent);
+        const log = document.querySelector('#panel pre.log')!;
+        return { name: dd('pod-name'), ip: dd('pod-ip'), node: dd('pod-node'), identity: dd('pod-identity'), cert: dd('pod-cert'), lines: Number(log.getAttribute('data-lines')), log: log.textContent ?? '' };
+      });
+      assert.deepEqual([details.name, details.ip, details.node, details.identity], [[pod.name], [pod.addresses.join(', ')], [pod.node], ['spiffe://cluster.local/ns/default/sa/bookinfo-ratings-v2']]);
+      assert.match(details.cert[0]!, /^Available, until \d{4}-\d\d-\d\dT/);
+      assert.ok(details.lines > 0, 'no access-log lines for ratings-v2');
+      // Every line shown names the pod (the proxies log pod names); among them its own connections to the database.
+      for (const line of details.log.split('\n')) assert.ok(line.includes(`src.workload="${pod.name}"`) || line.includes(`dst.workload="${pod.name}"`), line);
+      assert.ok(details.log.includes(`src.workload="${pod.name}" src.namespace="default"`), `no line with ${pod.name} as the source:\n${details.log}`);
+
+      // The node proxies toggle: a node per node proxy, each carrying the workloads on its node; in the URL.
+      await page.check('#show-proxies');
+      await page.waitForFunction((edge) => {
+        const cy = (window as unknown as { l4meshConsole: { cy: { getElementById(id: string): { empty(): boolean } } } }).l4meshConsole.cy;
+        return !cy.getElementById(edge).empty();
+      }, `proxy:${pod.node}->wl:default/ratings-v2`, { timeout: 30_000, polling: 500 });
+      const proxyNodes = await page.evaluate(() => document.getElementById('cy')!.dataset['nodes']!.split(' ').filter((n) => n.startsWith('proxy:')).sort());
+      assert.deepEqual(proxyNodes, ['proxy:node-1', 'proxy:node-2']);
+      assert.equal(await page.evaluate(() => new URLSearchParams(location.search).get('proxies')), '1');
+      await page.uncheck('#show-proxies');
+      await page.waitForFunction(() => !document.getElementById('cy')!.dataset['nodes']!.includes('proxy:'), undefined, { timeout: 30_000, polling: 500 });
+
+      // Readable at 1280×800: nothing scrolls the page, the panel and the graph fit, no text smaller than 11 px.
+      const layout = await page.evaluate((minPx) => {
+        const rect = (sel: string) => document.querySelector(sel)!.getBoundingClientRect();
+        const small = Array.from(document.querySelectorAll('body *'))
+          .filter((e) => e.childNodes.length > 0 && Array.from(e.childNodes).some((c) => c.nodeType === Node.TEXT_NODE && c.textContent!.trim() !== '') && (e as HTMLElement).offsetParent !== null)
+          .filter((e) => parseFloat(getComputedStyle(e).fontSize) < minPx)
+          .map((e) => `${e.tagName}.${e.className}: ${getComputedStyle(e).fontSize}`);
+        return { scrollW: document.documentElement.scrollWidth, scrollH: document.documentElement.scrollHeight, panel: rect('#panel'), cy: rect('#cy'), small };
+      }, MIN_FONT_PX);
+      assert.deepEqual([layout.scrollW, layout.scrollH], [1280, 800]);
+      assert.ok(layout.panel.right <= 1280 && layout.panel.width >= 300, `panel at ${JSON.stringify(layout.panel)}`);
+      assert.ok(layout.cy.width >= 800 && layout.cy.height >= 400, `graph only ${layout.cy.width}×${layout.cy.height}`);
+      assert.deepEqual(layout.small, []);
+
       // A deleted Deployment leaves the drawn graph within the refresh window.
       assert.ok(shown.nodes.includes('wl:default/details-v1'), `details-v1 not drawn: ${shown.nodes.join(' ')}`);
       await mesh.cli.must(['delete', 'deployment', 'details-v1']);
       const deleted = Date.now();
       await page.waitForFunction(() => !document.getElementById('cy')!.dataset['nodes']!.split(' ').includes('wl:default/details-v1'), undefined, { timeout: REFRESH_DEADLINE_MS, polling: 500 });
-      process.stdout.write(`# details-v1 left the graph ${Date.now() - deleted} ms after its delete\n`);
+      const gone = Date.now() - deleted;
+      process.stdout.write(`# details-v1 left the graph ${gone} ms after its delete\n`);
+      assert.ok(gone <= REFRESH_WINDOW_MS, `details-v1 left the graph only after ${gone} ms`);
+
+      // The pages, opened from shared URLs: the filter and the namespace come from the query string.
+      await page.goto(`${url}?page=workloads&ns=default&q=ratings-v2`, { waitUntil: 'domcontentloaded', timeout: 60_000 });
+      await page.waitForSelector('#page table.list', { timeout: 30_000 });
+      const workloadRows = await page.$$eval('#page table.list tr:not(:first-of-type)', (rows) => rows.map((r) => Array.from(r.querySelectorAll('td')).slice(0, 4).map((td) => td.textContent)));
+      assert.deepEqual(workloadRows, [['default', 'ratings-v2', pod.name, pod.addresses.join(', ')]]);
+      assert.equal(await page.inputValue('#filter'), 'ratings-v2');
+      await page.fill('#filter', 'postgres');
+      await page.waitForFunction(() => new URLSearchParams(location.search).get('q') === 'postgres', undefined, { timeout: 10_000 });
+      await page.goto(`${url}?page=proxy&node=${pod.node}`, { waitUntil: 'domcontentloaded', timeout: 60_000 });
+      await page.waitForSelector('#page table.list', { timeout: 30_000 });
+      const captions = await page.$$eval('#page table.list caption', (cs) => cs.map((c) => c.textContent!.replace(/ \(.*$/, '')));
+      assert.deepEqual(captions, ['certificates', `workloads on ${pod.node}`, 'open connections']);
+      const identities = await page.$$eval('#page table.list:first-of-type td:first-child', (tds) => tds.map((t) => t.textContent));
+      assert.ok(identities.includes('spiffe://cluster.local/ns/default/sa/bookinfo-ratings-v2'), `certificates on ${pod.node}: ${identities.join(', ')}`);
+
+      // The policies page: a DENY policy for app=ratings lists both ratings workloads as what it selects.
+      const policyFile = join(profile, 'deny-from-nowhere.yaml');
+      await writeFile(policyFile, POLICY);
+      await mesh.cli.must(['apply', '-f', policyFile]);
+      const listed = async () => {
+        const { policies } = JSON.parse(await get(`${url}api/policies`)) as { policies: Array<{ name: string }> };
+        return policies.some((p) => p.name === 'deny-from-nowhere');
+      };
+      for (let i = 0; i < 60 && !(await listed()); i++) await new Promise((r) => setTimeout(r, 500));
+      await page.goto(`${url}?page=policies&ns=default`, { waitUntil: 'domcontentloaded', timeout: 60_000 });
+      await page.waitForSelector('#page table.list', { timeout: 30_000 });
+      const policyRows = await page.$$eval('#page table.list tr:not(:first-of-type)', (rows) => rows.map((r) => Array.from(r.querySelectorAll('td')).map((td) => td.textContent)));
+      assert.deepEqual(policyRows, [['default', 'AuthorizationPolicy', 'deny-from-nowhere', 'DENY (1 rules)', 'WORKLOAD_SELECTOR', 'app=ratings', 'default/ratings-v1, default/ratings-v2', '']]);
     } finally {
       await ctx.close();
     }
@@ -158,7 +311,7 @@ test('the console draws Bookinfo live in Chromium, with rates that match the pro
     scraping = false;
     await Promise.all([traffic, scraper]);
   } catch (err) {
-    process.stdout.write(`# deploy output:\n${mesh.log.join('\n')}\n`);
+    process.stdout.write(`# deploy output:\n${mesh.log.join('\n')}\n# console output:\n${consoleOut}\n`);
     throw err;
   } finally {
     trafficOn = false;

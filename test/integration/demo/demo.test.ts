@@ -34,7 +34,7 @@ function waitForOutput(get: () => string, pattern: RegExp, done: () => boolean, 
 test('npm run demo shows the ratings → postgres TCP metrics and a page with stars from the database', { timeout: 400_000 }, async () => {
   const mesh = await cliMesh();
   const recorded: Array<{ pid: number; startTime: string | null }> = [];
-  const child = spawn(process.execPath, [join(packageRoot(), 'scripts', 'demo.mjs'), '--duration', DEMO_DURATION, '--port', '0', '--no-prometheus', '--state-dir', mesh.stateDir], {
+  const child = spawn(process.execPath, [join(packageRoot(), 'scripts', 'demo.mjs'), '--duration', DEMO_DURATION, '--port', '0', '--no-prometheus', '--console-port', '0', '--state-dir', mesh.stateDir], {
     cwd: packageRoot(),
     env: { ...process.env, L4MESH_LOCAL_NET: `127.${mesh.base}`, L4MESH_STATE_DIR: mesh.stateDir },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -49,6 +49,11 @@ test('npm run demo shows the ratings → postgres TCP metrics and a page with st
     const podProcesses = readPodProcesses(mesh.stateDir);
     for (const r of Object.values(meshProcesses)) recorded.push(r);
     for (const r of Object.values(podProcesses)) recorded.push(r);
+
+    // The demo prints the console's URL, and the console answers there with its graph (no Prometheus: its own scrapes).
+    const [, consoleUrl] = await waitForOutput(() => out, /console +(http:\/\/127\.0\.0\.1:\d+\/)\n/, () => child.exitCode !== null, 30_000);
+    const graph = (await (await fetch(`${consoleUrl}api/graph`, { signal: AbortSignal.timeout(10_000) })).json()) as { source: string; prometheus: string | null };
+    assert.deepEqual([graph.source, graph.prometheus], ['proxies', null]);
 
     const res = await fetch(url!, { signal: AbortSignal.timeout(10_000) });
     assert.equal(res.status, 200);

@@ -3,26 +3,12 @@
 // 1 s, and answers /api/v1/query with the istio_tcp_* series and values the traffic produced.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { packageRoot } from '../../../src/config/paths.js';
 import { eventually } from '../../support/mesh.js';
-import type { TestSetup } from '../../support/test-setup.js';
+import { findPrometheus, startPrometheus, type TestPrometheus } from '../../support/prometheus.js';
 import { exchange, sizedRequest, startEchoMesh } from './telemetry-mesh.js';
-
-/** The suite's setup (npm's pretest) installs prometheus; its check here is the one the setup used. */
-const setup = (await import(pathToFileURL(join(packageRoot(), 'scripts', 'test-setup.mjs')).href)) as TestSetup;
-
-/** The prometheus binary, or why the test skips. Never installs: that is `npm test`'s setup's job. */
-function findPrometheus(): { path: string } | { skip: string } {
-  const wanted = setup.TEST_PACKAGES.find((p) => p.pkg === 'prometheus');
-  if (!wanted) throw new Error('scripts/test-setup.mjs no longer lists prometheus');
-  if (!wanted.present()) return { skip: setup.missingReason('prometheus') };
-  return { path: execFileSync('sh', ['-c', 'command -v prometheus'], { encoding: 'utf8' }).trim() };
-}
 
 interface VectorResult {
   metric: Record<string, string>;
@@ -44,8 +30,7 @@ test('real Prometheus: HTTP SD from the control plane, 1 s scrapes, istio_tcp_* 
   }
   const env = await startEchoMesh({ reportingDuration: '1s' });
   const dir = await mkdtemp(join(tmpdir(), 'l4mesh-prometheus-'));
-  let child: ChildProcess | undefined;
-  let output = '';
+  let prometheus: TestPrometheus | undefined;
   try {
     const { mesh, listen } = env;
     const sizes = [[300, 700], [1200, 50], [4096, 8192]] as const;
@@ -58,25 +43,8 @@ test('real Prometheus: HTTP SD from the control plane, 1 s scrapes, istio_tcp_* 
     const proxyTargets = targets.filter((g) => g.labels['role'] === 'ztunnel').flatMap((g) => g.targets).sort();
     assert.deepEqual(proxyTargets, [`127.${mesh.base}.0.1:15020`, `127.${mesh.base}.0.2:15020`]);
 
-    const listenAddr = `127.${mesh.base}.0.250:9090`;
-    await writeFile(
-      join(dir, 'prometheus.yml'),
-      `global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-  evaluation_interval: 1s
-scrape_configs:
-- job_name: l4mesh
-  http_sd_configs:
-  - url: ${sd}
-    refresh_interval: 1s
-`,
-    );
-    child = spawn(prom.path, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=${listenAddr}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (b: Buffer) => (output += b.toString()));
-    child.stderr!.on('data', (b: Buffer) => (output += b.toString()));
-    const base = `http://${listenAddr}`;
-    await eventually(async () => (await fetch(`${base}/-/ready`)).status === 200, 60_000, `prometheus ready (${output.slice(-500)})`);
+    prometheus = await startPrometheus(prom.path, dir, `127.${mesh.base}.0.250:9090`, sd);
+    const base = prometheus.url;
 
     // Every proxy target is up and scraped at /stats/prometheus (the SD's __metrics_path__).
     await eventually(async () => {
@@ -107,12 +75,7 @@ scrape_configs:
     const received = await query(base, 'sum by (reporter) (istio_tcp_received_bytes_total)');
     assert.deepEqual(received.map((r) => [r.metric['reporter'], Number(r.value[1])]).sort(), [['destination', sumA], ['source', sumA]]);
   } finally {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child!.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    }
+    await prometheus?.stop();
     await env.stop();
     await rm(dir, { recursive: true, force: true });
   }
