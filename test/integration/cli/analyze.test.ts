@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { withCliMesh } from './cli-fixture.js';
+import { reviewsDestinationRule, reviewsVirtualService, withCliMesh } from './cli-fixture.js';
 
 const REVIEWS = `apiVersion: v1
 kind: Service
@@ -23,29 +23,11 @@ spec:
     spec:
       containers: [{name: reviews, image: local/reviews, command: [sleep, "600"]}]
 ---
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: reviews}
-spec:
-  host: reviews
-  subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}}]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: reviews}
-spec:
-  hosts: [reviews]
-  http: [{route: [{destination: {host: reviews, subset: v1}}]}]
-`;
+${reviewsDestinationRule(['v1', 'v2'])}---
+${reviewsVirtualService('v1')}`;
 
 /** The DestinationRule edited later so that it no longer defines the subset the route uses. */
-const REVIEWS_RULE_V2_ONLY = `apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: reviews}
-spec:
-  host: reviews
-  subsets: [{name: v2, labels: {version: v2}}]
-`;
+const REVIEWS_RULE_V2_ONLY = reviewsDestinationRule(['v2']);
 
 test('analyze reports stored mistakes with codes, fixes and exit code 79', { timeout: 240_000 }, () =>
   withCliMesh(async (mesh) => {

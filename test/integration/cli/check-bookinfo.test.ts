@@ -10,19 +10,12 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packageRoot } from '../../../src/config/paths.js';
 import { eventually } from '../../support/mesh.js';
-import { parseTable, waitForReadyPods, withCliMesh, type CliMesh } from './cli-fixture.js';
+import { denyPrincipalPolicy, parseTable, reviewsDestinationRule, reviewsVirtualService, waitForReadyPods, withCliMesh, type CliMesh } from './cli-fixture.js';
 
 const BOOKINFO = join(packageRoot(), 'samples/bookinfo/platform/local/bookinfo.yaml');
 const CURL = join(packageRoot(), 'samples/curl/curl.yaml');
 
-const DENY_CURL = `apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: deny-curl}
-spec:
-  selector: {matchLabels: {app: productpage}}
-  action: DENY
-  rules: [{from: [{source: {principals: [cluster.local/ns/default/sa/curl]}}]}]
-`;
+const DENY_CURL = denyPrincipalPolicy('deny-curl', 'productpage', 'cluster.local/ns/default/sa/curl');
 
 const STRICT_AND_PLAIN_CLIENT = `apiVersion: security.istio.io/v1
 kind: PeerAuthentication
@@ -54,29 +47,10 @@ spec:
 `;
 
 /** Routes to subset v4 of reviews, which the DestinationRule defines at first. */
-const REVIEWS_ROUTES = `apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: reviews}
-spec:
-  host: reviews
-  subsets: [{name: v1, labels: {version: v1}}, {name: v4, labels: {version: v4}}]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: reviews}
-spec:
-  hosts: [reviews]
-  http: [{route: [{destination: {host: reviews, subset: v4}}]}]
-`;
+const REVIEWS_ROUTES = `${reviewsDestinationRule(['v1', 'v4'])}---\n${reviewsVirtualService('v4')}`;
 
 /** The DestinationRule edited later: subset v4 is gone, the route to it stays (apply checks one apply only). */
-const REVIEWS_RULE_WITHOUT_V4 = `apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: reviews}
-spec:
-  host: reviews
-  subsets: [{name: v1, labels: {version: v1}}]
-`;
+const REVIEWS_RULE_WITHOUT_V4 = reviewsDestinationRule(['v1']);
 
 interface Hop {
   step: string;

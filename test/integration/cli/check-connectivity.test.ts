@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eventually } from '../../support/mesh.js';
-import { waitForReadyPods, withCliMesh } from './cli-fixture.js';
+import { denyPrincipalPolicy, waitForReadyPods, withCliMesh } from './cli-fixture.js';
 
 const APP = `apiVersion: v1
 kind: Service
@@ -55,14 +55,7 @@ spec:
       containers: [{name: client, image: local/client, command: [sleep, "3600"]}]
 `;
 
-const DENY = `apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: deny-client}
-spec:
-  selector: {matchLabels: {app: echo}}
-  action: DENY
-  rules: [{from: [{source: {principals: [cluster.local/ns/default/sa/client]}}]}]
-`;
+const DENY = denyPrincipalPolicy('deny-client', 'echo', 'cluster.local/ns/default/sa/client');
 
 interface Report {
   ok: boolean;

@@ -165,3 +165,37 @@ export async function waitForReadyPods(mesh: CliMesh, count: number, timeoutMs =
     throw new Error(`${err.message}\n${pods}`);
   });
 }
+
+/** A DestinationRule for `reviews` defining `subsets`, each selecting the pods labelled version=<subset>. */
+export function reviewsDestinationRule(subsets: readonly string[]): string {
+  return `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews}
+spec:
+  host: reviews
+  subsets: [${subsets.map((s) => `{name: ${s}, labels: {version: ${s}}}`).join(', ')}]
+`;
+}
+
+/** A VirtualService sending every HTTP request for `reviews` to `subset`. */
+export function reviewsVirtualService(subset: string): string {
+  return `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews}
+spec:
+  hosts: [reviews]
+  http: [{route: [{destination: {host: reviews, subset: ${subset}}}]}]
+`;
+}
+
+/** An AuthorizationPolicy `name` denying `principal` (no spiffe:// scheme) at the pods labelled app=`app`. */
+export function denyPrincipalPolicy(name: string, app: string, principal: string): string {
+  return `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: ${name}}
+spec:
+  selector: {matchLabels: {app: ${app}}}
+  action: DENY
+  rules: [{from: [{source: {principals: [${principal}]}}]}]
+`;
+}
