@@ -4,6 +4,8 @@ import type { MeshAuthorization, MeshService, MeshWorkload } from '../api/mesh.j
 import { CONVERTED_PEER_AUTHENTICATION_PREFIX, STATIC_STRICT_POLICY_NAME } from '../controlplane/registry/peer-authentication.js';
 import { authorize } from '../dataplane/rbac.js';
 import { ProxyState, type Endpoint } from '../dataplane/state/proxy-state.js';
+import type { TraceDecision } from '../dataplane/trace/trace-store.js';
+import type { Finding } from '../analysis/messages.js';
 
 export type Verdict = 'OK' | 'FAIL' | 'WARN' | 'INFO';
 
@@ -14,6 +16,8 @@ export interface Hop {
   detail: string;
   cause?: string;
   next?: string;
+  /** What the proxies recorded for the probe at this hop (`node-2 inbound: allowed by …`). */
+  evidence?: string[];
 }
 
 export interface PathReport {
@@ -24,6 +28,12 @@ export interface PathReport {
   hops: Hop[];
   /** The endpoint the hops after `endpoints` were worked out for. */
   endpoint?: { workload: string; address: string; port: number; node: string };
+  /** Addresses of the waypoint instances the path goes through (their admin ports hold the probe's trace too). */
+  waypointAddresses?: string[];
+  /** What `l4mesh analyze` finds wrong in the configuration of this path (also shown as hop evidence). */
+  findings?: Finding[];
+  /** The probe's trace id and every decision the proxies on the path recorded for it. */
+  trace?: { id: string; decisions: TraceDecision[] };
 }
 
 /** The mesh as a node proxy holds it: the three lists of its /config_dump. */
@@ -118,8 +128,8 @@ export function explainPath(view: MeshView, query: PathQuery): PathReport {
     detail: !enrolled
       ? `${describeWorkload(source)} is outside the mesh (istio.io/dataplane-mode=none): it connects directly, in plaintext, uncounted`
       : query.mode === 'netns'
-        ? `${describeWorkload(source)}: in-pod redirect of outbound TCP to the node proxy's OUTBOUND_CAPTURE_PORT listener`
-        : `${describeWorkload(source)}: its outbound listener for the target on ${source.node}'s node proxy (<SVC>_SERVICE_HOST in its environment)`,
+        ? `netns mode: ${describeWorkload(source)}: in-pod redirect of outbound TCP to the node proxy's OUTBOUND_CAPTURE_PORT listener`
+        : `local mode: ${describeWorkload(source)}: its outbound listener for the target on ${source.node}'s node proxy (<SVC>_SERVICE_HOST in its environment)`,
   });
 
   const target = resolveTarget(state, source, query.target);
@@ -163,10 +173,12 @@ export function explainPath(view: MeshView, query: PathQuery): PathReport {
   }
 
   const waypoint = state.waypointFor(waypointOf);
+  let waypointAddresses: string[] | undefined;
   if (waypoint) {
     const name = waypoint.gateway.hostname ? `${waypoint.gateway.hostname.namespace}/${waypoint.gateway.hostname.hostname}` : (waypoint.gateway.address?.address ?? '');
     if (waypoint.endpoints.length === 0) return fail('waypoint', `waypoint ${name}`, 'the waypoint it must go through has no healthy instance (traffic is refused, never sent around it)', 'l4mesh get pods -A; l4mesh waypoint apply -n NS');
     hops.push({ step: 'waypoint', verdict: 'OK', detail: `through waypoint ${name} at ${waypoint.endpoints.map((e) => `${e.workload.addresses[0]}:${e.targetPort}`).join(', ')} (L7 routing and policy there)` });
+    waypointAddresses = waypoint.endpoints.map((e) => e.workload.addresses[0] ?? '').filter(Boolean);
   } else {
     hops.push({ step: 'waypoint', verdict: 'INFO', detail: 'no waypoint: node proxy to node proxy' });
   }
@@ -189,14 +201,17 @@ export function explainPath(view: MeshView, query: PathQuery): PathReport {
           ? { verdict: 'WARN' as const, detail: `plaintext from outside the mesh into ${dst.node}'s node proxy (INBOUND_PORT)` }
           : { verdict: 'OK' as const, detail: `HBONE ${source.node} → ${dst.node}${source.node === dst.node ? ' (same node)' : ''}, CONNECT ${endpoint.address}:${endpoint.port}; peer identity must be ${state.identityOf(dst)}` };
   hops.push({ step: 'tunnel', ...tunnel });
+  const wp = waypointAddresses ? { waypointAddresses } : {};
+  // A PeerAuthentication has no rules of its own: the rule index only names an AuthorizationPolicy's.
+  const rule = (key: string) => (chosen.d.rule !== undefined && policySource(key).startsWith('AuthorizationPolicy') ? ` rule ${chosen.d.rule}` : '');
   if (!chosen.d.allowed) {
-    const by = chosen.d.policy ? `denied by ${policySource(chosen.d.policy)}` : 'denied: ALLOW policies apply to the destination and none matched';
+    const by = chosen.d.policy ? `denied by ${policySource(chosen.d.policy)}${rule(chosen.d.policy)}` : 'denied: ALLOW policies apply to the destination and none matched';
     const who = sourceIdentity ? `source principal ${sourceIdentity.replace(/^spiffe:\/\//, '')}` : 'a plaintext source (no principal)';
     const next = chosen.d.policy ? `l4mesh ztunnel-config policies; l4mesh get ${getArgs(chosen.d.policy)} -o yaml` : `l4mesh ztunnel-config policies -n ${dst.namespace}`;
     hops.push({ step: 'policy', verdict: 'FAIL', detail: `${dst.node}'s node proxy for ${endpoint.workload}: ${by}`, cause: `${by}: ${who} (${chosen.d.reason})`, next });
-    return report(false, { port, endpoint });
+    return report(false, { port, endpoint, ...wp });
   }
-  hops.push({ step: 'policy', verdict: 'OK', detail: `${dst.node}'s node proxy for ${endpoint.workload}: allowed (${chosen.d.policy ? `${chosen.d.reason} — ${policySource(chosen.d.policy)}` : chosen.d.reason})` });
+  hops.push({ step: 'policy', verdict: 'OK', detail: `${dst.node}'s node proxy for ${endpoint.workload}: allowed (${chosen.d.policy ? `${chosen.d.reason} — ${policySource(chosen.d.policy)}${rule(chosen.d.policy)}` : chosen.d.reason})` });
   hops.push({ step: 'dial', verdict: 'INFO', detail: `${dst.node}'s node proxy dials ${endpoint.address}:${endpoint.port}` });
-  return report(true, { port, endpoint });
+  return report(true, { port, endpoint, ...wp });
 }

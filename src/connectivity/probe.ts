@@ -1,6 +1,6 @@
 // The real probe of `l4mesh check connectivity`: one TCP connection through the source workload's own
 // outbound listener (local mode), what happened to it, and the access-log lines the node proxies wrote for it.
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import type { OutboundMapping } from '../dataplane/capture/capture.js';
 import type { Hop } from './path.js';
@@ -11,37 +11,87 @@ export const PROBE_HOLD_MS = 1_500;
 const CONNECT_TIMEOUT_MS = 5_000;
 
 export interface ProbeResult {
-  outcome: 'held' | 'reset' | 'closed' | 'refused' | 'timeout';
+  /** `answered`: the probe sent a request and the server answered and closed cleanly (HTTP with `connection: close`). */
+  outcome: 'held' | 'answered' | 'reset' | 'closed' | 'refused' | 'timeout';
   /** Bytes the destination sent first (server-first protocols such as PostgreSQL's are not among them: it waits). */
   bytesReceived: number;
   elapsedMs: number;
   startedAt: number;
   /** The probe socket's local port: the proxies log it in `src.addr` (the destination sees the source pod's IP with it). */
   localPort?: number;
+  /** Bytes the probe wrote (its request, when it sent one). */
+  bytesSent: number;
+  /** The first line the server answered with (an HTTP status line), when it answered. */
+  firstLine?: string;
+  /** The local port was taken between choosing and binding it: the caller picks another. */
+  addressInUse?: boolean;
+}
+
+export interface ProbeOptions {
+  /** Connect from this address and port: the source proxy was told to trace the connection from there. */
+  localAddress?: string;
+  localPort?: number;
+  /** Written once connected (an HTTP request to an HTTP port), so bytes flow both ways. */
+  payload?: string;
+}
+
+/** The address the probe connects from when the source proxy is told to trace it. */
+export const PROBE_LOCAL_ADDRESS = '127.0.0.1';
+
+/** A free port on `address` to connect from (the kernel's pick, released just before the probe binds it). */
+export function freeLocalPort(address = PROBE_LOCAL_ADDRESS): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, address, () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** One HTTP/1.1 request for an HTTP port: the server answers and closes, so both directions carry bytes. */
+export function httpProbeRequest(hostname: string): string {
+  return `GET / HTTP/1.1\r\nhost: ${hostname}\r\nuser-agent: l4mesh-check\r\nconnection: close\r\n\r\n`;
 }
 
 /** Connects to `mapping`'s listener, holds the connection PROBE_HOLD_MS unless it ends first, then closes it. */
-export function probe(mapping: OutboundMapping): Promise<ProbeResult> {
+export function probe(mapping: OutboundMapping, options: ProbeOptions = {}): Promise<ProbeResult> {
   const startedAt = Date.now();
   return new Promise((resolve) => {
     let bytesReceived = 0;
+    let bytesSent = 0;
+    let head = '';
     let done = false;
     let closing = false;
     let localPort: number | undefined;
-    const socket = connect({ host: mapping.listenAddress, port: mapping.listenPort });
+    const socket = connect({
+      host: mapping.listenAddress,
+      port: mapping.listenPort,
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+      ...(options.localPort ? { localPort: options.localPort } : {}),
+    });
+    let addressInUse = false;
     const finish = (outcome: ProbeResult['outcome']) => {
       if (done) return;
       done = true;
       clearTimeout(connectTimer);
       clearTimeout(holdTimer);
       socket.destroy();
-      resolve({ outcome, bytesReceived, elapsedMs: Date.now() - startedAt, startedAt, ...(localPort !== undefined ? { localPort } : {}) });
+      const firstLine = head.includes('\r\n') ? head.slice(0, head.indexOf('\r\n')) : undefined;
+      // A connection the proxy resets at once can end before 'connect' is emitted: the bound port is still ours.
+      localPort ??= options.localPort;
+      resolve({ outcome, bytesReceived, bytesSent, elapsedMs: Date.now() - startedAt, startedAt, ...(localPort !== undefined ? { localPort } : {}), ...(firstLine ? { firstLine } : {}), ...(addressInUse ? { addressInUse } : {}) });
     };
     const connectTimer = setTimeout(() => finish('timeout'), CONNECT_TIMEOUT_MS);
     let holdTimer: NodeJS.Timeout | undefined;
     socket.once('connect', () => {
       clearTimeout(connectTimer);
       localPort = socket.localPort;
+      if (options.payload) {
+        bytesSent = Buffer.byteLength(options.payload);
+        socket.write(options.payload);
+      }
       holdTimer = setTimeout(() => {
         // A clean close after the hold: the proxy logs the connection as complete.
         closing = true;
@@ -50,9 +100,15 @@ export function probe(mapping: OutboundMapping): Promise<ProbeResult> {
         setTimeout(() => finish('held'), 2_000).unref();
       }, PROBE_HOLD_MS);
     });
-    socket.on('data', (b: Buffer) => (bytesReceived += b.length));
-    socket.once('error', (err: NodeJS.ErrnoException) => finish(err.code === 'ECONNREFUSED' ? 'refused' : err.code === 'ECONNRESET' ? 'reset' : 'closed'));
-    socket.once('end', () => finish(closing ? 'held' : 'closed'));
+    socket.on('data', (b: Buffer) => {
+      bytesReceived += b.length;
+      if (head.length < 256) head += b.toString('latin1', 0, Math.min(b.length, 256));
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      addressInUse = err.code === 'EADDRINUSE';
+      finish(err.code === 'ECONNREFUSED' ? 'refused' : err.code === 'ECONNRESET' ? 'reset' : 'closed');
+    });
+    socket.once('end', () => finish(closing ? 'held' : options.payload && bytesReceived > 0 ? 'answered' : 'closed'));
   });
 }
 
@@ -102,6 +158,7 @@ export async function accessLines(files: ReadonlyArray<{ node: string; file: str
 /** Which hop an access-log `error=` belongs to, and what it most likely means (the error itself is shown beside it). */
 export function hopOfError(error: string): Pick<Hop, 'step' | 'cause'> {
   const e = error.toLowerCase();
+  if (e.includes('not defined by any destinationrule')) return { step: 'waypoint', cause: 'a VirtualService routes to a subset no DestinationRule defines: every request routed there is answered 503 (l4mesh analyze reports it as IST0101)' };
   if (e.includes('no healthy upstream')) return { step: 'endpoints', cause: 'no healthy endpoint when the connection arrived' };
   if (e.includes('denied') || e.includes('policy')) return { step: 'policy', cause: "the destination's authorization policy refused the connection (the error names the policy)" };
   if (e.includes('refused') || e.includes('os error 111')) return { step: 'dial', cause: "nothing listens on the workload's port: the process is down or listens on another port" };

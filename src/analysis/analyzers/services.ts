@@ -1,6 +1,6 @@
 // Service checks: a selector no workload matches, no selector at all, and port names that leave the
 // protocol to guessing (Istio's `<protocol>[-<suffix>]` convention).
-import { stringMap } from '../../api/labels.js';
+import { LABEL_GATEWAY_MANAGED, stringMap } from '../../api/labels.js';
 import { finding, MESSAGES, type Finding } from '../messages.js';
 import { asArr, asObj, formatLabels, namespaceOf, ofKind, refOf, selected, type Snapshot } from '../snapshot.js';
 
@@ -38,6 +38,8 @@ export function analyzeServices(s: Snapshot): Finding[] {
         ),
       );
     }
+    // A waypoint's Service (gateway-managed) carries HBONE on its port, never an application protocol.
+    if (stringMap(svc.metadata.labels)[LABEL_GATEWAY_MANAGED] !== undefined) continue;
     asArr(spec['ports']).forEach((raw, i) => {
       const p = asObj(raw);
       if (typeof p['appProtocol'] === 'string' && p['appProtocol'] !== '') return;

@@ -4,8 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isAlive, readProcessTable } from '../../../src/localrun/processes.js';
-import { cliMesh } from './cli-fixture.js';
+import { reviewsDestinationRule, reviewsVirtualService, withCliMesh } from './cli-fixture.js';
 
 const REVIEWS = `apiVersion: v1
 kind: Service
@@ -24,37 +23,14 @@ spec:
     spec:
       containers: [{name: reviews, image: local/reviews, command: [sleep, "600"]}]
 ---
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: reviews}
-spec:
-  host: reviews
-  subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}}]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: reviews}
-spec:
-  hosts: [reviews]
-  http: [{route: [{destination: {host: reviews, subset: v1}}]}]
-`;
+${reviewsDestinationRule(['v1', 'v2'])}---
+${reviewsVirtualService('v1')}`;
 
 /** The DestinationRule edited later so that it no longer defines the subset the route uses. */
-const REVIEWS_RULE_V2_ONLY = `apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: reviews}
-spec:
-  host: reviews
-  subsets: [{name: v2, labels: {version: v2}}]
-`;
+const REVIEWS_RULE_V2_ONLY = reviewsDestinationRule(['v2']);
 
-test('analyze reports stored mistakes with codes, fixes and exit code 79', { timeout: 240_000 }, async () => {
-  const mesh = await cliMesh();
-  const recorded: Array<{ pid: number; startTime: string | null }> = [];
-  try {
-    const up = await mesh.run(['up', '--nodes', '1'], 60_000);
-    assert.equal(up.code, 0, up.stdout + up.stderr);
-    for (const r of Object.values(readProcessTable(mesh.stateDir))) recorded.push(r);
+test('analyze reports stored mistakes with codes, fixes and exit code 79', { timeout: 240_000 }, () =>
+  withCliMesh(async (mesh) => {
     await writeFile(join(mesh.manifestDir, 'reviews.yaml'), REVIEWS);
     await writeFile(join(mesh.manifestDir, 'rule.yaml'), REVIEWS_RULE_V2_ONLY);
     const applied = await mesh.run(['apply', '-f', join(mesh.manifestDir, 'reviews.yaml')]);
@@ -89,9 +65,4 @@ test('analyze reports stored mistakes with codes, fixes and exit code 79', { tim
     assert.deepEqual([other.code, other.stdout], [0, '✔ No validation issues found when analyzing namespace: shop.\n']);
     const bad = await mesh.run(['analyze', '--failure-threshold', 'Fatal']);
     assert.deepEqual([bad.code, bad.stderr.trim()], [2, 'error: --failure-threshold Fatal: use one of Info, Warning, Error\nRun "l4mesh analyze --help" for usage.']);
-  } finally {
-    await mesh.run(['down']).catch(() => undefined);
-    for (const r of recorded) if (isAlive(r)) process.kill(r.pid, 'SIGKILL');
-    await mesh.cleanup();
-  }
-});
+  }, { nodes: 1, upTimeoutMs: 60_000 }));

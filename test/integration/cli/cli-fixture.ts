@@ -1,11 +1,14 @@
 // Runs the l4mesh CLI as a child process against a per-test state dir and 127.<b>.0.0/16 block.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../../src/config/paths.js';
+import { isAlive, readProcessTable, type ProcessRecord } from '../../../src/localrun/processes.js';
 import { cliCommand } from '../../support/processes.js';
+import { eventually } from '../../support/mesh.js';
 
 export interface CliResult {
   code: number | null;
@@ -115,4 +118,84 @@ export function parseTable(text: string, header: string[]): Array<Record<string,
     return i;
   });
   return lines.slice(1).map((line) => Object.fromEntries(header.map((h, i) => [h, line.slice(starts[i], starts[i + 1] ?? undefined).trim()])));
+}
+
+export interface WithCliMeshOptions extends CliMeshOptions {
+  /** `up --nodes N` (default 2). */
+  nodes?: number;
+  /** Bound on `up` (default 90 s: a loaded 2-core box starts two node proxies and the control plane slowly). */
+  upTimeoutMs?: number;
+}
+
+/**
+ * A mesh for one test: `up`, then `fn`, then — whatever happened — `down`, SIGKILL for any process of the
+ * mesh still alive (recorded after `up` and again before `down`), and the temp dirs removed.
+ */
+export async function withCliMesh<T>(fn: (mesh: CliMesh) => Promise<T>, options: WithCliMeshOptions = {}): Promise<T> {
+  const mesh = await cliMesh(options);
+  const recorded: Array<Pick<ProcessRecord, 'pid' | 'startTime'>> = [];
+  const record = () => {
+    for (const r of Object.values(readProcessTable(mesh.stateDir))) if (!recorded.some((x) => x.pid === r.pid && x.startTime === r.startTime)) recorded.push(r);
+  };
+  try {
+    const up = await mesh.run(['up', '--nodes', String(options.nodes ?? 2)], options.upTimeoutMs ?? 90_000);
+    assert.equal(up.code, 0, up.stdout + up.stderr);
+    record();
+    return await fn(mesh);
+  } finally {
+    try {
+      record();
+    } catch {
+      // A state dir the test broke on purpose: the processes recorded after `up` are still killed below.
+    }
+    await mesh.run(['down']).catch(() => undefined);
+    for (const r of recorded) if (isAlive(r)) process.kill(r.pid, 'SIGKILL');
+    await mesh.cleanup();
+  }
+}
+
+/** Waits until `get pods` lists exactly `count` pods, all READY 1/1; returns the `-o wide` rows. */
+export async function waitForReadyPods(mesh: CliMesh, count: number, timeoutMs = 120_000): Promise<Array<Record<string, string>>> {
+  let pods = '';
+  return eventually(async () => {
+    pods = (await mesh.run(['get', 'pods', '-o', 'wide'])).stdout;
+    const rows = parseTable(pods, ['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', 'IP', 'NODE']);
+    return rows.length === count && rows.every((r) => r['READY'] === '1/1') ? rows : undefined;
+  }, timeoutMs, `${count} pods Ready`).catch((err: Error) => {
+    throw new Error(`${err.message}\n${pods}`);
+  });
+}
+
+/** A DestinationRule for `reviews` defining `subsets`, each selecting the pods labelled version=<subset>. */
+export function reviewsDestinationRule(subsets: readonly string[]): string {
+  return `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews}
+spec:
+  host: reviews
+  subsets: [${subsets.map((s) => `{name: ${s}, labels: {version: ${s}}}`).join(', ')}]
+`;
+}
+
+/** A VirtualService sending every HTTP request for `reviews` to `subset`. */
+export function reviewsVirtualService(subset: string): string {
+  return `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews}
+spec:
+  hosts: [reviews]
+  http: [{route: [{destination: {host: reviews, subset: ${subset}}}]}]
+`;
+}
+
+/** An AuthorizationPolicy `name` denying `principal` (no spiffe:// scheme) at the pods labelled app=`app`. */
+export function denyPrincipalPolicy(name: string, app: string, principal: string): string {
+  return `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: ${name}}
+spec:
+  selector: {matchLabels: {app: ${app}}}
+  action: DENY
+  rules: [{from: [{source: {principals: [${principal}]}}]}]
+`;
 }

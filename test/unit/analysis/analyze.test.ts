@@ -4,6 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { analyze } from '../../../src/analysis/analyze.js';
 import type { Resource } from '../../../src/api/types.js';
+import { parseAllDocuments } from 'yaml';
+import { waypointManifest } from '../../../src/cli/waypoint.js';
 
 function r(kind: string, name: string, spec: Record<string, unknown>, extra: Partial<Resource['metadata']> = {}, namespace = 'default'): Resource {
   const apiVersion = { Service: 'v1', Pod: 'v1', Namespace: 'v1', Deployment: 'apps/v1' }[kind] ?? 'networking.istio.io/v1';
@@ -31,6 +33,12 @@ function healthyMesh(): Resource[] {
 
 test('a healthy mesh has no findings', () => {
   assert.deepEqual(analyze(healthyMesh()), []);
+});
+
+test('the waypoint "l4mesh waypoint apply" deploys draws no finding (its port carries HBONE, no application protocol)', () => {
+  const waypoint = parseAllDocuments(waypointManifest({ namespace: 'default', name: 'waypoint', stateDir: '/tmp/l4mesh-state' })).map((d) => d.toJSON() as Resource);
+  assert.deepEqual(waypoint.map((x) => x.kind), ['ServiceAccount', 'Service', 'Deployment', 'Namespace']);
+  assert.deepEqual(analyze([...healthyMesh(), ...waypoint]), []);
 });
 
 test('each mistake is one finding with its code, resource and field', () => {

@@ -65,3 +65,16 @@ test('an ALLOW policy nobody matches, an unhealthy endpoint, a missing waypoint 
   const badPort = steps(view([curl, ratings()]), 'svc/ratings', { port: 80 });
   assert.equal(badPort.last.cause, 'the service has no port 80 (it has 9080)');
 });
+
+test('a denying AuthorizationPolicy is named with the rule that matched; the capture hop says the capture mode', () => {
+  const deny: MeshAuthorization = {
+    name: 'deny-curl', namespace: 'default', scope: 'NAMESPACE', action: 'DENY',
+    rules: [{ clauses: [{ matches: [match({ namespaces: [{ exact: 'other' }] })] }] }, { clauses: [{ matches: [match({ principals: [{ exact: 'cluster.local/ns/default/sa/curl' }] })] }] }],
+  };
+  const curl = workload('curl-0', '127.1.0.1', 'node-1');
+  const { r, last } = steps(view([curl, ratings()], [deny]));
+  assert.equal(last.cause, 'denied by AuthorizationPolicy default/deny-curl rule 1: source principal cluster.local/ns/default/sa/curl (matched DENY policy default/deny-curl)');
+  assert.equal(r.hops[0]!.detail, "local mode: default/curl-0 (127.1.0.1, node-1): its outbound listener for the target on node-1's node proxy (<SVC>_SERVICE_HOST in its environment)");
+  const netns = explainPath(view([curl, ratings()]), { sourceUid: 'Kubernetes//Pod/default/curl-0', target: 'ratings', mode: 'netns' });
+  assert.equal(netns.hops[0]!.detail, "netns mode: default/curl-0 (127.1.0.1, node-1): in-pod redirect of outbound TCP to the node proxy's OUTBOUND_CAPTURE_PORT listener");
+});

@@ -1,0 +1,189 @@
+// `l4mesh check` and `l4mesh analyze` on a working Bookinfo (two nodes), broken one way at a time and
+// repaired before the next: ratings' endpoints deleted, curl denied by an AuthorizationPolicy, STRICT
+// refusing a plaintext client, ratings' server process not running, a VirtualService routing to a subset
+// no DestinationRule defines (through a waypoint), the waypoint removed. Each time check names the failing
+// hop and the exact resource, and analyze the configuration mistakes with their codes; the healthy path
+// reports every hop OK with the real endpoint and the bytes both ends counted.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { packageRoot } from '../../../src/config/paths.js';
+import { eventually } from '../../support/mesh.js';
+import { denyPrincipalPolicy, parseTable, reviewsDestinationRule, reviewsVirtualService, waitForReadyPods, withCliMesh, type CliMesh } from './cli-fixture.js';
+
+const BOOKINFO = join(packageRoot(), 'samples/bookinfo/platform/local/bookinfo.yaml');
+const CURL = join(packageRoot(), 'samples/curl/curl.yaml');
+
+const DENY_CURL = denyPrincipalPolicy('deny-curl', 'productpage', 'cluster.local/ns/default/sa/curl');
+
+const STRICT_AND_PLAIN_CLIENT = `apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default}
+spec: {mtls: {mode: STRICT}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: legacy}
+spec:
+  selector: {matchLabels: {app: legacy}}
+  template:
+    metadata: {labels: {app: legacy, istio.io/dataplane-mode: none}}
+    spec:
+      containers: [{name: legacy, image: local/legacy, command: [sleep, "3600"]}]
+`;
+
+/** ratings-v1 whose server process is not running: the pod is up (it only sleeps), nothing serves 9080. */
+const RATINGS_NOT_SERVING = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ratings-v1}
+spec:
+  selector: {matchLabels: {app: ratings, version: v1}}
+  template:
+    metadata: {labels: {app: ratings, version: v1}}
+    spec:
+      serviceAccountName: bookinfo-ratings
+      containers: [{name: ratings, image: local/ratings, command: [sleep, "3600"]}]
+`;
+
+/** Routes to subset v4 of reviews, which the DestinationRule defines at first. */
+const REVIEWS_ROUTES = `${reviewsDestinationRule(['v1', 'v4'])}---\n${reviewsVirtualService('v4')}`;
+
+/** The DestinationRule edited later: subset v4 is gone, the route to it stays (apply checks one apply only). */
+const REVIEWS_RULE_WITHOUT_V4 = reviewsDestinationRule(['v1']);
+
+interface Hop {
+  step: string;
+  verdict: string;
+  detail: string;
+  cause?: string;
+  next?: string;
+  evidence?: string[];
+}
+interface Report {
+  ok: boolean;
+  hops: Hop[];
+  endpoint?: { workload: string; address: string; port: number; node: string };
+  findings?: Array<{ code: string; resource: { kind: string; namespace: string; name: string } }>;
+  trace?: { id: string; decisions: Array<{ proxy: string; direction: string; step: string; verdict: string; facts?: Record<string, unknown> }> };
+}
+
+const steps = (r: Report) => r.hops.map((h) => `${h.step}:${h.verdict}`);
+const hop = (r: Report, step: string) => r.hops.find((h) => h.step === step)!;
+
+async function check(mesh: CliMesh, from: string, to: string): Promise<{ code: number | null; report: Report }> {
+  const r = await mesh.run(['check', 'connectivity', from, to, '-o', 'json'], 60_000);
+  assert.equal(r.stderr, '');
+  return { code: r.code, report: JSON.parse(r.stdout) as Report };
+}
+
+/** Runs check until `accept` takes its report (configuration reaches both node proxies at its own pace). */
+function checkUntil(mesh: CliMesh, from: string, to: string, accept: (r: Report, code: number | null) => boolean, what: string) {
+  let last = '';
+  return eventually(async () => {
+    const r = await check(mesh, from, to);
+    last = JSON.stringify(r.report, null, 2);
+    return accept(r.report, r.code) ? r : undefined;
+  }, 60_000, what).catch((err: Error) => {
+    throw new Error(`${err.message}\nlast report: ${last}`);
+  });
+}
+
+async function analyze(mesh: CliMesh): Promise<{ code: number | null; found: string[] }> {
+  const r = await mesh.run(['analyze', '-o', 'json']);
+  return { code: r.code, found: (JSON.parse(r.stdout) as Array<{ code: string; resource: { kind: string; namespace: string; name: string } }>).map((f) => `${f.code} ${f.resource.kind} ${f.resource.namespace}/${f.resource.name}`) };
+}
+
+async function apply(mesh: CliMesh, name: string, yaml: string, verb: 'apply' | 'delete' = 'apply'): Promise<void> {
+  const file = join(mesh.manifestDir, name);
+  await writeFile(file, yaml);
+  const r = await mesh.run([verb, '-f', file]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+}
+
+test('check and analyze on Bookinfo broken one way at a time', { timeout: 300_000 }, () =>
+  withCliMesh(async (mesh) => {
+    for (const file of [CURL, BOOKINFO]) assert.equal((await mesh.run(['apply', '-f', file])).code, 0);
+    const pods = await waitForReadyPods(mesh, 7);
+    const ip = (prefix: string) => pods.find((p) => p['NAME']!.startsWith(prefix))!['IP']!;
+    assert.deepEqual(await analyze(mesh), { code: 0, found: [] });
+
+    // Healthy: every hop OK, the real endpoint, and the bytes of the probe's request and answer as both
+    // node proxies counted them under the probe's trace id.
+    const healthy = await checkUntil(mesh, 'deploy/curl', 'productpage', (_r, code) => code === 0, 'a healthy check');
+    assert.deepEqual(steps(healthy.report), ['capture:OK', 'resolve:OK', 'endpoints:OK', 'waypoint:INFO', 'tunnel:OK', 'policy:OK', 'dial:OK']);
+    assert.equal(healthy.report.endpoint?.address, ip('productpage-v1'));
+    assert.match(hop(healthy.report, 'capture').detail, /^local mode: default\/curl-/);
+    const dial = /^sent (\d+) bytes, answered "HTTP\/1\.1 200 OK" \((\d+) bytes\)/.exec(hop(healthy.report, 'dial').detail);
+    assert.ok(dial, hop(healthy.report, 'dial').detail);
+    const [sent, answered] = [Number(dial[1]), Number(dial[2])];
+    assert.equal(sent, 'GET / HTTP/1.1\r\nhost: productpage.default.svc.cluster.local\r\nuser-agent: l4mesh-check\r\nconnection: close\r\n\r\n'.length);
+    const bytes = healthy.report.trace!.decisions.filter((d) => d.step === 'bytes').map((d) => [d.proxy, d.direction, d.facts!['received'], d.facts!['sent']]);
+    assert.deepEqual(bytes, [['node-1', 'outbound', sent, answered], ['node-1', 'inbound', sent, answered]]);
+    assert.match(hop(healthy.report, 'endpoints').evidence![0]!, new RegExp(`^node-1 outbound: round robin chose default/productpage-v1-\\S+ ${ip('productpage-v1').replace(/\./g, '\\.')}:9080 of 1 healthy$`));
+    assert.match(hop(healthy.report, 'policy').evidence![0]!, /^node-1 inbound: allowed for default\/productpage-v1-\S+: no ALLOW policies apply \(source spiffe:\/\/cluster\.local\/ns\/default\/sa\/curl\)$/);
+
+    // 1. ratings' endpoints deleted: the endpoints hop, and analyze's IST0127 for the Service.
+    assert.equal((await mesh.run(['delete', 'deployment', 'ratings-v1'])).code, 0);
+    const noRatings = await checkUntil(mesh, 'deploy/reviews-v2', 'ratings', (r) => hop(r, 'endpoints')?.verdict === 'FAIL', 'ratings without endpoints');
+    assert.deepEqual([noRatings.code, steps(noRatings.report)], [1, ['capture:OK', 'resolve:OK', 'endpoints:FAIL']]);
+    assert.equal(hop(noRatings.report, 'endpoints').cause, 'no workload backs default/ratings.default.svc.cluster.local: its selector matches no running pod');
+    assert.deepEqual(noRatings.report.findings?.map((f) => f.code), ['IST0127']);
+    assert.deepEqual(await analyze(mesh), { code: 79, found: ['IST0127 Service default/ratings'] });
+    assert.equal((await mesh.run(['apply', '-f', BOOKINFO])).code, 0);
+    await waitForReadyPods(mesh, 7);
+
+    // 2. curl denied by an AuthorizationPolicy: the policy hop names it and its rule; configuration is valid.
+    await apply(mesh, 'deny.yaml', DENY_CURL);
+    const denied = await checkUntil(mesh, 'deploy/curl', 'productpage', (r) => (hop(r, 'policy')?.evidence ?? []).some((e) => e.includes('inbound')), 'the deny policy on the destination proxy');
+    assert.deepEqual([denied.code, steps(denied.report)], [1, ['capture:OK', 'resolve:OK', 'endpoints:OK', 'waypoint:INFO', 'tunnel:OK', 'policy:FAIL']]);
+    assert.equal(hop(denied.report, 'policy').cause, 'denied by AuthorizationPolicy default/deny-curl rule 0: source principal cluster.local/ns/default/sa/curl (matched DENY policy default/deny-curl)');
+    assert.match(hop(denied.report, 'policy').evidence!.find((e) => e.includes('inbound'))!, /^node-1 inbound: denied by default\/deny-curl rule 0 for default\/productpage-v1-\S+: matched DENY policy default\/deny-curl \(source spiffe:\/\/cluster\.local\/ns\/default\/sa\/curl\)$/);
+    assert.deepEqual(await analyze(mesh), { code: 0, found: [] });
+    await apply(mesh, 'deny.yaml', DENY_CURL, 'delete');
+
+    // 3. STRICT refusing a plaintext client: the PeerAuthentication is named; analyze's L4M0003.
+    await apply(mesh, 'strict.yaml', STRICT_AND_PLAIN_CLIENT);
+    await waitForReadyPods(mesh, 8);
+    const strict = await checkUntil(mesh, 'deploy/legacy', 'productpage', (r) => hop(r, 'policy')?.verdict === 'FAIL', 'STRICT on the proxies');
+    assert.deepEqual([strict.code, steps(strict.report)], [1, ['capture:WARN', 'resolve:OK', 'endpoints:OK', 'waypoint:INFO', 'tunnel:WARN', 'policy:FAIL']]);
+    assert.equal(hop(strict.report, 'policy').cause, 'denied by PeerAuthentication default/default: a plaintext source (no principal) (matched DENY policy default/converted_peer_authentication_default)');
+    assert.equal(hop(strict.report, 'policy').next, 'l4mesh ztunnel-config policies; l4mesh get peerauthentication default -n default -o yaml');
+    assert.deepEqual(await analyze(mesh), { code: 79, found: ['L4M0003 PeerAuthentication default/default'] });
+    await apply(mesh, 'strict.yaml', STRICT_AND_PLAIN_CLIENT, 'delete');
+
+    // 4. ratings' server process not running: the destination proxy's dial is refused.
+    await apply(mesh, 'ratings-down.yaml', RATINGS_NOT_SERVING);
+    const down = await checkUntil(mesh, 'deploy/reviews-v2', 'ratings', (r) => hop(r, 'dial')?.verdict === 'FAIL' && (r.hops.at(-1)!.evidence ?? []).some((e) => e.includes('inbound')), 'the refused dial');
+    assert.deepEqual([down.code, steps(down.report)], [1, ['capture:OK', 'resolve:OK', 'endpoints:OK', 'waypoint:INFO', 'tunnel:OK', 'policy:OK', 'dial:FAIL']]);
+    assert.equal(hop(down.report, 'dial').cause, "nothing listens on the workload's port: the process is down or listens on another port");
+    const refused = hop(down.report, 'dial').evidence!.find((e) => / inbound: /.test(e))!;
+    // The new ratings-v1 pod (the Deployment was replaced) is the endpoint the dial was refused at.
+    const now = parseTable((await mesh.run(['get', 'pods', '-o', 'wide'])).stdout, ['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', 'IP', 'NODE']).find((p) => p['NAME']!.startsWith('ratings-v1-'))!;
+    assert.deepEqual([down.report.endpoint?.address, down.report.endpoint?.node], [now['IP'], now['NODE']]);
+    assert.equal(refused, `${now['NODE']} inbound: cannot connect to default/${now['NAME']} at ${now['IP']}:9080: cannot connect to ${now['IP']}:9080: ECONNREFUSED — is the workload listening on that port?`);
+    assert.equal((await mesh.run(['apply', '-f', BOOKINFO])).code, 0);
+
+    // 5. Through a waypoint, a VirtualService routing to a subset no DestinationRule defines.
+    const wp = await mesh.run(['waypoint', 'apply', '-n', 'default']);
+    assert.equal(wp.code, 0, wp.stderr);
+    await apply(mesh, 'routes.yaml', REVIEWS_ROUTES);
+    await apply(mesh, 'rule.yaml', REVIEWS_RULE_WITHOUT_V4);
+    await waitForReadyPods(mesh, 8);
+    const subset = await checkUntil(mesh, 'deploy/productpage-v1', 'reviews', (r) => hop(r, 'waypoint')?.verdict === 'FAIL', 'the route through the waypoint');
+    assert.equal(subset.code, 1);
+    assert.equal(hop(subset.report, 'waypoint').cause, 'a VirtualService routes to a subset no DestinationRule defines: every request routed there is answered 503 (l4mesh analyze reports it as IST0101)');
+    assert.ok(hop(subset.report, 'waypoint').evidence!.some((e) => /^waypoint default\/waypoint waypoint: GET \/ → route \S+: subset v4 of reviews\.default\.svc\.cluster\.local is not defined by any DestinationRule; answered 503$/.test(e)), hop(subset.report, 'waypoint').evidence!.join('\n'));
+    assert.ok(hop(subset.report, 'waypoint').evidence!.some((e) => e.startsWith('analyze: IST0101 Error VirtualService default/reviews: ')));
+    assert.deepEqual(await analyze(mesh), { code: 79, found: ['IST0101 VirtualService default/reviews'] });
+    await apply(mesh, 'routes.yaml', REVIEWS_ROUTES, 'delete');
+    assert.deepEqual(await analyze(mesh), { code: 0, found: [] });
+
+    // 6. The waypoint removed while the namespace still uses it.
+    assert.equal((await mesh.run(['delete', 'deployment', 'waypoint'])).code, 0);
+    const gone = await checkUntil(mesh, 'deploy/productpage-v1', 'reviews', (r) => hop(r, 'waypoint')?.verdict === 'FAIL', 'the waypoint gone from the proxies');
+    assert.deepEqual([gone.code, steps(gone.report)], [1, ['capture:OK', 'resolve:OK', 'endpoints:OK', 'waypoint:FAIL']]);
+    assert.equal(hop(gone.report, 'waypoint').detail, 'waypoint default/waypoint.default.svc.cluster.local; node-1\'s access log: error="no healthy waypoint for service reviews.default.svc.cluster.local (waypoint waypoint.default.svc.cluster.local)"');
+    assert.equal(hop(gone.report, 'waypoint').cause, 'the waypoint it must go through has no healthy instance (traffic is refused, never sent around it)');
+    assert.deepEqual(await analyze(mesh), { code: 79, found: ['IST0101 Namespace /default', 'IST0127 Service default/waypoint'] });
+  }));
