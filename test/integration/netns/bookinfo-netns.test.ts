@@ -13,8 +13,7 @@ import { parsePrometheusText, total } from '../../support/prometheus-text.js';
 import { ip, netnsSkipReason, uniqueTestPrefix } from '../../support/netns.js';
 import { cliMesh, parseTable, type CliMesh } from '../cli/cli-fixture.js';
 
-const skip = netnsSkipReason({ iptables: true, addon: true })
-  ?? (spawnSync('sh', ['-c', 'command -v curl && command -v psql && command -v setpriv'], { stdio: 'ignore' }).status === 0 ? undefined : 'curl, psql (postgresql-client) and setpriv are needed');
+const skip = netnsSkipReason({ iptables: true, addon: true, commands: ['curl', 'psql', 'setpriv'] });
 
 const MANIFESTS = [
   'samples/bookinfo/platform/local/bookinfo.yaml',
