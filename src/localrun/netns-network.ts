@@ -6,7 +6,7 @@ import type { Resource } from '../api/types.js';
 import { ANNOTATION_NETNS } from '../api/labels.js';
 import { L4meshError } from '../errors/index.js';
 import { listNetns } from '../dataplane/capture/netns/commands.js';
-import { applyInpodRules } from '../dataplane/capture/netns/inpod-rules.js';
+import { applyInpodRules, removeInpodRules } from '../dataplane/capture/netns/inpod-rules.js';
 import { netnsAddon } from '../dataplane/capture/netns/native.js';
 import { NETNS_PREFIX } from '../dataplane/capture/netns/plan.js';
 import { NetnsTopology, type NodeNetns } from '../dataplane/capture/netns/topology.js';
@@ -77,8 +77,8 @@ export function podNetns(pod: Resource): string | undefined {
 }
 
 /**
- * Makes a pod's namespace (replacing one an earlier runtime left) on its node, with in-pod rules when the
- * pod is enrolled.
+ * Makes a pod's namespace on its node, with in-pod rules when the pod is enrolled. One an earlier runtime
+ * made is kept (its node proxy may hold listeners in it); only its rules are set again.
  */
 export async function preparePodNetwork(layout: Layout, pod: Resource, enrolled: boolean): Promise<void> {
   const topology = meshTopology(layout);
@@ -87,9 +87,10 @@ export async function preparePodNetwork(layout: Layout, pod: Resource, enrolled:
   const k = Number(/^node-(\d+)$/.exec(node)?.[1] ?? NaN);
   const host = Number(ip.split('.')[3]);
   const namespace = pod.metadata.namespace ?? 'default';
-  await topology.removePod(node, namespace, pod.metadata.name);
-  const made = await topology.addPod({ node, nodeIndex: k, namespace, pod: pod.metadata.name, host });
-  if (enrolled) await applyInpodRules(made.netns);
+  let netns = topology.podName(node, namespace, pod.metadata.name);
+  if (!(await listNetns()).includes(netns)) netns = (await topology.addPod({ node, nodeIndex: k, namespace, pod: pod.metadata.name, host })).netns;
+  if (enrolled) await applyInpodRules(netns);
+  else await removeInpodRules(netns);
 }
 
 export async function releasePodNetwork(layout: Layout, pod: Resource): Promise<void> {

@@ -65,6 +65,12 @@ export class PodRunner {
   private sidecar?: ChildProcess;
   /** False while the pod's node proxy is down: nothing reaches the pod through the mesh, so it is not ready. */
   private nodeReady = true;
+  /**
+   * netns mode: false until the pod's namespace and rules exist. The Pod is not written before, so no node
+   * proxy opens listeners in a namespace that is still being set up (a socket bound there before its
+   * loopback is up answers DNS from the wrong address).
+   */
+  private sandboxReady: boolean;
 
   constructor(
     readonly pod: Resource,
@@ -74,6 +80,7 @@ export class PodRunner {
     private readonly host: PodHost,
     restartCounts: Record<string, number> = {},
   ) {
+    this.sandboxReady = host.preparePod === undefined;
     const spec = pod.spec as { containers: ContainerSpec[] };
     this.containers = spec.containers.map((c) => ({ spec: c, restartCount: restartCounts[c.name] ?? 0, ready: false, backoffMs: RESTART_BACKOFF_INITIAL_MS }));
   }
@@ -108,9 +115,11 @@ export class PodRunner {
       const message = `cannot make the pod's network namespace: ${(err as Error).message}`;
       for (const c of this.containers) c.waiting = { reason: 'CreateContainerError', message };
       this.event('Warning', 'FailedCreatePodSandBox', message);
+      this.sandboxReady = true;
       await this.report();
       return;
     }
+    this.sandboxReady = true;
     await this.report();
     mkdirSync(podLogDir(this.host.stateDir, this.namespace, this.name), { recursive: true });
     this.event('Normal', 'Scheduled', `Successfully assigned ${this.key} to ${this.node}`);
@@ -388,7 +397,7 @@ export class PodRunner {
   /** Status writes are serialized; the Ready condition's time only moves when readiness changes. */
   private report(): Promise<void> {
     this.writes = this.writes.then(async () => {
-      if (this.stopping) return;
+      if (this.stopping || !this.sandboxReady) return;
       const next = this.statusNow();
       const prev = this.pod.status?.['conditions'] as Array<Record<string, unknown>> | undefined;
       const nextCond = (next['conditions'] as Array<Record<string, unknown>>)[0]!;

@@ -18,7 +18,7 @@ function has(command: string): boolean {
  * Why a netns test cannot run here, or undefined when it can. Stated in the skip so a run without root
  * says so instead of passing silently.
  */
-export function netnsSkipReason(needs: { iptables?: boolean; addon?: boolean } = {}): string | undefined {
+export function netnsSkipReason(needs: { iptables?: boolean; addon?: boolean; commands?: readonly string[] } = {}): string | undefined {
   if (process.platform !== 'linux') return `netns tests need Linux (this is ${process.platform})`;
   if (process.getuid?.() !== 0) return 'netns tests need root (they create network namespaces); run the suite as root';
   if (!has('ip')) return 'netns tests need iproute2 (`ip`); scripts/test-setup.mjs installs it';
@@ -26,6 +26,8 @@ export function netnsSkipReason(needs: { iptables?: boolean; addon?: boolean } =
   if (needs.addon && !existsSync(join(packageRoot(), 'native', 'build', 'Release', 'l4mesh_netns.node'))) {
     return 'the netns addon is not built (native/build/Release/l4mesh_netns.node); npm ci builds it when a C compiler is present';
   }
+  const missing = (needs.commands ?? []).filter((c) => !has(c));
+  if (missing.length > 0) return `this netns test runs ${missing.join(', ')}, not installed here (scripts/test-setup.mjs installs curl)`;
   return undefined;
 }
 

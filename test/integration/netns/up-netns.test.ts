@@ -16,8 +16,7 @@ import { labelsOf, parsePrometheusText, select, total } from '../../support/prom
 import { hostNetworkSnapshot, ip, netnsSkipReason, uniqueTestPrefix } from '../../support/netns.js';
 import { cliMesh, parseTable, type CliMesh } from '../cli/cli-fixture.js';
 
-const skip = netnsSkipReason({ iptables: true, addon: true })
-  ?? (spawnSync('sh', ['-c', 'command -v curl && command -v setpriv'], { stdio: 'ignore' }).status === 0 ? undefined : 'curl and setpriv are needed (scripts/test-setup.mjs installs curl)');
+const skip = netnsSkipReason({ iptables: true, addon: true, commands: ['curl', 'setpriv'] });
 
 /** Answers an HTTP GET with a fixed body, and any other stream with `pong:` + what it got once the client half-closed. */
 const SERVER = [
