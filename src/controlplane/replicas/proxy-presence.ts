@@ -15,6 +15,11 @@ export const PROXIES_PREFIX = `${ETCD_PREFIX}proxies/`;
 export const PRESENCE_LEASE_TTL_SECONDS = 5;
 /** After losing its lease (etcd unreachable longer than the TTL) a replica asks for a new one this often. */
 export const PRESENCE_REGRANT_DELAY_MS = 1_000;
+/**
+ * A proxy that left while etcd was unreachable is withdrawn once it answers: tried every
+ * PRESENCE_REGRANT_DELAY_MS this many times (a minute), since the replica's live lease would keep it.
+ */
+export const WITHDRAW_ATTEMPTS = 60;
 
 export interface PresenceRecord {
   proxy: ProxyInfo;
@@ -85,7 +90,14 @@ export class EtcdPresence extends EventEmitter implements ProxyPresence {
       if (this.mine.get(key) !== value) return;
       this.mine.delete(key);
       // Only this stream's record: another replica (or a newer stream) may have written the key since.
-      await this.store.etcd.if(key, 'Value', '==', value).then(this.store.etcd.delete().key(key)).commit();
+      for (let attempt = 0; attempt < WITHDRAW_ATTEMPTS && !this.closed; attempt++) {
+        try {
+          await this.store.etcd.if(key, 'Value', '==', value).then(this.store.etcd.delete().key(key)).commit();
+          return;
+        } catch {
+          await new Promise((r) => setTimeout(r, PRESENCE_REGRANT_DELAY_MS).unref());
+        }
+      }
     };
   }
 

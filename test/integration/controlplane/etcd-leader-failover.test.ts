@@ -1,5 +1,5 @@
-// Work that must happen once (recording node proxies as Pods) is done by the elected leader; when the
-// leader is SIGKILLed the other replica takes it over within 5 s.
+// Work that must happen once (recording node proxies as Pods, forgetting the replica of one that left) is
+// done by the elected leader; when the leader is SIGKILLed the other replica takes it over within 5 s.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually } from '../../support/mesh.js';
@@ -53,6 +53,15 @@ test('the leader records node proxies as Pods; killing it moves the work within 
   assert.equal((await replicaz(set, 1)).leader, true);
   assert.match(set.procs[1]!.output(), /this replica is now the leader/);
   await eventually(() => second.hasSynced(), 30_000, 'node-2 synced at B');
+
+  // Garbage collection by the leader: node-1's proxy leaves; its Pod stops naming a replica.
+  first.stop();
+  const gone = await eventually(async () => {
+    const p = await pod(1, 'ztunnel-node-1');
+    return p && p.metadata.annotations?.['l4mesh.io/control-plane'] === undefined ? p : undefined;
+  }, 20_000, 'Pod ztunnel-node-1 without a replica');
+  assert.deepEqual([gone.spec.nodeName, gone.status.podIP], ['node-1', '127.250.41.1']);
+  assert.deepEqual((await replicaz(set, 1)).proxies.map((p) => p.proxy), ['ztunnel-node-2.istio-system']);
 
   // The restarted replica joins as a follower: leadership does not flap back.
   await set.restart(0);
