@@ -1,7 +1,8 @@
 // A node proxy given two replicas (--control-plane A,B) streams from A; when A is SIGKILLed it resumes at
 // B with the versions it holds (Delta xDS initial_resource_versions), and a change applied through B
 // meanwhile reaches it within 5 s while B sends it nothing but that change; certificates come from B; with
-// etcd down writes are refused (503) while the proxy keeps its config, and it converges when etcd returns.
+// etcd down writes are refused (503) while the proxy keeps its config and keeps forwarding, and it converges
+// when etcd returns.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -12,6 +13,8 @@ import { eventually, podYaml, PROCESS_START_TIMEOUT_MS } from '../../support/mes
 import { etcdInstalled } from '../../support/etcd.js';
 import { startReplicas } from '../../support/replicas.js';
 import { CaClient } from '../../../src/identity/ca-client.js';
+import { fetchCapture } from '../../../src/localrun/node-admin.js';
+import { roundTrip, startNamedEcho } from '../../support/workloads.js';
 
 const skip = etcdInstalled() ? false : 'etcd is not installed (apt-get install etcd-server; scripts/test-setup.mjs does it)';
 /** What the issue asks: a change made while the proxy's replica is dead reaches it within this. */
@@ -89,8 +92,12 @@ test('a node proxy fails over to the other replica and receives only what change
   assert.equal(cert.identity, 'spiffe://cluster.local/ns/default/sa/default');
   assert.equal(cert.rootPem.trim(), set.rootPem.trim());
 
-  // etcd entirely down: B refuses writes with 503 and stores nothing; the proxy keeps its config and stays
-  // ready; once etcd is back a write through B reaches it.
+  // etcd entirely down: B refuses writes with 503 and stores nothing; the proxy keeps its config, stays
+  // ready and forwards; once etcd is back a write through B reaches it.
+  const echo = await startNamedEcho('127.250.52.5', 9000, 'before-v1');
+  t.after(() => echo.close());
+  const mapping = (await fetchCapture(NODE_ADDRESS)).find((m) => m.workload === 'before-v1' && m.service === 'before');
+  assert.ok(mapping, 'node-1 has an outbound listener for before-v1 → before');
   await set.etcd.members[0]!.kill('SIGKILL');
   const refused = await set.api(1, '/apply', { method: 'POST', body: serviceYaml('during') });
   assert.equal(refused.status, 503);
@@ -98,6 +105,11 @@ test('a node proxy fails over to the other replica and receives only what change
   const held = await dump();
   assert.deepEqual([held.xds.connectedTo, held.services.map((s) => s.name).sort()], [b, ['after', 'before']]);
   assert.equal((await fetch(`http://${NODE_ADDRESS}:15021/healthz/ready`)).status, 200);
+  // A connection through the mesh while etcd is down: before-v1 → its service's outbound listener on
+  // node-1 → the workload at its pod IP, byte-exact.
+  const echoed = await roundTrip(mapping.listenAddress, mapping.listenPort, 'sent while etcd is down');
+  assert.equal(echoed.toString(), 'before-v1\nsent while etcd is down');
+  assert.equal(echo.accepted, 1);
   await set.etcd.members[0]!.restart();
   await eventually(async () => (await set.api(1, '/apply', { method: 'POST', body: serviceYaml('back') })).status === 200, 30_000, 'an apply after etcd is back');
   const converged = await eventually(async () => {
