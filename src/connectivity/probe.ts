@@ -134,8 +134,8 @@ export function parseLogFields(line: string): Record<string, string> {
 /**
  * How far before the probe's start a line's timestamp may lie. Proxies stamp lines from their monotonic
  * clock (`performance.timeOrigin + now()`), which drifts from this process's `Date.now()` when the wall
- * clock is stepped; a probe refused within milliseconds was missed in CI by a strict comparison. The
- * source port in `match` is what identifies the probe; the time only skips old lines.
+ * clock is stepped, so a strict comparison could drop the line of a probe refused within milliseconds.
+ * The source port in `match` is what identifies the probe; the time only skips old lines.
  */
 export const LOG_CLOCK_SLACK_MS = 2_000;
 
