@@ -3,10 +3,8 @@
 // proxy's own sockets (mark 0x539/0xfff) never captured. Applied with iptables-restore inside the pod's
 // namespace only; the host's tables are never touched.
 import { inNetnsCmd } from './commands.js';
-import {
-  POD_DNS_PORT, POD_INBOUND_HBONE_PORT, POD_INBOUND_PLAINTEXT_PORT, POD_OUTBOUND_PORT, PROXY_SOCKET_MARK,
-  PROXY_SOCKET_MARK_MASK,
-} from './plan.js';
+import { DNS_CAPTURE_PORT, HBONE_PORT, INBOUND_PORT, OUTBOUND_CAPTURE_PORT } from '../../../config/mesh-constants.js';
+import { PROXY_SOCKET_MARK, PROXY_SOCKET_MARK_MASK } from './plan.js';
 
 /** Our chains carry the l4m prefix like everything netns mode makes (istio-cni's are ISTIO_PRERT/ISTIO_OUTPUT). */
 export const INPOD_PREROUTING_CHAIN = 'L4M_PRERT';
@@ -40,14 +38,14 @@ export function inpodRules(): string {
     `-A PREROUTING -j ${pre}`,
     `-A OUTPUT -j ${out}`,
     // DNS first: the pod's resolver may use any nameserver address; the proxy answers on DNS_CAPTURE_PORT.
-    `-A ${out} ! -o lo -p udp -m mark ! --mark ${mark} -m udp --dport 53 -j REDIRECT --to-ports ${POD_DNS_PORT}`,
-    `-A ${out} ! -d 127.0.0.1/32 -p tcp -m tcp --dport 53 -m mark ! --mark ${mark} -j REDIRECT --to-ports ${POD_DNS_PORT}`,
+    `-A ${out} ! -o lo -p udp -m mark ! --mark ${mark} -m udp --dport 53 -j REDIRECT --to-ports ${DNS_CAPTURE_PORT}`,
+    `-A ${out} ! -d 127.0.0.1/32 -p tcp -m tcp --dport 53 -m mark ! --mark ${mark} -j REDIRECT --to-ports ${DNS_CAPTURE_PORT}`,
     `-A ${out} -p tcp -m mark --mark ${connMark} -j ACCEPT`,
     // A pod talking to itself over loopback (but not to 127.0.0.1) stays out of the mesh, as in istio-cni.
     `-A ${out} ! -d 127.0.0.1/32 -o lo -j ACCEPT`,
-    `-A ${out} ! -d 127.0.0.1/32 -p tcp -m mark ! --mark ${mark} -j REDIRECT --to-ports ${POD_OUTBOUND_PORT}`,
+    `-A ${out} ! -d 127.0.0.1/32 -p tcp -m mark ! --mark ${mark} -j REDIRECT --to-ports ${OUTBOUND_CAPTURE_PORT}`,
     // HBONE arrives on HBONE_PORT where the proxy listens on the pod IP; every other inbound TCP goes to INBOUND_PORT.
-    `-A ${pre} ! -d 127.0.0.1/32 -p tcp -m tcp ! --dport ${POD_INBOUND_HBONE_PORT} -m mark ! --mark ${mark} -j REDIRECT --to-ports ${POD_INBOUND_PLAINTEXT_PORT}`,
+    `-A ${pre} ! -d 127.0.0.1/32 -p tcp -m tcp ! --dport ${HBONE_PORT} -m mark ! --mark ${mark} -j REDIRECT --to-ports ${INBOUND_PORT}`,
     'COMMIT',
     '',
   ].join('\n');

@@ -8,7 +8,8 @@ import { adoptAccepted } from '../../pooled-reads.js';
 import type { Capture, CapturedConnection, OutboundMapping } from '../capture.js';
 import type { DnsResponder } from './dns-responder.js';
 import { bindUdpInNetns, listenTcpInNetns, originalDestination } from './native.js';
-import { POD_DNS_PORT, POD_INBOUND_PLAINTEXT_PORT, POD_OUTBOUND_PORT, PROXY_SOCKET_MARK } from './plan.js';
+import { DNS_CAPTURE_PORT, INBOUND_PORT, OUTBOUND_CAPTURE_PORT } from '../../../config/mesh-constants.js';
+import { PROXY_SOCKET_MARK } from './plan.js';
 
 /** The in-pod TCP listeners take whatever the rules redirect, on every address of the pod namespace. */
 const ANY_ADDRESS = '0.0.0.0';
@@ -101,13 +102,13 @@ export class NetnsCapture implements Capture {
     const mark = PROXY_SOCKET_MARK;
     const opened: Server[] = [];
     try {
-      const outbound = await listenTcpInNetns(netns, ANY_ADDRESS, POD_OUTBOUND_PORT, { mark, pauseOnConnect: true, noDelay: true });
+      const outbound = await listenTcpInNetns(netns, ANY_ADDRESS, OUTBOUND_CAPTURE_PORT, { mark, pauseOnConnect: true, noDelay: true });
       opened.push(outbound);
-      const inbound = await listenTcpInNetns(netns, ANY_ADDRESS, POD_INBOUND_PLAINTEXT_PORT, { mark, pauseOnConnect: true, noDelay: true });
+      const inbound = await listenTcpInNetns(netns, ANY_ADDRESS, INBOUND_PORT, { mark, pauseOnConnect: true, noDelay: true });
       opened.push(inbound);
-      const dnsTcp = await listenTcpInNetns(netns, ANY_ADDRESS, POD_DNS_PORT, { mark });
+      const dnsTcp = await listenTcpInNetns(netns, ANY_ADDRESS, DNS_CAPTURE_PORT, { mark });
       opened.push(dnsTcp);
-      const dnsUdp = await bindUdpInNetns(netns, DNS_UDP_ADDRESS, POD_DNS_PORT, { mark });
+      const dnsUdp = await bindUdpInNetns(netns, DNS_UDP_ADDRESS, DNS_CAPTURE_PORT, { mark });
       const pod: PodListeners = { netns, source, outbound, inbound, dnsTcp, dnsUdp };
       outbound.on('connection', (socket: Socket) => this.accept(pod, socket));
       inbound.on('connection', (socket: Socket) => this.acceptInbound(pod, socket));

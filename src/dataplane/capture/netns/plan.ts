@@ -1,6 +1,5 @@
-// The fixed facts of netns mode (DESIGN §2): names, the address plan inside 198.18.0.0/15, the in-pod
-// proxy ports and the socket mark, in one place so topology, rules and capture agree.
-import { DNS_CAPTURE_PORT, HBONE_PORT, INBOUND_PORT, NETNS_RANGE, NETNS_VIP_RANGE, OUTBOUND_CAPTURE_PORT } from '../../../config/mesh-constants.js';
+// The fixed facts of netns mode (DESIGN §2): names, the address plan inside 198.18.0.0/15 and the socket
+// mark, in one place so topology, rules and capture agree (the in-pod ports are mesh-constants.ts's).
 
 /** Every namespace, link and file netns mode makes starts with this, so cleanup can find leftovers. */
 export const NETNS_PREFIX = 'l4m';
@@ -33,16 +32,7 @@ export const POD_GATEWAY_HOST = 1;
 /** Pods take 198.18.k.2 .. 198.18.k.254. */
 export const FIRST_POD_HOST = 2;
 export const LAST_POD_HOST = 254;
-/** Service VIPs: never assigned to an interface; the in-pod rules capture them before routing matters. */
-export const SERVICE_VIP_CIDR = NETNS_VIP_RANGE;
-/** All of netns mode's traffic stays inside this range; nothing else is ever routed from a namespace. */
-export const NETNS_RANGE_CIDR = NETNS_RANGE;
 
-/** In-pod listeners of the node proxy (istio-cni's in-pod ports). */
-export const POD_OUTBOUND_PORT = OUTBOUND_CAPTURE_PORT;
-export const POD_INBOUND_PLAINTEXT_PORT = INBOUND_PORT;
-export const POD_INBOUND_HBONE_PORT = HBONE_PORT;
-export const POD_DNS_PORT = DNS_CAPTURE_PORT;
 /** Sockets the proxy owns carry this mark and are never captured again (istio-cni's 0x539 under mask 0xfff). */
 export const PROXY_SOCKET_MARK = 0x539;
 export const PROXY_SOCKET_MARK_MASK = 0xfff;
