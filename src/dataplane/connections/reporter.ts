@@ -1,19 +1,12 @@
 // Telemetry of one proxied connection: the istio_tcp_* series (through the tracker) and the access-log
 // line, built once at open and once at close — never per chunk.
-import type { MeshService, MeshWorkload } from '../../api/mesh.js';
 import type { AccessLogger } from '../telemetry/access-log.js';
 import type { ConnectionStats, ConnectionTracker, TrackedConnection } from '../telemetry/connection-tracker.js';
-import { tcpLabels, type Reporter, type SecurityPolicy } from '../telemetry/labels.js';
+import { tcpLabels, type TcpLabelInput } from '../telemetry/labels.js';
 import type { ConnectionTelemetry } from '../telemetry/telemetry-config.js';
 
-export interface ConnectionPeers {
-  reporter: Reporter;
-  source?: MeshWorkload;
-  sourceIdentity?: string;
-  destination?: MeshWorkload;
-  destinationIdentity?: string;
-  service?: MeshService;
-  securityPolicy: SecurityPolicy;
+/** Who is on each end (the metric labels' inputs, without the outcome's flags) and the log's addresses. */
+export interface ConnectionPeers extends Omit<TcpLabelInput, 'responseFlags'> {
   /** Access-log addresses. */
   srcAddr: string;
   dstAddr: string;
