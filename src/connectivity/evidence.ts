@@ -25,10 +25,12 @@ export function pathDecisions(records: readonly TraceRecord[]): TraceDecision[] 
 
 /**
  * Whether the trace holds the whole story: the source proxy's last word (the bytes at close, or a
- * failure), and, when the source tunnelled somewhere, the far end's (its bytes or its failure).
+ * failure), and, when the source tunnelled somewhere, the far end's (its bytes or its failure). A probe
+ * from outside the mesh (`first` = inbound) meets no source proxy: the destination's last word is all.
  */
-export function traceComplete(decisions: readonly TraceDecision[]): boolean {
+export function traceComplete(decisions: readonly TraceDecision[], first: 'outbound' | 'inbound' = 'outbound'): boolean {
   const ended = (dir: TraceDecision['direction']) => decisions.some((d) => d.direction === dir && (d.step === 'bytes' || d.verdict === 'FAIL'));
+  if (first === 'inbound') return ended('inbound');
   if (!ended('outbound')) return false;
   const tunnelled = decisions.some((d) => d.direction === 'outbound' && d.step === 'tunnel' && d.verdict === 'OK' && d.facts?.['via'] === 'hbone');
   if (!tunnelled) return true;

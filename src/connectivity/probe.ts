@@ -1,8 +1,8 @@
-// The real probe of `l4mesh check connectivity`: one TCP connection through the source workload's own
-// outbound listener (local mode), what happened to it, and the access-log lines the node proxies wrote for it.
-import { connect, createServer } from 'node:net';
+// The real probe of `l4mesh check connectivity`: one TCP connection from the source workload's place in the
+// mesh (its outbound listener, its pod's namespace, or plaintext from outside the mesh), what happened to it,
+// and the access-log lines the node proxies wrote for it.
+import { connect, createServer, type Socket } from 'node:net';
 import { readFile } from 'node:fs/promises';
-import type { OutboundMapping } from '../dataplane/capture/capture.js';
 import type { Hop } from './path.js';
 
 /** How long an accepted connection must stay open before the tunnel behind it counts as established. */
@@ -23,16 +23,31 @@ export interface ProbeResult {
   bytesSent: number;
   /** The first line the server answered with (an HTTP status line), when it answered. */
   firstLine?: string;
+  /** A node proxy's answer to the CONNECT preamble (`HTTP/1.1 401 Unauthorized`), when one was sent. */
+  proxyAnswer?: string;
   /** The local port was taken between choosing and binding it: the caller picks another. */
   addressInUse?: boolean;
 }
 
 export interface ProbeOptions {
-  /** Connect from this address and port: the source proxy was told to trace the connection from there. */
+  /** Connect from this address and port: the proxy was told to trace the connection from there. */
   localAddress?: string;
   localPort?: number;
   /** Written once connected (an HTTP request to an HTTP port), so bytes flow both ways. */
   payload?: string;
+  /**
+   * Written before the payload: an HTTP/1.1 CONNECT to a node proxy's plaintext INBOUND_PORT (local mode's
+   * way in from outside the mesh). The proxy's answer to it is reported apart and not counted as received.
+   */
+  preamble?: string;
+  /** Makes the connecting socket (netns mode: inside the source pod's namespace); default node:net's connect. */
+  open?(target: ProbeTarget, local: { address?: string; port?: number }): Socket;
+}
+
+/** Where the probe connects: a local-mode outbound listener, a VIP or pod IP (netns), a node proxy's INBOUND_PORT. */
+export interface ProbeTarget {
+  host: string;
+  port: number;
 }
 
 /** The address the probe connects from when the source proxy is told to trace it. */
@@ -55,8 +70,25 @@ export function httpProbeRequest(hostname: string): string {
   return `GET / HTTP/1.1\r\nhost: ${hostname}\r\nuser-agent: l4mesh-check\r\nconnection: close\r\n\r\n`;
 }
 
-/** Connects to `mapping`'s listener, holds the connection PROBE_HOLD_MS unless it ends first, then closes it. */
-export function probe(mapping: OutboundMapping, options: ProbeOptions = {}): Promise<ProbeResult> {
+/** The CONNECT a client outside the mesh sends to a node proxy's INBOUND_PORT in local mode. */
+export function plaintextConnectPreamble(address: string, port: number): string {
+  return `CONNECT ${address}:${port} HTTP/1.1\r\nhost: ${address}:${port}\r\n\r\n`;
+}
+
+/** Splits off the proxy's answer to a CONNECT preamble, once its head is complete. */
+function splitProxyAnswer(buffered: Buffer): { answer: string; rest: Buffer } | undefined {
+  const end = buffered.indexOf('\r\n\r\n');
+  if (end < 0) return undefined;
+  const head = buffered.toString('latin1', 0, end);
+  return { answer: head.slice(0, head.includes('\r\n') ? head.indexOf('\r\n') : head.length), rest: buffered.subarray(end + 4) };
+}
+
+function defaultOpen(target: ProbeTarget, local: { address?: string; port?: number }): Socket {
+  return connect({ host: target.host, port: target.port, ...(local.address ? { localAddress: local.address } : {}), ...(local.port ? { localPort: local.port } : {}) });
+}
+
+/** Connects to `target`, holds the connection PROBE_HOLD_MS unless it ends first, then closes it. */
+export function probe(target: ProbeTarget, options: ProbeOptions = {}): Promise<ProbeResult> {
   const startedAt = Date.now();
   return new Promise((resolve) => {
     let bytesReceived = 0;
@@ -65,12 +97,10 @@ export function probe(mapping: OutboundMapping, options: ProbeOptions = {}): Pro
     let done = false;
     let closing = false;
     let localPort: number | undefined;
-    const socket = connect({
-      host: mapping.listenAddress,
-      port: mapping.listenPort,
-      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
-      ...(options.localPort ? { localPort: options.localPort } : {}),
-    });
+    // With a preamble, the proxy's own answer comes first: held until its head is complete.
+    let proxyAnswer: string | undefined;
+    let pending: Buffer | undefined = options.preamble ? Buffer.alloc(0) : undefined;
+    const socket = (options.open ?? defaultOpen)(target, { ...(options.localAddress ? { address: options.localAddress } : {}), ...(options.localPort ? { port: options.localPort } : {}) });
     let addressInUse = false;
     const finish = (outcome: ProbeResult['outcome']) => {
       if (done) return;
@@ -81,13 +111,17 @@ export function probe(mapping: OutboundMapping, options: ProbeOptions = {}): Pro
       const firstLine = head.includes('\r\n') ? head.slice(0, head.indexOf('\r\n')) : undefined;
       // A connection the proxy resets at once can end before 'connect' is emitted: the bound port is still ours.
       localPort ??= options.localPort;
-      resolve({ outcome, bytesReceived, bytesSent, elapsedMs: Date.now() - startedAt, startedAt, ...(localPort !== undefined ? { localPort } : {}), ...(firstLine ? { firstLine } : {}), ...(addressInUse ? { addressInUse } : {}) });
+      resolve({
+        outcome, bytesReceived, bytesSent, elapsedMs: Date.now() - startedAt, startedAt,
+        ...(localPort !== undefined ? { localPort } : {}), ...(firstLine ? { firstLine } : {}), ...(proxyAnswer ? { proxyAnswer } : {}), ...(addressInUse ? { addressInUse } : {}),
+      });
     };
     const connectTimer = setTimeout(() => finish('timeout'), CONNECT_TIMEOUT_MS);
     let holdTimer: NodeJS.Timeout | undefined;
     socket.once('connect', () => {
       clearTimeout(connectTimer);
       localPort = socket.localPort;
+      if (options.preamble) socket.write(options.preamble);
       if (options.payload) {
         bytesSent = Buffer.byteLength(options.payload);
         socket.write(options.payload);
@@ -100,12 +134,22 @@ export function probe(mapping: OutboundMapping, options: ProbeOptions = {}): Pro
         setTimeout(() => finish('held'), 2_000).unref();
       }, PROBE_HOLD_MS);
     });
-    socket.on('data', (b: Buffer) => {
+    const received = (b: Buffer) => {
       bytesReceived += b.length;
       if (head.length < 256) head += b.toString('latin1', 0, Math.min(b.length, 256));
+    };
+    socket.on('data', (b: Buffer) => {
+      if (!pending) return received(b);
+      pending = Buffer.concat([pending, b]);
+      const split = splitProxyAnswer(pending);
+      if (!split) return;
+      pending = undefined;
+      proxyAnswer = split.answer;
+      if (split.rest.length) received(split.rest);
     });
     socket.once('error', (err: NodeJS.ErrnoException) => {
-      addressInUse = err.code === 'EADDRINUSE';
+      // A socket made in a pod's namespace reports the bind's errno as the cause of an L4meshError.
+      addressInUse = err.code === 'EADDRINUSE' || (err.cause as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE';
       finish(err.code === 'ECONNREFUSED' ? 'refused' : err.code === 'ECONNRESET' ? 'reset' : 'closed');
     });
     socket.once('end', () => finish(closing ? 'held' : options.payload && bytesReceived > 0 ? 'answered' : 'closed'));

@@ -132,7 +132,7 @@ export class NodeProxy {
     const hbone = hboneServer(config.address);
     await hbone.listen();
 
-    const plaintextDeps = { node: config.node, proxyAddress: config.address, carries, state: this.state, reporter, connections, ...dialWorkload };
+    const plaintextDeps = { node: config.node, proxyAddress: config.address, carries, state: this.state, reporter, connections, traces: runtime.traces, ...dialWorkload };
     const plaintext: Server = createPlaintextInbound(plaintextDeps);
     await listenServer(plaintext, config.address, INBOUND_PORT, 'inbound plaintext');
     if (netnsMode) {

@@ -20,6 +20,8 @@ import { dialTcp } from '../dataplane/dial.js';
 import { fdPressure } from '../dataplane/admin/fd-pressure.js';
 import { inboundTarget, type InboundTargetRules } from './inbound-target.js';
 import type { ConnectionPeers, ConnectionReporter } from '../dataplane/connections/reporter.js';
+import { traceClosed, tracePlaintextAccepted, tracePolicy } from '../dataplane/trace/path-decisions.js';
+import type { TraceStore } from '../dataplane/trace/trace-store.js';
 
 export interface PlaintextInboundDeps extends InboundTargetRules {
   node: string;
@@ -28,6 +30,8 @@ export interface PlaintextInboundDeps extends InboundTargetRules {
   connections: ConnectionTable;
   /** netns mode: connects to the workload from inside its pod's namespace; default a plain dial from here. */
   dialWorkload?(workload: MeshWorkload, host: string, port: number): Promise<Socket>;
+  /** Records the decisions of a connection armed for a trace by its client address (an `l4mesh check` probe). */
+  traces?: TraceStore;
 }
 
 function answer(socket: Duplex, status: number, reason: string): void {
@@ -98,6 +102,9 @@ async function forward(deps: PlaintextInboundDeps, x: PlaintextExchange): Promis
   const startedAt = Date.now();
   const { socket, target } = x;
   const remote = `${x.remoteIp}:${x.remotePort}`;
+  // Plaintext carries no traceparent: a probe is known by the client address it was armed for.
+  const traceId = deps.traces?.claim(remote);
+  const trace = traceId ? deps.traces!.recorder(traceId, deps.node, 'inbound') : undefined;
   const checked = target ? inboundTarget(deps, target.host, target.port) : undefined;
   const destination = checked?.workload;
   const peers: ConnectionPeers = {
@@ -110,6 +117,7 @@ async function forward(deps: PlaintextInboundDeps, x: PlaintextExchange): Promis
   };
   if (!target || !checked || 'refused' in checked || !destination) {
     const reason = checked && 'refused' in checked ? checked.refused : `"${x.requested}" is not <ip>:<port>`;
+    trace?.record({ step: 'dial', verdict: 'FAIL', detail: `plaintext for ${x.requested} from ${remote} refused: ${reason}` });
     deps.reporter.failed(peers, RESPONSE_FLAGS.connect, startedAt, reason);
     return x.refuse(400);
   }
@@ -121,6 +129,10 @@ async function forward(deps: PlaintextInboundDeps, x: PlaintextExchange): Promis
     destinationIp: target.host,
     destinationPort: target.port,
   });
+  if (trace) {
+    tracePlaintextAccepted(trace, remote, x.requested, peers.source);
+    tracePolicy(trace, destination, undefined, decision);
+  }
   if (!decision.allowed) {
     deps.reporter.failed(peers, RESPONSE_FLAGS.deny, startedAt, `plaintext connection denied by policy${decision.policy ? ` ${decision.policy}` : ''}: ${decision.reason}`);
     return x.refuse(401);
@@ -129,9 +141,11 @@ async function forward(deps: PlaintextInboundDeps, x: PlaintextExchange): Promis
   try {
     upstream = deps.dialWorkload ? await deps.dialWorkload(destination, target.host, target.port) : await dialTcp(target.host, target.port);
   } catch (err) {
+    trace?.record({ step: 'dial', verdict: 'FAIL', detail: `cannot connect to ${destination.namespace}/${destination.name} at ${x.requested}: ${(err as Error).message}`, facts: { endpoint: x.requested, error: (err as Error).message } });
     deps.reporter.failed(peers, RESPONSE_FLAGS.connect, startedAt, (err as Error).message);
     return x.refuse(503);
   }
+  trace?.record({ step: 'dial', verdict: 'OK', detail: `connected to ${destination.namespace}/${destination.name} at ${x.requested}`, facts: { endpoint: x.requested } });
   if (socket.destroyed) {
     upstream.destroy();
     return;
@@ -156,4 +170,5 @@ async function forward(deps: PlaintextInboundDeps, x: PlaintextExchange): Promis
   const outcome = await splice(socket, upstream, stats);
   deps.connections.remove(entry);
   deps.reporter.closed(peers, tracked, startedAt, outcome.error);
+  if (trace) traceClosed(trace, stats, startedAt, outcome.error);
 }

@@ -134,6 +134,16 @@ export function inboundTrace(store: TraceStore, proxy: string, request: HboneInb
   return trace;
 }
 
+/** The first decision of a traced plaintext connection into INBOUND_PORT: who it came from, where it asked to go. */
+export function tracePlaintextAccepted(trace: TraceRecorder, remote: string, requested: string, source: MeshWorkload | undefined): void {
+  trace.record({
+    step: 'tunnel',
+    verdict: 'INFO',
+    detail: `plaintext from ${remote}${source ? ` (${name(source)}, outside the mesh)` : ''} for ${requested}: no mTLS, no peer identity`,
+    facts: { source: remote, authority: requested },
+  });
+}
+
 export function tracePolicy(trace: TraceRecorder, destination: MeshWorkload, peerIdentity: string | undefined, decision: AuthorizationDecision): void {
   const by = decision.policy ? ` by ${decision.policy}${decision.rule !== undefined ? ` rule ${decision.rule}` : ''}` : '';
   trace.record({

@@ -1,6 +1,6 @@
 // `l4mesh check` and `l4mesh analyze` on a working Bookinfo (two nodes), broken one way at a time and
 // repaired before the next: ratings' endpoints deleted, curl denied by an AuthorizationPolicy, STRICT
-// refusing a plaintext client, ratings' server process not running, a VirtualService routing to a subset
+// refusing a plaintext client (probed from outside the mesh as such a client connects), ratings' server process not running, a VirtualService routing to a subset
 // no DestinationRule defines (through a waypoint), the waypoint removed. Each time check names the failing
 // hop and the exact resource, and analyze the configuration mistakes with their codes; the healthy path
 // reports every hop OK with the real endpoint and the bytes both ends counted.
@@ -17,12 +17,14 @@ const CURL = join(packageRoot(), 'samples/curl/curl.yaml');
 
 const DENY_CURL = denyPrincipalPolicy('deny-curl', 'productpage', 'cluster.local/ns/default/sa/curl');
 
-const STRICT_AND_PLAIN_CLIENT = `apiVersion: security.istio.io/v1
+const STRICT = `apiVersion: security.istio.io/v1
 kind: PeerAuthentication
 metadata: {name: default}
 spec: {mtls: {mode: STRICT}}
----
-apiVersion: apps/v1
+`;
+
+/** A client outside the mesh: local mode reaches a pod through its node proxy's INBOUND_PORT with a plaintext CONNECT. */
+const PLAIN_CLIENT = `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: legacy}
 spec:
@@ -142,15 +144,30 @@ test('check and analyze on Bookinfo broken one way at a time', { timeout: 300_00
     assert.deepEqual(await analyze(mesh), { code: 0, found: [] });
     await apply(mesh, 'deny.yaml', DENY_CURL, 'delete');
 
-    // 3. STRICT refusing a plaintext client: the PeerAuthentication is named; analyze's L4M0003.
-    await apply(mesh, 'strict.yaml', STRICT_AND_PLAIN_CLIENT);
-    await waitForReadyPods(mesh, 8);
-    const strict = await checkUntil(mesh, 'deploy/legacy', 'productpage', (r) => hop(r, 'policy')?.verdict === 'FAIL', 'STRICT on the proxies');
+    // 3. A plaintext client outside the mesh is probed as it connects (CONNECT to the destination's node
+    // proxy, which traces it by the pod address): allowed at first, then refused under STRICT, which is named.
+    await apply(mesh, 'legacy.yaml', PLAIN_CLIENT);
+    const legacy = (await waitForReadyPods(mesh, 8)).find((p) => p['NAME']!.startsWith('legacy-'))!;
+    const plain = await checkUntil(mesh, 'deploy/legacy', 'productpage', (_r, code) => code === 0, 'a plaintext check');
+    assert.deepEqual(steps(plain.report), ['capture:WARN', 'resolve:OK', 'endpoints:OK', 'waypoint:INFO', 'tunnel:WARN', 'policy:OK', 'dial:OK']);
+    assert.match(hop(plain.report, 'capture').detail, new RegExp(`; probed as it connects: plaintext from its pod IP ${legacy['IP']!.replace(/\./g, '\\.')}, CONNECT ${ip('productpage-v1').replace(/\./g, '\\.')}:9080 to node-1's INBOUND_PORT$`));
+    const plainBytes = plain.report.trace!.decisions.filter((d) => d.step === 'bytes').map((d) => [d.proxy, d.direction, d.facts!['received'], d.facts!['sent']]);
+    const plainDial = /^sent (\d+) bytes, answered "HTTP\/1\.1 200 OK" \((\d+) bytes\)/.exec(hop(plain.report, 'dial').detail);
+    assert.ok(plainDial, hop(plain.report, 'dial').detail);
+    assert.deepEqual(plainBytes, [['node-1', 'inbound', Number(plainDial[1]), Number(plainDial[2])]]);
+    assert.equal(Number(plainDial[1]), sent);
+    assert.match(hop(plain.report, 'tunnel').evidence![0]!, new RegExp(`^node-1 inbound: plaintext from ${legacy['IP']!.replace(/\./g, '\\.')}:\\d+ \\(default/${legacy['NAME']}, outside the mesh\\) for ${ip('productpage-v1').replace(/\./g, '\\.')}:9080: no mTLS, no peer identity$`));
+    await apply(mesh, 'strict.yaml', STRICT);
+    const strict = await checkUntil(mesh, 'deploy/legacy', 'productpage', (r) => hop(r, 'policy')?.verdict === 'FAIL' && (hop(r, 'policy').evidence ?? []).length > 0, 'STRICT on the proxies');
     assert.deepEqual([strict.code, steps(strict.report)], [1, ['capture:WARN', 'resolve:OK', 'endpoints:OK', 'waypoint:INFO', 'tunnel:WARN', 'policy:FAIL']]);
     assert.equal(hop(strict.report, 'policy').cause, 'denied by PeerAuthentication default/default: a plaintext source (no principal) (matched DENY policy default/converted_peer_authentication_default)');
     assert.equal(hop(strict.report, 'policy').next, 'l4mesh ztunnel-config policies; l4mesh get peerauthentication default -n default -o yaml');
+    // The destination proxy's own word: its access log and its trace of the probe, and its 401 to the CONNECT.
+    assert.match(hop(strict.report, 'policy').detail, /; node-1's access log: error="plaintext connection denied by policy default\/converted_peer_authentication_default: matched DENY policy default\/converted_peer_authentication_default" \(the node proxy answered its CONNECT "HTTP\/1\.1 401 Unauthorized"\)$/);
+    assert.match(hop(strict.report, 'policy').evidence![0]!, /^node-1 inbound: denied by default\/converted_peer_authentication_default rule 0 for default\/productpage-v1-\S+: matched DENY policy default\/converted_peer_authentication_default \(source plaintext, no principal\)$/);
     assert.deepEqual(await analyze(mesh), { code: 79, found: ['L4M0003 PeerAuthentication default/default'] });
-    await apply(mesh, 'strict.yaml', STRICT_AND_PLAIN_CLIENT, 'delete');
+    await apply(mesh, 'strict.yaml', STRICT, 'delete');
+    await apply(mesh, 'legacy.yaml', PLAIN_CLIENT, 'delete');
 
     // 4. ratings' server process not running: the destination proxy's dial is refused.
     await apply(mesh, 'ratings-down.yaml', RATINGS_NOT_SERVING);

@@ -171,12 +171,13 @@ export function connectFromNetns(netns: string, opts: NetnsConnectOptions): Prom
 
 /**
  * A socket made inside `netns` and already connecting to host:port, returned at once (node:http's
- * createConnection wants one synchronously). A failure to make it arrives as the socket's 'error'.
+ * createConnection wants one synchronously), bound to `from` when given (an `l4mesh check` probe from a
+ * pod's IP and a port its proxy was told to trace). A failure to make it arrives as the socket's 'error'.
  */
-export function connectingSocketInNetns(netns: string, host: string, port: number): Socket {
+export function connectingSocketInNetns(netns: string, host: string, port: number, from: { ip: string; port: number } = { ip: '0.0.0.0', port: 0 }): Socket {
   let fd: number;
   try {
-    fd = netnsAddon().openInNetns(netnsPath(netns), 'tcp', '0.0.0.0', 0, 0, 0);
+    fd = netnsAddon().openInNetns(netnsPath(netns), 'tcp', from.ip, from.port, 0, 0);
   } catch (err) {
     const failed = new Socket();
     const error = err instanceof L4meshError ? err : netnsError(`connect to ${host}:${port}`, netns, err);
