@@ -133,16 +133,27 @@ export class ConnectAttempts {
   }
 
   /** netns mode: one attempt straight to the workload whose pod IP the client dialled (no service, no retry). */
-  async direct(conn: CapturedConnection, destination: MeshWorkload, sourceIdentity: string, peers: ConnectionPeers, startedAt: number): Promise<{ upstream: Upstream; route: Route }> {
+  async direct(conn: CapturedConnection, destination: MeshWorkload, sourceIdentity: string, peers: ConnectionPeers, startedAt: number, trace?: TraceRecorder): Promise<{ upstream: Upstream; route: Route }> {
     const { socket, source } = conn;
     const route = this.routes.toWorkload(destination, conn.destinationIp, conn.destinationPort);
     peers.destination = route.destination;
     peers.destinationIdentity = route.destinationIdentity;
     peers.dstAddr = route.authority;
     peers.hboneAddr = route.hbone ? `${route.hbone.host}:${route.hbone.port}` : undefined;
-    const from = { workload: source, identity: sourceIdentity, clientIp: socket.remoteAddress ?? '', clientPort: socket.remotePort ?? 0 };
-    const upstream = await this.within(startedAt + this.connectTimeoutMs, this.upstreams.connect(route, from));
-    return { upstream, route };
+    const from: UpstreamSource = { workload: source, identity: sourceIdentity, clientIp: socket.remoteAddress ?? '', clientPort: socket.remotePort ?? 0 };
+    let reserved: { reused: boolean; streamsOpened: number } | undefined;
+    if (trace) {
+      from.traceparent = trace.traceparent;
+      from.onReserved = (r) => (reserved = r);
+    }
+    try {
+      const upstream = await this.within(startedAt + this.connectTimeoutMs, this.upstreams.connect(route, from));
+      if (trace) traceUpstream(trace, route, route.destinationIdentity, reserved);
+      return { upstream, route };
+    } catch (err) {
+      if (trace) traceUpstream(trace, route, route.destinationIdentity, reserved, err);
+      throw err;
+    }
   }
 
   /**

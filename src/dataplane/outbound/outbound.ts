@@ -71,18 +71,18 @@ export class OutboundHandler {
     const { tracing } = this.deps;
     const traceId = tracing?.store.claim(srcAddr);
     const trace = traceId ? tracing!.store.recorder(traceId, tracing!.proxy, 'outbound') : undefined;
-    if (trace) {
-      traceCapture(trace, tracing!, socket, source, sourceIdentity);
-      traceResolved(trace, service, conn.destinationIp, conn.destinationPort);
-    }
     // netns mode sees the original destination: a pod IP of the mesh goes to that pod, not through a service.
     const direct = !service && this.deps.fromPod ? state.workloadByAddress(conn.destinationIp) : undefined;
+    if (trace) {
+      traceCapture(trace, tracing!, socket, source, sourceIdentity);
+      traceResolved(trace, service, conn.destinationIp, conn.destinationPort, direct);
+    }
     if (!service && !direct) {
       this.deps.reporter.failed(peers, RESPONSE_FLAGS.connect, startedAt, this.deps.fromPod ? `no service or workload at ${peers.dstAddr}` : 'no service for this listener');
       refuse(socket);
       return;
     }
-    const attempt = service ? this.attempts.establish(conn, service, sourceIdentity, peers, startedAt, trace) : this.attempts.direct(conn, direct!, sourceIdentity, peers, startedAt);
+    const attempt = service ? this.attempts.establish(conn, service, sourceIdentity, peers, startedAt, trace) : this.attempts.direct(conn, direct!, sourceIdentity, peers, startedAt, trace);
     attempt.then(
       ({ upstream, route }) => {
         // On the sidecar path the destination's labels are the ones it announced, not the registry's.

@@ -32,7 +32,12 @@ export function traceCapture(trace: TraceRecorder, tracing: OutboundTracing, soc
   });
 }
 
-export function traceResolved(trace: TraceRecorder, service: MeshService | undefined, ip: string, port: number): void {
+/** The service the connection's destination resolved to; netns mode's pod IP dialled directly names its workload. */
+export function traceResolved(trace: TraceRecorder, service: MeshService | undefined, ip: string, port: number, workload?: MeshWorkload): void {
+  if (!service && workload) {
+    trace.record({ step: 'resolve', verdict: 'OK', detail: `${ip}:${port} → workload ${name(workload)} (its pod IP, dialled directly)`, facts: { workload: name(workload), port } });
+    return;
+  }
   if (!service) {
     trace.record({ step: 'resolve', verdict: 'FAIL', detail: `no service for ${ip}:${port} on this listener` });
     return;

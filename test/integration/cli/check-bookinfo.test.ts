@@ -6,11 +6,10 @@
 // reports every hop OK with the real endpoint and the bytes both ends counted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packageRoot } from '../../../src/config/paths.js';
-import { eventually } from '../../support/mesh.js';
-import { denyPrincipalPolicy, parseTable, reviewsDestinationRule, reviewsVirtualService, waitForReadyPods, withCliMesh, type CliMesh } from './cli-fixture.js';
+import { denyPrincipalPolicy, parseTable, reviewsDestinationRule, reviewsVirtualService, waitForReadyPods, withCliMesh } from './cli-fixture.js';
+import { analyze, apply, checkUntil, hop, steps } from './check-fixture.js';
 
 const BOOKINFO = join(packageRoot(), 'samples/bookinfo/platform/local/bookinfo.yaml');
 const CURL = join(packageRoot(), 'samples/curl/curl.yaml');
@@ -53,55 +52,6 @@ const REVIEWS_ROUTES = `${reviewsDestinationRule(['v1', 'v4'])}---\n${reviewsVir
 
 /** The DestinationRule edited later: subset v4 is gone, the route to it stays (apply checks one apply only). */
 const REVIEWS_RULE_WITHOUT_V4 = reviewsDestinationRule(['v1']);
-
-interface Hop {
-  step: string;
-  verdict: string;
-  detail: string;
-  cause?: string;
-  next?: string;
-  evidence?: string[];
-}
-interface Report {
-  ok: boolean;
-  hops: Hop[];
-  endpoint?: { workload: string; address: string; port: number; node: string };
-  findings?: Array<{ code: string; resource: { kind: string; namespace: string; name: string } }>;
-  trace?: { id: string; decisions: Array<{ proxy: string; direction: string; step: string; verdict: string; facts?: Record<string, unknown> }> };
-}
-
-const steps = (r: Report) => r.hops.map((h) => `${h.step}:${h.verdict}`);
-const hop = (r: Report, step: string) => r.hops.find((h) => h.step === step)!;
-
-async function check(mesh: CliMesh, from: string, to: string): Promise<{ code: number | null; report: Report }> {
-  const r = await mesh.run(['check', 'connectivity', from, to, '-o', 'json'], 60_000);
-  assert.equal(r.stderr, '');
-  return { code: r.code, report: JSON.parse(r.stdout) as Report };
-}
-
-/** Runs check until `accept` takes its report (configuration reaches both node proxies at its own pace). */
-function checkUntil(mesh: CliMesh, from: string, to: string, accept: (r: Report, code: number | null) => boolean, what: string) {
-  let last = '';
-  return eventually(async () => {
-    const r = await check(mesh, from, to);
-    last = JSON.stringify(r.report, null, 2);
-    return accept(r.report, r.code) ? r : undefined;
-  }, 60_000, what).catch((err: Error) => {
-    throw new Error(`${err.message}\nlast report: ${last}`);
-  });
-}
-
-async function analyze(mesh: CliMesh): Promise<{ code: number | null; found: string[] }> {
-  const r = await mesh.run(['analyze', '-o', 'json']);
-  return { code: r.code, found: (JSON.parse(r.stdout) as Array<{ code: string; resource: { kind: string; namespace: string; name: string } }>).map((f) => `${f.code} ${f.resource.kind} ${f.resource.namespace}/${f.resource.name}`) };
-}
-
-async function apply(mesh: CliMesh, name: string, yaml: string, verb: 'apply' | 'delete' = 'apply'): Promise<void> {
-  const file = join(mesh.manifestDir, name);
-  await writeFile(file, yaml);
-  const r = await mesh.run([verb, '-f', file]);
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-}
 
 test('check and analyze on Bookinfo broken one way at a time', { timeout: 300_000 }, () =>
   withCliMesh(async (mesh) => {
