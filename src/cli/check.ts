@@ -86,7 +86,7 @@ export async function run(args: string[]): Promise<number> {
     if (target) {
       const resources = (await Promise.all(KINDS.map((k) => ctx.client.list(k, undefined)))).flat();
       const hostname = target[2]!;
-      report = withFindings(report, findingsFor(analyze(resources, { namespaces: [target[1]!] }), { name: hostname.split('.')[0]!, hostname, namespace: target[1]! }));
+      report = withFindings(report, findingsFor(analyze(resources, { namespaces: [target[1]!] }), { name: hostname.split('.')[0]!, hostname, namespace: target[1]! }), values['dry-run'] === true);
     }
     if (output === 'json') process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     else process.stdout.write(table(report, values.verbose === true));

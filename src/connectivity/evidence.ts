@@ -95,13 +95,22 @@ export function findingsFor(findings: readonly Finding[], service: { name: strin
   );
 }
 
-/** `analyze: IST0101 Error VirtualService default/reviews: … (fix: …)` under the hop the finding explains. */
-export function withFindings(report: PathReport, findings: readonly Finding[]): PathReport {
+/**
+ * `analyze: IST0101 Error VirtualService default/reviews: … (fix: …)` under the hop the finding explains.
+ * Without a probe (`configOnly`, --dry-run) an Error-level finding is the only word on what the L7 layer
+ * does with the connection, so it fails its hop; a probe's own verdict stands otherwise.
+ */
+export function withFindings(report: PathReport, findings: readonly Finding[], configOnly = false): PathReport {
   if (findings.length === 0) return report;
   const hops: Hop[] = report.hops.map((h) => ({ ...h, ...(h.evidence ? { evidence: [...h.evidence] } : {}) }));
+  let ok = report.ok;
   for (const f of findings) {
     const hop = hops.find((h) => h.step === HOP_OF_CODE[f.code]) ?? hops[hops.length - 1]!;
     (hop.evidence ??= []).push(`analyze: ${f.code} ${f.level} ${resourceName(f.resource)}: ${f.message} (fix: ${f.fix})`);
+    if (configOnly && f.level === 'Error' && hop.verdict !== 'FAIL' && !hops.some((h) => h.verdict === 'FAIL')) {
+      Object.assign(hop, { verdict: 'FAIL', cause: `${f.code} on ${resourceName(f.resource)}: ${f.message}`, next: `l4mesh analyze -n ${f.resource.namespace || 'default'}` });
+      ok = false;
+    }
   }
-  return { ...report, hops, findings: [...findings] };
+  return { ...report, ok, hops, findings: [...findings] };
 }

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { packageRoot } from '../../../src/config/paths.js';
 import { denyPrincipalPolicy, parseTable, reviewsDestinationRule, reviewsVirtualService, waitForReadyPods, withCliMesh } from './cli-fixture.js';
-import { analyze, apply, checkUntil, hop, steps } from './check-fixture.js';
+import { analyze, apply, check, checkUntil, hop, steps } from './check-fixture.js';
 
 const BOOKINFO = join(packageRoot(), 'samples/bookinfo/platform/local/bookinfo.yaml');
 const CURL = join(packageRoot(), 'samples/curl/curl.yaml');
@@ -143,6 +143,11 @@ test('check and analyze on Bookinfo broken one way at a time', { timeout: 300_00
     assert.ok(hop(subset.report, 'waypoint').evidence!.some((e) => /^waypoint default\/waypoint waypoint: GET \/ → route \S+: subset v4 of reviews\.default\.svc\.cluster\.local is not defined by any DestinationRule; answered 503$/.test(e)), hop(subset.report, 'waypoint').evidence!.join('\n'));
     assert.ok(hop(subset.report, 'waypoint').evidence!.some((e) => e.startsWith('analyze: IST0101 Error VirtualService default/reviews: ')));
     assert.deepEqual(await analyze(mesh), { code: 79, found: ['IST0101 VirtualService default/reviews'] });
+    // --dry-run sends nothing: the route to the missing subset is known from configuration alone.
+    const dry = await check(mesh, 'deploy/productpage-v1', 'reviews', ['--dry-run']);
+    assert.deepEqual([dry.code, steps(dry.report), dry.report.trace], [1, ['capture:OK', 'resolve:OK', 'endpoints:OK', 'waypoint:FAIL', 'tunnel:OK', 'policy:OK', 'dial:INFO'], undefined]);
+    assert.match(hop(dry.report, 'waypoint').cause!, /^IST0101 on VirtualService default\/reviews: /);
+    assert.equal(hop(dry.report, 'waypoint').next, 'l4mesh analyze -n default');
     await apply(mesh, 'routes.yaml', REVIEWS_ROUTES, 'delete');
     assert.deepEqual(await analyze(mesh), { code: 0, found: [] });
 
