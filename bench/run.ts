@@ -6,7 +6,7 @@ import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../src/config/paths.js';
 import { ensurePeers } from './peers/install.js';
-import { ambient, direct, haproxy, meshOptions, profile, stunnel, type Scenario } from './scenarios.js';
+import { ambient, direct, haproxy, meshOptions, nodeTls, profile, stunnel, type Scenario } from './scenarios.js';
 import { parseHboneTransport } from '../src/dataplane/hbone/transport.js';
 import { sidecar } from './sidecar-scenario.js';
 import { idleRss, iperf, loadWithCpu, whileScraping, type ConnRate, type Latency } from './measure.js';
@@ -78,7 +78,7 @@ async function measure(s: Scenario, plan: Plan): Promise<ScenarioResult> {
       log(`${s.name} scraped ${SCRAPES_PER_SECOND}/s: ${mean(scraped).toFixed(2)} vs ${mean(plain).toFixed(2)} Gbit/s unscraped (${scrapes} scrapes, ${failures} failed)`);
     }
     if (pids.length > 0) {
-      const count = s.name === 'stunnel' || s.name === 'haproxy' ? Math.min(plan.idleConnections, PEER_IDLE_CONNECTIONS) : plan.idleConnections;
+      const count = s.name === 'stunnel' || s.name === 'haproxy' || s.name === 'node-tls' ? Math.min(plan.idleConnections, PEER_IDLE_CONNECTIONS) : plan.idleConnections;
       result.idle = await idleRss(running.echo, count, pids, running.metricsUrls);
       const heap = result.idle.heapUsedPerConnectionKiB;
       log(`${s.name} idle: ${result.idle.connections} connections, ${result.idle.perConnectionKiB.toFixed(1)} KiB RSS each${heap !== undefined ? `, V8 heap in use +${heap.toFixed(1)} KiB each (includes garbage not yet collected; RSS counts only newly committed pages)` : ''} (${result.idle.rssBeforeKiB} → ${result.idle.rssAfterKiB} KiB, ${result.idle.errors} errors)`);
@@ -113,7 +113,7 @@ async function main(): Promise<void> {
   log(`machine: ${JSON.stringify(machine)}`);
   const available = await ensurePeers(log);
   if (!available.has('iperf3')) throw new Error('iperf3 is needed for the throughput figures and could not be installed');
-  const scenarios: Scenario[] = [direct, ambient, sidecar, stunnel, haproxy].filter((s) => !only || only.includes(s.name));
+  const scenarios: Scenario[] = [direct, ambient, sidecar, stunnel, haproxy, nodeTls].filter((s) => !only || only.includes(s.name));
   const results: ScenarioResult[] = [];
   for (const s of scenarios) {
     const missing = s.name === 'stunnel' ? !available.has('stunnel4') : s.name === 'haproxy' ? !available.has('haproxy') : false;

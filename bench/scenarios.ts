@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { startTool, type Tool } from './proc.js';
 import { startMesh, eventually, podYaml, type TestMesh } from '../test/support/mesh.js';
 import { makePeerPki, type PeerPki } from './peers/pki.js';
-import { startHaproxyPair, startStunnelPair, type Forward } from './peers/tunnels.js';
+import { startHaproxyPair, startNodeTlsPair, startStunnelPair, type Forward } from './peers/tunnels.js';
 import { binaryOf } from './peers/install.js';
 import type { HboneTransport } from '../src/dataplane/hbone/transport.js';
 
@@ -110,6 +110,8 @@ function tunnelScenario(name: string, listenIp: string, tlsIp: string, pair: (pk
 
 export const stunnel = tunnelScenario('stunnel', `${NET}.11`, `${NET}.12`, startStunnelPair);
 export const haproxy = tunnelScenario('haproxy', `${NET}.13`, `${NET}.14`, startHaproxyPair);
+/** Not a peer: the floor a Node.js proxy starts from (plain node:tls piping), to tell Node's TLS cost from the mesh's. */
+export const nodeTls = tunnelScenario('node-tls', `${NET}.15`, `${NET}.16`, startNodeTlsPair);
 
 /** The two-port service `bench` (echo and iperf3) that the mesh scenarios send through. */
 export const BENCH_SERVICE_YAML = `apiVersion: v1

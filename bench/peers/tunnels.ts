@@ -3,6 +3,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { run, startTool, type Tool } from '../proc.js';
 import type { PeerPki } from './pki.js';
 import { binaryOf } from './install.js';
@@ -80,6 +81,17 @@ export async function startHaproxyPair(pki: PeerPki, forwards: Forward[]): Promi
   await run(bin, ['-c', '-f', join(pki.dir, 'haproxy-server.cfg')]);
   const s = startTool(bin, ['-db', '-f', join(pki.dir, 'haproxy-server.cfg')]);
   const c = startTool(bin, ['-db', '-f', join(pki.dir, 'haproxy-client.cfg')]);
+  await waitListening([s, c], forwards.flatMap((f) => [f.listen, f.tls]));
+  return [c, s];
+}
+
+/** The plain node:tls tunnel (node-tls-tunnel.ts): Node's own TLS cost with nothing of the mesh on top. */
+export async function startNodeTlsPair(pki: PeerPki, forwards: Forward[]): Promise<Tool[]> {
+  const file = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './node-tls-tunnel.ts' : './node-tls-tunnel.js', import.meta.url));
+  const script = file.endsWith('.ts') ? ['--import', 'tsx', file] : [file];
+  const config = JSON.stringify({ pki, forwards });
+  const s = startTool(process.execPath, [...script, 'server', config]);
+  const c = startTool(process.execPath, [...script, 'client', config]);
   await waitListening([s, c], forwards.flatMap((f) => [f.listen, f.tls]));
   return [c, s];
 }
