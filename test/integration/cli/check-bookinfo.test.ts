@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { packageRoot } from '../../../src/config/paths.js';
 import { denyPrincipalPolicy, parseTable, reviewsDestinationRule, reviewsVirtualService, waitForReadyPods, withCliMesh } from './cli-fixture.js';
-import { analyze, apply, check, checkUntil, hop, steps } from './check-fixture.js';
+import { analyze, apply, check, checkUntil, hop, PLAIN_CLIENT, steps } from './check-fixture.js';
 
 const BOOKINFO = join(packageRoot(), 'samples/bookinfo/platform/local/bookinfo.yaml');
 const CURL = join(packageRoot(), 'samples/curl/curl.yaml');
@@ -20,18 +20,6 @@ const STRICT = `apiVersion: security.istio.io/v1
 kind: PeerAuthentication
 metadata: {name: default}
 spec: {mtls: {mode: STRICT}}
-`;
-
-/** A client outside the mesh: local mode reaches a pod through its node proxy's INBOUND_PORT with a plaintext CONNECT. */
-const PLAIN_CLIENT = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: legacy}
-spec:
-  selector: {matchLabels: {app: legacy}}
-  template:
-    metadata: {labels: {app: legacy, istio.io/dataplane-mode: none}}
-    spec:
-      containers: [{name: legacy, image: local/legacy, command: [sleep, "3600"]}]
 `;
 
 /** ratings-v1 whose server process is not running: the pod is up (it only sleeps), nothing serves 9080. */

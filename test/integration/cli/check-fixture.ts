@@ -6,6 +6,21 @@ import { join } from 'node:path';
 import { eventually } from '../../support/mesh.js';
 import type { CliMesh } from './cli-fixture.js';
 
+/**
+ * A client outside the mesh (opted out on the pod): local mode reaches a pod through its node proxy's
+ * INBOUND_PORT with a plaintext CONNECT, netns mode connects to the pod IP as any such client does.
+ */
+export const PLAIN_CLIENT = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: legacy}
+spec:
+  selector: {matchLabels: {app: legacy}}
+  template:
+    metadata: {labels: {app: legacy, istio.io/dataplane-mode: none}}
+    spec:
+      containers: [{name: legacy, image: local/legacy, command: [sleep, "3600"]}]
+`;
+
 export interface Hop {
   step: string;
   verdict: string;

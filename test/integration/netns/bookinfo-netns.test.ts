@@ -2,16 +2,14 @@
 // namespace label), an unmodified Debian psql in ratings-v2's pod reaching postgres by name, an unmodified
 // curl in the curl pod fetching the product page by its cluster DNS name, each counted once by the mesh.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { packageRoot } from '../../../src/config/paths.js';
-import { isAlive, readProcessTable } from '../../../src/localrun/processes.js';
 import { eventually } from '../../support/mesh.js';
 import { parsePrometheusText, total } from '../../support/prometheus-text.js';
-import { ip, netnsSkipReason, uniqueTestPrefix } from '../../support/netns.js';
-import { cliMesh, parseTable, type CliMesh } from '../cli/cli-fixture.js';
+import { netnsSkipReason, uniqueTestPrefix } from '../../support/netns.js';
+import { parseTable, type CliMesh } from '../cli/cli-fixture.js';
+import { downNetnsMesh, upNetnsMesh, type NetnsMesh } from './netns-mesh.js';
 
 const skip = netnsSkipReason({ iptables: true, addon: true, commands: ['curl', 'psql', 'setpriv'] });
 
@@ -26,8 +24,8 @@ const PODS = 9;
 
 describe('Bookinfo in netns mode', { skip, timeout: 240_000 }, () => {
   const prefix = uniqueTestPrefix();
+  let netns: NetnsMesh | undefined;
   let mesh: CliMesh;
-  const recorded: Array<{ pid: number; startTime: string | null }> = [];
 
   /** A counter summed over both node proxies. */
   const counted = async (name: string, where: Record<string, string>) => {
@@ -37,13 +35,9 @@ describe('Bookinfo in netns mode', { skip, timeout: 240_000 }, () => {
   };
 
   before(async () => {
-    mesh = await cliMesh();
-    const up = await mesh.run(['up', '--mode', 'netns', '--nodes', '2', '--netns-prefix', prefix], 120_000);
-    assert.equal(up.code, 0, up.stdout + up.stderr);
-    for (const r of Object.values(readProcessTable(mesh.stateDir))) recorded.push(r);
-    // The one step local mode does not have: enroll the namespace, as Istio's ambient guides do.
-    await writeFile(join(mesh.manifestDir, 'ns.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: {name: default, labels: {istio.io/dataplane-mode: ambient}}\n');
-    for (const file of [join(mesh.manifestDir, 'ns.yaml'), ...MANIFESTS.map((m) => join(packageRoot(), m))]) {
+    netns = await upNetnsMesh(prefix);
+    mesh = netns.mesh;
+    for (const file of MANIFESTS.map((m) => join(packageRoot(), m))) {
       const r = await mesh.run(['apply', '-f', file]);
       assert.equal(r.code, 0, `${file}: ${r.stdout}${r.stderr}`);
     }
@@ -57,16 +51,7 @@ describe('Bookinfo in netns mode', { skip, timeout: 240_000 }, () => {
     });
   });
 
-  after(async () => {
-    if (!mesh) return;
-    const down = await mesh.run(['down'], 90_000).catch((err: Error) => ({ code: -1, stdout: '', stderr: err.message }));
-    for (const r of recorded) if (isAlive(r)) process.kill(r.pid, 'SIGKILL');
-    const left = ip('netns', 'list').split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(`${prefix}-`));
-    for (const n of left) spawnSync('ip', ['netns', 'del', n]);
-    await mesh.cleanup();
-    assert.equal(down.code, 0, down.stderr);
-    assert.deepEqual(left, []);
-  });
+  after(() => downNetnsMesh(netns));
 
   it('an unmodified psql in ratings-v2\'s pod reaches postgres by name, counted once by the source proxy', async () => {
     const where = { reporter: 'source', source_workload: 'ratings-v2', destination_service: 'postgres.default.svc.cluster.local', connection_security_policy: 'unknown' };

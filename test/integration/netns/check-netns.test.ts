@@ -3,33 +3,19 @@
 // connections (a service VIP and a pod IP alike), and a client outside the mesh is probed as it connects:
 // plaintext to the pod IP, redirected to the destination's INBOUND_PORT, refused there under STRICT.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { packageRoot } from '../../../src/config/paths.js';
-import { isAlive, readProcessTable } from '../../../src/localrun/processes.js';
-import { ip, netnsSkipReason, uniqueTestPrefix } from '../../support/netns.js';
-import { cliMesh, denyPrincipalPolicy, waitForReadyPods, type CliMesh } from '../cli/cli-fixture.js';
-import { analyze, apply, checkUntil, hop, steps, type Report } from '../cli/check-fixture.js';
+import { netnsSkipReason, uniqueTestPrefix } from '../../support/netns.js';
+import { denyPrincipalPolicy, waitForReadyPods, type CliMesh } from '../cli/cli-fixture.js';
+import { analyze, apply, checkUntil, hop, PLAIN_CLIENT, steps, type Report } from '../cli/check-fixture.js';
+import { downNetnsMesh, upNetnsMesh, type NetnsMesh } from './netns-mesh.js';
 
 const skip = netnsSkipReason({ iptables: true, addon: true });
 
 const MANIFESTS = ['samples/bookinfo/platform/local/bookinfo.yaml', 'samples/curl/curl.yaml'];
 /** productpage, details, ratings, reviews v1-v3, curl, legacy. */
 const PODS = 8;
-
-/** A client outside the mesh (opted out on the pod): it connects to pod IPs in plaintext, as such a client does. */
-const LEGACY = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: legacy}
-spec:
-  selector: {matchLabels: {app: legacy}}
-  template:
-    metadata: {labels: {app: legacy, istio.io/dataplane-mode: none}}
-    spec:
-      containers: [{name: legacy, image: local/legacy, command: [sleep, "3600"]}]
-`;
 
 const STRICT = 'apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default}\nspec: {mtls: {mode: STRICT}}\n';
 
@@ -39,32 +25,20 @@ const bytesOf = (r: Report) => r.trace!.decisions.filter((d) => d.step === 'byte
 
 describe('l4mesh check in netns mode', { skip, timeout: 300_000 }, () => {
   const prefix = uniqueTestPrefix();
+  let netns: NetnsMesh | undefined;
   let mesh: CliMesh;
   let pods: Array<Record<string, string>> = [];
-  const recorded: Array<{ pid: number; startTime: string | null }> = [];
   const pod = (name: string) => pods.find((p) => p['NAME']!.startsWith(name))!;
 
   before(async () => {
-    mesh = await cliMesh();
-    const up = await mesh.run(['up', '--mode', 'netns', '--nodes', '2', '--netns-prefix', prefix], 120_000);
-    assert.equal(up.code, 0, up.stdout + up.stderr);
-    for (const r of Object.values(readProcessTable(mesh.stateDir))) recorded.push(r);
-    await apply(mesh, 'ns.yaml', 'apiVersion: v1\nkind: Namespace\nmetadata: {name: default, labels: {istio.io/dataplane-mode: ambient}}\n');
+    netns = await upNetnsMesh(prefix);
+    mesh = netns.mesh;
     for (const m of MANIFESTS) assert.equal((await mesh.run(['apply', '-f', join(packageRoot(), m)])).code, 0, m);
-    await apply(mesh, 'legacy.yaml', LEGACY);
+    await apply(mesh, 'legacy.yaml', PLAIN_CLIENT);
     pods = await waitForReadyPods(mesh, PODS, 150_000);
   });
 
-  after(async () => {
-    if (!mesh) return;
-    const down = await mesh.run(['down'], 90_000).catch((err: Error) => ({ code: -1, stdout: '', stderr: err.message }));
-    for (const r of recorded) if (isAlive(r)) process.kill(r.pid, 'SIGKILL');
-    const left = ip('netns', 'list').split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(`${prefix}-`));
-    for (const n of left) spawnSync('ip', ['netns', 'del', n]);
-    await mesh.cleanup();
-    assert.equal(down.code, 0, down.stderr);
-    assert.deepEqual(left, []);
-  });
+  after(() => downNetnsMesh(netns));
 
   it('probes a service from inside the source pod: in-pod redirect, the real endpoint, the same bytes on both proxies', async () => {
     assert.deepEqual(await analyze(mesh), { code: 0, found: [] });
