@@ -21,8 +21,19 @@ const MANIFESTS = [
   'samples/bookinfo/platform/local/bookinfo-ratings-v2.yaml',
   'samples/curl/curl.yaml',
 ];
-/** productpage, details, ratings v1/v2, reviews v1-v3, postgres, curl. */
-const PODS = 9;
+/** An unmodified curl in a pod that opted out of the mesh: kube-proxy and cluster DNS are all it has. */
+const PLAIN_CURL = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: plain-curl}
+spec:
+  selector: {matchLabels: {app: plain-curl}}
+  template:
+    metadata: {labels: {app: plain-curl, istio.io/dataplane-mode: none}}
+    spec:
+      containers: [{name: curl, image: local/curl, command: [sleep, '3600']}]
+`;
+/** productpage, details, ratings v1/v2, reviews v1-v3, postgres, curl, plain-curl. */
+const PODS = 10;
 
 describe('Bookinfo in netns mode', { skip, timeout: 240_000 }, () => {
   const prefix = uniqueTestPrefix();
@@ -43,7 +54,8 @@ describe('Bookinfo in netns mode', { skip, timeout: 240_000 }, () => {
     for (const r of Object.values(readProcessTable(mesh.stateDir))) recorded.push(r);
     // The one step local mode does not have: enroll the namespace, as Istio's ambient guides do.
     await writeFile(join(mesh.manifestDir, 'ns.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: {name: default, labels: {istio.io/dataplane-mode: ambient}}\n');
-    for (const file of [join(mesh.manifestDir, 'ns.yaml'), ...MANIFESTS.map((m) => join(packageRoot(), m))]) {
+    await writeFile(join(mesh.manifestDir, 'plain-curl.yaml'), PLAIN_CURL);
+    for (const file of [join(mesh.manifestDir, 'ns.yaml'), ...MANIFESTS.map((m) => join(packageRoot(), m)), join(mesh.manifestDir, 'plain-curl.yaml')]) {
       const r = await mesh.run(['apply', '-f', file]);
       assert.equal(r.code, 0, `${file}: ${r.stdout}${r.stderr}`);
     }
@@ -88,5 +100,56 @@ describe('Bookinfo in netns mode', { skip, timeout: 240_000 }, () => {
     const where = { reporter: 'source', source_workload: 'curl', destination_service: 'productpage.default.svc.cluster.local', destination_workload: 'productpage-v1' };
     await eventually(async () => (await counted('istio_tcp_connections_closed_total', where)) === 1, 30_000, 'the curl connection counted');
     assert.equal(await counted('istio_tcp_connections_opened_total', where), 1);
+  });
+
+  // In a real cluster kube-proxy and the cluster DNS serve every pod; the mesh only captures enrolled ones.
+  const CURL_STATUS = ['-sS', '--max-time', '30', '-o', '/dev/null', '-w', '%{http_code} %{size_download}'];
+  const plainCurlCounted = () => counted('istio_tcp_connections_opened_total', { reporter: 'source', source_workload: 'plain-curl' });
+  /** What productpage's proxy records of plain-curl's connections: plaintext on the inbound capture. */
+  const plaintextWhere = { reporter: 'destination', source_workload: 'plain-curl', destination_workload: 'productpage-v1', connection_security_policy: 'none' };
+  const plaintextInto = async () => [await counted('istio_tcp_connections_opened_total', plaintextWhere), await counted('istio_tcp_connections_closed_total', plaintextWhere)];
+
+  it('a pod out of the mesh resolves productpage and reaches it by name and by VIP in plain TCP, not counted as a mesh source', async () => {
+    const meshed = await mesh.run(['exec', 'deploy/curl', '--', 'curl', ...CURL_STATUS, 'http://productpage:9080/']);
+    assert.equal(meshed.code, 0, meshed.stderr);
+    const [status, size] = meshed.stdout.split(' ');
+    assert.equal(status, '200');
+    const plaintextBefore = await plaintextInto();
+    const byName = await mesh.run(['exec', 'deploy/plain-curl', '--', 'curl', ...CURL_STATUS, 'http://productpage:9080/']);
+    assert.deepEqual([byName.code, byName.stdout, byName.stderr], [0, `200 ${size}`, '']);
+    const byVip = await mesh.run(['exec', 'deploy/plain-curl', '--', 'sh', '-c', `echo "$PRODUCTPAGE_SERVICE_HOST"; curl ${CURL_STATUS.map((a) => `'${a}'`).join(' ')} "http://$PRODUCTPAGE_SERVICE_HOST:$PRODUCTPAGE_SERVICE_PORT/"`]);
+    assert.equal(byVip.code, 0, byVip.stderr);
+    const [vip, result] = byVip.stdout.split('\n');
+    assert.match(vip!, /^198\.19\.\d+\.\d+$/);
+    assert.equal(result, `200 ${size}`);
+    // The destination's proxy sees both as plaintext arriving on the inbound capture, as ztunnel's passthrough does;
+    // no proxy counts them as a source of the mesh.
+    const expected = JSON.stringify(plaintextBefore.map((n) => n + 2));
+    await eventually(async () => JSON.stringify(await plaintextInto()) === expected, 30_000, 'both plaintext connections opened and closed at the destination');
+    assert.equal(await plainCurlCounted(), 0);
+  });
+
+  it('STRICT refuses the out-of-mesh pod\'s plaintext to productpage with a reset', async () => {
+    await writeFile(join(mesh.manifestDir, 'strict.yaml'), 'apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: strict}\nspec: {mtls: {mode: STRICT}}\n');
+    const applied = await mesh.run(['apply', '-f', join(mesh.manifestDir, 'strict.yaml')]);
+    assert.equal(applied.code, 0, applied.stderr);
+    for (const url of ['http://productpage:9080/', 'http://productpage.default.svc.cluster.local:9080/', 'http://productpage:9080/']) {
+      const refused = await eventually(async () => {
+        const r = await mesh.run(['exec', 'deploy/plain-curl', '--', 'curl', ...CURL_STATUS, url]);
+        return r.code !== 0 ? r : undefined;
+      }, 60_000, `STRICT pushed and ${url} refused`);
+      // The proxy resets the connection as soon as it accepts it: curl says 56 ("Recv failure: Connection
+      // reset by peer") when it saw the connect complete first, 7 ("Couldn't connect") when the reset came first.
+      assert.deepEqual([[7, 56].includes(refused.code ?? -1), refused.stdout], [true, '000 0'], `exit ${refused.code}: ${refused.stderr}`);
+      assert.match(refused.stderr, refused.code === 56 ? /Recv failure: Connection reset by peer/ : /Couldn't connect to server/);
+    }
+    // A client that waits without writing sees the reset one way only.
+    const waiter = 'const s = require("net").connect(Number(process.argv[2]), process.argv[1]); s.setTimeout(20000, () => process.exit(4)); s.on("error", (e) => process.stdout.write(String(e.code))); s.on("end", () => process.stdout.write("end"));';
+    const reset = await mesh.run(['exec', 'deploy/plain-curl', '--', 'sh', '-c', `node -e '${waiter}' "$PRODUCTPAGE_SERVICE_HOST" "$PRODUCTPAGE_SERVICE_PORT"`]);
+    assert.deepEqual([reset.code, reset.stdout], [0, 'ECONNRESET'], reset.stderr);
+    assert.equal(await plainCurlCounted(), 0);
+    // Mesh traffic is mutual TLS and still flows.
+    const meshed = await mesh.run(['exec', 'deploy/curl', '--', 'curl', ...CURL_STATUS, 'http://productpage:9080/']);
+    assert.deepEqual([meshed.code, meshed.stdout.split(' ')[0]], [0, '200'], meshed.stderr);
   });
 });
