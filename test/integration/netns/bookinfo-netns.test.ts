@@ -10,7 +10,7 @@ import { packageRoot } from '../../../src/config/paths.js';
 import { isAlive, readProcessTable } from '../../../src/localrun/processes.js';
 import { eventually } from '../../support/mesh.js';
 import { parsePrometheusText, total } from '../../support/prometheus-text.js';
-import { ip, netnsSkipReason, uniqueTestPrefix } from '../../support/netns.js';
+import { inNetns, ip, netnsSkipReason, uniqueTestPrefix } from '../../support/netns.js';
 import { cliMesh, parseTable, type CliMesh } from '../cli/cli-fixture.js';
 
 const skip = netnsSkipReason({ iptables: true, addon: true, commands: ['curl', 'psql', 'setpriv'] });
@@ -127,6 +127,21 @@ describe('Bookinfo in netns mode', { skip, timeout: 240_000 }, () => {
     const expected = JSON.stringify(plaintextBefore.map((n) => n + 2));
     await eventually(async () => JSON.stringify(await plaintextInto()) === expected, 30_000, 'both plaintext connections opened and closed at the destination');
     assert.equal(await plainCurlCounted(), 0);
+  });
+
+  it('each node namespace translates a VIP to exactly the service\'s ready pods, written as they arrived', async () => {
+    // Each node proxy started before any pod existed: these rules exist only because they followed the updates.
+    const env = await mesh.run(['exec', 'deploy/plain-curl', '--', 'sh', '-c', 'echo "$REVIEWS_SERVICE_HOST $PRODUCTPAGE_SERVICE_HOST"']);
+    const [reviewsVip, productpageVip] = env.stdout.trim().split(' ');
+    const rows = parseTable((await mesh.run(['get', 'pods', '-o', 'wide'])).stdout, ['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', 'IP', 'NODE']);
+    const podIp = (prefixOfName: string) => rows.find((r) => r['NAME']!.startsWith(prefixOfName))!['IP'];
+    for (const node of ['node-1', 'node-2']) {
+      const nat = inNetns(`${prefix}-${node}`, 'iptables-save', '-t', 'nat');
+      const targets = (vip: string) => nat.split('\n').filter((l) => l.startsWith(`-A L4M_SERVICES -d ${vip}/32 `)).map((l) => / --to-destination (\S+)$/.exec(l)?.[1]);
+      assert.deepEqual(targets(reviewsVip!), ['reviews-v1-', 'reviews-v2-', 'reviews-v3-'].map((p) => `${podIp(p)}:9080`), nat);
+      assert.deepEqual(targets(productpageVip!), [`${podIp('productpage-v1-')}:9080`], nat);
+      assert.match(nat, /^-A PREROUTING -d 198\.19\.0\.0\/16 -p tcp -j L4M_SERVICES$/m);
+    }
   });
 
   it('STRICT refuses the out-of-mesh pod\'s plaintext to productpage with a reset', async () => {
