@@ -58,6 +58,7 @@ async function teardown(mesh: CliMesh, pids: Array<{ pid: number; startTime: str
 }
 
 function unavailable(): string | undefined {
+  if (process.platform === 'linux' && process.getuid?.() !== 0) return 'not measured: ambient-netns needs root (it creates network namespaces); run the benchmark as root';
   const why = netnsSkipReason({ iptables: true, addon: true });
   return why ? `not measured: ${why}` : undefined;
 }
