@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { run, startTool, cpuSeconds, rssKiB, sum } from './proc.js';
 import { binaryOf } from './peers/install.js';
-import { nodeScript, scriptPath, type Endpoint } from './scenarios.js';
+import { nodeScript, onHost, scriptPath, type Endpoint, type Launch } from './scenarios.js';
 import type { LoadSpec } from './load/client.js';
 
 export interface Throughput {
@@ -17,14 +17,14 @@ export interface Throughput {
 /** iperf3 answers "server is busy" for a moment after the previous test; retry that a few times. */
 const IPERF_ATTEMPTS = 4;
 
-export async function iperf(at: Endpoint, o: { parallel: number; reverse: boolean; seconds: number; proxyPids: number[] }): Promise<Throughput> {
+export async function iperf(at: Endpoint, o: { parallel: number; reverse: boolean; seconds: number; proxyPids: number[]; launch?: Launch }): Promise<Throughput> {
   const args = ['-c', at.host, '-p', String(at.port), '-t', String(o.seconds), '-P', String(o.parallel), '-J', '--connect-timeout', '5000'];
   if (o.reverse) args.push('-R');
   let lastError: unknown;
   for (let attempt = 0; attempt < IPERF_ATTEMPTS; attempt++) {
     const cpuBefore = sum(o.proxyPids, cpuSeconds);
     try {
-      const out = await run(binaryOf('iperf3')!, args, (o.seconds + 30) * 1000);
+      const out = await run(...(o.launch ?? onHost)(binaryOf('iperf3')!, args), (o.seconds + 30) * 1000);
       const cpu = sum(o.proxyPids, cpuSeconds) - cpuBefore;
       const report = JSON.parse(out) as { end: { sum_received: { bits_per_second: number; bytes: number } } };
       const { bits_per_second, bytes } = report.end.sum_received;
@@ -42,8 +42,8 @@ export async function iperf(at: Endpoint, o: { parallel: number; reverse: boolea
 }
 
 /** Runs the load generator in its own process and returns its JSON result. */
-export async function load<T>(spec: LoadSpec): Promise<T> {
-  const out = await run(process.execPath, [...nodeScript(scriptPath('client')), JSON.stringify(spec)], 600_000);
+export async function load<T>(spec: LoadSpec, launch: Launch = onHost): Promise<T> {
+  const out = await run(...launch(process.execPath, [...nodeScript(scriptPath('client')), JSON.stringify(spec)]), 600_000);
   const last = out.trim().split('\n').pop()!;
   return JSON.parse(last) as T;
 }
@@ -72,9 +72,9 @@ export interface Latency {
  * after it, per connection or per request. The run's warm-up and the generator's start are inside the
  * window, so the figure is slightly high for every scenario alike.
  */
-export async function loadWithCpu<T extends ConnRate | Latency>(spec: LoadSpec, proxyPids: number[]): Promise<T> {
+export async function loadWithCpu<T extends ConnRate | Latency>(spec: LoadSpec, proxyPids: number[], launch: Launch = onHost): Promise<T> {
   const before = sum(proxyPids, cpuSeconds);
-  const r = await load<T>(spec);
+  const r = await load<T>(spec, launch);
   const cpu = sum(proxyPids, cpuSeconds) - before;
   if (proxyPids.length === 0) return r;
   if ('completed' in r) r.cpuMsPerConnection = r.completed > 0 ? (cpu * 1e3) / r.completed : undefined;
@@ -108,11 +108,11 @@ async function heapUsedKiB(metricsUrls: string[]): Promise<number | undefined> {
 /** Settle time after the last idle connection opened, so lazily allocated buffers are counted. */
 const IDLE_SETTLE_MS = 2_000;
 
-export async function idleRss(at: Endpoint, count: number, proxyPids: number[], metricsUrls: string[] = []): Promise<IdleRss> {
+export async function idleRss(at: Endpoint, count: number, proxyPids: number[], metricsUrls: string[] = [], launch: Launch = onHost): Promise<IdleRss> {
   const before = sum(proxyPids, rssKiB);
   const heapBefore = await heapUsedKiB(metricsUrls).catch(() => undefined);
   const spec: LoadSpec = { mode: 'idle', host: at.host, port: at.port, count };
-  const t = startTool(process.execPath, [...nodeScript(scriptPath('client')), JSON.stringify(spec)]);
+  const t = startTool(...launch(process.execPath, [...nodeScript(scriptPath('client')), JSON.stringify(spec)]));
   const lines = createInterface({ input: t.proc.stdout! });
   const [first] = (await once(lines, 'line')) as [string];
   const ready = JSON.parse(first) as { ready: number; errors: number; firstError?: string };

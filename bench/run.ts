@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only=ambient,direct] [-- --profile=DIR] [-- --hbone-transport=l4mesh|node]`: measures every scenario one
+// `npm run bench [-- --quick] [-- --only=ambient,direct,ambient-netns] [-- --profile=DIR] [-- --hbone-transport=l4mesh|node]`: measures every scenario one
 // after the other on this machine, prints the table and the targets, and writes bench/results/<date>.json.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { ensurePeers } from './peers/install.js';
 import { ambient, direct, haproxy, meshOptions, nodeTls, profile, stunnel, type Scenario } from './scenarios.js';
 import { parseHboneTransport } from '../src/dataplane/hbone/transport.js';
 import { sidecar } from './sidecar-scenario.js';
+import { ambientNetns } from './netns-scenario.js';
 import { idleRss, iperf, loadWithCpu, whileScraping, type ConnRate, type Latency } from './measure.js';
 import { evaluate, formatTable, type ScenarioResult } from './report.js';
 
@@ -38,6 +39,7 @@ async function measure(s: Scenario, plan: Plan): Promise<ScenarioResult> {
   const result: ScenarioResult = { name: s.name, loadAverageAtStart: loadavg().map((x) => +x.toFixed(2)) };
   const running = await s.start();
   const pids = running.proxyPids;
+  const launch = running.launch;
   try {
     for (const [key, parallel, reverse] of [
       ['up1', 1, false],
@@ -45,18 +47,18 @@ async function measure(s: Scenario, plan: Plan): Promise<ScenarioResult> {
       ['up8', 8, false],
       ['down8', 8, true],
     ] as const) {
-      const t = await iperf(running.iperf, { parallel, reverse, seconds: plan.seconds, proxyPids: pids });
+      const t = await iperf(running.iperf, { parallel, reverse, seconds: plan.seconds, proxyPids: pids, launch });
       (result.throughput ??= {})[key] = t;
       log(`${s.name} throughput ${key}: ${t.gbps.toFixed(2)} Gbit/s${t.cpuSecondsPerGB !== undefined ? `, ${t.cpuSecondsPerGB.toFixed(2)} proxy CPU s/GB` : ''}`);
     }
     for (const concurrency of [8, 64] as const) {
-      const r = await loadWithCpu<ConnRate>({ mode: 'connrate', ...running.echo, concurrency, seconds: plan.seconds }, pids);
+      const r = await loadWithCpu<ConnRate>({ mode: 'connrate', ...running.echo, concurrency, seconds: plan.seconds }, pids, launch);
       (result.connRate ??= {})[`c${concurrency}`] = r;
       const cpu = r.cpuMsPerConnection !== undefined ? `, ${r.cpuMsPerConnection.toFixed(3)} proxy CPU ms per connection` : '';
       log(`${s.name} new connections c${concurrency}: ${r.perSecond.toFixed(0)}/s${cpu} (${r.errors} errors${r.firstError ? `: ${r.firstError}` : ''})`);
     }
     for (const rate of [FIXED_RATE, 0]) {
-      const r = await loadWithCpu<Latency>({ mode: 'latency', ...running.echo, rate, seconds: plan.latencySeconds }, pids);
+      const r = await loadWithCpu<Latency>({ mode: 'latency', ...running.echo, rate, seconds: plan.latencySeconds }, pids, launch);
       (result.latency ??= {})[rate ? 'fixed1000' : 'full'] = r;
       const cpu = r.cpuUsPerRequest !== undefined ? `, ${r.cpuUsPerRequest.toFixed(0)} proxy CPU µs per request` : '';
       log(`${s.name} latency ${rate ? `${rate} req/s` : 'full speed'}: p50 ${r.p50us.toFixed(0)} µs p99 ${r.p99us.toFixed(0)} µs p99.9 ${r.p999us.toFixed(0)} µs (${r.perSecond.toFixed(0)} req/s${cpu})`);
@@ -67,8 +69,8 @@ async function measure(s: Scenario, plan: Plan): Promise<ScenarioResult> {
       let scrapes = 0;
       let failures = 0;
       for (let i = 0; i < plan.scrapePairs; i++) {
-        plain.push((await iperf(running.iperf, { parallel: 1, reverse: false, seconds: plan.seconds, proxyPids: pids })).gbps);
-        const s2 = await whileScraping(running.metricsUrls, SCRAPES_PER_SECOND, () => iperf(running.iperf, { parallel: 1, reverse: false, seconds: plan.seconds, proxyPids: pids }));
+        plain.push((await iperf(running.iperf, { parallel: 1, reverse: false, seconds: plan.seconds, proxyPids: pids, launch })).gbps);
+        const s2 = await whileScraping(running.metricsUrls, SCRAPES_PER_SECOND, () => iperf(running.iperf, { parallel: 1, reverse: false, seconds: plan.seconds, proxyPids: pids, launch }));
         scraped.push(s2.result.gbps);
         scrapes += s2.scrapes;
         failures += s2.failures;
@@ -79,7 +81,7 @@ async function measure(s: Scenario, plan: Plan): Promise<ScenarioResult> {
     }
     if (pids.length > 0) {
       const count = s.name === 'stunnel' || s.name === 'haproxy' || s.name === 'node-tls' ? Math.min(plan.idleConnections, PEER_IDLE_CONNECTIONS) : plan.idleConnections;
-      result.idle = await idleRss(running.echo, count, pids, running.metricsUrls);
+      result.idle = await idleRss(running.echo, count, pids, running.metricsUrls, launch);
       const heap = result.idle.heapUsedPerConnectionKiB;
       log(`${s.name} idle: ${result.idle.connections} connections, ${result.idle.perConnectionKiB.toFixed(1)} KiB RSS each${heap !== undefined ? `, V8 heap in use +${heap.toFixed(1)} KiB each (includes garbage not yet collected; RSS counts only newly committed pages)` : ''} (${result.idle.rssBeforeKiB} → ${result.idle.rssAfterKiB} KiB, ${result.idle.errors} errors)`);
     }
@@ -113,7 +115,7 @@ async function main(): Promise<void> {
   log(`machine: ${JSON.stringify(machine)}`);
   const available = await ensurePeers(log);
   if (!available.has('iperf3')) throw new Error('iperf3 is needed for the throughput figures and could not be installed');
-  const scenarios: Scenario[] = [direct, ambient, sidecar, stunnel, haproxy, nodeTls].filter((s) => !only || only.includes(s.name));
+  const scenarios: Scenario[] = [direct, ambient, ambientNetns, sidecar, stunnel, haproxy, nodeTls].filter((s) => !only || only.includes(s.name));
   const results: ScenarioResult[] = [];
   for (const s of scenarios) {
     const missing = s.name === 'stunnel' ? !available.has('stunnel4') : s.name === 'haproxy' ? !available.has('haproxy') : false;

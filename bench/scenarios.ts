@@ -14,9 +14,15 @@ export interface Endpoint {
   port: number;
 }
 
+/** How a client or backend process is started: as is, or wrapped (netns mode: inside a pod's namespace). */
+export type Launch = (command: string, args: string[]) => [command: string, args: string[]];
+export const onHost: Launch = (command, args) => [command, args];
+
 export interface RunningScenario {
   echo: Endpoint;
   iperf: Endpoint;
+  /** Where the load generator and iperf3's client run; default the harness's own namespace. */
+  launch?: Launch;
   proxyPids: number[];
   /** Prometheus endpoints of the proxies (the scrape-under-load figure); empty for the peers. */
   metricsUrls: string[];
@@ -46,10 +52,10 @@ export function scriptPath(name: string): string {
   return import.meta.url.endsWith('.ts') ? `./load/${name}.ts` : `./load/${name}.js`;
 }
 
-export async function startBackends(host: string): Promise<Tool[]> {
-  const echo = startTool(process.execPath, [...nodeScript(scriptPath('server')), host, String(ECHO_PORT)]);
+export async function startBackends(host: string, launch: Launch = onHost): Promise<Tool[]> {
+  const echo = startTool(...launch(process.execPath, [...nodeScript(scriptPath('server')), host, String(ECHO_PORT)]));
   // --forceflush: iperf3 buffers its banner when stdout is a pipe.
-  const iperf = startTool(binaryOf('iperf3')!, ['-s', '-B', host, '-p', String(IPERF_PORT), '--forceflush']);
+  const iperf = startTool(...launch(binaryOf('iperf3')!, ['-s', '-B', host, '-p', String(IPERF_PORT), '--forceflush']));
   try {
     await Promise.all([echo.waitFor(/listening/), iperf.waitFor(/Server listening/)]);
   } catch (err) {

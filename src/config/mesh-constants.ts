@@ -23,6 +23,8 @@ export const PROXY_METRICS_PORT = 15020;
 export const PROXY_READINESS_PORT = 15021;
 /** DNS capture in netns mode (udp/tcp dport 53 is redirected here): ztunnel's DNS proxy port. */
 export const DNS_CAPTURE_PORT = 15053;
+/** Where a pod's resolver sends queries (resolv.conf has no port): DNS's well-known port. */
+export const CLUSTER_DNS_PORT = 53;
 /** etcd's client port (`l4mesh up --ha` members): etcd's own default, so etcdctl finds them with no flag. */
 export const ETCD_CLIENT_PORT = 2379;
 /** etcd's peer port (member to member): etcd's own default. */

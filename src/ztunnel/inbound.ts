@@ -18,8 +18,6 @@ import type { TraceRecorder, TraceStore } from '../dataplane/trace/trace-store.j
 
 export interface InboundDeps extends InboundTargetRules {
   node: string;
-  /** This proxy's HBONE listener, `ip:HBONE_PORT`, for the access log. */
-  hboneAddr: string;
   state: ProxyState;
   reporter: ConnectionReporter;
   connections: ConnectionTable;
@@ -74,7 +72,8 @@ export class InboundHandler {
       securityPolicy: 'mutual_tls',
       srcAddr: `${source.ip}:${source.port}`,
       dstAddr: request.authority,
-      hboneAddr: this.deps.hboneAddr,
+      // Where the tunnel arrived: this proxy's listener, or in netns mode the destination pod's IP.
+      hboneAddr: request.localAddress,
     };
     const trace = this.deps.traces && inboundTrace(this.deps.traces, this.deps.node, request, peers.srcAddr);
     if ('refused' in checked || !destination) {

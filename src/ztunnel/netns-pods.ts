@@ -10,8 +10,9 @@ import type { CapturedConnection } from '../dataplane/capture/capture.js';
 import { DnsResponder } from '../dataplane/capture/netns/dns-responder.js';
 import { connectFromNetns, listeningFdInNetns } from '../dataplane/capture/netns/native.js';
 import { NetnsCapture, type CapturedInbound } from '../dataplane/capture/netns/netns-capture.js';
+import { NodeServices, serviceBackends } from '../dataplane/capture/netns/node-services.js';
 import { PROXY_SOCKET_MARK } from '../dataplane/capture/netns/plan.js';
-import { podNetnsName } from '../dataplane/capture/netns/topology.js';
+import { NetnsTopology, podNetnsName } from '../dataplane/capture/netns/topology.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from '../dataplane/dial.js';
 import type { HboneDialVia } from '../dataplane/hbone/client-pool.js';
 import type { HboneServer } from '../dataplane/hbone/server.js';
@@ -36,6 +37,8 @@ export class NetnsPods implements SourceNamespaces {
   private readonly dns = new DnsResponder();
   /** Per enrolled pod (by workload uid): its HBONE server on podIP:HBONE_PORT inside its namespace. */
   private readonly hbone = new Map<string, { netns: string; server: HboneServer }>();
+  /** The node's kube-proxy and cluster DNS stand-in, for its pods that are not in the mesh. */
+  private readonly nodeServices: NodeServices;
   private syncing: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: NetnsPodsDeps) {
@@ -47,6 +50,13 @@ export class NetnsPods implements SourceNamespaces {
     });
     this.capture.onConnection((conn) => deps.outbound(conn));
     this.capture.onInbound((conn) => deps.inbound(conn));
+    this.nodeServices = new NodeServices({
+      netns: new NetnsTopology(deps.prefix).nodeName(deps.node),
+      dns: this.dns,
+      // A pod the mesh does not know yet resolves short names as Kubernetes' default namespace would.
+      clientNamespace: (address) => deps.state.workloadByAddress(address)?.namespace ?? 'default',
+      onError: (message, fields) => deps.log.error(message, fields),
+    });
   }
 
   /** The namespace of a local pod whose traffic is captured (enrolled: its workload speaks HBONE), else undefined. */
@@ -78,12 +88,14 @@ export class NetnsPods implements SourceNamespaces {
     return dialFromPod(netns, w.addresses[0]!, host, port);
   }
 
-  /** Listeners follow the enrolled pods of this node; DNS answers follow the services. */
+  /** Listeners follow the enrolled pods of this node; DNS answers and the node's service translations follow the services. */
   sync(local: readonly MeshWorkload[]): Promise<void> {
     this.dns.setServices(this.deps.state.allServices());
+    const backends = serviceBackends(this.deps.state);
     this.syncing = this.syncing.then(async () => {
       await this.capture.sync(local);
       await this.syncHbone(local);
+      await this.nodeServices.sync(backends);
     });
     return this.syncing;
   }
@@ -119,6 +131,7 @@ export class NetnsPods implements SourceNamespaces {
   async stopAccepting(): Promise<void> {
     await this.syncing;
     await this.capture.close();
+    await this.nodeServices.close();
   }
 
   /** HBONE servers last: open tunnels get `drainMs` to finish, as on the node proxy's own HBONE listener. */

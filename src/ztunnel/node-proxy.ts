@@ -115,7 +115,7 @@ export class NodeProxy {
 
     const carries = (w: MeshWorkload) => this.carries(w);
     const dialWorkload = netnsMode ? { dialWorkload: (w: MeshWorkload, host: string, port: number) => netnsPods!.dialWorkload(w, host, port) } : {};
-    const inbound = new InboundHandler({ node: config.node, proxyAddress: config.address, carries, hboneAddr: `${config.address}:${HBONE_PORT}`, state: this.state, reporter, connections, log: log.child('inbound'), traces: runtime.traces, ...dialWorkload });
+    const inbound = new InboundHandler({ node: config.node, proxyAddress: config.address, carries, state: this.state, reporter, connections, log: log.child('inbound'), traces: runtime.traces, ...dialWorkload });
     const hboneServer = (host: string, listenFd?: number) => {
       const server = new HboneServer({
         host,

@@ -10,7 +10,7 @@ import { newConnectionStats, type ConnectionStats } from '../connection-stats.js
 import { splice } from '../splice.js';
 import { localSpiffeId, peerSpiffeId } from '../tls/peer-identity.js';
 import { HBONE_TLS_MIN_VERSION } from '../tls/secure-context.js';
-import { parseHboneAuthority } from './authority.js';
+import { formatHboneAuthority, parseHboneAuthority } from './authority.js';
 import { DEFAULT_PING_TIMING, PingWatch, pingTimeoutError, sweepEveryMs, type PingTiming } from './liveness.js';
 import { H2SecureServer } from './h2/server.js';
 import type { H2Stream } from './h2/stream.js';
@@ -51,6 +51,8 @@ export interface HboneInboundRequest {
   /** Address of the source node proxy (not of the original client; that is in `forwarded`). */
   remoteAddress: string;
   remotePort: number;
+  /** `ip:port` the tunnel arrived at: this proxy's HBONE listener, or in netns mode the destination pod's. */
+  localAddress: string;
 }
 
 export type HboneInboundDecision =
@@ -91,6 +93,8 @@ interface SessionInfo {
   localIdentity: string;
   remoteAddress: string;
   remotePort: number;
+  /** `ip:port` of this end, as the access log's dst.hbone_addr shows it. */
+  localAddress: string;
   /** A client that stopped answering PINGs is cut, so its tunnels' upstream sockets do not stay open forever. */
   liveness: PingWatch;
 }
@@ -224,6 +228,7 @@ export class HboneServer extends EventEmitter {
       localIdentity,
       remoteAddress: socket.remoteAddress ?? '',
       remotePort: socket.remotePort ?? 0,
+      localAddress: formatHboneAuthority(socket.localAddress ?? this.options.host, socket.localPort ?? this.options.port ?? HBONE_PORT),
       liveness: new PingWatch(session, timing, {
         // (The session's socket is unbound by then: the peer is named from what was read at the start.)
         onDead: () => session.destroy(pingTimeoutError(`${info.remoteAddress}:${info.remotePort}`, timing.timeoutMs)),
@@ -267,6 +272,7 @@ export class HboneServer extends EventEmitter {
       localIdentity: info.localIdentity,
       remoteAddress: info.remoteAddress,
       remotePort: info.remotePort,
+      localAddress: info.localAddress,
     };
     this.options.handler(request).then(
       (decision) => {

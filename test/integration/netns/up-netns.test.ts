@@ -9,6 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { accessLogFile } from '../../../src/config/state-layout.js';
+import { podNetnsName } from '../../../src/dataplane/capture/netns/topology.js';
 import { readPodProcesses } from '../../../src/localrun/pod-processes.js';
 import { isAlive, readProcessTable } from '../../../src/localrun/processes.js';
 import { eventually } from '../../support/mesh.js';
@@ -62,10 +63,12 @@ const APP = [
   deployment('echo', 'node-2', {}, ['node', '-e', SERVER], 9090),
   deployment('plain-client', 'node-1', OPT_OUT, ['sleep', '3600']),
   deployment('plain-echo', 'node-2', OPT_OUT, ['node', '-e', SERVER], 9090),
+  // An enrolled server on the client's node, dialled by pod IP: the same-node path.
+  deployment('same-node-echo', 'node-1', {}, ['node', '-e', SERVER], 9090),
 ].join('---\n');
 
 /** Pods are created in namespace/name order, node by node from 198.18.k.2 (DESIGN §2). */
-const IPS = { client: '198.18.1.2', echo: '198.18.2.2', 'plain-client': '198.18.1.3', 'plain-echo': '198.18.2.3' };
+const IPS = { client: '198.18.1.2', echo: '198.18.2.2', 'plain-client': '198.18.1.3', 'plain-echo': '198.18.2.3', 'same-node-echo': '198.18.1.4' };
 const PAYLOAD = 'ping over the mesh';
 
 function expectedLabels(reporter: 'source' | 'destination'): Record<string, string> {
@@ -107,8 +110,8 @@ describe('l4mesh up --mode netns', { skip, timeout: 240_000 }, () => {
     await eventually(async () => {
       pods = (await mesh.run(['get', 'pods', '-o', 'wide'])).stdout;
       const rows = parseTable(pods, ['NAME', 'READY', 'STATUS']);
-      return rows.length === 4 && rows.every((r) => r['READY'] === '1/1') ? rows : undefined;
-    }, 120_000, 'four pods Ready').catch((err: Error) => {
+      return rows.length === 5 && rows.every((r) => r['READY'] === '1/1') ? rows : undefined;
+    }, 120_000, 'five pods Ready').catch((err: Error) => {
       throw new Error(`${err.message}\n${pods}`);
     });
   });
@@ -127,10 +130,11 @@ describe('l4mesh up --mode netns', { skip, timeout: 240_000 }, () => {
     const byDeploy = Object.fromEntries(wide.map((r) => [r['NAME']!.replace(/-[a-z0-9]+-[a-z0-9]+$/, ''), [r['IP'], r['NODE']]]));
     assert.deepEqual(byDeploy, {
       client: [IPS.client, 'node-1'], echo: [IPS.echo, 'node-2'], 'plain-client': [IPS['plain-client'], 'node-1'], 'plain-echo': [IPS['plain-echo'], 'node-2'],
+      'same-node-echo': [IPS['same-node-echo'], 'node-1'],
     });
     // <prefix>-fabric, one per node, and <prefix>-<node>-<pod> per pod.
     const netns = ip('netns', 'list').split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(`${prefix}-`)).sort();
-    const expected = [`${prefix}-fabric`, `${prefix}-node-1`, `${prefix}-node-2`, ...wide.map((r) => `${prefix}-${r['NODE']}-${r['NAME']}`)];
+    const expected = [`${prefix}-fabric`, `${prefix}-node-1`, `${prefix}-node-2`, ...wide.map((r) => podNetnsName(prefix, r['NODE']!, 'default', r['NAME']!))];
     assert.deepEqual(netns, expected.sort());
     // Each pod sees its own address on eth0 and nothing of the host.
     const echoNetns = `${prefix}-node-2-${wide.find((r) => r['IP'] === IPS.echo)!['NAME']}`;
@@ -139,7 +143,7 @@ describe('l4mesh up --mode netns', { skip, timeout: 240_000 }, () => {
     const protocols = Object.fromEntries(parseTable(table, ['NAMESPACE', 'POD NAME', 'IP', 'NODE', 'WAYPOINT', 'PROTOCOL'])
       .filter((r) => r['NAMESPACE'] === 'default')
       .map((r) => [r['IP'], r['PROTOCOL']]));
-    assert.deepEqual(protocols, { [IPS.client]: 'HBONE', [IPS.echo]: 'HBONE', [IPS['plain-client']]: 'TCP', [IPS['plain-echo']]: 'TCP' }, table);
+    assert.deepEqual(protocols, { [IPS.client]: 'HBONE', [IPS.echo]: 'HBONE', [IPS['plain-client']]: 'TCP', [IPS['plain-echo']]: 'TCP', [IPS['same-node-echo']]: 'HBONE' }, table);
   });
 
   it('carries an unmodified curl and a node one-liner from node-1 to node-2 by DNS name and VIP, counted exactly on both proxies', async () => {
@@ -218,6 +222,36 @@ describe('l4mesh up --mode netns', { skip, timeout: 240_000 }, () => {
     assert.match(field(line, 'dst.workload')!, /^echo-[a-z0-9]+-[a-z0-9]+$/);
   });
 
+  it('logs pod IPs in src.addr, dst.addr and dst.hbone_addr on both ends, cross-node and same-node', async () => {
+    // A probe from a fixed local port, so both proxies' lines can be matched to it exactly.
+    const probe = async (target: string, localPort: number) => {
+      const before = { 'node-1': accessLines('node-1').length, 'node-2': accessLines('node-2').length };
+      const r = await mesh.run(['exec', 'deploy/client', '--', 'curl', '-sS', '--max-time', '20', '--local-port', String(localPort), `http://${target}:9090/probe`]);
+      assert.equal(r.code, 0, r.stderr);
+      return before;
+    };
+    const addrs = (line: string) => ['direction', 'src.addr', 'dst.addr', 'dst.hbone_addr'].map((f) => field(line, f));
+    const linesSince = (node: 'node-1' | 'node-2', from: number, port: number) =>
+      accessLines(node).slice(from).filter((l) => field(l, 'src.addr') === `${IPS.client}:${port}`);
+
+    const crossPort = 41_001;
+    const cross = await probe(IPS.echo, crossPort);
+    const out = await eventually(() => linesSince('node-1', cross['node-1'], crossPort).find((l) => l.includes('direction="outbound"')), 30_000, 'the cross-node outbound line');
+    const inb = await eventually(() => linesSince('node-2', cross['node-2'], crossPort).find((l) => l.includes('direction="inbound"')), 30_000, 'the cross-node inbound line');
+    const crossExpected = [`${IPS.client}:${crossPort}`, `${IPS.echo}:9090`, `${IPS.echo}:15008`];
+    assert.deepEqual(addrs(out), ['outbound', ...crossExpected], out);
+    assert.deepEqual(addrs(inb), ['inbound', ...crossExpected], inb);
+
+    const samePort = 41_002;
+    const same = await probe(IPS['same-node-echo'], samePort);
+    const both = await eventually(() => {
+      const lines = linesSince('node-1', same['node-1'], samePort);
+      return lines.length === 2 ? lines : undefined;
+    }, 30_000, 'the same-node outbound and inbound lines on node-1');
+    const sameExpected = [`${IPS.client}:${samePort}`, `${IPS['same-node-echo']}:9090`, `${IPS['same-node-echo']}:15008`];
+    assert.deepEqual(both.map(addrs).sort(), [['inbound', ...sameExpected], ['outbound', ...sameExpected]], both.join('\n'));
+  });
+
   it('plaintext from an opted-out pod into an enrolled one arrives on the inbound capture; STRICT refuses it', async () => {
     const open = await mesh.run(['exec', 'deploy/plain-client', '--', 'node', '-e', CLIENT, IPS.echo, '9090', 'plain-in']);
     assert.deepEqual([open.code, open.stdout], [0, 'pong:plain-in'], open.stderr);
@@ -250,7 +284,7 @@ describe('l4mesh up --mode netns', { skip, timeout: 240_000 }, () => {
     }
     await eventually(() => procs.every((r) => !isAlive(r)), 30_000, 'every process of the mesh gone');
     // What the crash left: the fabric, the nodes and the pods' namespaces.
-    assert.equal(ip('netns', 'list').split('\n').filter((l) => l.startsWith(`${prefix}-`)).length, 7);
+    assert.equal(ip('netns', 'list').split('\n').filter((l) => l.startsWith(`${prefix}-`)).length, 8);
     const up = await mesh.run(['up'], 120_000);
     assert.equal(up.code, 0, up.stdout + up.stderr);
     assert.match(up.stdout, new RegExp(`Building the network namespaces \\(${prefix}-fabric, 2 nodes\\) \\.\\.\\. done`));
@@ -260,7 +294,7 @@ describe('l4mesh up --mode netns', { skip, timeout: 240_000 }, () => {
       return r.code === 0 ? r : undefined;
     }, 90_000, 'the client reaching echo again');
     assert.equal(curl.stdout, 'hello from default/echo\n');
-    assert.equal(ip('netns', 'list').split('\n').filter((l) => l.startsWith(`${prefix}-`)).length, 7);
+    assert.equal(ip('netns', 'list').split('\n').filter((l) => l.startsWith(`${prefix}-`)).length, 8);
   });
 
   it('down removes every namespace, link, /etc/netns file and rule it made', async () => {

@@ -22,6 +22,13 @@ const OPCODE_QUERY = 0;
 
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
+/** The Kubernetes namespace short names are resolved in: fixed for one pod's listener, else by the asking address. */
+export type ClientNamespace = string | ((address: string) => string);
+
+function namespaceOf(client: ClientNamespace, address: string): string {
+  return typeof client === 'string' ? client : client(address);
+}
+
 export class DnsResponder {
   /** `<svc>.<ns>` → IPv4 VIPs. */
   private vips = new Map<string, string[]>();
@@ -75,17 +82,20 @@ export class DnsResponder {
     return dnsPacket.encode({ ...base, flags: flags | RCODE_NOERROR, answers });
   }
 
-  /** Answers every datagram on `socket` (the pod's DNS_CAPTURE_PORT/udp) for a pod in `clientNamespace`. */
-  serveUdp(socket: UdpSocket, clientNamespace: string): void {
+  /**
+   * Answers every datagram on `socket` (the pod's DNS_CAPTURE_PORT/udp) for a pod in `clientNamespace`, or
+   * (the node's cluster DNS) in the namespace of whichever pod asked.
+   */
+  serveUdp(socket: UdpSocket, clientNamespace: ClientNamespace): void {
     socket.on('message', (msg: Buffer, rinfo) => {
-      const reply = this.answer(msg, clientNamespace);
+      const reply = this.answer(msg, namespaceOf(clientNamespace, rinfo.address));
       if (reply) socket.send(reply, rinfo.port, rinfo.address);
     });
   }
 
   /** Answers length-prefixed queries on every connection of `server` (the pod's DNS_CAPTURE_PORT/tcp). */
-  serveTcp(server: Server, clientNamespace: string): void {
-    server.on('connection', (socket: Socket) => this.serveTcpConnection(socket, clientNamespace));
+  serveTcp(server: Server, clientNamespace: ClientNamespace): void {
+    server.on('connection', (socket: Socket) => this.serveTcpConnection(socket, namespaceOf(clientNamespace, socket.remoteAddress ?? '')));
   }
 
   private serveTcpConnection(socket: Socket, clientNamespace: string): void {
