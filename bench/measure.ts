@@ -2,7 +2,7 @@
 // idle-connection runs, and proxy CPU/RSS read from /proc around them.
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { run, startTool, cpuSeconds, rssKiB, sum } from './proc.js';
+import { run, startTool, cpuSeconds, cpuSplit, rssKiB, sum } from './proc.js';
 import { binaryOf } from './peers/install.js';
 import { nodeScript, onHost, scriptPath, type Endpoint, type Launch } from './scenarios.js';
 import type { LoadSpec } from './load/client.js';
@@ -12,6 +12,8 @@ export interface Throughput {
   bytes: number;
   /** Proxy CPU seconds (user + system, all proxies) per GB moved; absent without proxies. */
   cpuSecondsPerGB?: number;
+  /** The system (kernel) part of it: socket calls, TCP, the loopback or veth path, netfilter. */
+  systemSecondsPerGB?: number;
 }
 
 /** iperf3 answers "server is busy" for a moment after the previous test; retry that a few times. */
@@ -23,15 +25,18 @@ export async function iperf(at: Endpoint, o: { parallel: number; reverse: boolea
   let lastError: unknown;
   for (let attempt = 0; attempt < IPERF_ATTEMPTS; attempt++) {
     const cpuBefore = sum(o.proxyPids, cpuSeconds);
+    const systemBefore = sum(o.proxyPids, (p) => cpuSplit(p).system);
     try {
       const out = await run(...(o.launch ?? onHost)(binaryOf('iperf3')!, args), (o.seconds + 30) * 1000);
       const cpu = sum(o.proxyPids, cpuSeconds) - cpuBefore;
+      const system = sum(o.proxyPids, (p) => cpuSplit(p).system) - systemBefore;
       const report = JSON.parse(out) as { end: { sum_received: { bits_per_second: number; bytes: number } } };
       const { bits_per_second, bytes } = report.end.sum_received;
       return {
         gbps: bits_per_second / 1e9,
         bytes,
         cpuSecondsPerGB: o.proxyPids.length > 0 ? cpu / (bytes / 1e9) : undefined,
+        systemSecondsPerGB: o.proxyPids.length > 0 ? system / (bytes / 1e9) : undefined,
       };
     } catch (err) {
       lastError = err;

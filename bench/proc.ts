@@ -66,12 +66,18 @@ export function rssKiB(pid: number): number {
   return m ? Number(m[1]) : NaN;
 }
 
-/** User + system CPU seconds the process has used so far (all its threads). */
-export function cpuSeconds(pid: number): number {
+/** User and system CPU seconds the process has used so far (all its threads). */
+export function cpuSplit(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name (which may contain spaces) start at state; utime/stime are 14 and 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  return { user: Number(fields[11]) / CLOCK_TICKS_PER_SECOND, system: Number(fields[12]) / CLOCK_TICKS_PER_SECOND };
+}
+
+/** User + system CPU seconds the process has used so far (all its threads). */
+export function cpuSeconds(pid: number): number {
+  const { user, system } = cpuSplit(pid);
+  return user + system;
 }
 
 export function sum(pids: number[], f: (pid: number) => number): number {
