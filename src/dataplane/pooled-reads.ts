@@ -147,7 +147,8 @@ export function disablePooledReads(reason: string): boolean {
 }
 
 /**
- * Switches a socket accepted by a `net.Server` created with `pauseOnConnect: true` to pooled reads
+ * Switches a socket accepted by a `net.Server` created with `pauseOnConnect: true` (or made from an fd
+ * with `manualStart` and not connected yet) to pooled reads
  * (through node-compat.ts). Returns false, leaving the socket as it was, when pooled reads are off or
  * this Node lacks the internals — which then turns them off, with the reason, for every later socket.
  */

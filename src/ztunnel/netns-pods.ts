@@ -85,7 +85,7 @@ export class NetnsPods implements SourceNamespaces {
     if (!netns) {
       return Promise.reject(new L4meshError('L4MESH_ERR_NO_HEALTHY_UPSTREAM', `${w.namespace}/${w.name} is not an enrolled pod of node ${this.deps.node}; nothing to connect to in netns mode`));
     }
-    return dialFromPod(netns, w.addresses[0]!, host, port);
+    return dialFromPod(netns, w.addresses[0]!, host, port, true);
   }
 
   /** Listeners follow the enrolled pods of this node; DNS answers and the node's service translations follow the services. */
@@ -142,10 +142,13 @@ export class NetnsPods implements SourceNamespaces {
   }
 }
 
-/** A marked TCP connection from `localIp` inside `netns`, failing the way dialTcp's do. */
-async function dialFromPod(netns: string, localIp: string, host: string, port: number): Promise<Socket> {
+/**
+ * A marked TCP connection from `localIp` inside `netns`, failing the way dialTcp's do; `pooledReads` for
+ * the last hop into a workload (spliced), not for an HBONE connection (TLS reads the socket itself).
+ */
+async function dialFromPod(netns: string, localIp: string, host: string, port: number, pooledReads = false): Promise<Socket> {
   try {
-    return await connectFromNetns(netns, { localIp, host, port, mark: PROXY_SOCKET_MARK, timeoutMs: DEFAULT_CONNECT_TIMEOUT_MS });
+    return await connectFromNetns(netns, { localIp, host, port, mark: PROXY_SOCKET_MARK, timeoutMs: DEFAULT_CONNECT_TIMEOUT_MS, pooledReads });
   } catch (err) {
     if (err instanceof L4meshError) throw err;
     const e = err as NodeJS.ErrnoException;

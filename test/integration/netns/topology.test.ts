@@ -41,6 +41,9 @@ describe('netns topology', { skip }, () => {
       'nameserver 198.18.2.1\nsearch shop.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n');
     assert.equal(inNetns(b.netns, 'cat', '/etc/resolv.conf'), readFileSync(`/etc/netns/${prefix}-n2-b/resolv.conf`, 'utf8'));
     assert.match(ip('-n', `${prefix}-n1`, 'route', 'show', '198.18.2.0/24'), /^198\.18\.2\.0\/24 via 198\.18\.0\.12 dev eth0/);
+    // Every link the mesh made carries 64 KiB packets (LINK_MTU), as loopback does: pod, node, fabric and bridge.
+    const mtu = (netns: string, dev: string) => /\bmtu (\d+)\b/.exec(ip('-n', netns, '-o', 'link', 'show', dev))?.[1];
+    assert.deepEqual([mtu(a.netns, 'eth0'), mtu(`${prefix}-n1`, 'l4mp2'), mtu(`${prefix}-n1`, 'eth0'), mtu(`${prefix}-fabric`, 'l4mn1'), mtu(`${prefix}-fabric`, 'l4mbr0')].map(Number), [65535, 65535, 65535, 65535, 65535]);
 
     const server = await listenTcpInNetns(b.netns, b.ip, 8080);
     const peers: string[] = [];

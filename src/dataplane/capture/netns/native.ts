@@ -7,6 +7,7 @@ import { createServer, Socket, type Server } from 'node:net';
 import { join } from 'node:path';
 import { packageRoot } from '../../../config/paths.js';
 import { L4meshError } from '../../../errors/index.js';
+import { adoptAccepted } from '../../pooled-reads.js';
 import { NETNS_RUN_DIR } from './plan.js';
 
 /** What the C side exports; argument checks live there too, so a wrong call throws rather than crashes. */
@@ -133,6 +134,11 @@ export interface NetnsConnectOptions {
   mark?: number;
   /** Bound on the connect; unset, the kernel's own (minutes) applies. */
   timeoutMs?: number;
+  /**
+   * Read through the shared buffer (dataplane/pooled-reads.ts), as dialTcp's sockets to workloads do: only
+   * for a socket handed straight to splice(), never one a TLS session will wrap.
+   */
+  pooledReads?: boolean;
 }
 
 /**
@@ -150,6 +156,8 @@ export function connectFromNetns(netns: string, opts: NetnsConnectOptions): Prom
   }
   // allowHalfOpen: the data path passes a FIN on by itself (splice), as with every other upstream socket.
   const socket = new Socket({ fd, manualStart: true, allowHalfOpen: true } as ConstructorParameters<typeof Socket>[0]);
+  // Before connect(), which starts reading: the handle must read into the shared buffer from its first byte.
+  if (opts.pooledReads) adoptAccepted(socket);
   return new Promise((resolve, reject) => {
     const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
       socket.destroy();
