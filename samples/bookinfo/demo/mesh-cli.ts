@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { packageRoot } from '../../../src/config/paths.js';
+import { ANNOTATION_NETNS } from '../../../src/api/labels.js';
 
 /** Generous: the first `up` on a slow laptop mints a CA and starts three processes. */
 const COMMAND_TIMEOUT_MS = 120_000;
@@ -62,6 +63,16 @@ export class MeshCli {
     }
     const pods = await this.run(['get', 'pods']);
     throw new Error(`pods not ready after ${timeoutMs / 1000}s:\n${pods.stdout}${pods.stderr}check their logs: l4mesh logs deploy/<name>`);
+  }
+
+  /** netns mode: the IP and network namespace of a Deployment's (first) pod, from `get pods -o json`. */
+  async podNetwork(deploy: string): Promise<{ ip: string; netns: string }> {
+    const list = JSON.parse(await this.must(['get', 'pods', '-o', 'json'])) as { items: Array<{ metadata: { name: string; annotations?: Record<string, string> }; status?: { podIP?: string } }> };
+    const pod = list.items.find((p) => p.metadata.name.startsWith(`${deploy}-`));
+    const ip = pod?.status?.podIP;
+    const netns = pod?.metadata.annotations?.[ANNOTATION_NETNS];
+    if (!ip || !netns) throw new Error(`deploy/${deploy} has no pod with an IP and a network namespace (${ANNOTATION_NETNS}); is the mesh in netns mode? check: l4mesh get pods -o wide`);
+    return { ip, netns };
   }
 
   /** One variable of a Deployment's pod environment (e.g. PRODUCTPAGE_SERVICE_HOST of deploy/curl). */

@@ -10,26 +10,13 @@ import { isAlive, readProcessTable } from '../../../src/localrun/processes.js';
 import { readPodProcesses } from '../../../src/localrun/pod-processes.js';
 import { FIXED_RATINGS, SEEDED_RATINGS } from '../../../samples/bookinfo/src/ratings-seed.js';
 import { cliMesh } from '../cli/cli-fixture.js';
+import { pageStars, waitForOutput } from './demo-output.js';
 
 /** The Deployments the demo runs, one pod each: Bookinfo, ratings v2 and its database, curl, the waypoint. */
 const DEMO_WORKLOADS = ['curl', 'details-v1', 'postgres-v1', 'productpage-v1', 'ratings-v1', 'ratings-v2', 'reviews-v1', 'reviews-v2', 'reviews-v3', 'waypoint'];
 
 /** Long enough to fetch the page a few times while the demo's light traffic runs. */
 const DEMO_DURATION = '25s';
-
-function waitForOutput(get: () => string, pattern: RegExp, done: () => boolean, timeoutMs: number): Promise<RegExpMatchArray> {
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + timeoutMs;
-    const tick = () => {
-      const m = get().match(pattern);
-      if (m) return resolve(m);
-      if (done()) return reject(new Error(`demo exited before printing ${pattern}:\n${get()}`));
-      if (Date.now() > deadline) return reject(new Error(`no ${pattern} within ${timeoutMs} ms:\n${get()}`));
-      setTimeout(tick, 200);
-    };
-    tick();
-  });
-}
 
 test('npm run demo shows the ratings → postgres TCP metrics and a page with stars from the database', { timeout: 400_000 }, async () => {
   const mesh = await cliMesh();
@@ -60,7 +47,7 @@ test('npm run demo shows the ratings → postgres TCP metrics and a page with st
     const html = await res.text();
     assert.match(html, /<h1>The Comedy of Errors<\/h1>/);
     assert.match(html, /Reviews served by: reviews-v3-/);
-    const stars = [...html.matchAll(/<small>(Reviewer\d)<\/small>\n<span class="stars" data-stars="(\d)" data-color="(\w+)"/g)].map((m) => [m[1], Number(m[2]), m[3]]);
+    const stars = pageStars(html);
     assert.deepEqual(stars, SEEDED_RATINGS.map((r) => [r.reviewer, r.rating, 'red']));
     // The seed differs from ratings v1's fixed answer, so these stars can only have come from PostgreSQL.
     assert.notDeepEqual(stars.map((s) => s[1]), Object.values(FIXED_RATINGS));
