@@ -77,22 +77,26 @@ async function main(): Promise<number> {
   const stateDir = resolveStateDir(values['state-dir']);
   const cli = new MeshCli({ ...process.env, L4MESH_STATE_DIR: stateDir });
 
-  say(`==> l4mesh up (state ${stateDir})`);
-  const up = await cli.must(['up', ...(netns ? ['--mode', 'netns'] : []), ...(values['netns-prefix'] ? ['--netns-prefix', values['netns-prefix']] : [])]);
-  const reused = /already up/.test(up);
-  say(reused ? '    a mesh is already running there: reusing it (it stays up at the end)' : up.replace(/^/gm, '    ').trimEnd());
-
   let forwarder: Forwarder | undefined;
   let meshConsole: DemoConsole | undefined;
+  let reused = false;
   let stopping = false;
   let wake: () => void = () => {};
+  // From the start: Ctrl-C while the mesh comes up or Bookinfo deploys stops the running command and goes
+  // straight to `l4mesh down` (in netns mode a half-built mesh would leave namespaces behind).
   const onSignal = () => {
     stopping = true;
+    cli.stop();
     wake();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
+    say(`==> l4mesh up (state ${stateDir})`);
+    const up = await cli.must(['up', ...(netns ? ['--mode', 'netns'] : []), ...(values['netns-prefix'] ? ['--netns-prefix', values['netns-prefix']] : [])]);
+    reused = /already up/.test(up);
+    say(reused ? '    a mesh is already running there: reusing it (it stays up at the end)' : up.replace(/^/gm, '    ').trimEnd());
+
     say('==> deploying Bookinfo, the postgres database, ratings v2, a waypoint and the routing rules');
     await deployBookinfo(cli, say, { netns });
 
@@ -177,6 +181,9 @@ async function main(): Promise<number> {
     const opened = (await databaseSeries(metricsUrls, DATABASE_SERVICE)).filter((s) => s.name === OPENED && s.labels['reporter'] === 'destination');
     say(`==> ${views} page views with ratings (${failures} failed: an error or no ratings); connections opened to postgres (reporter=destination): ${opened.reduce((n, s) => n + s.value, 0)}`);
     return failures === 0 ? 0 : 1;
+  } catch (err) {
+    if (stopping) return 130;
+    throw err;
   } finally {
     meshConsole?.close();
     await forwarder?.close();
@@ -184,7 +191,7 @@ async function main(): Promise<number> {
       say(`==> leaving the mesh running (stop it with: L4MESH_STATE_DIR=${stateDir} bin/l4mesh down)`);
     } else {
       say('==> l4mesh down');
-      const down = await cli.run(['down']);
+      const down = await new MeshCli({ ...process.env, L4MESH_STATE_DIR: stateDir }).run(['down']);
       say(down.stdout.replace(/^/gm, '    ').trimEnd());
       if (down.code !== 0) process.stderr.write(down.stderr);
     }

@@ -1,6 +1,6 @@
 // Runs `l4mesh` subcommands for the demo (the repository's own bin/l4mesh, with the demo's state dir and
 // address block in the environment) and waits on what they report.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { packageRoot } from '../../../src/config/paths.js';
 import { ANNOTATION_NETNS } from '../../../src/api/labels.js';
@@ -15,12 +15,24 @@ export interface CliResult {
 }
 
 export class MeshCli {
+  private stopped = false;
+  private readonly running = new Set<ChildProcess>();
+
   constructor(private readonly env: NodeJS.ProcessEnv) {}
 
-  /** Runs `l4mesh ARGS`; never rejects on a non-zero exit (the caller decides), only on a timeout. */
+  /** Ctrl-C: the running commands get SIGINT and no new one starts (the demo's `down` uses a new MeshCli). */
+  stop(): void {
+    this.stopped = true;
+    for (const child of this.running) child.kill('SIGINT');
+  }
+
+  /** Runs `l4mesh ARGS`; never rejects on a non-zero exit (the caller decides), only on a timeout or after stop(). */
   run(args: string[], timeoutMs = COMMAND_TIMEOUT_MS): Promise<CliResult> {
+    if (this.stopped) return Promise.reject(new Error(`l4mesh ${args.join(' ')}: not started, the demo is stopping`));
     return new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [join(packageRoot(), 'bin', 'l4mesh'), ...args], { env: this.env, cwd: packageRoot(), stdio: ['ignore', 'pipe', 'pipe'] });
+      this.running.add(child);
+      child.once('close', () => this.running.delete(child));
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (b: Buffer) => (stdout += b));

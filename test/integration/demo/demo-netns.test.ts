@@ -1,13 +1,15 @@
 // `npm run demo -- --mode netns` (root): Bookinfo with pods as network namespaces, a waypoint that reaches
 // the control plane from its pod, and a product-page URL on the host's loopback that a browser opens
-// (forwarded into the curl pod's namespace, where the pod's own rules capture it). Ctrl-C stops it, and
-// the host is left as it was: `ip netns list`, `ip -o link`, /etc/netns and iptables-save compared.
+// (forwarded into the curl pod's namespace, where the pod's own rules capture it). Ctrl-C stops it — also
+// while the mesh is still coming up — and the host is left as it was: `ip netns list`, `ip -o link`,
+// /etc/netns and iptables-save compared.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { isAlive, readProcessTable } from '../../../src/localrun/processes.js';
 import { readPodProcesses } from '../../../src/localrun/pod-processes.js';
 import { hostNetworkSnapshot, ip, netnsSkipReason, uniqueTestPrefix } from '../../support/netns.js';
+import { eventually } from '../../support/mesh.js';
 import { cliMesh } from '../cli/cli-fixture.js';
 import { assertDatabasePage, startDemo, waitForOutput } from './demo-output.js';
 
@@ -85,6 +87,30 @@ test('npm run demo -- --mode netns serves the product page on the host, with sta
     }
     await mesh.run(['down'], STOP_TIMEOUT_MS).catch(() => undefined);
     for (const r of recorded) if (isAlive(r)) process.kill(r.pid, 'SIGKILL');
+    for (const n of meshNamespaces(prefix)) spawnSync('ip', ['netns', 'del', n]);
+    await mesh.cleanup();
+  }
+});
+
+test('Ctrl-C while `l4mesh up --mode netns` builds the namespaces: the demo runs l4mesh down and exits 130, nothing left', { skip, timeout: 300_000 }, async () => {
+  const mesh = await cliMesh();
+  const prefix = uniqueTestPrefix();
+  const before = hostNetworkSnapshot(prefix);
+  const demo = startDemo(['--mode', 'netns', '--netns-prefix', prefix, '--port', '0', '--no-prometheus', '--console-port', '0'], mesh);
+  try {
+    // The fabric exists: `up` is building the mesh's network (nodes, then the mesh's processes).
+    await eventually(async () => demo.child.exitCode !== null || meshNamespaces(prefix).includes(`${prefix}-fabric`), URL_TIMEOUT_MS, 'the fabric namespace');
+    demo.child.kill('SIGINT');
+    const code = await within(demo.exited, STOP_TIMEOUT_MS);
+    assert.equal(code, 130, demo.output());
+    // Whatever `up` had started is stopped (nothing yet, when it was still making namespaces), and every namespace removed.
+    assert.match(demo.output(), new RegExp(`==> l4mesh down\\n[\\s\\S]*removed the network namespaces ${prefix}-\\*\\n`));
+    assert.deepEqual(meshNamespaces(prefix), []);
+    for (const r of Object.values(readProcessTable(mesh.stateDir))) assert.equal(isAlive(r), false, `pid ${r.pid} still alive`);
+    assert.deepEqual(hostNetworkSnapshot(prefix), before);
+  } finally {
+    if (demo.child.exitCode === null) demo.child.kill('SIGKILL');
+    await mesh.run(['down'], STOP_TIMEOUT_MS).catch(() => undefined);
     for (const n of meshNamespaces(prefix)) spawnSync('ip', ['netns', 'del', n]);
     await mesh.cleanup();
   }
