@@ -9,7 +9,10 @@ import {
   DEFAULT_TRUST_DOMAIN,
   DEFAULT_VIP_RANGE,
 } from '../config/mesh-constants.js';
-import { startControlPlane } from '../controlplane/server.js';
+import { startControlPlane, type ExtraListeners } from '../controlplane/server.js';
+import type { ControlPlaneConfig } from '../controlplane/config.js';
+import { listenTcpInNetns } from '../dataplane/capture/netns/native.js';
+import { FABRIC_CONTROL_PLANE_IP } from '../dataplane/capture/netns/plan.js';
 import { NodeTokenStore } from '../controlplane/ca/node-tokens.js';
 import { createEtcdNodeToken } from '../controlplane/ca/etcd-node-tokens.js';
 import { connectEtcd, ETCD_DEFAULT_MAX_TXN_OPS, parseEndpoints } from '../controlplane/store/etcd-connection.js';
@@ -37,7 +40,21 @@ options:
                        every replica pointed at the same etcd serves the same state
   --etcd-max-txn-ops N the most resources one apply or delete may hold (env ${ENV.etcdMaxTxnOps}): it is
                        one etcd transaction, so set it to etcd's own --max-txn-ops (default ${ETCD_DEFAULT_MAX_TXN_OPS})
+  --fabric-netns NAME  netns mode (root): also listen on ${FABRIC_CONTROL_PLANE_IP} inside network namespace NAME,
+                       the fabric the pods' namespaces route to, so pods (waypoints) reach xDS, the CA
+                       and the API (env ${ENV.fabricNetns}; "l4mesh up --mode netns" passes it)
 `;
+
+/** netns mode: the gRPC and HTTP ports again on the fabric's control-plane address, opened inside the fabric namespace. */
+async function fabricListeners(config: ControlPlaneConfig): Promise<ExtraListeners> {
+  if (!config.fabricNetns) return { grpc: [], http: [] };
+  const grpc = await listenTcpInNetns(config.fabricNetns, FABRIC_CONTROL_PLANE_IP, config.grpcPort);
+  const http = await listenTcpInNetns(config.fabricNetns, FABRIC_CONTROL_PLANE_IP, config.httpPort).catch((err: unknown) => {
+    grpc.close();
+    throw err;
+  });
+  return { grpc: [grpc], http: [http] };
+}
 
 async function tokenCreate(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -81,7 +98,8 @@ export async function run(args: string[]): Promise<number> {
     }
     const config = controlPlaneConfig(values);
     const log = new Logger('control-plane');
-    const cp = await startControlPlane(config, log);
+    const cp = await startControlPlane(config, log, await fabricListeners(config));
+    if (config.fabricNetns) log.info('serving pods in the fabric namespace too', { netns: config.fabricNetns, xds: `${FABRIC_CONTROL_PLANE_IP}:${cp.grpcPort}`, http: `${FABRIC_CONTROL_PLANE_IP}:${cp.httpPort}` });
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
         log.info('shutting down', { signal });

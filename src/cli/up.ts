@@ -9,7 +9,7 @@ import { NodeTokenStore } from '../controlplane/ca/node-tokens.js';
 import { ETCD_MEMBER_PREFIX, meshComponents, spawnComponent, type Component } from '../localrun/components.js';
 import { DEFAULT_MESH_MODE, DEFAULT_NODES, ENV_LOCAL_NET, ENV_STATE_DIR, makeLayout, makeNetnsLayout, parseLocalNet, readLayout, resolveStateDir, writeLayout, controlPlaneUrl, nodeAddress, etcdEndpoints } from '../localrun/layout.js';
 import { buildNetnsNetwork, meshTopology, netnsNetworkExists, prepareNetnsHost } from '../localrun/netns-network.js';
-import { NETNS_PREFIX } from '../dataplane/capture/netns/plan.js';
+import { FABRIC_CONTROL_PLANE_IP, NETNS_PREFIX } from '../dataplane/capture/netns/plan.js';
 import { ensureEtcdInstalled, ensureEtcdTokens, waitEtcdHealthy } from '../localrun/etcd-cluster.js';
 import { DEFAULT_POD_UID } from '../localrun/pod-user.js';
 import { readProcessTable, writeProcessTable, isAlive, type ProcessRecord } from '../localrun/processes.js';
@@ -185,6 +185,8 @@ export async function run(args: string[]): Promise<number> {
     for (const cp of ha?.replicas ?? [layout.controlPlaneAddress]) {
       process.stdout.write(`\n  control plane   xDS + CA ${cp}:${layout.grpcPort}   API, debug ${controlPlaneUrl({ controlPlaneAddress: cp, httpPort: layout.httpPort })}`);
     }
+    // Pods cannot reach the host's loopback; the control plane also listens for them in the fabric (components.ts).
+    if (netns) process.stdout.write(`\n  for pods        xDS + CA ${FABRIC_CONTROL_PLANE_IP}:${layout.grpcPort}   API http://${FABRIC_CONTROL_PLANE_IP}:${layout.httpPort} (in ${meshTopology(layout).fabricName()})`);
     process.stdout.write('\n');
     if (ha) process.stdout.write(`  etcd            ${etcdEndpoints(ha)}\n`);
     for (let k = 1; k <= layout.nodes; k++) {

@@ -8,6 +8,8 @@ import { formatDuration } from '../api/derive.js';
 import { CONTROL_PLANE_HTTP_PORT, DEFAULT_TRUST_DOMAIN, HBONE_PORT, PROXY_METRICS_PORT } from '../config/mesh-constants.js';
 import { DEFAULT_STATE_DIR_TEXT, packageRoot } from '../config/paths.js';
 import { controlPlaneAddresses } from '../localrun/layout.js';
+import { LABEL_DATAPLANE_MODE } from '../api/labels.js';
+import { FABRIC_CONTROL_PLANE_IP } from '../dataplane/capture/netns/plan.js';
 import {
   DEFAULT_CONTROL_PLANE,
   DEFAULT_LOG_FORMAT,
@@ -16,7 +18,7 @@ import {
   ROOT_CERT_FILE_TEXT,
 } from '../dataplane/proxy/proxy-options.js';
 import { Logger } from '../logging/logger.js';
-import { DEFAULT_WAYPOINT_NAME, DEFAULT_WAYPOINT_SERVICE_ACCOUNT, ENV, waypointConfig } from '../waypoint/config.js';
+import { DEFAULT_HBONE_TARGET, DEFAULT_WAYPOINT_NAME, DEFAULT_WAYPOINT_SERVICE_ACCOUNT, ENV, waypointConfig } from '../waypoint/config.js';
 import { Waypoint } from '../waypoint/waypoint.js';
 import { DEFAULT_ROUTES_POLL_INTERVAL_MS } from '../waypoint/routes-client.js';
 
@@ -45,17 +47,23 @@ options:
   --log-format text|json      access log format (default ${DEFAULT_LOG_FORMAT})
   --log-level LEVEL           error, warn, info, debug, trace (default ${DEFAULT_LOG_LEVEL})
   --routes-poll-interval D    how often routes are re-read (default ${formatDuration(DEFAULT_ROUTES_POLL_INTERVAL_MS)})
+  --hbone-target node|pod     tunnel to an endpoint's node proxy (local mode) or to its pod IP, where
+                              netns mode's node proxy listens (default ${DEFAULT_HBONE_TARGET})
 `;
 
 /** The label Istio's waypoint Deployment and Service select on. */
 export const GATEWAY_NAME_LABEL = 'gateway.networking.k8s.io/gateway-name';
 
 /** The resources `waypoint apply` writes, as one multi-document manifest. */
-export function waypointManifest(opts: { namespace: string; name: string; stateDir: string; controlPlane?: string; namespaceLabels?: Record<string, string> }): string {
+export function waypointManifest(opts: { namespace: string; name: string; stateDir: string; controlPlane?: string; namespaceLabels?: Record<string, string>; netns?: boolean }): string {
   const { namespace, name } = opts;
   const labels = { [GATEWAY_NAME_LABEL]: name, 'gateway.istio.io/managed': 'istio.io-mesh-controller' };
   const command = [join(packageRoot(), 'bin', 'l4mesh'), 'waypoint', '--namespace', namespace, '--name', name, '--state-dir', opts.stateDir];
   if (opts.controlPlane) command.push('--control-plane', opts.controlPlane);
+  // netns mode: the waypoint's own traffic is never captured (Istio labels its gateway pods so), and it
+  // tunnels to pod IPs, where the node proxies take HBONE inside each pod's namespace.
+  if (opts.netns) command.push('--hbone-target', 'pod');
+  const podLabels = opts.netns ? { ...labels, [LABEL_DATAPLANE_MODE]: 'none' } : labels;
   const docs = [
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: DEFAULT_WAYPOINT_SERVICE_ACCOUNT, namespace } },
     {
@@ -72,7 +80,7 @@ export function waypointManifest(opts: { namespace: string; name: string; stateD
         replicas: 1,
         selector: { matchLabels: { [GATEWAY_NAME_LABEL]: name } },
         template: {
-          metadata: { labels },
+          metadata: { labels: podLabels },
           spec: { serviceAccountName: DEFAULT_WAYPOINT_SERVICE_ACCOUNT, containers: [{ name: 'istio-proxy', image: 'l4mesh', command }] },
         },
       },
@@ -93,11 +101,13 @@ async function apply(args: string[]): Promise<number> {
     const namespace = values.namespace ?? 'default';
     const name = values.name ?? DEFAULT_WAYPOINT_NAME;
     const ctx = await openContext(values['state-dir']);
-    const controlPlane = controlPlaneAddresses(ctx.layout, ctx.layout.grpcPort);
+    const netns = ctx.layout.mode === 'netns';
+    // A netns pod cannot reach the host's loopback: the control plane also listens for pods in the fabric.
+    const controlPlane = netns ? `${FABRIC_CONTROL_PLANE_IP}:${ctx.layout.grpcPort}` : controlPlaneAddresses(ctx.layout, ctx.layout.grpcPort);
     // The Namespace is applied whole: keep the labels it already has.
     const existing = await ctx.client.get(kindByName('Namespace')!, '', namespace);
     const namespaceLabels = existing?.metadata.labels ?? {};
-    await ctx.client.apply(waypointManifest({ namespace, name, stateDir: ctx.stateDir, controlPlane, namespaceLabels }));
+    await ctx.client.apply(waypointManifest({ namespace, name, stateDir: ctx.stateDir, controlPlane, namespaceLabels, netns }));
     process.stdout.write(`waypoint ${namespace}/${name} applied\nnamespace/${namespace} labeled with "istio.io/use-waypoint: ${name}"\n`);
     return 0;
   });

@@ -32,6 +32,7 @@ export const ENV = {
   store: 'L4MESH_STORE',
   etcdEndpoints: 'L4MESH_ETCD_ENDPOINTS',
   etcdMaxTxnOps: 'L4MESH_ETCD_MAX_TXN_OPS',
+  fabricNetns: 'L4MESH_FABRIC_NETNS',
 } as const;
 
 export interface ControlPlaneConfig {
@@ -48,6 +49,8 @@ export interface ControlPlaneConfig {
   etcdEndpoints?: string[];
   /** The most resources one write may hold on etcd (etcd's --max-txn-ops); absent: etcd's default. */
   etcdMaxTxnOps?: number;
+  /** netns mode: the fabric namespace in which the control plane also listens on FABRIC_CONTROL_PLANE_IP, for pods. */
+  fabricNetns?: string;
 }
 
 export const CONTROL_PLANE_OPTIONS = {
@@ -61,6 +64,7 @@ export const CONTROL_PLANE_OPTIONS = {
   store: { type: 'string' },
   'etcd-endpoints': { type: 'string' },
   'etcd-max-txn-ops': { type: 'string' },
+  'fabric-netns': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -114,7 +118,12 @@ export function controlPlaneConfig(values: Record<string, string | boolean | und
   if (!/^\d+$/.test(maxTxnOps) || Number(maxTxnOps) < 1) {
     throw new L4meshError('L4MESH_ERR_CONFIG', `${maxTxnOpsFrom}: "${maxTxnOps}" is not a positive number of operations (etcd's --max-txn-ops, default ${ETCD_DEFAULT_MAX_TXN_OPS})`);
   }
+  const [fabricNetns, fabricFrom] = pick('fabric-netns', 'fabricNetns', '');
+  if (fabricNetns !== '' && !/^l4m(-[a-z0-9]+)?-fabric$/.test(fabricNetns)) {
+    throw new L4meshError('L4MESH_ERR_CONFIG', `${fabricFrom}: "${fabricNetns}" is not a mesh's fabric namespace (l4m-fabric, or l4m-<prefix>-fabric; "ip netns list")`);
+  }
   return {
+    ...(fabricNetns !== '' ? { fabricNetns } : {}),
     store: store as StoreKind,
     etcdEndpoints: store === 'etcd' ? parseEndpoints(endpoints, endpointsFrom) : [],
     etcdMaxTxnOps: Number(maxTxnOps),

@@ -2,6 +2,7 @@
 // resource API, readiness, metrics and debug endpoints (HTTP); ports in src/config/mesh-constants.ts.
 import { mkdir } from 'node:fs/promises';
 import { createServer, type Server as HttpServer } from 'node:http';
+import type { Server as NetServer } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { collectDefaultMetrics, Registry as PromRegistry } from 'prom-client';
 import type { ControlPlaneConfig } from './config.js';
@@ -71,7 +72,17 @@ function bindGrpc(server: grpc.Server, address: string, credentials: grpc.Server
   );
 }
 
-export async function startControlPlane(config: ControlPlaneConfig, log = new Logger('control-plane')): Promise<ControlPlane> {
+/**
+ * Listening servers besides the control plane's own, whose connections it serves as if they had arrived on
+ * its gRPC or HTTP port: netns mode's listeners inside the fabric namespace (DESIGN §2), which the CLI
+ * opens through the netns addon (the control plane itself loads no data-plane code).
+ */
+export interface ExtraListeners {
+  grpc: NetServer[];
+  http: NetServer[];
+}
+
+export async function startControlPlane(config: ControlPlaneConfig, log = new Logger('control-plane'), extra: ExtraListeners = { grpc: [], http: [] }): Promise<ControlPlane> {
   await mkdir(config.stateDir, { recursive: true });
   const store: MeshStore =
     config.store === 'etcd' ? await EtcdStore.open({ endpoints: config.etcdEndpoints ?? [], ...(config.etcdMaxTxnOps ? { maxTxnOps: config.etcdMaxTxnOps } : {}) }) : await ResourceStore.open(config.stateDir);
@@ -145,6 +156,8 @@ export async function startControlPlane(config: ControlPlaneConfig, log = new Lo
     false,
   );
   const grpcPort = await bindGrpc(grpcServer, `${config.address}:${config.grpcPort}`, credentials);
+  const injector = extra.grpc.length > 0 ? grpcServer.createConnectionInjector(credentials) : undefined;
+  for (const server of extra.grpc) server.on('connection', (socket) => injector!.injectConnection(socket));
 
   const hostForUrl = config.address.includes(':') ? `[${config.address}]` : config.address;
   const resourceApi = createResourceApiHandler(store, { adminToken });
@@ -175,6 +188,7 @@ export async function startControlPlane(config: ControlPlaneConfig, log = new Lo
     }
   });
   const httpPort = await listenHttp(http, config.address, config.httpPort);
+  for (const server of extra.http) server.on('connection', (socket) => http.emit('connection', socket));
   // The SD endpoint lists the control plane itself; its port is known only after listening.
   selfTarget = `${hostForUrl}:${httpPort}`;
 
@@ -199,6 +213,8 @@ export async function startControlPlane(config: ControlPlaneConfig, log = new Lo
     rootCertPem: ca.certPem,
     async close() {
       recorder.close();
+      for (const server of [...extra.grpc, ...extra.http]) server.close();
+      injector?.destroy();
       await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
       grpcServer.forceShutdown();
       http.closeAllConnections();

@@ -5,6 +5,7 @@ import { captureRange, controlPlaneAddresses, controlPlaneUrl, etcdEndpoints, no
 import { packageRoot } from '../config/paths.js';
 import { isAlive, selfCommand, spawnDetached, type ProcessRecord } from './processes.js';
 import { NETNS_PREFIX } from '../dataplane/capture/netns/plan.js';
+import { NetnsTopology } from '../dataplane/capture/netns/topology.js';
 import { MAX_DOCUMENTS, MAX_MANIFEST_BYTES } from '../api/manifest-limits.js';
 
 export interface Component {
@@ -71,6 +72,16 @@ function etcdComponents(stateDir: string, ha: HaLayout): Component[] {
   });
 }
 
+/**
+ * netns mode: the first replica also listens in the fabric namespace on FABRIC_CONTROL_PLANE_IP (the one
+ * address DESIGN §2 gives the control plane there), where pods such as waypoints reach it; the host's
+ * loopback is not reachable from a pod's namespace.
+ */
+function fabricArgs(layout: Layout, replica: number): string[] {
+  if (layout.mode !== 'netns' || replica !== 0) return [];
+  return ['--fabric-netns', new NetnsTopology(layout.netnsPrefix ?? NETNS_PREFIX).fabricName()];
+}
+
 /** In start order: etcd (HA), control plane(s), node proxies, then the runtime (pods need their node proxy). */
 export function meshComponents(stateDir: string, layout: Layout): Component[] {
   const replicas = layout.ha?.replicas ?? [layout.controlPlaneAddress];
@@ -79,7 +90,7 @@ export function meshComponents(stateDir: string, layout: Layout): Component[] {
     ...(layout.ha ? etcdComponents(stateDir, layout.ha) : []),
     ...replicas.map((cp, i) => ({
       name: controlPlaneName(i),
-      args: ['control-plane', '--state-dir', stateDir, '--address', cp, '--grpc-port', String(layout.grpcPort), '--http-port', String(layout.httpPort), '--vip-range', layout.vipRange, ...store],
+      args: ['control-plane', '--state-dir', stateDir, '--address', cp, '--grpc-port', String(layout.grpcPort), '--http-port', String(layout.httpPort), '--vip-range', layout.vipRange, ...store, ...fabricArgs(layout, i)],
       address: `${cp}:${layout.grpcPort},${layout.httpPort}`,
       readyUrl: `${controlPlaneUrl({ controlPlaneAddress: cp, httpPort: layout.httpPort })}/ready`,
       listens: [layout.grpcPort, layout.httpPort].map((port) => ({ address: cp, port })),

@@ -34,7 +34,13 @@ export interface WaypointConfig extends ProxyCommonConfig {
   podName: string;
   controlPlaneHttp: string;
   routesPollMs: number;
+  /** Where an HBONE endpoint is tunnelled to: its node proxy (local mode), or its own pod IP (netns mode). */
+  hboneTarget: HboneTarget;
 }
+
+export type HboneTarget = 'node' | 'pod';
+/** Local mode: node proxies take HBONE on their node address; netns mode's `waypoint apply` asks for `pod`. */
+export const DEFAULT_HBONE_TARGET: HboneTarget = 'node';
 
 export const WAYPOINT_OPTIONS = {
   namespace: { type: 'string', short: 'n' },
@@ -45,6 +51,7 @@ export const WAYPOINT_OPTIONS = {
   'trust-domain': { type: 'string' },
   'control-plane-http': { type: 'string' },
   'routes-poll-interval': { type: 'string' },
+  'hbone-target': { type: 'string' },
   ...PROXY_OPTIONS,
 } as const;
 
@@ -66,8 +73,11 @@ export function waypointConfig(args: string[], env: NodeJS.ProcessEnv = process.
   const firstControlPlane = controlPlane.split(',')[0]!;
   const controlPlaneHttp = values['control-plane-http'] ?? `${firstControlPlane.slice(0, firstControlPlane.lastIndexOf(':'))}:${CONTROL_PLANE_HTTP_PORT}`;
   if (!HOST_PORT.test(controlPlaneHttp)) throw new L4meshError('L4MESH_ERR_CONFIG', `--control-plane-http: "${controlPlaneHttp}" is not HOST:PORT`);
+  const hboneTarget = values['hbone-target'] ?? DEFAULT_HBONE_TARGET;
+  if (hboneTarget !== 'node' && hboneTarget !== 'pod') throw new L4meshError('L4MESH_ERR_CONFIG', `--hbone-target: "${hboneTarget}" is not node or pod`);
   return {
     ...common,
+    hboneTarget,
     namespace,
     name,
     address,

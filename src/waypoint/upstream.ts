@@ -27,6 +27,8 @@ export interface UpstreamConnectorDeps {
   /** The waypoint's own workload (for `baggage`), and its address (for `forwarded`). */
   self(): MeshWorkload | undefined;
   address: string;
+  /** netns mode: tunnel to the endpoint's pod IP (its node proxy listens there inside the pod), not to its node's address. */
+  hboneToPodIp: boolean;
 }
 
 export class UpstreamConnector {
@@ -37,12 +39,17 @@ export class UpstreamConnector {
     return nodeProxyAddressIn(this.deps.state, node);
   }
 
+  /** Where HBONE for workload `w` goes: its pod IP in netns mode, else its node's proxy. */
+  private hboneHost(w: MeshWorkload): string | undefined {
+    return this.deps.hboneToPodIp ? w.addresses[0] : this.nodeProxyAddress(w.node);
+  }
+
   target(endpoint: Endpoint): UpstreamTarget {
     const w = endpoint.workload;
     const addr = formatHboneAuthority(w.addresses[0] ?? '', endpoint.targetPort);
     const identity = this.deps.state.identityOf(w);
     if (w.tunnelProtocol !== 'HBONE') return { addr, identity };
-    const proxy = this.nodeProxyAddress(w.node);
+    const proxy = this.hboneHost(w);
     return { addr, identity, hboneAddr: proxy ? formatHboneAuthority(proxy, HBONE_PORT) : undefined };
   }
 
@@ -55,7 +62,7 @@ export class UpstreamConnector {
     if (w.tunnelProtocol === 'LEGACY_ISTIO_MTLS') {
       throw new L4meshError('L4MESH_ERR_PROTOCOL', `endpoint ${w.name} runs a sidecar (LEGACY_ISTIO_MTLS); the waypoint reaches only HBONE and plain workloads`);
     }
-    const proxy = this.nodeProxyAddress(w.node);
+    const proxy = this.hboneHost(w);
     if (!proxy) {
       throw new L4meshError('L4MESH_ERR_NO_HEALTHY_UPSTREAM', `no node proxy known for node "${w.node}" of ${w.name} — is "l4mesh ztunnel --node ${w.node}" running?`);
     }

@@ -77,7 +77,7 @@ export class Waypoint {
 
     const balancer = new PolicyBalancer();
     const resolver = new DestinationResolver({ state: this.state, balancer, routes: () => this.routeTable });
-    const upstream = new UpstreamConnector({ state: this.state, pool: runtime.pool, identity: () => this.identity, self: () => this.self(), address: config.address });
+    const upstream = new UpstreamConnector({ state: this.state, pool: runtime.pool, identity: () => this.identity, self: () => this.self(), address: config.address, hboneToPodIp: config.hboneTarget === 'pod' });
     const http = new HttpRouting({
       routes: () => this.routeTable,
       picker: this.picker,

@@ -14,8 +14,12 @@ function indent(text: string): string {
   return text.replace(/^/gm, '    ').trimEnd();
 }
 
-export async function deployBookinfo(cli: MeshCli, say: (line: string) => void): Promise<void> {
+/** netns mode enrolls pods by Istio's label; the namespace gets it before any pod starts. */
+export const NETNS_NAMESPACE_MANIFEST = 'bookinfo/platform/netns/namespace-ambient.yaml';
+
+export async function deployBookinfo(cli: MeshCli, say: (line: string) => void, opts: { netns?: boolean } = {}): Promise<void> {
   const samples = join(packageRoot(), 'samples');
+  if (opts.netns) say(indent(await cli.must(['apply', '-f', join(samples, NETNS_NAMESPACE_MANIFEST)])));
   // The database before ratings v2: a pod gets POSTGRES_SERVICE_HOST/_PORT only for Services that exist
   // when it starts (Kubernetes' env-var discovery; Istio's sample uses DNS instead).
   for (const file of ['bookinfo/platform/local/bookinfo.yaml', 'curl/curl.yaml', 'bookinfo/platform/local/bookinfo-db.yaml']) {

@@ -7,19 +7,22 @@ import { parseArgs } from 'node:util';
 import { packageRoot } from '../../../src/config/paths.js';
 import { controlPlaneUrl, nodeAddress, readLayout, resolveStateDir } from '../../../src/localrun/layout.js';
 import { startConsole, type DemoConsole } from './console.js';
-import { startForwarder, type Forwarder } from './forwarder.js';
+import { dialFromPod, dialHost, startForwarder, type Dial, type Forwarder } from './forwarder.js';
 import { deployBookinfo } from './deploy.js';
 import { MeshCli } from './mesh-cli.js';
 import { hasRatings, pageSummary } from './page-ratings.js';
 import { databaseSeries, formatSeries } from './tcp-series.js';
 
-const HELP = `usage: npm run demo -- [--duration 60s] [--port 9080] [--no-prometheus] [--console-port 20001] [--keep] [--state-dir DIR]
+const HELP = `usage: npm run demo -- [--mode local|netns] [--duration 60s] [--port 9080] [--no-prometheus] [--console-port 20001] [--keep] [--state-dir DIR]
 
 Starts a local mesh (state in $L4MESH_STATE_DIR, else ~/.local/state/l4mesh, as every l4mesh command; address block $L4MESH_LOCAL_NET), deploys
 Bookinfo with ratings v2 and the PostgreSQL database behind a waypoint, sends traffic to productpage,
 prints the database's istio_tcp_* series and the URLs, and keeps sending light traffic until Ctrl-C
 (or for --duration). Then "l4mesh down" — unless the mesh was already running before, or --keep.
 
+  --mode netns      run it in netns mode (Linux, root): pods are network namespaces, their traffic
+                    captured in-pod, as in Istio ambient (l4mesh up --mode netns; default local)
+  --netns-prefix P  netns mode: name the namespaces P-... (l4mesh up --netns-prefix; default l4m)
   --duration D      stop after D (e.g. 90s, 5m, 500ms); default: run until Ctrl-C
   --port N          host port for productpage (default 9080; a free one if taken; 0 = any)
   --no-prometheus   do not start Prometheus (l4mesh dashboard prometheus) even when installed
@@ -61,7 +64,7 @@ function hasPrometheus(): boolean {
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { duration: { type: 'string' }, port: { type: 'string' }, 'no-prometheus': { type: 'boolean' }, 'console-port': { type: 'string' }, keep: { type: 'boolean' }, 'state-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { mode: { type: 'string' }, 'netns-prefix': { type: 'string' }, duration: { type: 'string' }, port: { type: 'string' }, 'no-prometheus': { type: 'boolean' }, 'console-port': { type: 'string' }, keep: { type: 'boolean' }, 'state-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     strict: true,
   });
   if (values.help) {
@@ -69,30 +72,43 @@ async function main(): Promise<number> {
     return 0;
   }
   const durationMs = values.duration ? parseDuration(values.duration) : undefined;
+  if (values.mode !== undefined && values.mode !== 'local' && values.mode !== 'netns') throw new Error(`--mode ${values.mode}: expected local or netns`);
+  const netns = values.mode === 'netns';
   const stateDir = resolveStateDir(values['state-dir']);
   const cli = new MeshCli({ ...process.env, L4MESH_STATE_DIR: stateDir });
 
-  say(`==> l4mesh up (state ${stateDir})`);
-  const up = await cli.must(['up']);
-  const reused = /already up/.test(up);
-  say(reused ? '    a mesh is already running there: reusing it (it stays up at the end)' : up.replace(/^/gm, '    ').trimEnd());
-
   let forwarder: Forwarder | undefined;
   let meshConsole: DemoConsole | undefined;
+  let reused = false;
   let stopping = false;
   let wake: () => void = () => {};
+  // From the start: Ctrl-C while the mesh comes up or Bookinfo deploys stops the running command and goes
+  // straight to `l4mesh down` (in netns mode a half-built mesh would leave namespaces behind).
   const onSignal = () => {
     stopping = true;
+    cli.stop();
     wake();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    say('==> deploying Bookinfo, the postgres database, ratings v2, a waypoint and the routing rules');
-    await deployBookinfo(cli, say);
+    say(`==> l4mesh up (state ${stateDir})`);
+    const up = await cli.must(['up', ...(netns ? ['--mode', 'netns'] : []), ...(values['netns-prefix'] ? ['--netns-prefix', values['netns-prefix']] : [])]);
+    reused = /already up/.test(up);
+    say(reused ? '    a mesh is already running there: reusing it (it stays up at the end)' : up.replace(/^/gm, '    ').trimEnd());
 
-    const target = { host: await cli.podEnv('curl', 'PRODUCTPAGE_SERVICE_HOST'), port: Number(await cli.podEnv('curl', 'PRODUCTPAGE_SERVICE_PORT')) };
-    forwarder = await startForwarder('127.0.0.1', values.port !== undefined ? Number(values.port) : DEFAULT_HOST_PORT, target);
+    say('==> deploying Bookinfo, the postgres database, ratings v2, a waypoint and the routing rules');
+    await deployBookinfo(cli, say, { netns });
+
+    // The curl pod's view of productpage: its outbound listener (local mode) or the service VIP (netns mode).
+    const host = await cli.podEnv('curl', 'PRODUCTPAGE_SERVICE_HOST');
+    const port = Number(await cli.podEnv('curl', 'PRODUCTPAGE_SERVICE_PORT'));
+    let dial: Dial = dialHost(host, port);
+    if (netns) {
+      const pod = await cli.podNetwork('curl');
+      dial = dialFromPod(pod.netns, pod.ip, host, port);
+    }
+    forwarder = await startForwarder('127.0.0.1', values.port !== undefined ? Number(values.port) : DEFAULT_HOST_PORT, dial);
     const pageUrl = `${forwarder.url}/productpage`;
 
     const layout = readLayout(stateDir);
@@ -134,7 +150,8 @@ async function main(): Promise<number> {
     say('');
     say('==> Bookinfo is running in the mesh:');
     say(`    productpage        ${pageUrl}   (forwarded into the mesh as the curl workload)`);
-    say(`    from a workload    l4mesh exec deploy/curl -- sh -c 'curl -s http://$PRODUCTPAGE_SERVICE_HOST:$PRODUCTPAGE_SERVICE_PORT/productpage'`);
+    if (netns) say(`    from a workload    l4mesh exec deploy/curl -- curl -s http://productpage:9080/productpage   (unmodified curl, captured in its pod)`);
+    else say(`    from a workload    l4mesh exec deploy/curl -- sh -c 'curl -s http://$PRODUCTPAGE_SERVICE_HOST:$PRODUCTPAGE_SERVICE_PORT/productpage'`);
     for (const u of metricsUrls) say(`    node metrics       ${u}`);
     say(`    console            ${meshConsole.url ?? `not started: ${meshConsole.output || 'no URL printed'}`}`);
     say(`    scrape targets     ${controlPlaneUrl(layout)}/debug/prometheus_sd`);
@@ -164,6 +181,9 @@ async function main(): Promise<number> {
     const opened = (await databaseSeries(metricsUrls, DATABASE_SERVICE)).filter((s) => s.name === OPENED && s.labels['reporter'] === 'destination');
     say(`==> ${views} page views with ratings (${failures} failed: an error or no ratings); connections opened to postgres (reporter=destination): ${opened.reduce((n, s) => n + s.value, 0)}`);
     return failures === 0 ? 0 : 1;
+  } catch (err) {
+    if (stopping) return 130;
+    throw err;
   } finally {
     meshConsole?.close();
     await forwarder?.close();
@@ -171,7 +191,7 @@ async function main(): Promise<number> {
       say(`==> leaving the mesh running (stop it with: L4MESH_STATE_DIR=${stateDir} bin/l4mesh down)`);
     } else {
       say('==> l4mesh down');
-      const down = await cli.run(['down']);
+      const down = await new MeshCli({ ...process.env, L4MESH_STATE_DIR: stateDir }).run(['down']);
       say(down.stdout.replace(/^/gm, '    ').trimEnd());
       if (down.code !== 0) process.stderr.write(down.stderr);
     }

@@ -1,8 +1,9 @@
 // Runs `l4mesh` subcommands for the demo (the repository's own bin/l4mesh, with the demo's state dir and
 // address block in the environment) and waits on what they report.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { packageRoot } from '../../../src/config/paths.js';
+import { ANNOTATION_NETNS } from '../../../src/api/labels.js';
 
 /** Generous: the first `up` on a slow laptop mints a CA and starts three processes. */
 const COMMAND_TIMEOUT_MS = 120_000;
@@ -14,12 +15,24 @@ export interface CliResult {
 }
 
 export class MeshCli {
+  private stopped = false;
+  private readonly running = new Set<ChildProcess>();
+
   constructor(private readonly env: NodeJS.ProcessEnv) {}
 
-  /** Runs `l4mesh ARGS`; never rejects on a non-zero exit (the caller decides), only on a timeout. */
+  /** Ctrl-C: the running commands get SIGINT and no new one starts (the demo's `down` uses a new MeshCli). */
+  stop(): void {
+    this.stopped = true;
+    for (const child of this.running) child.kill('SIGINT');
+  }
+
+  /** Runs `l4mesh ARGS`; never rejects on a non-zero exit (the caller decides), only on a timeout or after stop(). */
   run(args: string[], timeoutMs = COMMAND_TIMEOUT_MS): Promise<CliResult> {
+    if (this.stopped) return Promise.reject(new Error(`l4mesh ${args.join(' ')}: not started, the demo is stopping`));
     return new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [join(packageRoot(), 'bin', 'l4mesh'), ...args], { env: this.env, cwd: packageRoot(), stdio: ['ignore', 'pipe', 'pipe'] });
+      this.running.add(child);
+      child.once('close', () => this.running.delete(child));
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (b: Buffer) => (stdout += b));
@@ -62,6 +75,16 @@ export class MeshCli {
     }
     const pods = await this.run(['get', 'pods']);
     throw new Error(`pods not ready after ${timeoutMs / 1000}s:\n${pods.stdout}${pods.stderr}check their logs: l4mesh logs deploy/<name>`);
+  }
+
+  /** netns mode: the IP and network namespace of a Deployment's (first) pod, from `get pods -o json`. */
+  async podNetwork(deploy: string): Promise<{ ip: string; netns: string }> {
+    const list = JSON.parse(await this.must(['get', 'pods', '-o', 'json'])) as { items: Array<{ metadata: { name: string; annotations?: Record<string, string> }; status?: { podIP?: string } }> };
+    const pod = list.items.find((p) => p.metadata.name.startsWith(`${deploy}-`));
+    const ip = pod?.status?.podIP;
+    const netns = pod?.metadata.annotations?.[ANNOTATION_NETNS];
+    if (!ip || !netns) throw new Error(`deploy/${deploy} has no pod with an IP and a network namespace (${ANNOTATION_NETNS}); is the mesh in netns mode? check: l4mesh get pods -o wide`);
+    return { ip, netns };
   }
 
   /** One variable of a Deployment's pod environment (e.g. PRODUCTPAGE_SERVICE_HOST of deploy/curl). */

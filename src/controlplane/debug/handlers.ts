@@ -2,8 +2,22 @@
 // debug dumps and Prometheus HTTP service discovery (what istiod serves on its monitoring port).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry as PromRegistry } from 'prom-client';
-import { CLUSTER_DOMAIN, PROXY_METRICS_PORT } from '../../config/mesh-constants.js';
+import { isIPv4 } from 'node:net';
+import { CLUSTER_DOMAIN, NETNS_RANGE, PROXY_METRICS_PORT } from '../../config/mesh-constants.js';
+import { parseCidr } from '../config.js';
 import { parseNodeId, type ProxyInfo } from '../registry/source.js';
+
+const NETNS_PODS = parseCidr(NETNS_RANGE, 'NETNS_RANGE');
+
+/**
+ * netns mode's pods (a waypoint) live in namespaces the host has no route into, so Prometheus and the
+ * console, which run on the host, cannot scrape them; they are left out of service discovery.
+ */
+function inPodNetwork(ip: string): boolean {
+  if (!isIPv4(ip)) return false;
+  const n = ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+  return n >= NETNS_PODS.base && n < NETNS_PODS.base + 2 ** (32 - NETNS_PODS.bits);
+}
 
 export interface DebugDeps {
   metrics: PromRegistry;
@@ -28,14 +42,14 @@ function nodeOf(proxy: ProxyInfo): string {
   return proxy.type === 'ztunnel' && proxy.name.startsWith('ztunnel-') ? proxy.name.slice('ztunnel-'.length) : proxy.name;
 }
 
-/** Prometheus HTTP SD answer: one target group per connected proxy plus the control plane itself. */
+/** Prometheus HTTP SD answer: one target group per connected proxy the host can reach, plus the control plane itself. */
 export function prometheusTargets(deps: Pick<DebugDeps, 'connections' | 'selfMetricsTarget'>): unknown[] {
   const groups: unknown[] = [
     { targets: [deps.selfMetricsTarget()], labels: { role: 'control-plane', __metrics_path__: '/metrics' } },
   ];
   const seen = new Set<string>();
   for (const c of deps.connections()) {
-    if (seen.has(c.proxy.id)) continue;
+    if (seen.has(c.proxy.id) || inPodNetwork(c.proxy.ip)) continue;
     seen.add(c.proxy.id);
     const host = c.proxy.ip.includes(':') ? `[${c.proxy.ip}]` : c.proxy.ip;
     groups.push({

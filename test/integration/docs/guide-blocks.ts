@@ -1,6 +1,8 @@
 // Reads the runnable blocks of a Markdown guide and compares command output with the output it shows.
 // Convention (stated at the top of each guide): every ```sh block runs; the ```text block right after it is
-// its output; an HTML comment `<!-- test: MODE [retry=Ns] -->` just before the block picks the check.
+// its output; an HTML comment `<!-- test: MODE [retry=Ns] [variant=local|netns] -->` just before the block
+// picks the check. A block with a variant belongs to that mode's run only (the guide shows netns mode's
+// steps where they differ); a block without one runs in both.
 //
 // Only what differs from run to run is masked (times, ages and durations, pids, pod-name suffixes,
 // certificate serials, state-dir paths, a client's ephemeral source port); counts, readiness, node names,
@@ -14,6 +16,9 @@
  */
 export type Mode = 'masked' | 'unordered' | 'contains' | 'exact' | 'exit' | 'skip';
 
+/** Which mesh a guide is run against: `l4mesh up` (local) or `l4mesh up --mode netns`. */
+export type Variant = 'local' | 'netns';
+
 export interface Block {
   /** 1-based line of the ```sh fence, for messages. */
   line: number;
@@ -21,6 +26,13 @@ export interface Block {
   expected?: string;
   mode: Mode;
   retryMs: number;
+  /** The one mode's run this block belongs to; undefined: both. */
+  variant?: Variant;
+}
+
+/** The blocks a run in `variant` executes, in page order. */
+export function blocksFor(blocks: readonly Block[], variant: Variant): Block[] {
+  return blocks.filter((b) => b.variant === undefined || b.variant === variant);
 }
 
 const MODES: readonly Mode[] = ['masked', 'unordered', 'contains', 'exact', 'exit', 'skip'];
@@ -40,14 +52,16 @@ function fenced(lines: string[], start: number, indent: number): { body: string;
 export function parseGuide(markdown: string): Block[] {
   const lines = markdown.split('\n');
   const blocks: Block[] = [];
-  let marker: { mode: Mode; retryMs: number } | undefined;
+  let marker: { mode: Mode; retryMs: number; variant?: Variant } | undefined;
   for (let i = 0; i < lines.length; i++) {
     const text = lines[i]!.trim();
     const m = /^<!-- test: (\w+)(.*?)-->$/.exec(text);
     if (m) {
       if (!MODES.includes(m[1] as Mode)) throw new Error(`line ${i + 1}: unknown test mode "${m[1]}" (known: ${MODES.join(', ')})`);
       const retry = /retry=(\d+)s/.exec(m[2]!);
-      marker = { mode: m[1] as Mode, retryMs: retry ? Number(retry[1]) * 1000 : 0 };
+      const variant = /variant=(\S+)/.exec(m[2]!)?.[1];
+      if (variant !== undefined && variant !== 'local' && variant !== 'netns') throw new Error(`line ${i + 1}: unknown variant "${variant}" (known: local, netns)`);
+      marker = { mode: m[1] as Mode, retryMs: retry ? Number(retry[1]) * 1000 : 0, ...(variant ? { variant: variant as Variant } : {}) };
       continue;
     }
     if (text !== '```sh') {
@@ -68,7 +82,7 @@ export function parseGuide(markdown: string): Block[] {
     }
     const mode = marker?.mode ?? (expected !== undefined ? 'masked' : 'exit');
     if (expected !== undefined && mode === 'exit') throw new Error(`line ${i + 1}: the block shows output but is marked "exit"; check the output or do not show it`);
-    blocks.push({ line: i + 1, script: sh.body, expected, mode, retryMs: marker?.retryMs ?? 0 });
+    blocks.push({ line: i + 1, script: sh.body, expected, mode, retryMs: marker?.retryMs ?? 0, ...(marker?.variant ? { variant: marker.variant } : {}) });
     marker = undefined;
     i = j;
   }
@@ -91,6 +105,16 @@ export function rewriteAddresses(script: string, base: number): string {
   return script
     .replace(/127\.0\.10\.(\d+)/g, `127.${base}.0.$1`)
     .replace(/127\.0\.0\.1:(15014|15012|9090)/g, `127.${base}.0.254:$1`);
+}
+
+/** netns mode's commands are written for the default prefix; a test mesh names its namespaces `l4m-t<hex>-…`. */
+export function withNetnsPrefix(script: string, prefix: string): string {
+  return script.replace(/\bl4mesh up --mode netns\b/g, `l4mesh up --mode netns --netns-prefix ${prefix}`);
+}
+
+/** The inverse for output: a test prefix written as the default `l4m`. */
+export function toDefaultPrefix(text: string, prefix: string): string {
+  return text.split(prefix).join('l4m');
 }
 
 /**

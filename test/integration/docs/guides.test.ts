@@ -3,6 +3,8 @@
 // would: each guide must establish its own starting state, and its cleanup must leave nothing behind.
 // Fails on a non-zero exit, on an error or warning on stderr, or on output that differs from what the
 // guide shows (only run-to-run noise is masked, see guide-blocks.ts). Needs `npm run build`.
+// A second run (root) does the same with the guides' netns-mode blocks (`variant=netns`) against
+// `l4mesh up --mode netns` on its own namespace prefix, and checks no namespace of it is left.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -12,7 +14,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join, relative } from 'node:path';
 import { packageRoot } from '../../../src/config/paths.js';
-import { blockOutput, compare, parseGuide, rewriteAddresses, toDefaultLayout, type Block } from './guide-blocks.js';
+import { blockOutput, blocksFor, compare, parseGuide, rewriteAddresses, toDefaultLayout, toDefaultPrefix, withNetnsPrefix, type Block, type Variant } from './guide-blocks.js';
+import { ip, netnsSkipReason, uniqueTestPrefix } from '../../support/netns.js';
+import type { TestContext } from 'node:test';
 
 /** One command block (e.g. the nine requests of the load-balancing check) stays well under this. */
 const BLOCK_TIMEOUT_MS = 180_000;
@@ -23,10 +27,19 @@ const DEMO_TIMEOUT_MS = 420_000;
 const GUIDES = ['docs/tasks/tcp-metrics.md', 'docs/ops/troubleshooting-ztunnel.md'];
 /** The node proxies' own Pods, which `up` records and `down` keeps for the next `up`. */
 const MESH_PODS = ['pods/istio-system/ztunnel-node-1.json', 'pods/istio-system/ztunnel-node-2.json'];
-/** What the resource store may hold after a guide's cleanup; the TCP guide leaves `default` without its label. */
-const LEFT_AFTER_CLEANUP: Record<string, string[]> = {
-  'docs/tasks/tcp-metrics.md': ['namespaces/_cluster/default.json', ...MESH_PODS],
-  'docs/ops/troubleshooting-ztunnel.md': MESH_PODS,
+/**
+ * What the resource store may hold after a guide's cleanup: the TCP guide leaves `default` without its
+ * labels; in netns mode the troubleshooting guide's `default` keeps its enrollment label too.
+ */
+const LEFT_AFTER_CLEANUP: Record<Variant, Record<string, string[]>> = {
+  local: {
+    'docs/tasks/tcp-metrics.md': ['namespaces/_cluster/default.json', ...MESH_PODS],
+    'docs/ops/troubleshooting-ztunnel.md': MESH_PODS,
+  },
+  netns: {
+    'docs/tasks/tcp-metrics.md': ['namespaces/_cluster/default.json', ...MESH_PODS],
+    'docs/ops/troubleshooting-ztunnel.md': ['namespaces/_cluster/default.json', ...MESH_PODS],
+  },
 };
 /** Commands the guides run besides l4mesh (Debian packages; scripts/test-setup.mjs installs prometheus). */
 const TOOLS = ['bash', 'curl', 'jq', 'prometheus'];
@@ -69,12 +82,21 @@ function runScript(script: string, env: NodeJS.ProcessEnv): Promise<{ code: numb
 /** Blocks that matched only after a retry: a later failure may come from the extra traffic they sent. */
 const retried: string[] = [];
 
-async function runBlock(block: Block, base: number, env: NodeJS.ProcessEnv, guide: string): Promise<void> {
-  const script = rewriteAddresses(block.script, base);
+/** One guide run's mesh: its address block, state dir and, in netns mode, its namespace prefix. */
+interface GuideMesh {
+  base: number;
+  stateDir: string;
+  prefix?: string;
+}
+
+async function runBlock(block: Block, mesh: GuideMesh, env: NodeJS.ProcessEnv, guide: string): Promise<void> {
+  const addressed = rewriteAddresses(block.script, mesh.base);
+  const script = mesh.prefix ? withNetnsPrefix(addressed, mesh.prefix) : addressed;
   const deadline = Date.now() + block.retryMs;
   for (let attempt = 1; ; attempt++) {
     const { code, output } = await runScript(script, env);
-    const problem = code !== 0 ? `exit ${code}:\n${output}` : compare(block.mode, block.expected, toDefaultLayout(output, base));
+    const shown = toDefaultLayout(mesh.prefix ? toDefaultPrefix(output, mesh.prefix) : output, mesh.base);
+    const problem = code !== 0 ? `exit ${code}:\n${output}` : compare(block.mode, block.expected, shown);
     if (!problem) {
       if (attempt > 1) retried.push(`${guide}:${block.line} after ${attempt} attempts`);
       return;
@@ -120,19 +142,39 @@ function runDemo(stateDir: string, env: NodeJS.ProcessEnv): Promise<{ code: numb
   });
 }
 
-test('npm run demo, then the TCP-metrics guide, then the troubleshooting guide, in one sequence on one state dir', { timeout: 1_800_000 }, async (t) => {
-  const missing = TOOLS.filter((c) => spawnSync('sh', ['-c', `command -v ${c}`], { stdio: 'ignore' }).status !== 0);
-  if (missing.length > 0) {
-    t.skip(`the guides need ${missing.join(', ')} (apt-get install -y ${missing.join(' ')})`);
-    return;
+/** Runs the guides' blocks of `variant` in order on `mesh`, each guide's cleanup checked against the store. */
+async function runGuides(t: TestContext, variant: Variant, mesh: GuideMesh, env: NodeJS.ProcessEnv): Promise<void> {
+  for (const guide of GUIDES) {
+    await t.test(`every ${variant}-mode command in ${guide} runs and prints what the guide shows`, async () => {
+      const blocks = blocksFor(parseGuide(readFileSync(join(packageRoot(), guide), 'utf8')), variant);
+      assert.ok(blocks.filter((b) => b.mode !== 'skip' && b.mode !== 'exit').length >= 10, `only ${blocks.length} checked blocks in ${guide}`);
+      for (const block of blocks) if (block.mode !== 'skip') await runBlock(block, mesh, env, guide);
+      assert.deepEqual(storedResources(mesh.stateDir), LEFT_AFTER_CLEANUP[variant][guide], `${guide}'s cleanup left resources behind`);
+    });
   }
-  const mesh = { base: await pickShortBase(), stateDir: await mkdtemp(join(tmpdir(), 'l4mesh-docs-')) };
-  const env = {
+}
+
+function missingTools(): string[] {
+  return TOOLS.filter((c) => spawnSync('sh', ['-c', `command -v ${c}`], { stdio: 'ignore' }).status !== 0);
+}
+
+function guideEnv(mesh: GuideMesh): NodeJS.ProcessEnv {
+  return {
     ...process.env,
     PATH: `${join(packageRoot(), 'bin')}${delimiter}${process.env['PATH'] ?? ''}`,
     L4MESH_STATE_DIR: mesh.stateDir,
     L4MESH_LOCAL_NET: `127.${mesh.base}`,
   };
+}
+
+test('npm run demo, then the TCP-metrics guide, then the troubleshooting guide, in one sequence on one state dir', { timeout: 1_800_000 }, async (t) => {
+  const missing = missingTools();
+  if (missing.length > 0) {
+    t.skip(`the guides need ${missing.join(', ')} (apt-get install -y ${missing.join(' ')})`);
+    return;
+  }
+  const mesh: GuideMesh = { base: await pickShortBase(), stateDir: await mkdtemp(join(tmpdir(), 'l4mesh-docs-')) };
+  const env = guideEnv(mesh);
   try {
     await t.test('npm run demo (it leaves its resources in the state dir)', async () => {
       const { code, output } = await runDemo(mesh.stateDir, env);
@@ -140,17 +182,31 @@ test('npm run demo, then the TCP-metrics guide, then the troubleshooting guide, 
       assert.match(output, /The mesh is down\./);
       assert.ok(storedResources(mesh.stateDir).includes('deployments/default/waypoint.json'), 'the demo should leave its waypoint for the guides to start from');
     });
-    for (const guide of GUIDES) {
-      await t.test(`every command in ${guide} runs and prints what the guide shows`, async () => {
-        const blocks = parseGuide(readFileSync(join(packageRoot(), guide), 'utf8'));
-        assert.ok(blocks.filter((b) => b.mode !== 'skip' && b.mode !== 'exit').length >= 10, `only ${blocks.length} checked blocks in ${guide}`);
-        for (const block of blocks) if (block.mode !== 'skip') await runBlock(block, mesh.base, env, guide);
-        assert.deepEqual(storedResources(mesh.stateDir), LEFT_AFTER_CLEANUP[guide], `${guide}'s cleanup left resources behind`);
-      });
-    }
+    await runGuides(t, 'local', mesh, env);
   } finally {
     // After a failure mid-guide the mesh may still run: stop it, and Prometheus with it.
     await runScript('l4mesh down', env);
+    await rm(mesh.stateDir, { recursive: true, force: true });
+  }
+});
+
+// The netns run has no demo step: test/integration/demo/demo-netns.test.ts runs the netns demo, and each
+// guide starts with `l4mesh down --purge` anyway.
+test('the TCP-metrics guide, then the troubleshooting guide, in netns mode (their variant=netns blocks)', { skip: netnsSkipReason({ iptables: true, addon: true, commands: ['setpriv'] }), timeout: 1_800_000 }, async (t) => {
+  const missing = missingTools();
+  if (missing.length > 0) {
+    t.skip(`the guides need ${missing.join(', ')} (apt-get install -y ${missing.join(' ')})`);
+    return;
+  }
+  const mesh: GuideMesh = { base: await pickShortBase(), stateDir: await mkdtemp(join(tmpdir(), 'l4mesh-docs-netns-')), prefix: uniqueTestPrefix() };
+  const env = guideEnv(mesh);
+  const left = () => ip('netns', 'list').split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(`${mesh.prefix}-`));
+  try {
+    await runGuides(t, 'netns', mesh, env);
+    assert.deepEqual(left(), [], 'the guides end with l4mesh down, which removes every namespace of the mesh');
+  } finally {
+    await runScript('l4mesh down', env);
+    for (const n of left()) spawnSync('ip', ['netns', 'del', n]);
     await rm(mesh.stateDir, { recursive: true, force: true });
   }
 });

@@ -8,7 +8,7 @@ import { L4meshError } from '../../../errors/index.js';
 import { inNetnsCmd, ipCmd, listNetns } from './commands.js';
 import {
   FABRIC_BRIDGE, FABRIC_CONTROL_PLANE_IP, FABRIC_PREFIX_LEN, FIRST_POD_HOST, LAST_POD_HOST, MAX_NODE_INDEX,
-  NETNS_ETC_DIR, NETNS_NAME_MAX, NETNS_PREFIX, NETNS_RECORD_DIR, nodeFabricIp, podGatewayIp, podIp,
+  NETNS_ETC_DIR, NETNS_NAME_MAX, NETNS_PREFIX, NETNS_RECORD_DIR, nodeFabricIp, podGatewayIp, podIp, podSubnet,
 } from './plan.js';
 
 /** Kubernetes object names (DNS labels) are what node and pod names may be; anything else is refused. */
@@ -126,6 +126,8 @@ export class NetnsTopology {
     await ipCmd('-n', netns, 'addr', 'add', `${fabricIp}/${FABRIC_PREFIX_LEN}`, 'dev', INNER_IFNAME);
     await ipCmd('-n', netns, 'link', 'set', INNER_IFNAME, 'up');
     await inNetnsCmd(netns, 'sh', ['-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward']);
+    // The fabric's own listeners (the control plane's, DESIGN §2) answer pods through their node.
+    await ipCmd('-n', fabric, 'route', 'add', podSubnet(index), 'via', fabricIp);
     const self: NodeNetns = { node, index, netns, fabricIp };
     for (const peer of peers) {
       await ipCmd('-n', netns, 'route', 'add', `198.18.${peer.index}.0/24`, 'via', peer.fabricIp);
