@@ -136,12 +136,13 @@ export async function probePath(ctx: ProbeContext, report: PathReport): Promise<
   let lines = await accessLines(files, probed.startedAt, mine);
   let decisions = await traces();
   // Both ends log at close: wait (bounded) for the first proxy's line, and for the destination's when the
-  // source's names a destination proxy it tunnelled to (dst.hbone_addr); the same for the traces.
+  // source's says it tunnelled (dst.hbone_addr is set; dst.addr is then where the tunnel went); the same
+  // for the traces.
   const complete = () => {
     const out = lines.find((l) => l.fields['direction'] === p.first);
     if (p.first === 'inbound') return out !== undefined && traceComplete(decisions, 'inbound');
     // Only node proxies write these logs: a tunnel to a waypoint has no inbound line to wait for.
-    const far = out?.fields['dst.hbone_addr']?.replace(/:\d+$/, '');
+    const far = out?.fields['dst.hbone_addr'] !== undefined ? out.fields['dst.addr']?.replace(/:\d+$/, '') : undefined;
     const waypoint = far !== undefined && (report.waypointAddresses ?? []).includes(far);
     return out !== undefined && (far === undefined || waypoint || lines.some((l) => l.fields['direction'] === 'inbound')) && traceComplete(decisions);
   };

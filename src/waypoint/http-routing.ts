@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { MeshService, MeshWorkload } from '../api/mesh.js';
 import { forwardRequest, forwardUpgrade, sendLocalResponse, UPSTREAM_RESET_BODY, type ForwardOutcome } from '../dataplane/http/forward.js';
 import { NO_RESPONSE_FLAGS } from '../dataplane/telemetry/labels.js';
+import { destinationAddresses } from '../dataplane/telemetry/access-log.js';
 import type { Logger } from '../logging/logger.js';
 import type { DestinationResolver, Resolution } from './destination.js';
 import { HTTP_RESPONSE_FLAGS, type HttpMetrics } from './http-metrics.js';
@@ -157,8 +158,7 @@ export class HttpRouting {
     this.deps.requestLog.log({
       src: { addr: ctx.srcAddr, workload: ctx.source?.name, namespace: ctx.source?.namespace, identity: ctx.sourceIdentity },
       dst: {
-        addr: target?.addr,
-        hboneAddr: target?.hboneAddr,
+        ...(target && destinationAddresses(target.addr, target.tunnelAddr)),
         service: service.hostname,
         workload: endpoint?.workload.name,
         namespace: endpoint?.workload.namespace,

@@ -110,7 +110,7 @@ export class WaypointInbound {
       securityPolicy: 'mutual_tls',
       srcAddr: source.addr,
       dstAddr: request.authority,
-      hboneAddr: this.deps.hboneAddr,
+      tunnelAddr: this.deps.hboneAddr,
     };
     const trace = this.deps.traces && inboundTrace(this.deps.traces, this.deps.traceName ?? 'waypoint', request, source.addr, 'waypoint');
     if (!service) {

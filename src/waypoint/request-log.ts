@@ -1,11 +1,12 @@
 // Access log lines for HTTP requests through the waypoint, in the ztunnel line shape plus http.* fields:
 //   <RFC3339 µs>Z\tinfo\taccess\trequest complete\tsrc.addr=… src.workload="…" src.namespace="…"
-//   src.identity="…" dst.addr=<endpoint ip:port> dst.hbone_addr=<node proxy ip:HBONE_PORT> dst.service="…"
+//   src.identity="…" dst.addr=<node proxy ip:HBONE_PORT> dst.hbone_addr=<endpoint ip:port> dst.service="…"
 //   dst.workload="…" dst.namespace="…" dst.identity="…" direction="inbound" http.method=GET
 //   http.path="/reviews/1" http.status=200 route="ns/vs/http[0]" response_flags="-" bytes_sent=N
 //   bytes_recv=N duration="Nms"
 // (bytes_sent = response bytes to the client, bytes_recv = request bytes; 5xx lines are at `error` level
-// with `error="…"` when the waypoint generated the answer). JSON (`--log-format json`) has the same keys.
+// with `error="…"` when the waypoint generated the answer; an endpoint outside the mesh, reached by plain
+// TCP, has its ip:port as dst.addr and no dst.hbone_addr). JSON (`--log-format json`) has the same keys.
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { formatLogLine, MAX_BUFFERED_LOG_BYTES, peerFields, type AccessLogFormat, type LogField } from '../dataplane/telemetry/access-log.js';

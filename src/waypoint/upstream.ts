@@ -15,7 +15,7 @@ export interface UpstreamTarget {
   /** `ip:port` of the endpoint. */
   addr: string;
   /** The node proxy's HBONE listener, when tunnelled. */
-  hboneAddr?: string;
+  tunnelAddr?: string;
   identity: string;
 }
 
@@ -50,7 +50,7 @@ export class UpstreamConnector {
     const identity = this.deps.state.identityOf(w);
     if (w.tunnelProtocol !== 'HBONE') return { addr, identity };
     const proxy = this.hboneHost(w);
-    return { addr, identity, hboneAddr: proxy ? formatHboneAuthority(proxy, HBONE_PORT) : undefined };
+    return { addr, identity, tunnelAddr: proxy ? formatHboneAuthority(proxy, HBONE_PORT) : undefined };
   }
 
   /** Opens a byte stream to the endpoint; rejects with an L4meshError saying what to check. `traceparent` continues a traced tunnel. */

@@ -73,7 +73,7 @@ export class InboundHandler {
       srcAddr: `${source.ip}:${source.port}`,
       dstAddr: request.authority,
       // Where the tunnel arrived: this proxy's listener, or in netns mode the destination pod's IP.
-      hboneAddr: request.localAddress,
+      tunnelAddr: request.localAddress,
     };
     const trace = this.deps.traces && inboundTrace(this.deps.traces, this.deps.node, request, peers.srcAddr);
     if ('refused' in checked || !destination) {

@@ -1,16 +1,18 @@
 // Telemetry of one proxied connection: the istio_tcp_* series (through the tracker) and the access-log
 // line, built once at open and once at close — never per chunk.
-import type { AccessLogger } from '../telemetry/access-log.js';
+import { destinationAddresses, type AccessLogger } from '../telemetry/access-log.js';
 import type { ConnectionStats, ConnectionTracker, TrackedConnection } from '../telemetry/connection-tracker.js';
 import { tcpLabels, type TcpLabelInput } from '../telemetry/labels.js';
 import type { ConnectionTelemetry } from '../telemetry/telemetry-config.js';
 
 /** Who is on each end (the metric labels' inputs, without the outcome's flags) and the log's addresses. */
 export interface ConnectionPeers extends Omit<TcpLabelInput, 'responseFlags'> {
-  /** Access-log addresses. */
+  /** Access-log addresses (the log shows the destination's two as ztunnel does, see destinationAddresses). */
   srcAddr: string;
+  /** The target: `ip:port` of the workload, or of the service VIP a waypoint gets (the CONNECT authority when tunnelled). */
   dstAddr: string;
-  hboneAddr?: string;
+  /** Where the HBONE tunnel goes (`ip:HBONE_PORT`), when the connection is tunnelled. */
+  tunnelAddr?: string;
 }
 
 export class ConnectionReporter {
@@ -61,8 +63,7 @@ export class ConnectionReporter {
         identity: peers.sourceIdentity,
       },
       dst: {
-        addr: peers.dstAddr,
-        hboneAddr: peers.hboneAddr,
+        ...destinationAddresses(peers.dstAddr, peers.tunnelAddr),
         service: peers.service?.hostname,
         workload: peers.destination?.name,
         namespace: peers.destination?.namespace,

@@ -93,7 +93,7 @@ interface SessionInfo {
   localIdentity: string;
   remoteAddress: string;
   remotePort: number;
-  /** `ip:port` of this end, as the access log's dst.hbone_addr shows it. */
+  /** `ip:port` of this end: where the tunnel arrived, the access log's dst.addr. */
   localAddress: string;
   /** A client that stopped answering PINGs is cut, so its tunnels' upstream sockets do not stay open forever. */
   liveness: PingWatch;

@@ -101,7 +101,7 @@ export class ConnectAttempts {
       peers.destination = route.destination;
       peers.destinationIdentity = route.destinationIdentity;
       peers.dstAddr = route.authority;
-      peers.hboneAddr = route.hbone ? `${route.hbone.host}:${route.hbone.port}` : undefined;
+      peers.tunnelAddr = route.hbone ? `${route.hbone.host}:${route.hbone.port}` : undefined;
       let reserved: { reused: boolean; streamsOpened: number } | undefined;
       if (trace) traceRoute(trace, this.deps.state, service, conn.destinationPort, route, tried, (e) => this.routes.isEjected(service, conn.destinationPort, e));
       try {
@@ -139,7 +139,7 @@ export class ConnectAttempts {
     peers.destination = route.destination;
     peers.destinationIdentity = route.destinationIdentity;
     peers.dstAddr = route.authority;
-    peers.hboneAddr = route.hbone ? `${route.hbone.host}:${route.hbone.port}` : undefined;
+    peers.tunnelAddr = route.hbone ? `${route.hbone.host}:${route.hbone.port}` : undefined;
     const from: UpstreamSource = { workload: source, identity: sourceIdentity, clientIp: socket.remoteAddress ?? '', clientPort: socket.remotePort ?? 0 };
     let reserved: { reused: boolean; streamsOpened: number } | undefined;
     if (trace) {

@@ -39,6 +39,15 @@ export function formatTimestamp(timeMs: number): string {
 
 export type LogField = [key: string, value: string | number | undefined, quoted: boolean];
 
+/**
+ * The two destination addresses as ztunnel logs them (istio/ztunnel src/proxy/outbound.rs, inbound.rs): a
+ * tunnelled connection shows where the tunnel goes (`ip:HBONE_PORT`) as dst.addr and the target inside it
+ * (the CONNECT authority) as dst.hbone_addr; one not tunnelled shows the address dialled as dst.addr alone.
+ */
+export function destinationAddresses(target: string, tunnel: string | undefined): { addr: string; hboneAddr?: string } {
+  return tunnel ? { addr: tunnel, hboneAddr: target } : { addr: target };
+}
+
 /** The source and destination fields, in ztunnel's order (src/proxy/metrics.rs access_log!), which DESIGN §6 also lists. */
 export function peerFields(src: AccessLogEntry['src'], dst: Partial<AccessLogEntry['dst']>): LogField[] {
   return [

@@ -176,8 +176,9 @@ describe('l4mesh up --mode netns', { skip, timeout: 240_000 }, () => {
     }, 30_000, 'three inbound access-log lines on node-2');
     for (const line of outbound) {
       assert.equal(field(line, 'src.addr')?.split(':')[0], IPS.client, line);
-      assert.equal(field(line, 'dst.addr'), `${IPS.echo}:9090`, line);
-      assert.equal(field(line, 'dst.hbone_addr'), `${IPS.echo}:15008`, line);
+      // As ztunnel logs a tunnel: dst.addr is where it goes (the pod IP:15008), dst.hbone_addr the target in it.
+      assert.equal(field(line, 'dst.addr'), `${IPS.echo}:15008`, line);
+      assert.equal(field(line, 'dst.hbone_addr'), `${IPS.echo}:9090`, line);
       assert.equal(field(line, 'dst.service'), 'echo.default.svc.cluster.local', line);
     }
     for (const line of inbound) assert.equal(field(line, 'src.addr')?.split(':')[0], IPS.client, line);
@@ -218,11 +219,11 @@ describe('l4mesh up --mode netns', { skip, timeout: 240_000 }, () => {
     const line = await eventually(() => accessLines('node-1').slice(lines).find((l) => l.includes('direction="outbound"')), 30_000, 'the outbound line of the direct connection');
     assert.equal(field(line, 'src.addr')?.split(':')[0], IPS.client, line);
     assert.deepEqual(['dst.addr', 'dst.hbone_addr', 'bytes_sent', 'bytes_recv'].map((f) => field(line, f)),
-      [`${IPS.echo}:9090`, `${IPS.echo}:15008`, '6', String('pong:direct'.length)], line);
+      [`${IPS.echo}:15008`, `${IPS.echo}:9090`, '6', String('pong:direct'.length)], line);
     assert.match(field(line, 'dst.workload')!, /^echo-[a-z0-9]+-[a-z0-9]+$/);
   });
 
-  it('logs pod IPs in src.addr, dst.addr and dst.hbone_addr on both ends, cross-node and same-node', async () => {
+  it('logs pod IPs in src.addr, dst.addr and dst.hbone_addr on both ends, cross-node and same-node, and a plain-TCP pod as dialled', async () => {
     // A probe from a fixed local port, so both proxies' lines can be matched to it exactly.
     const probe = async (target: string, localPort: number) => {
       const before = { 'node-1': accessLines('node-1').length, 'node-2': accessLines('node-2').length };
@@ -238,7 +239,7 @@ describe('l4mesh up --mode netns', { skip, timeout: 240_000 }, () => {
     const cross = await probe(IPS.echo, crossPort);
     const out = await eventually(() => linesSince('node-1', cross['node-1'], crossPort).find((l) => l.includes('direction="outbound"')), 30_000, 'the cross-node outbound line');
     const inb = await eventually(() => linesSince('node-2', cross['node-2'], crossPort).find((l) => l.includes('direction="inbound"')), 30_000, 'the cross-node inbound line');
-    const crossExpected = [`${IPS.client}:${crossPort}`, `${IPS.echo}:9090`, `${IPS.echo}:15008`];
+    const crossExpected = [`${IPS.client}:${crossPort}`, `${IPS.echo}:15008`, `${IPS.echo}:9090`];
     assert.deepEqual(addrs(out), ['outbound', ...crossExpected], out);
     assert.deepEqual(addrs(inb), ['inbound', ...crossExpected], inb);
 
@@ -248,8 +249,16 @@ describe('l4mesh up --mode netns', { skip, timeout: 240_000 }, () => {
       const lines = linesSince('node-1', same['node-1'], samePort);
       return lines.length === 2 ? lines : undefined;
     }, 30_000, 'the same-node outbound and inbound lines on node-1');
-    const sameExpected = [`${IPS.client}:${samePort}`, `${IPS['same-node-echo']}:9090`, `${IPS['same-node-echo']}:15008`];
+    const sameExpected = [`${IPS.client}:${samePort}`, `${IPS['same-node-echo']}:15008`, `${IPS['same-node-echo']}:9090`];
     assert.deepEqual(both.map(addrs).sort(), [['inbound', ...sameExpected], ['outbound', ...sameExpected]], both.join('\n'));
+
+    // A pod outside the mesh, dialled by pod IP from an enrolled one: plain TCP, so the address dialled is
+    // dst.addr and there is no dst.hbone_addr; its node proxy carries nothing.
+    const plainPort = 41_003;
+    const plain = await probe(IPS['plain-echo'], plainPort);
+    const toPlain = await eventually(() => linesSince('node-1', plain['node-1'], plainPort).find((l) => l.includes('direction="outbound"')), 30_000, 'the outbound line to the pod outside the mesh');
+    assert.deepEqual(addrs(toPlain), ['outbound', `${IPS.client}:${plainPort}`, `${IPS['plain-echo']}:9090`, undefined], toPlain);
+    assert.deepEqual(linesSince('node-2', plain['node-2'], plainPort), []);
   });
 
   it('plaintext from an opted-out pod into an enrolled one arrives on the inbound capture; STRICT refuses it', async () => {

@@ -74,6 +74,10 @@ test('node proxy → sidecar: exact bytes, destination and source reports with e
       assert.equal(total(samples, 'envoy_metadata_exchange_initial_header_not_found'), 0);
       assert.equal(total(samples, 'envoy_metadata_exchange_header_not_found'), 0);
     }
+    // The node proxy's line: TLS to the sidecar is no HBONE tunnel, so dst.addr is the workload's ip:port
+    // and there is no dst.hbone_addr (ztunnel, which sends a sidecar plain TCP, logs it the same way).
+    const line = await eventually(() => mesh.nodes[0]!.proc.output().split('\n').find((l) => l.includes('\tconnection complete\t') && l.includes('direction="outbound"')), 15_000, 'the outbound access line');
+    assert.deepEqual(['dst.addr', 'dst.hbone_addr', 'dst.workload'].map((f) => new RegExp(`\\s${f.replace('.', '\\.')}=(\\S+)`).exec(line)?.[1]), [`${serverIp}:${ECHO_PORT}`, undefined, '"echo-v1-abcde"'], line);
   } finally {
     await sidecar?.stop();
     await echo.close();

@@ -81,12 +81,29 @@ test('reviews → subset v3: 100 requests land on v3, and the waypoint counts 10
     lines[0]!,
     new RegExp(
       `^\\S+Z\\tinfo\\taccess\\trequest complete\\tsrc\\.addr=${wm.mesh.podIp(20).replace(/\./g, '\\.')}:\\d+ src\\.workload="client" src\\.namespace="default" ` +
-        `src\\.identity="spiffe://cluster\\.local/ns/default/sa/client" dst\\.addr=${ip.replace(/\./g, '\\.')}:9080 dst\\.hbone_addr=127\\.${wm.mesh.base}\\.0\\.2:15008 ` +
+        `src\\.identity="spiffe://cluster\\.local/ns/default/sa/client" dst\\.addr=127\\.${wm.mesh.base}\\.0\\.2:15008 dst\\.hbone_addr=${ip.replace(/\./g, '\\.')}:9080 ` +
         `dst\\.service="reviews\\.default\\.svc\\.cluster\\.local" dst\\.workload="reviews-v3" dst\\.namespace="default" ` +
         `dst\\.identity="spiffe://cluster\\.local/ns/default/sa/bookinfo-reviews" direction="inbound" http\\.method=GET http\\.path="/reviews/1" ` +
         `http\\.status=200 route="default/reviews/http\\[0\\]" response_flags="-" bytes_sent=\\d+ bytes_recv=\\d+ duration="\\d+ms"$`,
     ),
   );
+  // The four connections under those requests, as the client's node proxy and the waypoint log them: the tunnel
+  // goes to the waypoint (dst.addr), the target inside it is the service VIP (dst.hbone_addr), as in ztunnel.
+  const dump = JSON.parse(await wm.mesh.proxyGet(1, 15000, '/config_dump')) as { services: Array<{ hostname: string; addresses: string[] }> };
+  const vip = dump.services.find((sv) => sv.hostname === 'reviews.default.svc.cluster.local')!.addresses[0];
+  const hop = [`${wm.waypointIp}:15008`, `${vip}:9080`];
+  const addrs = (l: string) => ['dst.addr', 'dst.hbone_addr'].map((f) => new RegExp(`\\s${f.replace('.', '\\.')}=(\\S+)`).exec(l)?.[1]);
+  const connections = (output: string, direction: string) =>
+    output.split('\n').filter((l) => l.includes('\tconnection complete\t') && l.includes(`direction="${direction}"`) && l.includes('dst.service="reviews.default.svc.cluster.local"'));
+  const outbound = await eventually(() => {
+    const found = connections(wm.mesh.nodes[0]!.proc.output(), 'outbound');
+    return found.length === 4 ? found : undefined;
+  }, 10_000, 'four outbound connection lines on node-1');
+  const atWaypoint = await eventually(() => {
+    const found = connections(wm.waypoint.output(), 'inbound');
+    return found.length === 4 ? found : undefined;
+  }, 10_000, 'four inbound connection lines at the waypoint');
+  assert.deepEqual([...outbound, ...atWaypoint].map(addrs), Array.from({ length: 8 }, () => hop), [...outbound, ...atWaypoint].join('\n'));
   assert.equal(sumSeries(metrics, 'istio_request_duration_milliseconds_count', { destination_version: 'v3' }), 100);
   assert.equal(sumSeries(metrics, 'istio_response_bytes_count', { destination_version: 'v3' }), 100);
   // Envoy's default buckets, from 0.5 to 3600000; a request head is larger than 0.5 bytes.

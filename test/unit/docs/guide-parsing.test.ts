@@ -58,7 +58,7 @@ test('commands move to the test block; output moves back to the default layout',
     'default curl-x 127.66.1.10 node-1',
     'default reviews 127.66.3.5 None 3/3',
     '"captureRange": "127.66.32.0/19",',
-    'src.addr=127.0.0.1:44610 dst.hbone_addr=127.66.0.1:15008',
+    'src.addr=127.0.0.1:44610 dst.addr=127.66.0.1:15008',
   ].join('\n');
   assert.equal(
     toDefaultLayout(out, 66),
@@ -69,7 +69,7 @@ test('commands move to the test block; output moves back to the default layout',
       'default curl-x 127.1.0.10 node-1',
       'default reviews 127.2.0.5 None 3/3',
       '"captureRange": "127.65.0.0/16",',
-      'src.addr=127.0.0.1:44610 dst.hbone_addr=127.0.10.1:15008',
+      'src.addr=127.0.0.1:44610 dst.addr=127.0.10.1:15008',
     ].join('\n'),
   );
   assert.equal(toDefaultLayout('127.166.0.1 127.6.0.1', 66), '127.166.0.1 127.6.0.1', 'other blocks are left alone');

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
-import { ACCESS_LOG_FLUSH_MS, AccessLogger, formatAccessLog, formatTimestamp, type AccessLogEntry } from '../../../src/dataplane/telemetry/access-log.js';
+import { ACCESS_LOG_FLUSH_MS, AccessLogger, destinationAddresses, formatAccessLog, formatTimestamp, type AccessLogEntry } from '../../../src/dataplane/telemetry/access-log.js';
 
 // 2024-05-01T12:00:00.123456Z
 const T = Date.UTC(2024, 4, 1, 12, 0, 0, 123) + 0.456;
@@ -123,4 +123,11 @@ test('AccessLogger writes the lines of 10 ms in one write, in order', async () =
   logger.log(failed);
   logger.flush();
   assert.deepEqual(writes.slice(1), [`${FAILED_TEXT}\n`], 'flush() writes at once');
+});
+
+test('destination addresses as ztunnel logs them: the tunnel in dst.addr and its target in dst.hbone_addr; untunnelled, the target alone', () => {
+  assert.deepEqual(destinationAddresses('127.0.20.5:9080', '127.0.10.2:15008'), { addr: '127.0.10.2:15008', hboneAddr: '127.0.20.5:9080' });
+  assert.deepEqual(destinationAddresses('127.0.20.5:9080', undefined), { addr: '127.0.20.5:9080' });
+  const line = formatAccessLog({ ...ok, dst: { ...destinationAddresses('127.0.20.5:9080', undefined), workload: 'plain-0' } }, 'text');
+  assert.equal(line.slice(line.indexOf(' dst.')), ' dst.addr=127.0.20.5:9080 dst.workload="plain-0" direction="inbound" bytes_sent=4096 bytes_recv=120 duration="12ms"');
 });

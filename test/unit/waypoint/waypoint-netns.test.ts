@@ -55,6 +55,6 @@ test('the waypoint tunnels to the endpoint\'s pod IP with --hbone-target pod, el
   const connector = (hboneToPodIp: boolean) =>
     new UpstreamConnector({ state, pool: {} as HboneClientPool, identity: () => 'spiffe://cluster.local/ns/default/sa/waypoint', self: () => undefined, address: '198.18.2.3', hboneToPodIp });
   const endpoint = { workload: postgres, targetPort: 5432 };
-  assert.deepEqual(connector(true).target(endpoint), { addr: '198.18.2.5:5432', identity: 'spiffe://cluster.local/ns/default/sa/default', hboneAddr: '198.18.2.5:15008' });
-  assert.deepEqual(connector(false).target(endpoint), { addr: '198.18.2.5:5432', identity: 'spiffe://cluster.local/ns/default/sa/default', hboneAddr: '127.0.10.2:15008' });
+  assert.deepEqual(connector(true).target(endpoint), { addr: '198.18.2.5:5432', identity: 'spiffe://cluster.local/ns/default/sa/default', tunnelAddr: '198.18.2.5:15008' });
+  assert.deepEqual(connector(false).target(endpoint), { addr: '198.18.2.5:5432', identity: 'spiffe://cluster.local/ns/default/sa/default', tunnelAddr: '127.0.10.2:15008' });
 });
