@@ -13,7 +13,7 @@ import { connectingSocketInNetns } from '../dataplane/capture/netns/native.js';
 import type { TraceDecision } from '../dataplane/trace/trace-store.js';
 import { ztunnelName } from '../localrun/components.js';
 import { nodeAddress, type Layout } from '../localrun/layout.js';
-import { armTrace, fetchCapture, fetchTrace } from '../localrun/node-admin.js';
+import { armTrace, fetchCapture, fetchTrace, podUid } from '../localrun/node-admin.js';
 import { podNetns } from '../localrun/netns-network.js';
 
 /** How long to wait for the proxies' access-log lines and trace records of the probe (both are complete at close). */
@@ -51,16 +51,14 @@ interface ProbePlan {
   how?: string;
 }
 
-const serviceOf = (report: PathReport) => /→ service ([^/]+)\/(\S+),/.exec(report.hops.find((h) => h.step === 'resolve' && h.verdict === 'OK')?.detail ?? '');
 const nodeIndexOf = (node: string) => Number(/^node-(\d+)$/.exec(node)?.[1] ?? NaN);
 
 /** How this path can be probed, or why it cannot be (a hop saying so, answered from configuration). */
 async function plan(ctx: ProbeContext, report: PathReport): Promise<ProbePlan | Hop> {
-  const service = serviceOf(report);
-  const hostname = service?.[2];
-  const svc = hostname ? ctx.services.find((s) => s.hostname === hostname && s.namespace === service![1]) : undefined;
+  const resolved = report.service;
+  const svc = resolved ? ctx.services.find((s) => s.hostname === resolved.hostname && s.namespace === resolved.namespace) : undefined;
   const http = svc?.ports.find((p) => p.servicePort === report.port)?.appProtocol === 'HTTP11';
-  const payload = http ? { payload: httpProbeRequest(hostname!) } : {};
+  const payload = http ? { payload: httpProbeRequest(svc!.hostname) } : {};
   const podIp = String(ctx.pod.status?.['podIP'] ?? '');
   const netns = podNetns(ctx.pod);
   const open = netns ? { open: (t: ProbeTarget, local: { address?: string; port?: number }): Socket => connectingSocketInNetns(netns, t.host, t.port, { ip: local.address ?? podIp, port: local.port ?? 0 }) } : {};
@@ -96,7 +94,7 @@ async function plan(ctx: ProbeContext, report: PathReport): Promise<ProbePlan | 
     return { target: to, localIp: podIp, armAt, first: 'outbound', options: { ...payload, ...open } };
   }
   if (!svc) return { step: 'capture', verdict: 'INFO', detail: 'local mode captures connections to services only: a pod or IP target is answered from configuration (as --dry-run)' };
-  const uid = `Kubernetes//Pod/${ctx.pod.metadata.namespace ?? 'default'}/${ctx.pod.metadata.name}`;
+  const uid = podUid(ctx.pod.metadata.namespace ?? 'default', ctx.pod.metadata.name);
   const mapping = (await fetchCapture(armAt)).find((m) => m.workloadUid === uid && m.hostname === svc.hostname && m.servicePort === report.port);
   if (!mapping) {
     return { step: 'capture', verdict: 'FAIL', detail: `no outbound listener on node-${ctx.node} for ${ctx.pod.metadata.name} → ${svc.hostname}:${report.port}`, cause: 'the node proxy has not (yet) opened the listener for this workload and service', next: `l4mesh ztunnel-config all --node node-${ctx.node} -o json` };

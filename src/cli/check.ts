@@ -82,11 +82,10 @@ export async function run(args: string[]): Promise<number> {
       report = await probePath({ stateDir: ctx.stateDir, layout: ctx.layout, pod, node, services: view.services }, report);
     }
     // What analyze finds wrong with the target's configuration explains a hop from the other side.
-    const target = /→ service ([^/]+)\/(\S+),/.exec(report.hops.find((h) => h.step === 'resolve' && h.verdict === 'OK')?.detail ?? '');
+    const target = report.service;
     if (target) {
       const resources = (await Promise.all(KINDS.map((k) => ctx.client.list(k, undefined)))).flat();
-      const hostname = target[2]!;
-      report = withFindings(report, findingsFor(analyze(resources, { namespaces: [target[1]!] }), { name: hostname.split('.')[0]!, hostname, namespace: target[1]! }), values['dry-run'] === true);
+      report = withFindings(report, findingsFor(analyze(resources, { namespaces: [target.namespace] }), { name: target.hostname.split('.')[0]!, hostname: target.hostname, namespace: target.namespace }), values['dry-run'] === true);
     }
     if (output === 'json') process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     else process.stdout.write(table(report, values.verbose === true));

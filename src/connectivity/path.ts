@@ -26,6 +26,8 @@ export interface PathReport {
   port?: number;
   ok: boolean;
   hops: Hop[];
+  /** The service the target resolved to, when it is one (the probe's HTTP request and analyze's findings use it). */
+  service?: { namespace: string; hostname: string };
   /** The endpoint the hops after `endpoints` were worked out for. */
   endpoint?: { workload: string; address: string; port: number; node: string };
   /** Addresses of the waypoint instances the path goes through (their admin ports hold the probe's trace too). */
@@ -114,7 +116,8 @@ export function explainPath(view: MeshView, query: PathQuery): PathReport {
   const state = stateOf(view);
   const hops: Hop[] = [];
   let port = query.port;
-  const report = (ok: boolean, extra: Partial<PathReport> = {}): PathReport => ({ source: query.sourceUid, target: query.target, ok, hops, ...extra });
+  let service: PathReport['service'];
+  const report = (ok: boolean, extra: Partial<PathReport> = {}): PathReport => ({ source: query.sourceUid, target: query.target, ok, hops, ...(service ? { service } : {}), ...extra });
   const fail = (step: Hop['step'], detail: string, cause: string, next: string): PathReport => {
     hops.push({ step, verdict: 'FAIL', detail, cause, next });
     return report(false, port !== undefined ? { port } : {});
@@ -146,6 +149,7 @@ export function explainPath(view: MeshView, query: PathQuery): PathReport {
       return fail('resolve', `service ${key} port ${port}`, `the service has no port ${port} (it has ${svc.ports.map((p) => p.servicePort).join(', ') || 'none'})`, `l4mesh get svc ${svc.name} -n ${svc.namespace} -o yaml`);
     }
     hops.push({ step: 'resolve', verdict: 'OK', detail: `${query.target} → service ${key}, VIP ${svc.addresses[0] ?? 'none'}, port ${port}` });
+    service = { namespace: svc.namespace, hostname: svc.hostname };
     endpoints = state.endpointsOf(key, port);
     const counts = state.endpointCounts(key);
     if (endpoints.length === 0) {
