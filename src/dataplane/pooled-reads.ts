@@ -7,10 +7,15 @@ import { readsIntoUserBuffer, userReadBufferProblem, useUserReadBuffer } from '.
 
 /** libuv reads at most this much per callback into the shared buffer (Node's own read size). */
 export const READ_BUFFER_BYTES = 64 * 1024;
-/** Copies are carved out of slabs of this size; a slab is reused once every chunk in it was written. */
+/** Slab size and reuse bound for plaintext reads (64 KiB each) and for splice's coalesced writes. */
 const SLAB_BYTES = 1024 * 1024;
-/** Slabs kept for reuse beyond the one in use; more than this is left to the GC after a burst. */
 const MAX_FREE_SLABS = 16;
+/**
+ * Decrypted TLS reads arrive in pieces of at most 16 KiB and may wait in an HTTP/2 stream's queue while its
+ * reader is slow; small slabs keep one waiting piece from holding a megabyte of otherwise free memory.
+ */
+const TLS_SLAB_BYTES = 64 * 1024;
+const MAX_FREE_TLS_SLABS = 64;
 
 /**
  * The one buffer libuv reads into for every pooled socket of the process. Safe to share: a read callback
@@ -18,53 +23,81 @@ const MAX_FREE_SLABS = 16;
  */
 const shared = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
 
-interface Slab {
-  readonly bytes: Buffer;
-  used: number;
-  /** Chunks carved from this slab whose writes have not completed yet. */
-  refs: number;
-}
-
-const newSlab = (): Slab => ({ bytes: Buffer.allocUnsafeSlow(SLAB_BYTES), used: 0, refs: 0 });
-
-const free: Slab[] = [];
-let current: Slab | undefined;
-
 /** A copy of `length` bytes of the shared buffer; `release` must be called once it was written. */
 export interface PooledChunk {
   bytes: Buffer;
   release(): void;
+  /**
+   * Another hold on the chunk's memory (a view of `bytes` kept past `release`), dropped by calling the
+   * returned function once; the slab is reused only when the chunk and every hold on it were released.
+   */
+  retain(): () => void;
 }
+
+interface Slab {
+  readonly bytes: Buffer;
+  used: number;
+  /** Holds on chunks carved from this slab that were not released yet. */
+  refs: number;
+}
+
+/** Recycled slabs that copies are carved from. */
+class SlabPool {
+  private readonly free: Slab[] = [];
+  private current: Slab | undefined;
+
+  constructor(
+    private readonly slabBytes: number,
+    private readonly maxFree: number,
+  ) {}
+
+  /** Copies `length` bytes from `sources` (in order) into a slab; at most the slab size. */
+  copy(sources: readonly Buffer[], length: number): PooledChunk {
+    let slab = this.current;
+    if (!slab || slab.used + length > this.slabBytes) {
+      if (slab && slab.refs === 0) slab.used = 0;
+      else slab = this.current = this.free.pop() ?? { bytes: Buffer.allocUnsafeSlow(this.slabBytes), used: 0, refs: 0 };
+    }
+    const at = slab.used;
+    let to = at;
+    for (const source of sources) to += source.copy(slab.bytes, to, 0, Math.min(source.length, at + length - to));
+    slab.used += length;
+    const owner = slab;
+    const hold = (): (() => void) => {
+      owner.refs++;
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        if (--owner.refs === 0) this.recycle(owner);
+      };
+    };
+    return { bytes: slab.bytes.subarray(at, at + length), release: hold(), retain: hold };
+  }
+
+  private recycle(slab: Slab): void {
+    if (slab === this.current) {
+      slab.used = 0;
+    } else if (this.free.length < this.maxFree) {
+      slab.used = 0;
+      this.free.push(slab);
+    }
+    // A slab whose last hold was never released (its stream was torn down) is simply collected.
+  }
+}
+
+const slabs = new SlabPool(SLAB_BYTES, MAX_FREE_SLABS);
+const tlsSlabs = new SlabPool(TLS_SLAB_BYTES, MAX_FREE_TLS_SLABS);
 
 /** Copies `length` bytes from `sources` (in order) into a slab; at most SLAB_BYTES. */
 export function copyToSlab(sources: readonly Buffer[], length: number): PooledChunk {
-  let slab = current;
-  if (!slab || slab.used + length > SLAB_BYTES) {
-    if (slab && slab.refs === 0) slab.used = 0;
-    else slab = current = free.pop() ?? newSlab();
-  }
-  const at = slab.used;
-  let to = at;
-  for (const source of sources) to += source.copy(slab.bytes, to, 0, Math.min(source.length, at + length - to));
-  slab.used += length;
-  slab.refs++;
-  const owner = slab;
-  let released = false;
-  return {
-    bytes: slab.bytes.subarray(at, at + length),
-    release: () => {
-      if (released) return;
-      released = true;
-      if (--owner.refs > 0) return;
-      if (owner === current) {
-        owner.used = 0;
-      } else if (free.length < MAX_FREE_SLABS) {
-        owner.used = 0;
-        free.push(owner);
-      }
-      // A slab whose last write never completed (its stream was torn down) is simply collected.
-    },
-  };
+  return slabs.copy(sources, length);
+}
+
+/** A buffer of its own, shaped as a pooled chunk: nothing to release. */
+function unpooled(bytes: Buffer): PooledChunk {
+  const none = (): void => {};
+  return { bytes, release: none, retain: () => none };
 }
 
 export type ChunkHandler = (chunk: PooledChunk) => void;
@@ -79,7 +112,7 @@ const pooled = new WeakSet<Socket>();
 function onRead(this: Socket, length: number): true {
   const handler = handlers.get(this);
   if (handler) {
-    handler(copyToSlab([shared], length));
+    handler(slabs.copy([shared], length));
     return true;
   }
   // Nobody consumes yet: keep a copy of the bytes and stop reading until a handler is attached.
@@ -111,7 +144,7 @@ export function onChunks(socket: Socket, handler: ChunkHandler): void {
   const waiting = early.get(socket);
   if (waiting) {
     early.delete(socket);
-    for (const bytes of waiting) handler({ bytes, release: () => {} });
+    for (const bytes of waiting) handler(unpooled(bytes));
   }
   socket.resume();
 }
@@ -161,5 +194,34 @@ export function adoptAccepted(socket: Socket): boolean {
   }
   useUserReadBuffer(socket, shared, onRead);
   pooled.add(socket);
+  return true;
+}
+
+/**
+ * Makes a TLS socket (or any socket on a native handle) hand its reads to `handler` as chunks copied out
+ * of the shared buffer into small slabs, instead of emitting each decrypted piece (≤ 16 KiB) as 'data'
+ * in a new ArrayBuffer: on a bulk HBONE tunnel those buffers made the receiving proxy run a GC for
+ * "external memory pressure" every ~50 ms and, every few runs, continuous incremental marking. Bytes
+ * already buffered on the socket go to the handler first. The handler must copy or `retain()` what it
+ * keeps past its return. Returns false, leaving the socket as it was, when pooled reads are off or the
+ * socket's handle cannot read into a user buffer (the caller then reads 'data' as usual).
+ */
+export function readPooledChunks(socket: Socket, handler: ChunkHandler): boolean {
+  if (!status.active || !(socket instanceof Socket) || readsIntoUserBuffer(socket) || userReadBufferProblem(socket)) return false;
+  let buffered: Buffer | null;
+  while ((buffered = socket.read() as Buffer | null) !== null) {
+    handler(unpooled(buffered));
+  }
+  useUserReadBuffer(socket, shared, function (this: Socket, length: number): true {
+    const chunk = tlsSlabs.copy([shared], length);
+    try {
+      handler(chunk);
+    } finally {
+      chunk.release();
+    }
+    return true;
+  });
+  // Reads through a user buffer bypass the readable side, so it has to be flowing for 'end' to be emitted.
+  socket.resume();
   return true;
 }

@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { ConnectionStats } from './connection-stats.js';
 import { isHttp2Stream, STREAM_CANCEL } from './node-compat.js';
 import { copyToSlab, isPooled, onChunks } from './pooled-reads.js';
+import { H2Stream } from './hbone/h2/stream.js';
 
 export interface SpliceOutcome {
   /** The first failure on either side; absent when both directions ended cleanly (FIN / END_STREAM). */
@@ -92,34 +93,48 @@ function pump(from: Duplex, to: Duplex, count: (n: number) => void): void {
 const COALESCE_MAX_BYTES = 256 * 1024;
 
 /**
- * HTTP/2 → socket: Node hands over each DATA frame (at most 16 KiB; Node never sends larger ones) as its
- * own chunk, all frames of one TLS read within one I/O callback. Writing them together at the end of that
+ * HTTP/2 → socket: node:http2 hands over each DATA frame (at most 16 KiB; Node never sends larger ones) as
+ * its own chunk, our layer each piece of a decrypted TLS read (≤ 16 KiB), all of one socket read within
+ * one I/O callback. Writing them together at the end of that
  * phase (setImmediate) makes one 64 KiB+ send instead of four 16 KiB ones — fewer syscalls and, on the
  * receiving side, fewer wake-ups. Returns the flush, which must run before ending `to`.
  */
 function coalesce(from: Duplex, to: Duplex, count: (n: number) => void, recycles: boolean): () => void {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
+  /** Holds on pooled reads that pending chunks are views of (our HTTP/2 layer's DATA); dropped once copied. */
+  let holds: Array<() => void> = [];
   let scheduled = false;
+  const take = (): Buffer[] => {
+    const chunks = pending;
+    pending = [];
+    pendingBytes = 0;
+    return chunks;
+  };
+  const dropHolds = (): void => {
+    for (const release of holds) release();
+    holds = [];
+  };
   const flush = (): void => {
     scheduled = false;
     if (pendingBytes === 0) return;
     if (!recycles) {
-      // No slab: `to` may hold on to what it is given. node:http2 never reuses a chunk's memory, so a lone
-      // chunk goes as it is and several are joined into a buffer of their own.
-      const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
-      pending = [];
-      pendingBytes = 0;
+      // No slab: `to` may hold on to what it is given. A lone chunk that is a buffer of its own (node:http2
+      // never reuses a chunk's memory) goes as it is; anything else is joined into a buffer of its own.
+      const bytes = pendingBytes;
+      const chunks = take();
+      const data = chunks.length === 1 && holds.length === 0 ? chunks[0]! : Buffer.concat(chunks, bytes);
+      dropHolds();
       if (!to.destroyed && !to.writableEnded && !to.write(data)) from.pause();
       return;
     }
     const data = copyToSlab(pending, pendingBytes);
-    pending = [];
-    pendingBytes = 0;
+    take();
+    dropHolds();
     if (to.destroyed || to.writableEnded) return data.release();
     if (!to.write(data.bytes, data.release)) from.pause();
   };
-  from.on('data', (chunk: Buffer) => {
+  const add = (chunk: Buffer): void => {
     count(chunk.length);
     pending.push(chunk);
     pendingBytes += chunk.length;
@@ -128,7 +143,16 @@ function coalesce(from: Duplex, to: Duplex, count: (n: number) => void, recycles
       scheduled = true;
       setImmediate(flush);
     }
-  });
+  };
+  if (from instanceof H2Stream) {
+    // Our HTTP/2 layer hands DATA over as views of its pooled reads: no buffer per piece, no stream machinery.
+    from.deliverTo((chunk, release) => {
+      holds.push(release);
+      add(chunk);
+    });
+  } else {
+    from.on('data', add);
+  }
   return flush;
 }
 

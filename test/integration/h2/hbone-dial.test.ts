@@ -3,7 +3,9 @@
 // wrong destination identity is refused, and the transport flag parses.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { Socket } from 'node:net';
 import { dialHboneL4mesh, parseHboneTransport } from '../../../src/dataplane/hbone/h2/dial.js';
+import { readsIntoUserBuffer } from '../../../src/dataplane/node-compat.js';
 import { createHboneSecureContext } from '../../../src/dataplane/tls/secure-context.js';
 import { hboneServerName } from '../../../src/dataplane/tls/server-name.js';
 import { DST_ID, SRC_ID, meshFixture } from '../hbone/mesh-fixture.js';
@@ -22,6 +24,8 @@ test('our client opens CONNECT tunnels through the HboneServer to the echo workl
       return echo(stream, PAYLOAD.subarray(i, i + 2 * MiB));
     }));
     results.forEach((r, i) => assert.deepEqual(r, { hash: sha256(PAYLOAD.subarray(i, i + 2 * MiB)), bytes: 2 * MiB }));
+    // The echoes came back through pooled reads of the TLS socket, not a new buffer per decrypted piece.
+    assert.equal(readsIntoUserBuffer(session.socket as Socket), true);
     assert.deepEqual(f.handled.map((h) => [h.peerIdentity, h.localIdentity, h.authority]).sort(), Array(4).fill([SRC_ID, DST_ID, `127.0.0.1:${f.echoPort}`]));
     assert.deepEqual(f.handled.map((h) => h.headers?.baggage).sort(), [0, 1, 2, 3].map((i) => `k8s.deployment.name=productpage-${i}`));
   } finally {

@@ -18,6 +18,8 @@ after(() => servers.forEach((s) => s.close()));
 interface Peer {
   socket: Socket;
   frames: Frame[];
+  /** Request headers of the streams the server accepted, in order. */
+  requests: Array<Record<string, string | string[] | undefined>>;
   closed: () => boolean;
   send(...parts: Buffer[]): void;
   /** Resolves with the first received frame of `type` (after SETTINGS exchange frames). */
@@ -25,9 +27,11 @@ interface Peer {
 }
 
 async function peer(options: H2SessionOptions = {}, handshake = true): Promise<Peer> {
+  const requests: Peer['requests'] = [];
   const server = createServer((socket) => {
     const session = new H2ServerSession(socket, options);
-    session.on('stream', (stream) => {
+    session.on('stream', (stream, headers: Peer['requests'][number]) => {
+      requests.push(headers);
       stream.on('error', () => {});
       stream.respond({ ':status': 200 });
     });
@@ -45,6 +49,7 @@ async function peer(options: H2SessionOptions = {}, handshake = true): Promise<P
   const p: Peer = {
     socket,
     frames,
+    requests,
     closed: () => isClosed,
     send: (...parts) => socket.write(Buffer.concat(parts)),
     async next(type) {
@@ -150,6 +155,26 @@ test('DATA beyond a stream window resets that stream with FLOW_CONTROL_ERROR; th
   assert.deepEqual([rst.stream, rst.payload.readUInt32BE(0)], [1, ErrorCode.FLOW_CONTROL_ERROR]);
   p.send(pingFrame(Buffer.from('stillup!'), false));
   assert.equal((await p.next(FrameType.PING)).payload.toString(), 'stillup!');
+  p.socket.destroy();
+});
+
+test('a header block continued in a later socket read decodes intact (the first part is not a view of a reused read)', async () => {
+  const p = await peer();
+  const block = hpackEncode([...CONNECT, ['x-marker', 'first-read-second-read']]);
+  const cut = 6;
+  // A PING round trip first, so the preface (which the server copies while checking it) is behind us.
+  p.send(pingFrame(Buffer.from('prefaced'), false));
+  await p.next(FrameType.PING);
+  p.send(frameHeader(cut, FrameType.HEADERS, 0, 1), block.subarray(0, cut));
+  // The server has read and parsed the first part; the next read lands in memory the first one used.
+  await new Promise((r) => setTimeout(r, 50));
+  p.send(frameHeader(block.length - cut, FrameType.CONTINUATION, Flag.END_HEADERS, 1), block.subarray(cut));
+  assert.equal((await p.next(FrameType.HEADERS)).stream, 1);
+  assert.deepEqual(
+    [p.requests[0]?.[':method'], p.requests[0]?.[':authority'], p.requests[0]?.['x-marker']],
+    ['CONNECT', '10.0.0.1:80', 'first-read-second-read'],
+  );
+  assert.equal(p.frames.some((f) => f.type === FrameType.GOAWAY), false);
   p.socket.destroy();
 });
 

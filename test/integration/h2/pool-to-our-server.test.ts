@@ -1,6 +1,7 @@
 // The mesh's node:http2 HboneClientPool against our server with the HBONE listener's mutual-TLS
 // options (SNI → identity, client certificate required): tunnels echo byte-exact through a splice to a
-// TCP workload, the peer's SPIFFE id is seen, and the pool spreads past our MAX_CONCURRENT_STREAMS.
+// TCP workload, the peer's SPIFFE id is seen, the server reads its TLS sockets into pooled slabs, and the
+// pool spreads past our MAX_CONCURRENT_STREAMS.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
@@ -11,6 +12,7 @@ import { H2SecureServer } from '../../../src/dataplane/hbone/h2/server.js';
 import type { H2Stream } from '../../../src/dataplane/hbone/h2/stream.js';
 import { newConnectionStats } from '../../../src/dataplane/connection-stats.js';
 import { splice } from '../../../src/dataplane/splice.js';
+import { readsIntoUserBuffer } from '../../../src/dataplane/node-compat.js';
 import { peerSpiffeId } from '../../../src/dataplane/tls/peer-identity.js';
 import { LocalIdentityTable } from '../../../src/dataplane/tls/local-identities.js';
 import { createTestCa } from '../../support/test-pki.js';
@@ -44,7 +46,12 @@ test('HboneClientPool → our server (mTLS, SNI) → splice → echo workload: 1
     { maxConcurrentStreams: 6 },
   );
   const peers: string[] = [];
-  server.on('session', (_session: unknown, socket: TLSSocket) => peers.push(peerSpiffeId(socket) ?? 'none'));
+  // Each session reads its TLS socket into pooled slabs (DATA reaches splice as views of them), not 'data'.
+  const pooled: boolean[] = [];
+  server.on('session', (_session: unknown, socket: TLSSocket) => {
+    peers.push(peerSpiffeId(socket) ?? 'none');
+    pooled.push(readsIntoUserBuffer(socket));
+  });
   server.on('stream', (stream: H2Stream, headers: Record<string, string | number>) => {
     const [host, port] = String(headers[':authority']).split(':');
     const upstream: Socket = connect(Number(port), host, () => {
@@ -67,6 +74,7 @@ test('HboneClientPool → our server (mTLS, SNI) → splice → echo workload: 1
     }));
     results.forEach((r, i) => assert.deepEqual(r, { hash: sha256(PAYLOAD.subarray(i, i + MiB)), bytes: MiB }));
     assert.deepEqual(peers, [SRC_ID, SRC_ID]);
+    assert.deepEqual(pooled, [true, true]);
   } finally {
     await pool.close();
     server.destroyAll();

@@ -32,6 +32,24 @@ test('a slab whose chunks were all released is reused from its start; a held chu
   again.release();
 });
 
+test('a retained chunk keeps its slab from reuse after release(), until the hold is dropped', () => {
+  const chunk = copyToSlab([Buffer.alloc(100, 0x42)], 100);
+  const slab = chunk.bytes.buffer;
+  const drop = chunk.retain();
+  chunk.release();
+  const others: PooledChunk[] = [];
+  for (let i = 0; i < 40; i++) others.push(copyToSlab([Buffer.alloc(64 * KiB, i)], 64 * KiB));
+  assert.deepEqual(chunk.bytes, Buffer.alloc(100, 0x42), 'the held bytes were not overwritten');
+  const overlapping = others.filter((c) => c.bytes.buffer === slab && c.bytes.byteOffset < chunk.bytes.byteOffset + 100);
+  assert.equal(overlapping.length, 0, 'nothing was copied over the held bytes');
+  for (const c of others) c.release();
+  drop();
+  drop(); // twice is harmless
+  const again = copyToSlab([Buffer.alloc(64 * KiB, 0x43)], 64 * KiB);
+  assert.equal([slab, ...others.map((c) => c.bytes.buffer)].includes(again.bytes.buffer), true, 'a released slab is reused');
+  again.release();
+});
+
 test('bytes that reach a pooled socket before onChunks() are delivered first, then the rest, then end', async () => {
   const server = createServer((s: Socket) => {
     s.write('early-');

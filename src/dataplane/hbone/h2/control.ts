@@ -124,15 +124,18 @@ function onHeaders(session: H2Session, frame: Frame): void {
   }
   if (pad > block.length) throw connError(ErrorCode.PROTOCOL_ERROR, `HEADERS padding ${pad} longer than the frame`);
   block = block.subarray(0, block.length - pad);
-  session.headerBlock = { stream: frame.stream, parts: [block], bytes: block.length, endStream: (frame.flags & Flag.END_STREAM) !== 0 };
+  const complete = (frame.flags & Flag.END_HEADERS) !== 0;
+  // A block continued in later frames outlives this read, whose memory may be reused: keep a copy.
+  const part = complete ? block : Buffer.from(block);
+  session.headerBlock = { stream: frame.stream, parts: [part], bytes: block.length, endStream: (frame.flags & Flag.END_STREAM) !== 0 };
   checkBlockSize(session);
-  if (frame.flags & Flag.END_HEADERS) completeBlock(session);
+  if (complete) completeBlock(session);
 }
 
 function onContinuation(session: H2Session, frame: Frame): void {
   const pending = session.headerBlock;
   if (!pending) throw connError(ErrorCode.PROTOCOL_ERROR, 'CONTINUATION without HEADERS');
-  pending.parts.push(frame.payload);
+  pending.parts.push(Buffer.from(frame.payload));
   pending.bytes += frame.payload.length;
   checkBlockSize(session);
   if (frame.flags & Flag.END_HEADERS) completeBlock(session);

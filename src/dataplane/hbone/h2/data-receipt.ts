@@ -37,5 +37,5 @@ export function onDataFrame(session: H2Session, frame: Frame): void {
   if (length > stream.recvWindow) {
     throw new H2ProtocolError(ErrorCode.FLOW_CONTROL_ERROR, frame.stream, `peer sent ${length} bytes on stream ${frame.stream} with a window of ${stream.recvWindow}`);
   }
-  stream.onData(data, length, (frame.flags & Flag.END_STREAM) !== 0);
+  stream.onData(data, length, (frame.flags & Flag.END_STREAM) !== 0, data.length > 0 ? session.holdReceived() : undefined);
 }

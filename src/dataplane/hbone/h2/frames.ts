@@ -157,7 +157,10 @@ export interface Frame {
   type: number;
   flags: number;
   stream: number;
-  /** A view into the received chunk or a carry-over buffer of its own; neither is reused, so it may be kept. */
+  /**
+   * A view into the received chunk or a carry-over buffer of its own. A received chunk's memory may be
+   * reused once the frame was handled: what is kept longer is copied or held (H2Session.holdReceived).
+   */
   payload: Buffer;
 }
 

@@ -1,6 +1,7 @@
 // One HTTP/2 connection over a TLS socket: settings, flow control, PING, GOAWAY, RST_STREAM and header
 // blocks. The socket is always read: a slow stream is held back by its own window, never by the socket.
 import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { L4meshError } from '../../../errors/index.js';
 import {
@@ -13,6 +14,7 @@ import { H2Stream, type StreamOwner } from './stream.js';
 import { onControlFrame } from './control.js';
 import { onDataFrame } from './data-receipt.js';
 import { watchLiveness } from './liveness.js';
+import { readPooledChunks, type PooledChunk } from '../../pooled-reads.js';
 
 const MiB = 1024 * 1024;
 /** Per-stream receive window (DESIGN §5: 1–4 MiB once the socket is always read). */
@@ -74,6 +76,8 @@ export abstract class H2Session extends EventEmitter implements StreamOwner {
   private batching = false;
   headerBlock: { stream: number; parts: Buffer[]; bytes: number; endStream: boolean } | undefined;
   private readonly pings = new Map<string, (rtt: number) => void>();
+  /** The pooled read being parsed: DATA payloads are views of it, held until their stream's reader took them. */
+  private receiving: PooledChunk | undefined;
   private pingSeq = 0;
 
   constructor(socket: Duplex, options: H2SessionOptions, isServer: boolean) {
@@ -87,7 +91,7 @@ export abstract class H2Session extends EventEmitter implements StreamOwner {
     this.connWindow = Math.min(MAX_WINDOW, Math.max(DEFAULT_WINDOW, this.maxConcurrent * this.streamWindow));
     this.connRecvWindow = this.connWindow;
     this.parser = new FrameParser(maxFrame, (frame) => this.onFrame(frame));
-    socket.on('data', (chunk: Buffer) => this.onSocketData(chunk));
+    if (!readPooledChunks(socket as Socket, (chunk) => this.onPooledChunk(chunk))) socket.on('data', (chunk: Buffer) => this.onSocketData(chunk));
     socket.on('close', () => this.onSocketClose());
     socket.on('error', (err) => this.destroy(err));
     const settings: Array<[number, number]> = [
@@ -259,6 +263,23 @@ export abstract class H2Session extends EventEmitter implements StreamOwner {
   }
 
   // ---- receiving ----
+
+  private onPooledChunk(chunk: PooledChunk): void {
+    this.receiving = chunk;
+    try {
+      this.onSocketData(chunk.bytes);
+    } finally {
+      this.receiving = undefined;
+    }
+  }
+
+  /**
+   * A hold on the memory of the read being parsed, for a payload view kept past this read; undefined when
+   * the socket reads the usual way (each read is a buffer of its own, which the GC keeps alive).
+   */
+  holdReceived(): (() => void) | undefined {
+    return this.receiving?.retain();
+  }
 
   protected feed(chunk: Buffer): void {
     try {

@@ -18,6 +18,20 @@ const STREAM_READABLE_HIGH_WATER_BYTES = 64 * 1024;
 
 export type ResponseHeaders = Record<string, string | number>;
 
+/**
+ * Takes received DATA straight from the stream (splice's path): `bytes` may be a view of a pooled read,
+ * valid until `release` is called, which must happen once the bytes were copied or written.
+ */
+export type DataSink = (bytes: Buffer, release: () => void) => void;
+
+/**
+ * A waiting piece keeps its pooled read's slab (64 KiB) from reuse; beyond this many per stream, waiting
+ * pieces are copied out instead, so a stalled stream holds about its window's worth of slabs, no more.
+ */
+const MAX_HELD_PIECES = 16;
+
+const noRelease = (): void => {};
+
 export class H2Stream extends Duplex {
   readonly id: number;
   /** The RST_STREAM code sent or received; undefined while the stream was not reset. */
@@ -36,6 +50,10 @@ export class H2Stream extends Duplex {
   private readonly owner: StreamOwner;
   private readonly windowBytes: number;
   private readonly queue: Buffer[] = [];
+  /** Per queued piece: the hold on its pooled read (H2Session.holdReceived), if it has one. */
+  private readonly holds: Array<(() => void) | undefined> = [];
+  private heldPieces = 0;
+  private sink: DataSink | undefined;
   /** Like any Readable, fill the readable buffer up to its high-water mark before the first read(). */
   private wantData = true;
   private draining = false;
@@ -76,13 +94,37 @@ export class H2Stream extends Duplex {
     this.destroy();
   }
 
-  /** Called by the session with a DATA payload (`flowBytes` counts padding too). */
-  onData(data: Buffer, flowBytes: number, endStream: boolean): void {
+  /**
+   * Called by the session with a DATA payload (`flowBytes` counts padding too). `release`, when given,
+   * drops the hold on the pooled read `data` is a view of: the stream calls it once the bytes were taken.
+   */
+  onData(data: Buffer, flowBytes: number, endStream: boolean, release?: () => void): void {
     this.recvWindow -= flowBytes;
     // Padding is never read by anyone, so it is consumed at once.
     this.consumed += flowBytes - data.length;
-    if (data.length > 0) this.queue.push(data);
+    if (data.length > 0) {
+      if (release && this.heldPieces >= MAX_HELD_PIECES) {
+        data = Buffer.from(data);
+        release();
+        release = undefined;
+      }
+      if (release) this.heldPieces++;
+      this.queue.push(data);
+      this.holds.push(release);
+    }
     if (endStream) this.remoteEnded = true;
+    this.drain();
+  }
+
+  /**
+   * From now on received DATA goes to `sink` instead of the readable side, while the stream is not
+   * paused (pause() / resume(), as for 'data'); 'end' is still emitted. Bytes queued before go first.
+   */
+  deliverTo(sink: DataSink): void {
+    this.sink = sink;
+    this.on('resume', () => this.drain());
+    // Flowing, so that the readable side emits 'end' once the peer ended the stream.
+    this.resume();
     this.drain();
   }
 
@@ -131,6 +173,10 @@ export class H2Stream extends Duplex {
   }
 
   override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    for (const release of this.holds) release?.();
+    this.holds.length = 0;
+    this.queue.length = 0;
+    this.heldPieces = 0;
     if (!this.finished) {
       const code = ErrorCode.CANCEL;
       this.owner.resetStream(this, code);
@@ -144,10 +190,20 @@ export class H2Stream extends Duplex {
     if (this.draining) return;
     this.draining = true;
     try {
-      while (this.wantData && this.queue.length > 0) {
+      while (this.queue.length > 0 && (this.sink ? !this.isPaused() : this.wantData)) {
         const chunk = this.queue.shift()!;
+        const release = this.holds.shift();
+        if (release) this.heldPieces--;
         this.consumed += chunk.length;
-        this.wantData = this.push(chunk);
+        if (this.sink) {
+          this.sink(chunk, release ?? noRelease);
+        } else if (release) {
+          // The readable side's consumers may keep what they read: they get a copy of their own.
+          this.wantData = this.push(Buffer.from(chunk));
+          release();
+        } else {
+          this.wantData = this.push(chunk);
+        }
       }
       if (this.remoteEnded && this.queue.length === 0 && !this.endPushed) {
         this.endPushed = true;
