@@ -1,13 +1,14 @@
 // `node dist/bench/focus.js <figure> [--scenario=ambient|sidecar] [--hbone-transport=l4mesh|node] [--profile=DIR] [--seconds=N] [--rounds=N]`:
 // one figure of one l4mesh scenario, repeated, with the CPU seconds each process used during it — to see where a figure's
 // cost goes and to compare two builds of the data path without a whole `npm run bench`.
-//   figure: connrate8 | connrate64 | latency1000 | latency | up1 | down1, or several joined by commas
+//   figure: connrate8 | connrate64 | latency1000 | latency | up1 | down1 | idle<N> (N idle connections'
+//   RSS), or several joined by commas
 //   (each round runs them in that order)
 import { mkdir } from 'node:fs/promises';
 import { ambient, meshOptions, profile } from './scenarios.js';
 import { parseHboneTransport } from '../src/dataplane/hbone/transport.js';
 import { sidecar } from './sidecar-scenario.js';
-import { iperf, loadWithCpu, type ConnRate, type Latency } from './measure.js';
+import { idleRss, iperf, loadWithCpu, type ConnRate, type Latency } from './measure.js';
 import { cpuSeconds } from './proc.js';
 
 const args = new Map(
@@ -45,6 +46,10 @@ try {
     } else if (figure.startsWith('latency')) {
       const r = await loadWithCpu<Latency>({ mode: 'latency', ...running.echo, rate: Number(figure.slice(7) || 0), seconds }, pids);
       line = `p50 ${r.p50us.toFixed(0)} µs p99 ${r.p99us.toFixed(0)} µs p99.9 ${r.p999us.toFixed(0)} µs (${r.perSecond.toFixed(0)} req/s, ${r.cpuUsPerRequest?.toFixed(0)} proxy CPU µs per request)`;
+    } else if (figure.startsWith('idle')) {
+      const r = await idleRss(running.echo, Number(figure.slice(4) || 1000), pids, running.metricsUrls);
+      const heap = r.heapUsedPerConnectionKiB === undefined ? '' : `, V8 heap in use +${r.heapUsedPerConnectionKiB.toFixed(1)} KiB each`;
+      line = `${r.connections} idle connections, ${r.perConnectionKiB.toFixed(1)} KiB RSS each${heap} (${r.rssBeforeKiB} → ${r.rssAfterKiB} KiB, ${r.errors} errors)`;
     } else {
       const t = await iperf(running.iperf, { parallel: 1, reverse: figure === 'down1', seconds, proxyPids: pids });
       line = `${t.gbps.toFixed(2)} Gbit/s, ${t.cpuSecondsPerGB?.toFixed(2)} proxy CPU s/GB`;
