@@ -8,7 +8,8 @@ export interface ScenarioResult {
   /** 1/5/15-minute load average when the scenario started. */
   loadAverageAtStart?: number[];
   throughput?: Partial<Record<'up1' | 'down1' | 'up8' | 'down8', Throughput>>;
-  connRate?: Partial<Record<'c8' | 'c64', ConnRate>>;
+  /** `warmup`: the c8 run before the measured ones (bench/README.md), shown but never a target. */
+  connRate?: Partial<Record<'c8' | 'c64' | 'warmup', ConnRate>>;
   latency?: Partial<Record<'fixed1000' | 'full', Latency>>;
   idle?: IdleRss;
   scrape?: { unscrapedGbps: number; scrapedGbps: number; ratio: number; scrapes: number; failures: number };
@@ -40,6 +41,7 @@ const FIGURES: Figure[] = [
   { label: 'of which system (kernel) s/GB (8 conn ←)', higherIsBetter: false, get: (r) => r.throughput?.down8?.systemSecondsPerGB },
   { label: 'proxy CPU ms per new connection (c8)', higherIsBetter: false, get: (r) => r.connRate?.c8?.cpuMsPerConnection },
   { label: 'proxy CPU ms per new connection (c64)', higherIsBetter: false, get: (r) => r.connRate?.c64?.cpuMsPerConnection },
+  { label: 'proxy CPU ms per new connection (c8 warm-up, first seconds)', higherIsBetter: false, get: (r) => r.connRate?.warmup?.cpuMsPerConnection },
   { label: 'proxy CPU µs per request @1,000 req/s', higherIsBetter: false, get: (r) => r.latency?.fixed1000?.cpuUsPerRequest },
   { label: 'new conn/s, concurrency 8', higherIsBetter: true, get: (r) => r.connRate?.c8?.perSecond },
   { label: 'new conn/s, concurrency 64', higherIsBetter: true, get: (r) => r.connRate?.c64?.perSecond },
