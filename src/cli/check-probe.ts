@@ -62,15 +62,15 @@ async function plan(ctx: ProbeContext, report: PathReport): Promise<ProbePlan | 
   const podIp = String(ctx.pod.status?.['podIP'] ?? '');
   const netns = podNetns(ctx.pod);
   const open = netns ? { open: (t: ProbeTarget, local: { address?: string; port?: number }): Socket => connectingSocketInNetns(netns, t.host, t.port, { ip: local.address ?? podIp, port: local.port ?? 0 }) } : {};
-  const enrolled = report.hops[0]?.verdict !== 'WARN';
+  const enrolled = report.sourceInMesh !== false;
   const endpoint = report.endpoint;
   if (!enrolled) {
     // Outside the mesh the source meets no proxy of its own: it reaches the destination's in plaintext, which
-    // traces it by the pod address it comes from. Nothing at all to probe when the destination is outside too.
-    const tunnel = report.hops.find((h) => h.step === 'tunnel');
+    // traces it by the pod address it comes from. Nothing to probe when no node proxy takes the destination's
+    // traffic (it is outside the mesh too, or behind a sidecar, which takes no plaintext).
     const dstNode = endpoint ? nodeIndexOf(endpoint.node) : NaN;
     if (!endpoint) return { step: 'capture', verdict: 'INFO', detail: 'not probed: there is no endpoint to connect to' };
-    if (tunnel?.verdict !== 'WARN' || !tunnel.detail.startsWith('plaintext from outside') || !Number.isInteger(dstNode)) {
+    if (endpoint.tunnel !== 'HBONE' || !Number.isInteger(dstNode)) {
       return { step: 'capture', verdict: 'INFO', detail: 'not probed: no node proxy carries this connection, so it is answered from configuration (as --dry-run)' };
     }
     const armAt = nodeAddress(ctx.layout, dstNode);

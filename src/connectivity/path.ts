@@ -28,8 +28,10 @@ export interface PathReport {
   hops: Hop[];
   /** The service the target resolved to, when it is one (the probe's HTTP request and analyze's findings use it). */
   service?: { namespace: string; hostname: string };
-  /** The endpoint the hops after `endpoints` were worked out for. */
-  endpoint?: { workload: string; address: string; port: number; node: string };
+  /** False when the source is outside the mesh (it meets no proxy of its own); absent when the source is unknown. */
+  sourceInMesh?: boolean;
+  /** The endpoint the hops after `endpoints` were worked out for, and how the mesh reaches it. */
+  endpoint?: { workload: string; address: string; port: number; node: string; tunnel: MeshWorkload['tunnelProtocol'] };
   /** Addresses of the waypoint instances the path goes through (their admin ports hold the probe's trace too). */
   waypointAddresses?: string[];
   /** What `l4mesh analyze` finds wrong in the configuration of this path (also shown as hop evidence). */
@@ -117,7 +119,10 @@ export function explainPath(view: MeshView, query: PathQuery): PathReport {
   const hops: Hop[] = [];
   let port = query.port;
   let service: PathReport['service'];
-  const report = (ok: boolean, extra: Partial<PathReport> = {}): PathReport => ({ source: query.sourceUid, target: query.target, ok, hops, ...(service ? { service } : {}), ...extra });
+  let sourceInMesh: boolean | undefined;
+  const report = (ok: boolean, extra: Partial<PathReport> = {}): PathReport => ({
+    source: query.sourceUid, target: query.target, ok, hops, ...(service ? { service } : {}), ...(sourceInMesh === undefined ? {} : { sourceInMesh }), ...extra,
+  });
   const fail = (step: Hop['step'], detail: string, cause: string, next: string): PathReport => {
     hops.push({ step, verdict: 'FAIL', detail, cause, next });
     return report(false, port !== undefined ? { port } : {});
@@ -125,6 +130,7 @@ export function explainPath(view: MeshView, query: PathQuery): PathReport {
   const source = state.workloadByUid(query.sourceUid);
   if (!source) return fail('capture', `source ${query.sourceUid}`, 'the node proxy does not know the source workload (not started yet, or not on a node)', 'l4mesh ztunnel-config workloads');
   const enrolled = source.tunnelProtocol !== 'NONE';
+  sourceInMesh = enrolled;
   hops.push({
     step: 'capture',
     verdict: enrolled ? 'OK' : 'WARN',
@@ -195,7 +201,7 @@ export function explainPath(view: MeshView, query: PathQuery): PathReport {
   }));
   const chosen = decisions.find((x) => !x.d.allowed) ?? decisions[0]!;
   const dst = chosen.e.workload;
-  const endpoint = { workload: `${dst.namespace}/${dst.name}`, address: dst.addresses[0] ?? '', port: chosen.e.targetPort, node: dst.node };
+  const endpoint = { workload: `${dst.namespace}/${dst.name}`, address: dst.addresses[0] ?? '', port: chosen.e.targetPort, node: dst.node, tunnel: dst.tunnelProtocol };
   const tunnel =
     dst.tunnelProtocol === 'NONE'
       ? { verdict: 'WARN' as const, detail: `plaintext to ${endpoint.address}:${endpoint.port}: the destination is outside the mesh` }

@@ -32,7 +32,8 @@ export interface Hop {
 export interface Report {
   ok: boolean;
   hops: Hop[];
-  endpoint?: { workload: string; address: string; port: number; node: string };
+  sourceInMesh?: boolean;
+  endpoint?: { workload: string; address: string; port: number; node: string; tunnel: string };
   findings?: Array<{ code: string; resource: { kind: string; namespace: string; name: string } }>;
   trace?: { id: string; decisions: Array<{ proxy: string; direction: string; step: string; verdict: string; facts?: Record<string, unknown> }> };
 }

@@ -46,7 +46,7 @@ describe('l4mesh check in netns mode', { skip, timeout: 300_000 }, () => {
     assert.deepEqual(steps(report), ['capture:OK', 'resolve:OK', 'endpoints:OK', 'waypoint:INFO', 'tunnel:OK', 'policy:OK', 'dial:OK']);
     const [curl, productpage] = [pod('curl-'), pod('productpage-v1-')];
     assert.match(curl['IP']!, /^198\.18\.[12]\.\d+$/);
-    assert.deepEqual(report.endpoint, { workload: `default/${productpage['NAME']}`, address: productpage['IP'], port: 9080, node: productpage['NODE'] });
+    assert.deepEqual(report.endpoint, { workload: `default/${productpage['NAME']}`, address: productpage['IP'], port: 9080, node: productpage['NODE'], tunnel: 'HBONE' });
     assert.match(hop(report, 'capture').detail, new RegExp(`^netns mode: default/${escape(curl['NAME']!)} \\(${escape(curl['IP']!)}, ${curl['NODE']}\\): in-pod redirect`));
     // The source proxy's own record: the in-pod listener (loopback inside the curl pod's namespace) it was captured on.
     assert.match(hop(report, 'capture').evidence![0]!, new RegExp(`^${curl['NODE']} outbound: in-pod redirect to 127\\.0\\.0\\.1:15001 on ${curl['NODE']}: source default/${escape(curl['NAME']!)} \\(spiffe://cluster\\.local/ns/default/sa/curl\\)$`));
@@ -81,6 +81,7 @@ describe('l4mesh check in netns mode', { skip, timeout: 300_000 }, () => {
     const [legacy, productpage] = [pod('legacy-'), pod('productpage-v1-')];
     const plain = await checkUntil(mesh, 'deploy/legacy', 'productpage', (_r, c) => c === 0, 'a plaintext check');
     assert.deepEqual(steps(plain.report), ['capture:WARN', 'resolve:OK', 'endpoints:OK', 'waypoint:INFO', 'tunnel:WARN', 'policy:OK', 'dial:OK']);
+    assert.deepEqual([plain.report.sourceInMesh, plain.report.endpoint?.tunnel], [false, 'HBONE']);
     assert.match(hop(plain.report, 'capture').detail, new RegExp(`; probed as it connects: plaintext from its pod IP ${escape(legacy['IP']!)} to ${escape(productpage['IP']!)}:9080, redirected in the destination's pod to ${productpage['NODE']}'s INBOUND_PORT$`));
     const dial = /^sent (\d+) bytes, answered "HTTP\/1\.1 200 OK" \((\d+) bytes\)/.exec(hop(plain.report, 'dial').detail);
     assert.ok(dial, hop(plain.report, 'dial').detail);

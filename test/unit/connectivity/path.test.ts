@@ -34,7 +34,7 @@ const steps = (v: MeshView, target = 'ratings', extra: { port?: number } = {}) =
 test('a healthy path: every hop, the endpoint chosen and the identity the tunnel checks', () => {
   const { r, steps: s } = steps(view([workload('curl-0', '127.1.0.1', 'node-1'), ratings()]));
   assert.deepEqual(s, ['capture:OK', 'resolve:OK', 'endpoints:OK', 'waypoint:INFO', 'tunnel:OK', 'policy:OK', 'dial:INFO']);
-  assert.deepEqual([r.ok, r.port, r.endpoint], [true, 9080, { workload: 'default/ratings-0', address: '127.1.0.2', port: 9080, node: 'node-2' }]);
+  assert.deepEqual([r.ok, r.port, r.sourceInMesh, r.endpoint], [true, 9080, true, { workload: 'default/ratings-0', address: '127.1.0.2', port: 9080, node: 'node-2', tunnel: 'HBONE' }]);
   assert.equal(r.hops[4]!.detail, 'HBONE node-1 → node-2, CONNECT 127.1.0.2:9080; peer identity must be spiffe://cluster.local/ns/default/sa/ratings');
 });
 
@@ -43,7 +43,8 @@ test('STRICT mTLS refusing a client outside the mesh names the PeerAuthenticatio
   const outside = workload('curl-0', '127.1.0.1', 'node-1', { tunnelProtocol: 'NONE' });
   const { r, steps: s, last } = steps(view([outside, ratings()], [strict]));
   assert.deepEqual(s, ['capture:WARN', 'resolve:OK', 'endpoints:OK', 'waypoint:INFO', 'tunnel:WARN', 'policy:FAIL']);
-  assert.equal(r.ok, false);
+  // What `l4mesh check` plans its probe by: plaintext from outside the mesh into an HBONE destination's node proxy.
+  assert.deepEqual([r.ok, r.sourceInMesh, r.endpoint?.tunnel], [false, false, 'HBONE']);
   assert.equal(last.cause, 'denied by PeerAuthentication default/strict: a plaintext source (no principal) (matched DENY policy default/converted_peer_authentication_strict)');
   assert.equal(last.next, 'l4mesh ztunnel-config policies; l4mesh get peerauthentication strict -n default -o yaml');
 });
