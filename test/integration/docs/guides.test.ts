@@ -1,171 +1,13 @@
-// Runs `npm run demo` (bounded), then every command block of docs/tasks/tcp-metrics.md, then those of
-// docs/ops/troubleshooting-ztunnel.md, one after another on ONE state dir and address block, as a user
-// would: each guide must establish its own starting state, and its cleanup must leave nothing behind.
-// Fails on a non-zero exit, on an error or warning on stderr, or on output that differs from what the
-// guide shows (only run-to-run noise is masked, see guide-blocks.ts). Needs `npm run build`.
-// A second run (root) does the same with the guides' netns-mode blocks (`variant=netns`) against
-// `l4mesh up --mode netns` on its own namespace prefix, and checks no namespace of it is left.
+// Runs `npm run demo` (bounded), then every local-mode command block of docs/tasks/tcp-metrics.md, then
+// those of docs/ops/troubleshooting-ztunnel.md, on one state dir and address block (guide-run.ts says how a
+// block is checked). The netns-mode blocks run in guides-netns.test.ts: apart, so each file stays well
+// inside the runner's per-file timeout.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join, relative } from 'node:path';
-import { packageRoot } from '../../../src/config/paths.js';
-import { blockOutput, blocksFor, compare, parseGuide, rewriteAddresses, toDefaultLayout, toDefaultPrefix, withNetnsPrefix, type Block, type Variant } from './guide-blocks.js';
-import { ip, netnsSkipReason, uniqueTestPrefix } from '../../support/netns.js';
-import type { TestContext } from 'node:test';
-
-/** One command block (e.g. the nine requests of the load-balancing check) stays well under this. */
-const BLOCK_TIMEOUT_MS = 180_000;
-const RETRY_PAUSE_MS = 1_000;
-/** Long enough for the demo to print its series and send a few page views; it then runs `l4mesh down`. */
-const DEMO_DURATION = '10s';
-const DEMO_TIMEOUT_MS = 420_000;
-const GUIDES = ['docs/tasks/tcp-metrics.md', 'docs/ops/troubleshooting-ztunnel.md'];
-/** The node proxies' own Pods, which `up` records and `down` keeps for the next `up`. */
-const MESH_PODS = ['pods/istio-system/ztunnel-node-1.json', 'pods/istio-system/ztunnel-node-2.json'];
-/**
- * What the resource store may hold after a guide's cleanup: the TCP guide leaves `default` without its
- * labels; in netns mode the troubleshooting guide's `default` keeps its enrollment label too.
- */
-const LEFT_AFTER_CLEANUP: Record<Variant, Record<string, string[]>> = {
-  local: {
-    'docs/tasks/tcp-metrics.md': ['namespaces/_cluster/default.json', ...MESH_PODS],
-    'docs/ops/troubleshooting-ztunnel.md': MESH_PODS,
-  },
-  netns: {
-    'docs/tasks/tcp-metrics.md': ['namespaces/_cluster/default.json', ...MESH_PODS],
-    'docs/ops/troubleshooting-ztunnel.md': ['namespaces/_cluster/default.json', ...MESH_PODS],
-  },
-};
-/** Commands the guides run besides l4mesh (Debian packages; scripts/test-setup.mjs installs prometheus). */
-const TOOLS = ['bash', 'curl', 'jq', 'prometheus'];
-
-/**
- * 127.3–127.9: a one-digit block keeps every address as long as the default layout's (127.7.3.5 and
- * 127.2.0.5 alike), so HTTP Host headers, and with them the byte counts the guides show, are the same.
- * Other tests use 127.20 and up; 127.1 and 127.2 belong to the default layout.
- */
-const SHORT_BASES = [3, 4, 5, 6, 7, 8, 9];
-
-function free(ip: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, ip, () => s.close(() => resolve(true)));
-  });
-}
-
-async function pickShortBase(): Promise<number> {
-  for (const b of SHORT_BASES) if (await free(`127.${b}.0.254`, 15014)) return b;
-  throw new Error(`no free address block among ${SHORT_BASES.map((b) => `127.${b}`).join(', ')} (a control plane answers on 127.<b>.0.254:15014 in each)`);
-}
-
-function runScript(script: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('bash', ['-e', '-o', 'pipefail', '-c', script], { cwd: packageRoot(), env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b));
-    child.stderr.on('data', (b: Buffer) => (stderr += b));
-    const timer = setTimeout(() => child.kill('SIGKILL'), BLOCK_TIMEOUT_MS);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output: blockOutput(code, stdout, stderr) });
-    });
-  });
-}
-
-/** Blocks that matched only after a retry: a later failure may come from the extra traffic they sent. */
-const retried: string[] = [];
-
-/** One guide run's mesh: its address block, state dir and, in netns mode, its namespace prefix. */
-interface GuideMesh {
-  base: number;
-  stateDir: string;
-  prefix?: string;
-}
-
-async function runBlock(block: Block, mesh: GuideMesh, env: NodeJS.ProcessEnv, guide: string): Promise<void> {
-  const addressed = rewriteAddresses(block.script, mesh.base);
-  const script = mesh.prefix ? withNetnsPrefix(addressed, mesh.prefix) : addressed;
-  const deadline = Date.now() + block.retryMs;
-  for (let attempt = 1; ; attempt++) {
-    const { code, output } = await runScript(script, env);
-    const shown = toDefaultLayout(mesh.prefix ? toDefaultPrefix(output, mesh.prefix) : output, mesh.base);
-    const problem = code !== 0 ? `exit ${code}:\n${output}` : compare(block.mode, block.expected, shown);
-    if (!problem) {
-      if (attempt > 1) retried.push(`${guide}:${block.line} after ${attempt} attempts`);
-      return;
-    }
-    if (Date.now() >= deadline) {
-      const note = retried.length > 0 ? `\n(blocks that needed retries before this one: ${retried.join('; ')})` : '';
-      assert.fail(`${guide}:${block.line} (${block.mode}, attempt ${attempt}): ${block.script}\n${problem}${note}`);
-    }
-    await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));
-  }
-}
-
-/** Files in the resource store, relative to it (the store keeps one file per resource). */
-function storedResources(stateDir: string): string[] {
-  const root = join(stateDir, 'resources');
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(dir, e.name));
-      // Resources are <kind>/<ns>/<name>.json; `revision` is the store's version counter, not a resource.
-      else if (e.name.endsWith('.json')) out.push(relative(root, join(dir, e.name)));
-    }
-  };
-  try {
-    walk(root);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  return out.sort();
-}
-
-function runDemo(stateDir: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(packageRoot(), 'scripts', 'demo.mjs'), '--duration', DEMO_DURATION, '--port', '0', '--state-dir', stateDir], { cwd: packageRoot(), env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (b: Buffer) => (output += b));
-    child.stderr.on('data', (b: Buffer) => (output += b));
-    const timer = setTimeout(() => child.kill('SIGINT'), DEMO_TIMEOUT_MS);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
-}
-
-/** Runs the guides' blocks of `variant` in order on `mesh`, each guide's cleanup checked against the store. */
-async function runGuides(t: TestContext, variant: Variant, mesh: GuideMesh, env: NodeJS.ProcessEnv): Promise<void> {
-  for (const guide of GUIDES) {
-    await t.test(`every ${variant}-mode command in ${guide} runs and prints what the guide shows`, async () => {
-      const blocks = blocksFor(parseGuide(readFileSync(join(packageRoot(), guide), 'utf8')), variant);
-      assert.ok(blocks.filter((b) => b.mode !== 'skip' && b.mode !== 'exit').length >= 10, `only ${blocks.length} checked blocks in ${guide}`);
-      for (const block of blocks) if (block.mode !== 'skip') await runBlock(block, mesh, env, guide);
-      assert.deepEqual(storedResources(mesh.stateDir), LEFT_AFTER_CLEANUP[variant][guide], `${guide}'s cleanup left resources behind`);
-    });
-  }
-}
-
-function missingTools(): string[] {
-  return TOOLS.filter((c) => spawnSync('sh', ['-c', `command -v ${c}`], { stdio: 'ignore' }).status !== 0);
-}
-
-function guideEnv(mesh: GuideMesh): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    PATH: `${join(packageRoot(), 'bin')}${delimiter}${process.env['PATH'] ?? ''}`,
-    L4MESH_STATE_DIR: mesh.stateDir,
-    L4MESH_LOCAL_NET: `127.${mesh.base}`,
-  };
-}
+import { join } from 'node:path';
+import { guideEnv, missingTools, pickShortBase, runDemo, runGuides, runScript, storedResources, type GuideMesh } from './guide-run.js';
 
 test('npm run demo, then the TCP-metrics guide, then the troubleshooting guide, in one sequence on one state dir', { timeout: 1_800_000 }, async (t) => {
   const missing = missingTools();
@@ -173,7 +15,7 @@ test('npm run demo, then the TCP-metrics guide, then the troubleshooting guide, 
     t.skip(`the guides need ${missing.join(', ')} (apt-get install -y ${missing.join(' ')})`);
     return;
   }
-  const mesh: GuideMesh = { base: await pickShortBase(), stateDir: await mkdtemp(join(tmpdir(), 'l4mesh-docs-')) };
+  const mesh: GuideMesh = { base: await pickShortBase('local'), stateDir: await mkdtemp(join(tmpdir(), 'l4mesh-docs-')) };
   const env = guideEnv(mesh);
   try {
     await t.test('npm run demo (it leaves its resources in the state dir)', async () => {
@@ -186,27 +28,6 @@ test('npm run demo, then the TCP-metrics guide, then the troubleshooting guide, 
   } finally {
     // After a failure mid-guide the mesh may still run: stop it, and Prometheus with it.
     await runScript('l4mesh down', env);
-    await rm(mesh.stateDir, { recursive: true, force: true });
-  }
-});
-
-// The netns run has no demo step: test/integration/demo/demo-netns.test.ts runs the netns demo, and each
-// guide starts with `l4mesh down --purge` anyway.
-test('the TCP-metrics guide, then the troubleshooting guide, in netns mode (their variant=netns blocks)', { skip: netnsSkipReason({ iptables: true, addon: true, commands: ['setpriv'] }), timeout: 1_800_000 }, async (t) => {
-  const missing = missingTools();
-  if (missing.length > 0) {
-    t.skip(`the guides need ${missing.join(', ')} (apt-get install -y ${missing.join(' ')})`);
-    return;
-  }
-  const mesh: GuideMesh = { base: await pickShortBase(), stateDir: await mkdtemp(join(tmpdir(), 'l4mesh-docs-netns-')), prefix: uniqueTestPrefix() };
-  const env = guideEnv(mesh);
-  const left = () => ip('netns', 'list').split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(`${mesh.prefix}-`));
-  try {
-    await runGuides(t, 'netns', mesh, env);
-    assert.deepEqual(left(), [], 'the guides end with l4mesh down, which removes every namespace of the mesh');
-  } finally {
-    await runScript('l4mesh down', env);
-    for (const n of left()) spawnSync('ip', ['netns', 'del', n]);
     await rm(mesh.stateDir, { recursive: true, force: true });
   }
 });
