@@ -32,6 +32,15 @@ test('a slab whose chunks were all released is reused from its start; a held chu
   again.release();
 });
 
+test('a copy longer than a slab gets a buffer of its own, every byte in order', () => {
+  const parts = [Buffer.alloc(700 * KiB, 1), Buffer.alloc(700 * KiB, 2)];
+  const chunk = copyToSlab(parts, 1_300 * KiB);
+  assert.equal(chunk.bytes.length, 1_300 * KiB);
+  assert.deepEqual(chunk.bytes, Buffer.concat(parts).subarray(0, 1_300 * KiB));
+  chunk.release();
+  chunk.retain()();
+});
+
 test('a retained chunk keeps its slab from reuse after release(), until the hold is dropped', () => {
   const chunk = copyToSlab([Buffer.alloc(100, 0x42)], 100);
   const slab = chunk.bytes.buffer;
