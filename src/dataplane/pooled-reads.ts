@@ -1,7 +1,8 @@
-// Socket reads into one shared buffer, copied into recycled slabs, instead of a new ArrayBuffer per read
-// (64 KiB for a plain socket, up to 16 KiB for a TLS socket). On a bulk tunnel the per-read buffers were the proxy's largest garbage source: each one is
-// external memory to V8, and the node proxy reading a client at ~2 Gbit/s ran a major (mark-compact) GC
-// several times a second — ~20 % of its CPU in `perf`, most of it on V8's marking threads.
+// Socket reads into one shared buffer, copied into recycled slabs, instead of the new ArrayBuffer Node
+// gives every read (64 KiB for a plain socket, up to 16 KiB per decrypted piece for a TLS socket). On a bulk
+// tunnel the per-read buffers were the proxy's largest garbage source: each one is external memory to V8,
+// and the node proxy reading a client at ~2 Gbit/s ran a major (mark-compact) GC several times a second —
+// ~20 % of its CPU in `perf`, most of it on V8's marking threads.
 import { connect, Socket, type OnReadOpts, type TcpNetConnectOpts } from 'node:net';
 import { readsIntoUserBuffer, userReadBufferProblem, useUserReadBuffer } from './node-compat.js';
 
