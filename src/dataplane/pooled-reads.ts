@@ -4,6 +4,7 @@
 // and the node proxy reading a client at ~2 Gbit/s ran a major (mark-compact) GC several times a second —
 // ~20 % of its CPU in `perf`, most of it on V8's marking threads.
 import { connect, Socket, type OnReadOpts, type TcpNetConnectOpts } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { readsIntoUserBuffer, userReadBufferProblem, useUserReadBuffer } from './node-compat.js';
 
 /**
@@ -14,6 +15,7 @@ import { readsIntoUserBuffer, userReadBufferProblem, useUserReadBuffer } from '.
 export const READ_BUFFER_BYTES = 256 * 1024;
 /** Slab size and reuse bound for plaintext reads (up to READ_BUFFER_BYTES each) and for splice's coalesced writes. */
 const SLAB_BYTES = 1024 * 1024;
+/** Slabs kept for reuse beyond the one in use; more than this is left to the GC after a burst. */
 const MAX_FREE_SLABS = 16;
 /**
  * Decrypted TLS reads arrive in pieces of at most 16 KiB and may wait in an HTTP/2 stream's queue while its
@@ -209,10 +211,11 @@ export function adoptAccepted(socket: Socket): boolean {
  * in a new ArrayBuffer: on a bulk HBONE tunnel those buffers made the receiving proxy run a GC for
  * "external memory pressure" every ~50 ms and, every few runs, continuous incremental marking. Bytes
  * already buffered on the socket go to the handler first. The handler must copy or `retain()` what it
- * keeps past its return. Returns false, leaving the socket as it was, when pooled reads are off or the
- * socket's handle cannot read into a user buffer (the caller then reads 'data' as usual).
+ * keeps past its return. Returns false, leaving the stream as it was, when pooled reads are off, the
+ * stream is no socket (an in-process duplex) or its handle cannot read into a user buffer (the caller then
+ * reads 'data' as usual).
  */
-export function readPooledChunks(socket: Socket, handler: ChunkHandler): boolean {
+export function readPooledChunks(socket: Duplex, handler: ChunkHandler): boolean {
   if (!status.active || !(socket instanceof Socket) || readsIntoUserBuffer(socket) || userReadBufferProblem(socket)) return false;
   let buffered: Buffer | null;
   while ((buffered = socket.read() as Buffer | null) !== null) {

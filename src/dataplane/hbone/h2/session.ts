@@ -1,7 +1,6 @@
 // One HTTP/2 connection over a TLS socket: settings, flow control, PING, GOAWAY, RST_STREAM and header
 // blocks. The socket is always read: a slow stream is held back by its own window, never by the socket.
 import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { L4meshError } from '../../../errors/index.js';
 import {
@@ -91,7 +90,7 @@ export abstract class H2Session extends EventEmitter implements StreamOwner {
     this.connWindow = Math.min(MAX_WINDOW, Math.max(DEFAULT_WINDOW, this.maxConcurrent * this.streamWindow));
     this.connRecvWindow = this.connWindow;
     this.parser = new FrameParser(maxFrame, (frame) => this.onFrame(frame));
-    if (!readPooledChunks(socket as Socket, (chunk) => this.onPooledChunk(chunk))) socket.on('data', (chunk: Buffer) => this.onSocketData(chunk));
+    if (!readPooledChunks(socket, (chunk) => this.onPooledChunk(chunk))) socket.on('data', (chunk: Buffer) => this.onSocketData(chunk));
     socket.on('close', () => this.onSocketClose());
     socket.on('error', (err) => this.destroy(err));
     const settings: Array<[number, number]> = [
