@@ -1,11 +1,11 @@
-// `node dist/bench/focus.js <figure> [--scenario=ambient|sidecar] [--hbone-transport=l4mesh|node] [--profile=DIR] [--seconds=N] [--rounds=N]`:
+// `node dist/bench/focus.js <figure> [--scenario=ambient|sidecar|haproxy|stunnel] [--hbone-transport=l4mesh|node] [--profile=DIR] [--seconds=N] [--rounds=N]`:
 // one figure of one l4mesh scenario, repeated, with the CPU seconds each process used during it — to see where a figure's
 // cost goes and to compare two builds of the data path without a whole `npm run bench`.
 //   figure: connrate8 | connrate64 | latency1000 | latency | up1 | down1 | idle<N> (N idle connections'
 //   RSS), or several joined by commas
 //   (each round runs them in that order)
 import { mkdir } from 'node:fs/promises';
-import { ambient, meshOptions, profile } from './scenarios.js';
+import { ambient, haproxy, meshOptions, profile, stunnel, type Scenario } from './scenarios.js';
 import { parseHboneTransport } from '../src/dataplane/hbone/transport.js';
 import { sidecar } from './sidecar-scenario.js';
 import { idleRss, iperf, loadWithCpu, type ConnRate, type Latency } from './measure.js';
@@ -20,7 +20,9 @@ const args = new Map(
 const figures = (process.argv[2] ?? 'connrate64').split(',');
 const seconds = Number(args.get('seconds') ?? 5);
 const rounds = Number(args.get('rounds') ?? 3);
-const scenario = args.get('scenario') === 'sidecar' ? sidecar : ambient;
+const scenarios: Record<string, Scenario> = { ambient, sidecar, haproxy, stunnel };
+const scenario = scenarios[args.get('scenario') ?? 'ambient'];
+if (!scenario) throw new Error(`--scenario: expected one of ${Object.keys(scenarios).join(', ')}, got "${args.get('scenario')}"`);
 if (args.has('hbone-transport')) meshOptions.hboneTransport = parseHboneTransport(args.get('hbone-transport'), '--hbone-transport');
 if (args.has('profile')) {
   profile.dir = args.get('profile')!;

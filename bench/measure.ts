@@ -62,6 +62,14 @@ export interface ConnRate {
   cpuMsPerConnection?: number;
 }
 
+/** The connection-rate warm-up (bench/run.ts): its rounds together, and each round's proxy CPU per connection. */
+export interface WarmUp extends ConnRate {
+  rounds: number;
+  roundsCpuMsPerConnection?: number[];
+  /** Whether the cost stopped falling; false when the round limit ended the warm-up. */
+  steady: boolean;
+}
+
 export interface Latency {
   requests: number;
   perSecond: number;
