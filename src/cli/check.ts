@@ -85,7 +85,7 @@ export async function run(args: string[]): Promise<number> {
     const target = report.service;
     if (target) {
       const resources = (await Promise.all(KINDS.map((k) => ctx.client.list(k, undefined)))).flat();
-      report = withFindings(report, findingsFor(analyze(resources, { namespaces: [target.namespace] }), { name: target.hostname.split('.')[0]!, hostname: target.hostname, namespace: target.namespace }), values['dry-run'] === true);
+      report = withFindings(report, findingsFor(analyze(resources, { namespaces: [target.namespace] }), target), values['dry-run'] === true);
     }
     if (output === 'json') process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     else process.stdout.write(table(report, values.verbose === true));

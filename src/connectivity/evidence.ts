@@ -83,11 +83,14 @@ const HOP_OF_CODE: Readonly<Record<string, Hop['step']>> = {
 
 /**
  * Findings that bear on the target service: on a resource of its namespace that is the service or names it
- * (short name or FQDN) in the message, or on its Namespace itself (a waypoint the namespace uses).
+ * in the message, or on its Namespace itself (a waypoint the namespace uses). The service goes by its own
+ * name, its hostname's first label (what a VirtualService's short host says) and its FQDN; for a Service
+ * the first two agree, for a ServiceEntry they need not (`external-db` for `db.corp.example`).
  */
 export function findingsFor(findings: readonly Finding[], service: { name: string; hostname: string; namespace: string }): Finding[] {
-  const short = new RegExp(`(^|[^a-z0-9-])${service.name}([^a-z0-9-]|$)`);
-  const names = (f: Finding) => f.resource.name === service.name || f.message.includes(service.hostname) || short.test(f.message);
+  const shortNames = [...new Set([service.name, service.hostname.split('.')[0]!])];
+  const mentions = shortNames.map((n) => new RegExp(`(^|[^a-z0-9-])${n.replace(/[.]/g, '\\.')}([^a-z0-9-]|$)`));
+  const names = (f: Finding) => shortNames.includes(f.resource.name) || f.message.includes(service.hostname) || mentions.some((m) => m.test(f.message));
   return findings.filter(
     (f) =>
       HOP_OF_CODE[f.code] !== undefined &&

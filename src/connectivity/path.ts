@@ -27,7 +27,7 @@ export interface PathReport {
   ok: boolean;
   hops: Hop[];
   /** The service the target resolved to, when it is one (the probe's HTTP request and analyze's findings use it). */
-  service?: { namespace: string; hostname: string };
+  service?: { name: string; namespace: string; hostname: string };
   /** False when the source is outside the mesh (it meets no proxy of its own); absent when the source is unknown. */
   sourceInMesh?: boolean;
   /** The endpoint the hops after `endpoints` were worked out for, and how the mesh reaches it. */
@@ -155,7 +155,7 @@ export function explainPath(view: MeshView, query: PathQuery): PathReport {
       return fail('resolve', `service ${key} port ${port}`, `the service has no port ${port} (it has ${svc.ports.map((p) => p.servicePort).join(', ') || 'none'})`, `l4mesh get svc ${svc.name} -n ${svc.namespace} -o yaml`);
     }
     hops.push({ step: 'resolve', verdict: 'OK', detail: `${query.target} → service ${key}, VIP ${svc.addresses[0] ?? 'none'}, port ${port}` });
-    service = { namespace: svc.namespace, hostname: svc.hostname };
+    service = { name: svc.name, namespace: svc.namespace, hostname: svc.hostname };
     endpoints = state.endpointsOf(key, port);
     const counts = state.endpointCounts(key);
     if (endpoints.length === 0) {

@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PathReport } from '../../../src/connectivity/path.js';
-import { pathDecisions, traceComplete, withTrace } from '../../../src/connectivity/evidence.js';
+import { findingsFor, pathDecisions, traceComplete, withTrace } from '../../../src/connectivity/evidence.js';
+import type { Finding } from '../../../src/analysis/messages.js';
 import type { TraceDecision, TraceRecord } from '../../../src/dataplane/trace/trace-store.js';
 
 const ID = 'cd'.repeat(16);
@@ -62,4 +63,18 @@ test('the trace is complete once the source ended and, after an HBONE tunnel, th
   assert.equal(traceComplete([tunnel, d('node-1', 'outbound', 'bytes', 'OK', 'b'), d('waypoint default/waypoint', 'waypoint', 'bytes', 'OK', 'b')]), true);
   // No tunnel (no endpoint): the source's failure is the whole story.
   assert.equal(traceComplete([d('node-1', 'outbound', 'endpoints', 'FAIL', 'no healthy endpoint')]), true);
+});
+
+test('findings bear on a service by its own name, its host\'s first label or its FQDN, in its namespace only', () => {
+  const f = (code: string, kind: string, namespace: string, name: string, message: string): Finding => ({ code, name: code, level: 'Warning', resource: { kind, namespace, name }, message, fix: 'x' });
+  const findings = [
+    f('L4M0004', 'ServiceEntry', 'shop', 'external-db', 'the entry selects no workload'),
+    f('IST0101', 'VirtualService', 'shop', 'routes', 'route to host db has no subset v2'),
+    f('IST0101', 'VirtualService', 'shop', 'fqdn', 'route to db.corp.example is missing'),
+    f('IST0101', 'VirtualService', 'shop', 'other', 'route to host dbx has no subset v2'),
+    f('L4M0004', 'ServiceEntry', 'elsewhere', 'external-db', 'the entry selects no workload'),
+    f('IST0118', 'Service', 'shop', 'external-db', 'a code that explains no hop'),
+  ];
+  const got = findingsFor(findings, { name: 'external-db', hostname: 'db.corp.example', namespace: 'shop' }).map((x) => `${x.resource.namespace}/${x.resource.name}`);
+  assert.deepEqual(got, ['shop/external-db', 'shop/routes', 'shop/fqdn']);
 });
