@@ -18,6 +18,10 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24 /* Linux 4.2; older C libraries lack the name */
+#endif
+
 #define PATH_MAX_LEN 512
 #define IP_MAX_LEN 64
 
@@ -81,6 +85,13 @@ static int open_bound(int type, const char *ip, int port, int mark, int backlog,
   }
   if (mark != 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) {
     *step = "setsockopt(SO_MARK)";
+    goto fail;
+  }
+  // A socket the caller connects keeps only the address from bind(); connect() picks the port, unique per
+  // destination rather than per source address, and without bind()'s search of every port in use.
+  if (type == SOCK_STREAM && port == 0 && backlog == 0 &&
+      setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one) < 0) {
+    *step = "setsockopt(IP_BIND_ADDRESS_NO_PORT)";
     goto fail;
   }
   if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {

@@ -123,6 +123,28 @@ describe('netns addon', { skip }, () => {
     assert.deepEqual(peers, ['198.18.250.2']);
   });
 
+  it('leaves the source port of a connection out of the namespace to connect(): more destinations than ports', async () => {
+    // With the port picked at bind(), every connection from the pod IP needs a port of its own, whatever its
+    // destination, and the kernel searches the bind table for it (half a proxy's CPU in the netns bench once
+    // thousands sat in TIME_WAIT). Picked at connect(), a port is only unique per destination.
+    const servers4 = await Promise.all([0, 1, 2, 3].map(() => listenTcpInNetns(ns, '198.18.250.2', 0)));
+    servers.push(...servers4);
+    // The clients are destroyed unread at the end: their reset is expected.
+    for (const s of servers4) s.on('connection', (c: Socket) => c.on('error', () => {}).end('hi'));
+    inNetns(ns, 'sh', '-c', 'echo 40000 40001 > /proc/sys/net/ipv4/ip_local_port_range');
+    const clients: Socket[] = [];
+    try {
+      for (const s of servers4) {
+        clients.push(await connectFromNetns(ns, { localIp: '198.18.250.2', host: '198.18.250.2', port: (s.address() as { port: number }).port }));
+      }
+      // Four connections from two ports (the kernel may well give them all the same one).
+      assert.deepEqual(clients.map((c) => c.localPort! >= 40000 && c.localPort! <= 40001), [true, true, true, true]);
+    } finally {
+      for (const c of clients) c.destroy();
+      inNetns(ns, 'sh', '-c', 'echo 32768 60999 > /proc/sys/net/ipv4/ip_local_port_range');
+    }
+  });
+
   it('rejects a refused connection out of the namespace with ECONNREFUSED', async () => {
     // Nothing listens on this port inside the namespace (it was just created, only our servers run there).
     await assert.rejects(connectFromNetns(ns, { localIp: '198.18.250.2', host: '198.18.250.2', port: 1 }), { code: 'ECONNREFUSED' });
