@@ -1,4 +1,4 @@
-// `node dist/bench/focus.js <figure> [--scenario=ambient|sidecar|haproxy|stunnel] [--hbone-transport=l4mesh|node] [--profile=DIR] [--seconds=N] [--rounds=N]`:
+// `node dist/bench/focus.js <figure> [--scenario=ambient|ambient-netns|sidecar|haproxy|stunnel] [--hbone-transport=l4mesh|node] [--profile=DIR] [--seconds=N] [--rounds=N]`:
 // one figure of one l4mesh scenario, repeated, with the CPU seconds each process used during it — to see where a figure's
 // cost goes and to compare two builds of the data path without a whole `npm run bench`.
 //   figure: connrate8 | connrate64 | latency1000 | latency | up1 | down1 | idle<N> (N idle connections'
@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { ambient, haproxy, meshOptions, profile, stunnel, type Scenario } from './scenarios.js';
 import { parseHboneTransport } from '../src/dataplane/hbone/transport.js';
 import { sidecar } from './sidecar-scenario.js';
+import { ambientNetns } from './netns-scenario.js';
 import { idleRss, iperf, loadWithCpu, type ConnRate, type Latency } from './measure.js';
 import { cpuSeconds } from './proc.js';
 
@@ -20,9 +21,10 @@ const args = new Map(
 const figures = (process.argv[2] ?? 'connrate64').split(',');
 const seconds = Number(args.get('seconds') ?? 5);
 const rounds = Number(args.get('rounds') ?? 3);
-const scenarios: Record<string, Scenario> = { ambient, sidecar, haproxy, stunnel };
+const scenarios: Record<string, Scenario> = { ambient, 'ambient-netns': ambientNetns, sidecar, haproxy, stunnel };
 const scenario = scenarios[args.get('scenario') ?? 'ambient'];
 if (!scenario) throw new Error(`--scenario: expected one of ${Object.keys(scenarios).join(', ')}, got "${args.get('scenario')}"`);
+if (scenario.unavailable) throw new Error(`--scenario=${scenario.name}: ${scenario.unavailable}`);
 if (args.has('hbone-transport')) meshOptions.hboneTransport = parseHboneTransport(args.get('hbone-transport'), '--hbone-transport');
 if (args.has('profile')) {
   profile.dir = args.get('profile')!;
@@ -37,23 +39,24 @@ if (args.has('profile')) {
 const running = await scenario.start();
 try {
   const pids = running.proxyPids;
+  const launch = running.launch;
   console.log(`proxy pids: ${pids.join(' ')}`);
   for (let round = 0; round < rounds; round++) for (const figure of figures) {
     const before = pids.map(cpuSeconds);
     const selfBefore = process.cpuUsage();
     let line: string;
     if (figure.startsWith('connrate')) {
-      const r = await loadWithCpu<ConnRate>({ mode: 'connrate', ...running.echo, concurrency: Number(figure.slice(8)), seconds }, pids);
+      const r = await loadWithCpu<ConnRate>({ mode: 'connrate', ...running.echo, concurrency: Number(figure.slice(8)), seconds }, pids, launch);
       line = `${r.perSecond.toFixed(0)} conn/s, ${r.cpuMsPerConnection?.toFixed(3)} proxy CPU ms per connection (${r.errors} errors)`;
     } else if (figure.startsWith('latency')) {
-      const r = await loadWithCpu<Latency>({ mode: 'latency', ...running.echo, rate: Number(figure.slice(7) || 0), seconds }, pids);
+      const r = await loadWithCpu<Latency>({ mode: 'latency', ...running.echo, rate: Number(figure.slice(7) || 0), seconds }, pids, launch);
       line = `p50 ${r.p50us.toFixed(0)} µs p99 ${r.p99us.toFixed(0)} µs p99.9 ${r.p999us.toFixed(0)} µs (${r.perSecond.toFixed(0)} req/s, ${r.cpuUsPerRequest?.toFixed(0)} proxy CPU µs per request)`;
     } else if (figure.startsWith('idle')) {
-      const r = await idleRss(running.echo, Number(figure.slice(4) || 1000), pids, running.metricsUrls);
+      const r = await idleRss(running.echo, Number(figure.slice(4) || 1000), pids, running.metricsUrls, launch);
       const heap = r.heapUsedPerConnectionKiB === undefined ? '' : `, V8 heap in use +${r.heapUsedPerConnectionKiB.toFixed(1)} KiB each`;
       line = `${r.connections} idle connections, ${r.perConnectionKiB.toFixed(1)} KiB RSS each${heap} (${r.rssBeforeKiB} → ${r.rssAfterKiB} KiB, ${r.errors} errors)`;
     } else {
-      const t = await iperf(running.iperf, { parallel: 1, reverse: figure === 'down1', seconds, proxyPids: pids });
+      const t = await iperf(running.iperf, { parallel: 1, reverse: figure === 'down1', seconds, proxyPids: pids, launch });
       line = `${t.gbps.toFixed(2)} Gbit/s, ${t.cpuSecondsPerGB?.toFixed(2)} proxy CPU s/GB`;
     }
     const used = pids.map((p, i) => (cpuSeconds(p) - before[i]!).toFixed(2));

@@ -3,14 +3,15 @@
 // leaves the host's namespaces, links, /etc/netns and iptables as they were.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { L4meshError } from '../../../src/errors/index.js';
-import { listenTcpInNetns } from '../../../src/dataplane/capture/netns/native.js';
-import { NetnsTopology } from '../../../src/dataplane/capture/netns/topology.js';
+import { connectFromNetns, listenTcpInNetns } from '../../../src/dataplane/capture/netns/native.js';
+import { NetnsTopology, TCP_TW_REUSE_FILE } from '../../../src/dataplane/capture/netns/topology.js';
 import { hostNetworkSnapshot, inNetns, ip, netnsSkipReason, tcpClientInNetns, uniqueTestPrefix } from '../../support/netns.js';
 
 const skip = netnsSkipReason({ iptables: true, addon: true });
@@ -59,6 +60,28 @@ describe('netns topology', { skip }, () => {
     const txPackets = (netns: string, dev: string) => Number(readStat(netns, dev));
     assert.ok(txPackets(`${prefix}-n2`, 'l4mp7') > 0);
     await new Promise<void>((r) => server.close(() => r()));
+
+    // The node proxy's last hop into a pod (pod IP to pod IP, closed by the proxy first) reuses its own
+    // TIME_WAIT ports: with two ephemeral ports, four connections one after the other all get one.
+    assert.equal(inNetns(b.netns, 'cat', TCP_TW_REUSE_FILE), '1\n');
+    inNetns(b.netns, 'sh', '-c', 'echo 40000 40001 > /proc/sys/net/ipv4/ip_local_port_range');
+    const sink = await listenTcpInNetns(b.netns, b.ip, 8081);
+    sink.on('connection', (s: Socket) => s.resume().on('end', () => s.end()));
+    const ports: number[] = [];
+    try {
+      for (let i = 0; i < 4; i++) {
+        // A TIME_WAIT port is reused once it is a second old.
+        if (i === 2) await new Promise((r) => setTimeout(r, 1_100));
+        const c = await connectFromNetns(b.netns, { localIp: b.ip, host: b.ip, port: 8081, timeoutMs: 5_000 });
+        ports.push(c.localPort!);
+        c.resume();
+        c.end();
+        await once(c, 'close');
+      }
+    } finally {
+      await new Promise<void>((r) => sink.close(() => r()));
+    }
+    assert.deepEqual(ports.map((p) => p === 40000 || p === 40001), [true, true, true, true]);
 
     // One pod leaves: its namespace, resolv.conf, node-side veth and /32 route go; the other pod stays.
     await topology.removePod('n2', 'shop', 'b');

@@ -11,6 +11,8 @@ import {
   NETNS_ETC_DIR, NETNS_NAME_MAX, NETNS_PREFIX, NETNS_RECORD_DIR, nodeFabricIp, podGatewayIp, podIp, podSubnet,
 } from './plan.js';
 
+/** Read and written inside a namespace, it is that namespace's own setting. */
+export const TCP_TW_REUSE_FILE = '/proc/sys/net/ipv4/tcp_tw_reuse';
 /** Kubernetes object names (DNS labels) are what node and pod names may be; anything else is refused. */
 const NAME_PATTERN = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/;
 /** Hex digits of the hash that shortens a long pod namespace name: enough that collisions do not happen in practice. */
@@ -161,6 +163,11 @@ export class NetnsTopology {
     await ipCmd('-n', netns, 'link', 'set', INNER_IFNAME, 'up');
     await ipCmd('-n', netns, 'route', 'add', gateway, 'dev', INNER_IFNAME, 'scope', 'link');
     await ipCmd('-n', netns, 'route', 'add', 'default', 'via', gateway, 'dev', INNER_IFNAME);
+    // The node proxy's last hop into the pod goes from the pod IP to the pod IP and closes first when the
+    // client does, so its sockets end in TIME_WAIT; past ~470 new connections a second (28k ports / 60 s)
+    // every connect() searched a full range and then failed. The kernel's default (2) reuses such ports for
+    // loopback addresses only; 1 reuses them for this namespace's own connections too, once a second old.
+    await inNetnsCmd(netns, 'tee', [TCP_TW_REUSE_FILE], '1\n');
     return { netns, ip, gateway };
   }
 
