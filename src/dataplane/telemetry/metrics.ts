@@ -79,8 +79,7 @@ function seriesKey(labels: Record<string, string>): string {
 export class TcpSeriesBinding {
   private readonly cache: Array<TcpSeries | undefined> = [];
   private released = false;
-  /** The series key of `labels` as they are, built at most once: every metric the policy leaves alone shares it. */
-  labelsKey: string | undefined;
+  private ownKey: string | undefined;
 
   constructor(
     private readonly owner: TcpMetrics,
@@ -106,6 +105,11 @@ export class TcpSeriesBinding {
     }
     s.value += amount;
     s.lastUpdatedMs = this.owner.now();
+  }
+
+  /** The series key of `labels` as they are, built at most once: every metric the policy leaves alone shares it. */
+  labelsKey(): string {
+    return (this.ownKey ??= seriesKey(this.labels));
   }
 
   /** Lets the series expire once idle; call once, when the connection is done. */
@@ -147,7 +151,7 @@ export class TcpMetrics {
     const seriesLabels = applyPolicy(labels, TCP_METRICS[metric], binding.policy);
     // A key is ~600 characters for Istio's label set; building and hashing it once per connection, not once
     // per metric, is measurable in the connection-rate profile.
-    const key = seriesLabels === labels ? (binding.labelsKey ??= seriesKey(labels)) : seriesKey(seriesLabels);
+    const key = seriesLabels === labels ? binding.labelsKey() : seriesKey(seriesLabels);
     const family = this.families[metric].series;
     let s = family.get(key);
     if (!s) {
