@@ -2,7 +2,7 @@
 // on its own 127.<b>.0.0/16 so test files can run side by side. Layout inside that /16:
 //   127.b.0.254 control plane · 127.b.0.k node-k · 127.b.1.x pods · 127.b.3.0/24 VIPs · 127.b.(32k).0/19 capture of node-k
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NodeTokenStore } from '../../src/controlplane/ca/node-tokens.js';
@@ -45,10 +45,30 @@ async function addressFree(ip: string, port: number): Promise<boolean> {
   });
 }
 
-async function pickBase(): Promise<number> {
+/** Held for a mesh's lifetime on 127.b.0.253 (no part of the layout): the kernel makes the claim atomic. */
+const BLOCK_CLAIM_PORT = 15999;
+
+/** A listener on `ip:port` that stays open, or undefined when something already holds that address. */
+async function holdAddress(ip: string, port: number): Promise<Server | undefined> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(undefined));
+    s.listen(port, ip, () => resolve(s));
+  });
+}
+
+/**
+ * A /16 no other test mesh holds, with its claim. Test files run side by side, and two of them could once
+ * probe the same free block and both start in it (CI: EADDRINUSE on 127.217.0.254:15012 and 127.217.0.1:15008).
+ */
+async function pickBase(): Promise<{ base: number; claim: Server }> {
   for (let i = 0; i < 150; i++) {
     const b = 100 + ((nextBase++ - 100) % 150);
-    if (await addressFree(`127.${b}.0.254`, 15014)) return b;
+    const claim = await holdAddress(`127.${b}.0.253`, BLOCK_CLAIM_PORT);
+    if (!claim) continue;
+    // Something that is not a test mesh (a leftover control plane) may still sit in the block.
+    if (await addressFree(`127.${b}.0.254`, 15014)) return { base: b, claim };
+    await new Promise<void>((r) => claim.close(() => r()));
   }
   throw new Error('no free 127.<b>.0.0/16 block for the test mesh');
 }
@@ -71,7 +91,7 @@ export async function eventually<T>(check: () => Promise<T | undefined | false> 
 
 export async function startMesh(options: { nodes?: number; reportingDuration?: string; extraZtunnelArgs?: string[] } = {}): Promise<TestMesh> {
   const nodeCount = options.nodes ?? 2;
-  const base = await pickBase();
+  const { base, claim } = await pickBase();
   const stateDir = await mkdtemp(join(tmpdir(), 'l4mesh-test-'));
   const cpIp = `127.${base}.0.254`;
   const tokens = await NodeTokenStore.open(stateDir);
@@ -141,6 +161,7 @@ export async function startMesh(options: { nodes?: number; reportingDuration?: s
     async stop() {
       await Promise.all([...mesh.nodes.filter(Boolean).map((n) => n.proc.stop()), mesh.controlPlane?.stop()]);
       await rm(stateDir, { recursive: true, force: true });
+      if (claim.listening) await new Promise<void>((r) => claim.close(() => r()));
     },
   };
   try {
