@@ -1,15 +1,15 @@
 // `node dist/bench/focus.js <figure> [--scenario=ambient|ambient-netns|sidecar|haproxy|stunnel] [--hbone-transport=l4mesh|node] [--profile=DIR] [--seconds=N] [--rounds=N]`:
 // one figure of one l4mesh scenario, repeated, with the CPU seconds each process used during it — to see where a figure's
 // cost goes and to compare two builds of the data path without a whole `npm run bench`.
-//   figure: connrate8 | connrate64 | latency1000 | latency | up1 | down1 | idle<N> (N idle connections'
-//   RSS), or several joined by commas
+//   figure: connrate8 | connrate64 | latency1000 | latency | up1 | down1 | scrape (up1 while every proxy's
+//   metrics are fetched 10 times a second) | idle<N> (N idle connections' RSS), or several joined by commas
 //   (each round runs them in that order)
 import { mkdir } from 'node:fs/promises';
 import { ambient, haproxy, meshOptions, profile, stunnel, type Scenario } from './scenarios.js';
 import { parseHboneTransport } from '../src/dataplane/hbone/transport.js';
 import { sidecar } from './sidecar-scenario.js';
 import { ambientNetns } from './netns-scenario.js';
-import { idleRss, iperf, loadWithCpu, type ConnRate, type Latency } from './measure.js';
+import { idleRss, iperf, loadWithCpu, whileScraping, type ConnRate, type Latency } from './measure.js';
 import { cpuSeconds } from './proc.js';
 
 const args = new Map(
@@ -55,6 +55,9 @@ try {
       const r = await idleRss(running.echo, Number(figure.slice(4) || 1000), pids, running.metricsUrls, launch);
       const heap = r.heapUsedPerConnectionKiB === undefined ? '' : `, V8 heap in use +${r.heapUsedPerConnectionKiB.toFixed(1)} KiB each`;
       line = `${r.connections} idle connections, ${r.perConnectionKiB.toFixed(1)} KiB RSS each${heap} (${r.rssBeforeKiB} → ${r.rssAfterKiB} KiB, ${r.errors} errors)`;
+    } else if (figure === 'scrape') {
+      const s = await whileScraping(running.metricsUrls, 10, () => iperf(running.iperf, { parallel: 1, reverse: false, seconds, proxyPids: pids, launch }));
+      line = `${s.result.gbps.toFixed(2)} Gbit/s, ${s.result.cpuSecondsPerGB?.toFixed(2)} proxy CPU s/GB while scraped (${s.scrapes} scrapes, ${s.failures} failed)`;
     } else {
       const t = await iperf(running.iperf, { parallel: 1, reverse: figure === 'down1', seconds, proxyPids: pids, launch });
       line = `${t.gbps.toFixed(2)} Gbit/s, ${t.cpuSecondsPerGB?.toFixed(2)} proxy CPU s/GB`;

@@ -14,7 +14,17 @@ export interface ScenarioResult {
   };
   latency?: Partial<Record<'fixed1000' | 'full', Latency>>;
   idle?: IdleRss;
-  scrape?: { unscrapedGbps: number; scrapedGbps: number; ratio: number; scrapes: number; failures: number };
+  scrape?: {
+    unscrapedGbps: number;
+    scrapedGbps: number;
+    /** The same scraper aimed at bench/load/metrics-stand-in.ts instead of the proxies (absent before 2026-11-30). */
+    standInScrapedGbps?: number;
+    ratio: number;
+    /** scrapedGbps ÷ standInScrapedGbps: what serving the scrapes costs forwarding, the scraper's own CPU taken out. */
+    ratioToStandIn?: number;
+    scrapes: number;
+    failures: number;
+  };
 }
 
 export interface TargetLine {
@@ -57,6 +67,7 @@ const FIGURES: Figure[] = [
   { label: 'RSS KiB per idle connection', higherIsBetter: false, get: (r) => r.idle?.perConnectionKiB },
   { label: 'V8 heap in use per idle connection (KiB)', higherIsBetter: false, get: (r) => r.idle?.heapUsedPerConnectionKiB },
   { label: 'throughput scraped 10/s ÷ unscraped', higherIsBetter: true, get: (r) => r.scrape?.ratio },
+  { label: 'throughput scraped 10/s ÷ stand-in scraped 10/s', higherIsBetter: true, get: (r) => r.scrape?.ratioToStandIn },
 ];
 
 const PEERS = ['stunnel', 'haproxy'];
@@ -123,7 +134,12 @@ export function evaluate(results: ScenarioResult[]): TargetLine[] {
     const directP99 = d?.latency?.fixed1000?.p99us;
     check('p99 @1,000 req/s ≤ 1.5× direct p99', r.latency?.fixed1000?.p99us, !directP99 ? undefined : directP99 * 1.5, false, (v, b) => `${fmt(v)} vs ${fmt(b / 1.5)} µs (${(v / (b / 1.5)).toFixed(2)}×)`);
     check('RSS per idle proxied connection ≤ 16 KiB', r.idle?.perConnectionKiB, 16, false, (v) => `${fmt(v)} KiB`);
-    check('throughput under 10 scrapes/s ≥ 0.97× unscraped', r.scrape?.ratio, 0.97, true, (v) => `${v.toFixed(3)}× (${fmt(r.scrape!.scrapedGbps)} vs ${fmt(r.scrape!.unscrapedGbps)} Gbit/s)`);
+    // Judged against the stand-in scraped at the same rate: on two cores the scraper's own CPU otherwise
+    // takes a few percent from any 1-connection run, whatever is scraped (bench/README.md).
+    const scrape = r.scrape;
+    check('throughput under 10 scrapes/s ≥ 0.97× with the stand-in scraped', scrape?.ratioToStandIn, 0.97, true, (v) =>
+      `${v.toFixed(3)}× (${fmt(scrape!.scrapedGbps)} vs ${fmt(scrape!.standInScrapedGbps!)} Gbit/s; ${scrape!.ratio.toFixed(3)}× the unscraped ${fmt(scrape!.unscrapedGbps)})`,
+    );
   }
   return lines;
 }

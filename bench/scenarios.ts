@@ -1,6 +1,9 @@
 // The scenarios the benchmark compares, each started the way a user would run it, with the same echo
 // and iperf3 backends behind it. A scenario tells the measurements where to connect and which process
 // ids are "the proxies" (for RSS and CPU).
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startTool, type Tool } from './proc.js';
 import { startMesh, eventually, podYaml, type TestMesh } from '../test/support/mesh.js';
@@ -63,6 +66,28 @@ export async function startBackends(host: string, launch: Launch = onHost): Prom
     throw err;
   }
   return [echo, iperf];
+}
+
+/**
+ * Starts the scrape figure's control (bench/load/metrics-stand-in.ts) serving a copy of `metricsUrl`'s
+ * current body, so that scraping it costs the scraper what scraping that proxy does.
+ */
+export async function startMetricsStandIn(metricsUrl: string): Promise<{ url: string; tool: Tool }> {
+  const body = Buffer.from(await (await fetch(metricsUrl)).arrayBuffer());
+  const dir = await mkdtemp(join(tmpdir(), 'l4mesh-bench-stand-in-'));
+  const file = join(dir, 'metrics.txt');
+  await writeFile(file, body);
+  const tool = startTool(process.execPath, [...nodeScript(scriptPath('metrics-stand-in')), `${NET}.30`, file]);
+  try {
+    await tool.waitFor(/listening/);
+  } catch (err) {
+    await tool.stop();
+    throw err;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const [, address] = /listening (\S+)/.exec(tool.output())!;
+  return { url: `http://${address}/metrics`, tool };
 }
 
 export async function stopAll(tools: Tool[]): Promise<void> {
