@@ -48,13 +48,19 @@ async function runClient(set: ReplicaSet, names: string[], first: number, hooks:
           const r = await set.api(i, '/apply', { method: 'POST', body: serviceYaml(name) });
           await r.text();
           if (r.status !== 200) throw new Error(`HTTP ${r.status}`);
-          client.acked.push(name);
-          client.revisions[i]!.push(await revisionAt(set, i));
-          done = true;
-          break;
         } catch {
           client.retries++;
+          continue;
         }
+        client.acked.push(name);
+        done = true;
+        // Outside the write's try: a replica killed right after acknowledging fails this read, and the
+        // write must not then be made (and counted) a second time through the other replica.
+        await revisionAt(set, i).then(
+          (revision) => client.revisions[i]!.push(revision),
+          () => undefined,
+        );
+        break;
       }
       if (!done) await new Promise((r) => setTimeout(r, RETRY_DELAY_MS));
     }

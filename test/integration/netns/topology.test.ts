@@ -48,18 +48,26 @@ describe('netns topology', { skip }, () => {
 
     const server = await listenTcpInNetns(b.netns, b.ip, 8080);
     const peers: string[] = [];
+    const accepted = new Set<Socket>();
     server.on('connection', (s: Socket) => {
+      accepted.add(s);
+      s.on('close', () => accepted.delete(s));
       peers.push(`${s.remoteAddress}→${s.localAddress}:${s.localPort}`);
       s.resume();
       s.on('end', () => s.end('pong'));
     });
-    assert.deepEqual(await tcpClientInNetns(a.netns, b.ip, 8080, 'ping'), { reply: 'pong' });
-    assert.deepEqual(await tcpClientInNetns(b.netns, b.ip, 8080, 'self'), { reply: 'pong' });
-    assert.deepEqual(peers, ['198.18.1.2→198.18.2.7:8080', '198.18.2.7→198.18.2.7:8080']);
-    // The bytes crossed the node veths: pod A's node end sent them on, pod B's node end delivered them.
-    const txPackets = (netns: string, dev: string) => Number(readStat(netns, dev));
-    assert.ok(txPackets(`${prefix}-n2`, 'l4mp7') > 0);
-    await new Promise<void>((r) => server.close(() => r()));
+    try {
+      assert.deepEqual(await tcpClientInNetns(a.netns, b.ip, 8080, 'ping'), { reply: 'pong' });
+      assert.deepEqual(await tcpClientInNetns(b.netns, b.ip, 8080, 'self'), { reply: 'pong' });
+      assert.deepEqual(peers, ['198.18.1.2→198.18.2.7:8080', '198.18.2.7→198.18.2.7:8080']);
+      // The bytes crossed the node veths: pod A's node end sent them on, pod B's node end delivered them.
+      const txPackets = (netns: string, dev: string) => Number(readStat(netns, dev));
+      assert.ok(txPackets(`${prefix}-n2`, 'l4mp7') > 0);
+    } finally {
+      // Also when an assertion failed: an open listener or connection would keep the file running to its timeout.
+      for (const s of accepted) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
 
     // The node proxy's last hop into a pod (pod IP to pod IP, closed by the proxy first) reuses its own
     // TIME_WAIT ports: with two ephemeral ports, four connections one after the other all get one.
