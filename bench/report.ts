@@ -8,6 +8,8 @@ export interface ScenarioResult {
   /** 1/5/15-minute load average when the scenario started. */
   loadAverageAtStart?: number[];
   throughput?: Partial<Record<'up1' | 'down1' | 'up8' | 'down8', Throughput>>;
+  /** The bulk rounds before the throughput figures (bench/README.md), never a figure; absent before 2026-11-30 06:00. */
+  throughputWarmup?: { rounds: number; roundsCpuSecondsPerGB?: number[]; steady: boolean };
   connRate?: Partial<Record<'c8' | 'c64', ConnRate>> & {
     /** The c8 rounds before the measured ones (bench/README.md), shown but never a target. */
     warmup?: WarmUp;
