@@ -28,7 +28,7 @@ interface Plan {
 const FULL: Plan = { seconds: 8, latencySeconds: 10, idleConnections: 10_000, scrapePairs: 3, warmupRoundSeconds: 2, warmupMaxRounds: 12 };
 const QUICK: Plan = { seconds: 2, latencySeconds: 3, idleConnections: 1_000, scrapePairs: 1, warmupRoundSeconds: 1, warmupMaxRounds: 4 };
 /**
- * A warm-up round "improves" when its proxy CPU per connection is this fraction below the best round before
+ * A warm-up round "improves" when its proxy cost (CPU per connection, or per GB) is this fraction below the best round before
  * it… (10 % until 2026-11-30 ended ambient's warm-ups at 1.22-1.49 ms while its c8 run then measured, in three
  * runs of four, 0.90-1.17: V8 was still finishing in 5-8 % steps.)
  */
@@ -75,8 +75,9 @@ async function warmUpBulk(running: RunningScenario, pids: number[], launch: Laun
       cpuSeconds += t.cpuSecondsPerGB * (t.bytes / 1e9);
       gigabytes += t.bytes / 1e9;
     }
-    // Without proxies (direct) there is nothing to warm: one round.
-    if (pids.length === 0 || gigabytes === 0) return { rounds, steady: true };
+    // Without proxies (direct) there is nothing to warm: one round. A round that moved nothing says nothing.
+    if (pids.length === 0) return { rounds, steady: true };
+    if (gigabytes === 0) continue;
     costs.push(cpuSeconds / gigabytes);
     if (steadyAfter(costs)) return { rounds, roundsCpuSecondsPerGB: costs, steady: true };
   }
