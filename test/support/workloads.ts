@@ -27,24 +27,32 @@ export function streamBlocks(socket: Socket, block: Buffer, total: number): void
   pump();
 }
 
+/**
+ * Keeps track of `server`'s open connections; the returned close destroys them and then closes the listener,
+ * so a test that failed halfway does not leave a listener or connection keeping its file alive to the timeout.
+ */
+export function closerOf(server: Server): () => Promise<void> {
+  const open = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    open.add(s);
+    s.on('close', () => open.delete(s));
+  });
+  return () =>
+    new Promise((resolve) => {
+      for (const s of open) s.destroy();
+      server.close(() => resolve());
+    });
+}
+
 /** Writes `<name>\n`, then echoes everything; half-closes when the client does. */
 export function startNamedEcho(ip: string, port: number, name: string): Promise<TestServer> {
-  const open = new Set<Socket>();
-  const result: TestServer = {
-    server: createServer({ allowHalfOpen: true }, (s) => {
-      result.accepted++;
-      open.add(s);
-      s.on('close', () => open.delete(s));
-      s.on('error', () => {});
-      s.write(`${name}\n`);
-      s.pipe(s);
-    }),
-    accepted: 0,
-    close: () => new Promise((resolve) => {
-      for (const s of open) s.destroy();
-      result.server.close(() => resolve());
-    }),
-  };
+  const server = createServer({ allowHalfOpen: true }, (s) => {
+    result.accepted++;
+    s.on('error', () => {});
+    s.write(`${name}\n`);
+    s.pipe(s);
+  });
+  const result: TestServer = { server, accepted: 0, close: closerOf(server) };
   return new Promise((resolve, reject) => {
     result.server.once('error', reject);
     result.server.listen(port, ip, () => resolve(result));

@@ -13,6 +13,7 @@ import { L4meshError } from '../../../src/errors/index.js';
 import { connectFromNetns, listenTcpInNetns } from '../../../src/dataplane/capture/netns/native.js';
 import { NetnsTopology, TCP_TW_REUSE_FILE } from '../../../src/dataplane/capture/netns/topology.js';
 import { hostNetworkSnapshot, inNetns, ip, netnsSkipReason, tcpClientInNetns, uniqueTestPrefix } from '../../support/netns.js';
+import { closerOf } from '../../support/workloads.js';
 
 const skip = netnsSkipReason({ iptables: true, addon: true });
 /** Building two nodes and two pods is a few dozen `ip` calls; generous for a loaded 2-core box. */
@@ -48,10 +49,8 @@ describe('netns topology', { skip }, () => {
 
     const server = await listenTcpInNetns(b.netns, b.ip, 8080);
     const peers: string[] = [];
-    const accepted = new Set<Socket>();
+    const closeServer = closerOf(server);
     server.on('connection', (s: Socket) => {
-      accepted.add(s);
-      s.on('close', () => accepted.delete(s));
       peers.push(`${s.remoteAddress}→${s.localAddress}:${s.localPort}`);
       s.resume();
       s.on('end', () => s.end('pong'));
@@ -64,9 +63,7 @@ describe('netns topology', { skip }, () => {
       const txPackets = (netns: string, dev: string) => Number(readStat(netns, dev));
       assert.ok(txPackets(`${prefix}-n2`, 'l4mp7') > 0);
     } finally {
-      // Also when an assertion failed: an open listener or connection would keep the file running to its timeout.
-      for (const s of accepted) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
+      await closeServer();
     }
 
     // The node proxy's last hop into a pod (pod IP to pod IP, closed by the proxy first) reuses its own
@@ -74,6 +71,7 @@ describe('netns topology', { skip }, () => {
     assert.equal(inNetns(b.netns, 'cat', TCP_TW_REUSE_FILE), '1\n');
     inNetns(b.netns, 'sh', '-c', 'echo 40000 40001 > /proc/sys/net/ipv4/ip_local_port_range');
     const sink = await listenTcpInNetns(b.netns, b.ip, 8081);
+    const closeSink = closerOf(sink);
     sink.on('connection', (s: Socket) => s.resume().on('end', () => s.end()));
     const ports: number[] = [];
     try {
@@ -87,7 +85,7 @@ describe('netns topology', { skip }, () => {
         await once(c, 'close');
       }
     } finally {
-      await new Promise<void>((r) => sink.close(() => r()));
+      await closeSink();
     }
     assert.deepEqual(ports.map((p) => p === 40000 || p === 40001), [true, true, true, true]);
 
