@@ -9,7 +9,7 @@ import { ambient, haproxy, meshOptions, profile, stunnel, type Scenario } from '
 import { parseHboneTransport } from '../src/dataplane/hbone/transport.js';
 import { sidecar } from './sidecar-scenario.js';
 import { ambientNetns } from './netns-scenario.js';
-import { idleRss, iperf, loadWithCpu, whileScraping, type ConnRate, type Latency } from './measure.js';
+import { idleRss, iperf, loadWithCpu, SCRAPES_PER_SECOND, whileScraping, type ConnRate, type Latency } from './measure.js';
 import { cpuSeconds } from './proc.js';
 
 const args = new Map(
@@ -56,7 +56,7 @@ try {
       const heap = r.heapUsedPerConnectionKiB === undefined ? '' : `, V8 heap in use +${r.heapUsedPerConnectionKiB.toFixed(1)} KiB each`;
       line = `${r.connections} idle connections, ${r.perConnectionKiB.toFixed(1)} KiB RSS each${heap} (${r.rssBeforeKiB} → ${r.rssAfterKiB} KiB, ${r.errors} errors)`;
     } else if (figure === 'scrape') {
-      const s = await whileScraping(running.metricsUrls, 10, () => iperf(running.iperf, { parallel: 1, reverse: false, seconds, proxyPids: pids, launch }));
+      const s = await whileScraping(running.metricsUrls, SCRAPES_PER_SECOND, () => iperf(running.iperf, { parallel: 1, reverse: false, seconds, proxyPids: pids, launch }));
       line = `${s.result.gbps.toFixed(2)} Gbit/s, ${s.result.cpuSecondsPerGB?.toFixed(2)} proxy CPU s/GB while scraped (${s.scrapes} scrapes, ${s.failures} failed)`;
     } else {
       const t = await iperf(running.iperf, { parallel: 1, reverse: figure === 'down1', seconds, proxyPids: pids, launch });

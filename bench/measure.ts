@@ -145,6 +145,9 @@ export async function idleRss(at: Endpoint, count: number, proxyPids: number[], 
   };
 }
 
+/** The scrape rate of the "scrape under load" figure (issue 4): `npm run bench` and `focus.js scrape`. */
+export const SCRAPES_PER_SECOND = 10;
+
 /** Scrapes every URL `perSecond` times a second while `during` runs. */
 export async function whileScraping<T>(urls: string[], perSecond: number, during: () => Promise<T>): Promise<{ result: T; scrapes: number; failures: number }> {
   let scrapes = 0;

@@ -10,7 +10,7 @@ import { ambient, direct, haproxy, meshOptions, nodeTls, profile, startMetricsSt
 import { parseHboneTransport } from '../src/dataplane/hbone/transport.js';
 import { sidecar } from './sidecar-scenario.js';
 import { ambientNetns } from './netns-scenario.js';
-import { idleRss, iperf, loadWithCpu, whileScraping, type ConnRate, type Latency, type WarmUp } from './measure.js';
+import { idleRss, iperf, loadWithCpu, SCRAPES_PER_SECOND, whileScraping, type ConnRate, type Latency, type WarmUp } from './measure.js';
 import { evaluate, formatTable, type ScenarioResult } from './report.js';
 
 interface Plan {
@@ -18,15 +18,15 @@ interface Plan {
   latencySeconds: number;
   idleConnections: number;
   /** Rounds of the scrape figure, each unscraped, proxies scraped and stand-in scraped (alternated, so drift hits all alike). */
-  scrapePairs: number;
+  scrapeRounds: number;
   /** Connection-rate rounds before the measured ones, recorded apart (see bench/README.md): each this long… */
   warmupRoundSeconds: number;
   /** …until the proxies' CPU per connection stops falling (WARMUP_*), or this many rounds have run. */
   warmupMaxRounds: number;
 }
 
-const FULL: Plan = { seconds: 8, latencySeconds: 10, idleConnections: 10_000, scrapePairs: 3, warmupRoundSeconds: 2, warmupMaxRounds: 12 };
-const QUICK: Plan = { seconds: 2, latencySeconds: 3, idleConnections: 1_000, scrapePairs: 1, warmupRoundSeconds: 1, warmupMaxRounds: 4 };
+const FULL: Plan = { seconds: 8, latencySeconds: 10, idleConnections: 10_000, scrapeRounds: 3, warmupRoundSeconds: 2, warmupMaxRounds: 12 };
+const QUICK: Plan = { seconds: 2, latencySeconds: 3, idleConnections: 1_000, scrapeRounds: 1, warmupRoundSeconds: 1, warmupMaxRounds: 4 };
 /**
  * A warm-up round "improves" when its proxy cost (CPU per connection, or per GB) is this fraction below the best round before
  * it… (10 % until 2026-11-30 ended ambient's warm-ups at 1.22-1.49 ms while its c8 run then measured, in three
@@ -37,8 +37,6 @@ const WARMUP_STEADY = 0.05;
 const WARMUP_FLAT_ROUNDS = 2;
 /** Each proxy of a TLS peer holds both sockets of a connection in one process; 20,000 fds is this box's hard limit. */
 const PEER_IDLE_CONNECTIONS = 9_500;
-/** The issue's scrape rate for the "scrape under load" figure. */
-const SCRAPES_PER_SECOND = 10;
 /** The issue's fixed request rate for the latency figure. */
 const FIXED_RATE = 1_000;
 
@@ -63,6 +61,8 @@ function steadyAfter(costs: number[]): boolean {
  * is done after three rounds.
  */
 async function warmUpBulk(running: RunningScenario, pids: number[], launch: Launch | undefined, plan: Plan): Promise<NonNullable<ScenarioResult['throughputWarmup']>> {
+  // Without proxies (direct) there is nothing to warm.
+  if (pids.length === 0) return { rounds: 0, steady: true };
   const costs: number[] = [];
   let rounds = 0;
   while (rounds < plan.warmupMaxRounds) {
@@ -75,8 +75,7 @@ async function warmUpBulk(running: RunningScenario, pids: number[], launch: Laun
       cpuSeconds += t.cpuSecondsPerGB * (t.bytes / 1e9);
       gigabytes += t.bytes / 1e9;
     }
-    // Without proxies (direct) there is nothing to warm: one round. A round that moved nothing says nothing.
-    if (pids.length === 0) return { rounds, steady: true };
+    // A round that moved nothing says nothing.
     if (gigabytes === 0) continue;
     costs.push(cpuSeconds / gigabytes);
     if (steadyAfter(costs)) return { rounds, roundsCpuSecondsPerGB: costs, steady: true };
@@ -175,7 +174,7 @@ async function measure(s: Scenario, plan: Plan): Promise<ScenarioResult> {
       try {
         const standInUrls = running.metricsUrls.map(() => standIn.url);
         const oneConnection = () => iperf(running.iperf, { parallel: 1, reverse: false, seconds: plan.seconds, proxyPids: pids, launch });
-        for (let i = 0; i < plan.scrapePairs; i++) {
+        for (let i = 0; i < plan.scrapeRounds; i++) {
           plain.push((await oneConnection()).gbps);
           const atProxies = await whileScraping(running.metricsUrls, SCRAPES_PER_SECOND, oneConnection);
           scraped.push(atProxies.result.gbps);
