@@ -83,3 +83,49 @@ export function cpuSeconds(pid: number): number {
 export function sum(pids: number[], f: (pid: number) => number): number {
   return pids.reduce((a, p) => a + f(p), 0);
 }
+
+/**
+ * Jiffies busy and in total in the aggregate `cpu` line of /proc/stat: `cpu user nice system idle iowait irq
+ * softirq steal guest guest_nice`. Guest time is already counted in user, so it is left out.
+ */
+export function parseCpuLine(line: string): { busy: number; total: number } {
+  const fields = line.trim().split(/\s+/);
+  if (fields[0] !== 'cpu' || fields.length < 9) throw new Error(`not the aggregate cpu line of /proc/stat: ${JSON.stringify(line)}`);
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = fields.slice(1, 9).map(Number) as [number, number, number, number, number, number, number, number];
+  const busy = user + nice + system + irq + softirq + steal;
+  return { busy, total: busy + idle + iowait };
+}
+
+function machineJiffies(): { busy: number; total: number } {
+  return parseCpuLine(readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!);
+}
+
+/** How long `waitForQuietMachine` waited and how busy the machine was in its last window. */
+export interface QuietWait {
+  waitedMs: number;
+  /** Cores busy on average over the last window (0 … nproc). */
+  busyCores: number;
+  quiet: boolean;
+}
+
+/**
+ * Waits until the machine has been nearly idle for `windows` consecutive windows of `windowMs` (at most
+ * `maxBusyCores` cores busy on average), or until `limitMs` has passed. The load average is no guide: it
+ * decays over minutes, long after whatever raised it has gone, while what matters to the next scenario is
+ * whether anything still takes CPU from it now.
+ */
+export async function waitForQuietMachine(cores: number, maxBusyCores = 0.15, windows = 2, windowMs = 1_000, limitMs = 60_000): Promise<QuietWait> {
+  const started = Date.now();
+  let quietWindows = 0;
+  let busyCores = NaN;
+  while (true) {
+    const a = machineJiffies();
+    await new Promise((r) => setTimeout(r, windowMs));
+    const b = machineJiffies();
+    busyCores = b.total > a.total ? ((b.busy - a.busy) / (b.total - a.total)) * cores : 0;
+    quietWindows = busyCores <= maxBusyCores ? quietWindows + 1 : 0;
+    const waitedMs = Date.now() - started;
+    if (quietWindows >= windows) return { waitedMs, busyCores: +busyCores.toFixed(2), quiet: true };
+    if (waitedMs >= limitMs) return { waitedMs, busyCores: +busyCores.toFixed(2), quiet: false };
+  }
+}

@@ -1,12 +1,15 @@
 // The benchmark's table (absolute values, ratios to direct and to the best TLS-tunnel peer) and the
 // issue's targets, each evaluated to PASS / MISS for every l4mesh scenario.
 import type { ConnRate, IdleRss, Latency, Throughput, WarmUp } from './measure.js';
+import type { QuietWait } from './proc.js';
 
 export interface ScenarioResult {
   name: string;
   skipped?: string;
   /** 1/5/15-minute load average when the scenario started. */
   loadAverageAtStart?: number[];
+  /** The wait for a quiet machine before the scenario (bench/README.md); absent before 2026-11-30 08:00. */
+  quietAtStart?: QuietWait;
   throughput?: Partial<Record<'up1' | 'down1' | 'up8' | 'down8', Throughput>>;
   /** The bulk rounds before the throughput figures (bench/README.md), never a figure; absent before 2026-11-30 06:00. */
   throughputWarmup?: { rounds: number; roundsCpuSecondsPerGB?: number[]; steady: boolean };

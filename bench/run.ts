@@ -6,6 +6,7 @@ import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../src/config/paths.js';
 import { ensurePeers } from './peers/install.js';
+import { waitForQuietMachine } from './proc.js';
 import { ambient, direct, haproxy, meshOptions, nodeTls, profile, startMetricsStandIn, stunnel, type Endpoint, type Launch, type RunningScenario, type Scenario } from './scenarios.js';
 import { parseHboneTransport } from '../src/dataplane/hbone/transport.js';
 import { sidecar } from './sidecar-scenario.js';
@@ -245,9 +246,12 @@ async function main(): Promise<void> {
       results.push({ name: s.name, skipped: why });
       continue;
     }
-    log(`--- ${s.name} (load average ${loadavg().map((x) => x.toFixed(2)).join(' ')})`);
+    // The scenario before may leave the machine busy (stunnel's 9,500-thread idle test is the worst):
+    // each one starts on a quiet machine, or says that it could not.
+    const quiet = await waitForQuietMachine(machine.cpus);
+    log(`--- ${s.name} (load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}; ${quiet.quiet ? 'quiet' : 'still busy'} after ${(quiet.waitedMs / 1000).toFixed(0)} s, ${quiet.busyCores} cores busy)`);
     try {
-      results.push(await measure(s, plan));
+      results.push({ ...(await measure(s, plan)), quietAtStart: quiet });
     } catch (err) {
       log(`${s.name} failed: ${(err as Error).message}`);
       results.push({ name: s.name, skipped: `failed: ${(err as Error).message.split('\n')[0]}` });
