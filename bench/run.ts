@@ -246,8 +246,9 @@ async function main(): Promise<void> {
       results.push({ name: s.name, skipped: why });
       continue;
     }
-    // The scenario before may leave the machine busy (stunnel's 9,500-thread idle test is the worst):
-    // each one starts on a quiet machine, or says that it could not.
+    // Nothing of the scenario before may still take CPU from this one: it starts on a quiet machine, or
+    // says that it could not. (The load average cannot tell: after stunnel's idle test it reads 17-30
+    // on a machine that is idle again within 2 s.)
     const quiet = await waitForQuietMachine(machine.cpus);
     log(`--- ${s.name} (load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}; ${quiet.quiet ? 'quiet' : 'still busy'} after ${(quiet.waitedMs / 1000).toFixed(0)} s, ${quiet.busyCores} cores busy)`);
     try {
