@@ -58,18 +58,21 @@ class SlabPool {
     private readonly maxFree: number,
   ) {}
 
-  /** Copies `length` bytes from `sources` (in order) into a slab, or into a buffer of its own when longer than a slab. */
-  copy(sources: readonly Buffer[], length: number): PooledChunk {
-    if (length > this.slabBytes) return unpooled(Buffer.concat(sources, length));
+  /**
+   * Copies `length` bytes from `sources` (in order) into a slab, or into a buffer of its own when longer than
+   * a slab. `headroom` bytes in front of the copy are reserved for the chunk too (see takeHeadroom).
+   */
+  copy(sources: readonly Buffer[], length: number, headroom = 0): PooledChunk {
+    if (headroom + length > this.slabBytes) return unpooled(Buffer.concat(sources, length));
     let slab = this.current;
-    if (!slab || slab.used + length > this.slabBytes) {
+    if (!slab || slab.used + headroom + length > this.slabBytes) {
       if (slab && slab.refs === 0) slab.used = 0;
       else slab = this.current = this.free.pop() ?? { bytes: Buffer.allocUnsafeSlow(this.slabBytes), used: 0, refs: 0 };
     }
-    const at = slab.used;
+    const at = slab.used + headroom;
     let to = at;
     for (const source of sources) to += source.copy(slab.bytes, to, 0, Math.min(source.length, at + length - to));
-    slab.used += length;
+    slab.used = at + length;
     const owner = slab;
     const hold = (): (() => void) => {
       owner.refs++;
@@ -116,11 +119,33 @@ const early = new WeakMap<Socket, Buffer[]>();
 /** Sockets whose reads go through this module. */
 const pooled = new WeakSet<Socket>();
 
+/**
+ * Bytes reserved in front of every plain read's copy: an HTTP/2 frame header. A read bound for an HBONE
+ * stream then leaves as one buffer, header and payload together. Node's TLS socket joins the buffers of a
+ * write of several into a new allocation before encrypting it (TLSWrap::DoWrite), so a header written as a
+ * buffer of its own cost an allocation and a copy of every payload byte.
+ */
+const READ_HEADROOM_BYTES = 9;
+/** Chunks of plain reads whose headroom is still unused. */
+const withHeadroom = new WeakSet<Buffer>();
+
+/**
+ * `bytes` (or its first `payloadBytes`) with `headerBytes` in front of it, as one buffer over the same
+ * memory, when `bytes` is a pooled read whose reserved headroom is that large and was not taken yet;
+ * undefined otherwise. The caller writes its header into the first `headerBytes`.
+ */
+export function takeHeadroom(bytes: Buffer, headerBytes: number, payloadBytes = bytes.length): Buffer | undefined {
+  if (headerBytes > READ_HEADROOM_BYTES || !withHeadroom.delete(bytes)) return undefined;
+  return Buffer.from(bytes.buffer, bytes.byteOffset - headerBytes, headerBytes + Math.min(payloadBytes, bytes.length));
+}
+
 /** The `onread` callback; it pauses through `pause()` (returning false would stop reading behind the stream's back). */
 function onRead(this: Socket, length: number): true {
   const handler = handlers.get(this);
   if (handler) {
-    handler(slabs.copy([shared], length));
+    const chunk = slabs.copy([shared], length, READ_HEADROOM_BYTES);
+    withHeadroom.add(chunk.bytes);
+    handler(chunk);
     return true;
   }
   // Nobody consumes yet: keep a copy of the bytes and stop reading until a handler is attached.

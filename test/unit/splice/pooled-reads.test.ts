@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
-import { copyToSlab, onChunks, type PooledChunk } from '../../../src/dataplane/pooled-reads.js';
+import { copyToSlab, onChunks, takeHeadroom, type PooledChunk } from '../../../src/dataplane/pooled-reads.js';
 import { dialTcp } from '../../../src/dataplane/dial.js';
 
 const KiB = 1024;
@@ -82,4 +82,50 @@ test('bytes that reach a pooled socket before onChunks() are delivered first, th
   } finally {
     server.close();
   }
+});
+
+test('a plain read comes with 9 bytes of headroom, taken once: header and payload are one buffer over the same memory', async () => {
+  const payload = Buffer.from('0123456789abcdef');
+  const second = Buffer.from('the next read');
+  const server = createServer((s: Socket) => {
+    s.write(payload);
+    setTimeout(() => s.end(second), 50);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  try {
+    const socket = await dialTcp('127.0.0.1', (server.address() as { port: number }).port, { pooledReads: true });
+    const chunks: PooledChunk[] = [];
+    const ended = once(socket, 'end');
+    onChunks(socket, (chunk) => chunks.push(chunk));
+    await ended;
+    socket.destroy();
+    assert.equal(chunks.length, 2, 'two reads, 50 ms apart');
+    const [chunk, next] = chunks as [PooledChunk, PooledChunk];
+    assert.equal(next.bytes.buffer, chunk.bytes.buffer, 'both reads were copied into one slab');
+    takeHeadroom(next.bytes, 9)!.fill(0xdd, 0, 9);
+    assert.deepEqual(next.bytes, second);
+    assert.deepEqual(chunk.bytes, payload, "the next read's header did not land on this read's bytes");
+    assert.deepEqual(chunk.bytes, payload);
+    assert.equal(takeHeadroom(chunk.bytes, 10), undefined, 'more than the reserved 9 bytes is refused');
+    const framed = takeHeadroom(chunk.bytes, 9, 4)!;
+    assert.equal(framed.length, 13, 'the header and the first 4 payload bytes');
+    assert.equal(framed.buffer, chunk.bytes.buffer);
+    assert.equal(framed.byteOffset, chunk.bytes.byteOffset - 9);
+    framed.fill(0xee, 0, 9);
+    assert.deepEqual(framed, Buffer.concat([Buffer.alloc(9, 0xee), Buffer.from('0123')]));
+    assert.deepEqual(chunk.bytes, payload, 'writing the header leaves the payload as it was');
+    assert.equal(takeHeadroom(chunk.bytes, 9), undefined, 'the headroom is given out once');
+    chunk.release();
+    next.release();
+  } finally {
+    server.close();
+  }
+});
+
+test('copies made for any other use have no headroom to give', () => {
+  const chunk = copyToSlab([Buffer.from('abc')], 3);
+  assert.equal(takeHeadroom(chunk.bytes, 9), undefined);
+  assert.equal(takeHeadroom(Buffer.from('abc'), 9), undefined);
+  chunk.release();
 });

@@ -4,16 +4,16 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { L4meshError } from '../../../errors/index.js';
 import {
-  DEFAULT_MAX_FRAME_BYTES, DEFAULT_WINDOW, ErrorCode, Flag, FrameParser, FrameType, H2ProtocolError, MAX_ALLOWED_FRAME_BYTES,
-  MAX_WINDOW, SettingId, errorCodeName, frameHeader, goawayFrame, headerBlockFrames, pingFrame, rstStreamFrame,
-  settingsAckFrame, settingsFrame, windowUpdateFrame, type Frame,
+  DEFAULT_MAX_FRAME_BYTES, DEFAULT_WINDOW, ErrorCode, FRAME_HEADER_BYTES, Flag, FrameParser, FrameType, H2ProtocolError,
+  MAX_ALLOWED_FRAME_BYTES, MAX_WINDOW, SettingId, errorCodeName, frameHeader, goawayFrame, headerBlockFrames, pingFrame,
+  rstStreamFrame, settingsAckFrame, settingsFrame, windowUpdateFrame, writeFrameHeader, type Frame,
 } from './frames.js';
 import { HpackDecoder, hpackEncode } from './hpack.js';
 import { H2Stream, type StreamOwner } from './stream.js';
 import { onControlFrame } from './control.js';
 import { onDataFrame } from './data-receipt.js';
 import { watchLiveness } from './liveness.js';
-import { readPooledChunks, type PooledChunk } from '../../pooled-reads.js';
+import { readPooledChunks, takeHeadroom, type PooledChunk } from '../../pooled-reads.js';
 
 const MiB = 1024 * 1024;
 /** Per-stream receive window (DESIGN §5: 1–4 MiB once the socket is always read). */
@@ -230,8 +230,16 @@ export abstract class H2Session extends EventEmitter implements StreamOwner {
       const n = Math.min(p.chunk.length - p.offset, maxFrame, stream.sendWindow, this.connSendWindow);
       if (n <= 0) break;
       const last = p.offset + n === p.chunk.length;
-      this.write(frameHeader(n, FrameType.DATA, last && p.end ? Flag.END_STREAM : 0, stream.id));
-      this.write(p.chunk.subarray(p.offset, p.offset + n), last ? p.done : undefined);
+      const flags = last && p.end ? Flag.END_STREAM : 0;
+      // A plain read's first frame goes as one buffer, its header in the headroom in front of the payload.
+      const framed = p.offset === 0 ? takeHeadroom(p.chunk, FRAME_HEADER_BYTES, n) : undefined;
+      if (framed) {
+        writeFrameHeader(framed, 0, n, FrameType.DATA, flags, stream.id);
+        this.write(framed, last ? p.done : undefined);
+      } else {
+        this.write(frameHeader(n, FrameType.DATA, flags, stream.id));
+        this.write(p.chunk.subarray(p.offset, p.offset + n), last ? p.done : undefined);
+      }
       p.offset += n;
       stream.sendWindow -= n;
       this.connSendWindow -= n;
