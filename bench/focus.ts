@@ -10,7 +10,7 @@ import { parseHboneTransport } from '../src/dataplane/hbone/transport.js';
 import { sidecar } from './sidecar-scenario.js';
 import { ambientNetns } from './netns-scenario.js';
 import { idleRss, iperf, loadWithCpu, SCRAPES_PER_SECOND, whileScraping, type ConnRate, type Latency } from './measure.js';
-import { cpuSeconds } from './proc.js';
+import { activity, cpuSeconds, type Activity } from './proc.js';
 
 const args = new Map(
   process.argv.slice(3).map((a) => {
@@ -36,6 +36,18 @@ if (args.has('profile')) {
   }
 }
 
+/** One process's work per GB carried between two snapshots: CPU split, system calls and their sizes, sleeps. */
+function perGB(a: Activity, b: Activity, gb: number): string {
+  const d = (k: keyof Activity): number => b[k] - a[k];
+  const kib = (bytes: number, calls: number): string => (calls > 0 ? (bytes / calls / 1024).toFixed(1) : '-');
+  return (
+    `user ${(d('user') / gb).toFixed(2)} + system ${(d('system') / gb).toFixed(2)} s/GB; ` +
+    `${(d('reads') / gb / 1000).toFixed(1)}k reads/GB of ${kib(d('readBytes'), d('reads'))} KiB, ` +
+    `${(d('writes') / gb / 1000).toFixed(1)}k writes/GB of ${kib(d('writtenBytes'), d('writes'))} KiB; ` +
+    `${(d('voluntarySwitches') / gb / 1000).toFixed(1)}k sleeps/GB, ${(d('involuntarySwitches') / gb / 1000).toFixed(1)}k preemptions/GB`
+  );
+}
+
 const running = await scenario.start();
 try {
   const pids = running.proxyPids;
@@ -43,6 +55,7 @@ try {
   console.log(`proxy pids: ${pids.join(' ')}`);
   for (let round = 0; round < rounds; round++) for (const figure of figures) {
     const before = pids.map(cpuSeconds);
+    const activityBefore = pids.map(activity);
     const selfBefore = process.cpuUsage();
     let line: string;
     if (figure.startsWith('connrate')) {
@@ -61,6 +74,8 @@ try {
     } else {
       const t = await iperf(running.iperf, { parallel: 1, reverse: figure === 'down1', seconds, proxyPids: pids, launch });
       line = `${t.gbps.toFixed(2)} Gbit/s, ${t.cpuSecondsPerGB?.toFixed(2)} proxy CPU s/GB`;
+      const gb = (t.gbps * seconds) / 8;
+      line += pids.map((p, i) => `\n  pid ${p}: ${perGB(activityBefore[i]!, activity(p), gb)}`).join('');
     }
     const used = pids.map((p, i) => (cpuSeconds(p) - before[i]!).toFixed(2));
     const self = process.cpuUsage(selfBefore);

@@ -74,6 +74,44 @@ export function cpuSplit(pid: number): { user: number; system: number } {
   return { user: Number(fields[11]) / CLOCK_TICKS_PER_SECOND, system: Number(fields[12]) / CLOCK_TICKS_PER_SECOND };
 }
 
+/**
+ * What a process has done so far, summed over its threads: read- and write-type system calls and their bytes
+ * (`/proc/<pid>/io`: syscr, syscw, rchar, wchar) and context switches (`/proc/<pid>/status`: voluntary ones are
+ * waits for an event, involuntary ones preemptions). Differences of two snapshots say how a figure's bytes were
+ * moved: how many calls per MB, how large each call, how often the process slept.
+ */
+export interface Activity {
+  user: number;
+  system: number;
+  reads: number;
+  writes: number;
+  readBytes: number;
+  writtenBytes: number;
+  voluntarySwitches: number;
+  involuntarySwitches: number;
+}
+
+export function activity(pid: number): Activity {
+  return { ...cpuSplit(pid), ...parseActivity(readFileSync(`/proc/${pid}/io`, 'utf8'), readFileSync(`/proc/${pid}/status`, 'utf8'), pid) };
+}
+
+/** The counters of `Activity` other than CPU time, from the text of `/proc/<pid>/io` and `/proc/<pid>/status`. */
+export function parseActivity(io: string, status: string, pid: number): Omit<Activity, 'user' | 'system'> {
+  const field = (text: string, file: string, name: string): number => {
+    const m = text.match(new RegExp(`^${name}:\\s+(\\d+)$`, 'm'));
+    if (!m) throw new Error(`/proc/${pid}/${file}: no "${name}:" line with a count`);
+    return Number(m[1]);
+  };
+  return {
+    reads: field(io, 'io', 'syscr'),
+    writes: field(io, 'io', 'syscw'),
+    readBytes: field(io, 'io', 'rchar'),
+    writtenBytes: field(io, 'io', 'wchar'),
+    voluntarySwitches: field(status, 'status', 'voluntary_ctxt_switches'),
+    involuntarySwitches: field(status, 'status', 'nonvoluntary_ctxt_switches'),
+  };
+}
+
 /** User + system CPU seconds the process has used so far (all its threads). */
 export function cpuSeconds(pid: number): number {
   const { user, system } = cpuSplit(pid);
