@@ -1,7 +1,7 @@
 // `node dist/bench/focus.js <figure> [--scenario=ambient|ambient-netns|sidecar|haproxy|stunnel] [--hbone-transport=l4mesh|node] [--profile=DIR] [--seconds=N] [--rounds=N]`:
 // one figure of one l4mesh scenario, repeated, with the CPU seconds each process used during it — to see where a figure's
 // cost goes and to compare two builds of the data path without a whole `npm run bench`.
-//   figure: connrate8 | connrate64 | latency1000 | latency | up1 | down1 | scrape (up1 while every proxy's
+//   figure: connrate8 | connrate64 | latency1000 | latency | up<N> | down<N> (N connections) | scrape (up1 while every proxy's
 //   metrics are fetched 10 times a second) | idle<N> (N idle connections' RSS), or several joined by commas
 //   (each round runs them in that order)
 import { mkdir } from 'node:fs/promises';
@@ -72,7 +72,10 @@ try {
       const s = await whileScraping(running.metricsUrls, SCRAPES_PER_SECOND, () => iperf(running.iperf, { parallel: 1, reverse: false, seconds, proxyPids: pids, launch }));
       line = `${s.result.gbps.toFixed(2)} Gbit/s, ${s.result.cpuSecondsPerGB?.toFixed(2)} proxy CPU s/GB while scraped (${s.scrapes} scrapes, ${s.failures} failed)`;
     } else {
-      const t = await iperf(running.iperf, { parallel: 1, reverse: figure === 'down1', seconds, proxyPids: pids, launch });
+      const reverse = figure.startsWith('down');
+      const parallel = Number(figure.slice(reverse ? 4 : 2) || 1);
+      if (!/^(up|down)\d*$/.test(figure) || !(parallel >= 1)) throw new Error(`unknown figure "${figure}": see the list at the top of bench/focus.ts`);
+      const t = await iperf(running.iperf, { parallel, reverse, seconds, proxyPids: pids, launch });
       line = `${t.gbps.toFixed(2)} Gbit/s, ${t.cpuSecondsPerGB?.toFixed(2)} proxy CPU s/GB`;
       const gb = (t.gbps * seconds) / 8;
       line += pids.map((p, i) => `\n  pid ${p}: ${perGB(activityBefore[i]!, activity(p), gb)}`).join('');
