@@ -19,6 +19,9 @@ const args = new Map(
   }),
 );
 const figures = (process.argv[2] ?? 'connrate64').split(',');
+/** Every figure this tool knows (see the list at the top); checked before a mesh is started for nothing. */
+const KNOWN_FIGURE = /^(connrate\d+|latency\d*|up\d*|down\d*|idle\d*|scrape)$/;
+for (const f of figures) if (!KNOWN_FIGURE.test(f) || /^(up|down)0+$/.test(f)) throw new Error(`unknown figure "${f}": see the list at the top of bench/focus.ts`);
 const seconds = Number(args.get('seconds') ?? 5);
 const rounds = Number(args.get('rounds') ?? 3);
 const scenarios: Record<string, Scenario> = { ambient, 'ambient-netns': ambientNetns, sidecar, haproxy, stunnel };
@@ -74,7 +77,6 @@ try {
     } else {
       const reverse = figure.startsWith('down');
       const parallel = Number(figure.slice(reverse ? 4 : 2) || 1);
-      if (!/^(up|down)\d*$/.test(figure) || !(parallel >= 1)) throw new Error(`unknown figure "${figure}": see the list at the top of bench/focus.ts`);
       const t = await iperf(running.iperf, { parallel, reverse, seconds, proxyPids: pids, launch });
       line = `${t.gbps.toFixed(2)} Gbit/s, ${t.cpuSecondsPerGB?.toFixed(2)} proxy CPU s/GB`;
       const gb = (t.gbps * seconds) / 8;

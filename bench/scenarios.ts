@@ -109,11 +109,15 @@ export const direct: Scenario = {
   },
 };
 
-function tunnelScenario(name: string, listenIp: string, tlsIp: string, pair: (pki: PeerPki, f: Forward[]) => Promise<Tool[]>): Scenario {
+/**
+ * A pair of TLS tunnel proxies in front of backends of its own (`backendIp`), so that the peers can run beside
+ * each other and beside direct (bench/compare.ts starts them all at once).
+ */
+function tunnelScenario(name: string, listenIp: string, tlsIp: string, backendIp: string, pair: (pki: PeerPki, f: Forward[]) => Promise<Tool[]>): Scenario {
   return {
     name,
     async start() {
-      const backendHost = `${NET}.10`;
+      const backendHost = backendIp;
       const backends = await startBackends(backendHost);
       const pki = await makePeerPki();
       const forwards = [ECHO_PORT, IPERF_PORT].map((port) => ({
@@ -139,10 +143,10 @@ function tunnelScenario(name: string, listenIp: string, tlsIp: string, pair: (pk
   };
 }
 
-export const stunnel = tunnelScenario('stunnel', `${NET}.11`, `${NET}.12`, startStunnelPair);
-export const haproxy = tunnelScenario('haproxy', `${NET}.13`, `${NET}.14`, startHaproxyPair);
+export const stunnel = tunnelScenario('stunnel', `${NET}.11`, `${NET}.12`, `${NET}.21`, startStunnelPair);
+export const haproxy = tunnelScenario('haproxy', `${NET}.13`, `${NET}.14`, `${NET}.23`, startHaproxyPair);
 /** Not a peer: the floor a Node.js proxy starts from (plain node:tls piping), to tell Node's TLS cost from the mesh's. */
-export const nodeTls = tunnelScenario('node-tls', `${NET}.15`, `${NET}.16`, startNodeTlsPair);
+export const nodeTls = tunnelScenario('node-tls', `${NET}.15`, `${NET}.16`, `${NET}.25`, startNodeTlsPair);
 
 /** The two-port service `bench` (echo and iperf3) that the mesh scenarios send through. */
 export const BENCH_SERVICE_YAML = `apiVersion: v1
