@@ -9,15 +9,10 @@ import { loadavg } from 'node:os';
 import { writeFile } from 'node:fs/promises';
 import { ambient, direct, haproxy, stunnel, type RunningScenario, type Scenario } from './scenarios.js';
 import { iperf, loadWithCpu, type ConnRate, type Latency } from './measure.js';
-import { waitForQuietMachine } from './proc.js';
+import { options, waitForQuietMachine } from './proc.js';
 import { median, ratioRow } from './ratios.js';
 
-const args = new Map(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k!, v ?? 'true'] as const;
-  }),
-);
+const args = options(process.argv.slice(2));
 const rounds = Number(args.get('rounds') ?? 7);
 const warmup = Number(args.get('warmup') ?? 2);
 const seconds = Number(args.get('seconds') ?? 4);

@@ -10,14 +10,9 @@ import { parseHboneTransport } from '../src/dataplane/hbone/transport.js';
 import { sidecar } from './sidecar-scenario.js';
 import { ambientNetns } from './netns-scenario.js';
 import { idleRss, iperf, loadWithCpu, SCRAPES_PER_SECOND, whileScraping, type ConnRate, type Latency } from './measure.js';
-import { activity, cpuSeconds, type Activity } from './proc.js';
+import { activity, cpuSeconds, options, type Activity } from './proc.js';
 
-const args = new Map(
-  process.argv.slice(3).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k!, v ?? 'true'] as const;
-  }),
-);
+const args = options(process.argv.slice(3));
 const figures = (process.argv[2] ?? 'connrate64').split(',');
 /** Every figure this tool knows (see the list at the top); checked before a mesh is started for nothing. */
 const KNOWN_FIGURE = /^(connrate\d+|latency\d*|up\d*|down\d*|idle\d*|scrape)$/;
@@ -79,7 +74,7 @@ try {
       const parallel = Number(figure.slice(reverse ? 4 : 2) || 1);
       const t = await iperf(running.iperf, { parallel, reverse, seconds, proxyPids: pids, launch });
       line = `${t.gbps.toFixed(2)} Gbit/s, ${t.cpuSecondsPerGB?.toFixed(2)} proxy CPU s/GB`;
-      const gb = (t.gbps * seconds) / 8;
+      const gb = t.bytes / 1e9;
       line += pids.map((p, i) => `\n  pid ${p}: ${perGB(activityBefore[i]!, activity(p), gb)}`).join('');
     }
     const used = pids.map((p, i) => (cpuSeconds(p) - before[i]!).toFixed(2));

@@ -112,6 +112,17 @@ export function parseActivity(io: string, status: string, pid: number): Omit<Act
   };
 }
 
+/** `--name=value` and bare `--name` (value "true") command-line options of a bench tool, by name. */
+export function options(argv: readonly string[]): Map<string, string> {
+  return new Map(
+    argv.map((a) => {
+      const option = a.replace(/^--/, '');
+      const eq = option.indexOf('=');
+      return eq < 0 ? ([option, 'true'] as const) : ([option.slice(0, eq), option.slice(eq + 1)] as const);
+    }),
+  );
+}
+
 /** User + system CPU seconds the process has used so far (all its threads). */
 export function cpuSeconds(pid: number): number {
   const { user, system } = cpuSplit(pid);

@@ -2,7 +2,7 @@
 // /proc/<pid>/io and status say how `focus.js` figures' bytes were moved.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseActivity, parseCpuLine } from '../../../bench/proc.js';
+import { options, parseActivity, parseCpuLine } from '../../../bench/proc.js';
 
 test('the aggregate cpu line: busy counts user, nice, system, irq, softirq and steal; guest is inside user', () => {
   // user nice system idle iowait irq softirq steal guest guest_nice
@@ -35,4 +35,14 @@ test('an io or status file without a counter is refused with the file and the li
   assert.throws(() => parseActivity('rchar: 1\nwchar: 1\nsyscr: 1\nsyscw: 1\n', 'voluntary_ctxt_switches:\tn/a\n', 77), {
     message: '/proc/77/status: no "voluntary_ctxt_switches:" line with a count',
   });
+});
+
+test('bench tools read --name=value and bare --name options; a value may itself hold "="', () => {
+  assert.deepEqual([...options(['--rounds=7', '--profile', '--scenarios=ambient,haproxy', '--out=/tmp/a=b.json'])], [
+    ['rounds', '7'],
+    ['profile', 'true'],
+    ['scenarios', 'ambient,haproxy'],
+    ['out', '/tmp/a=b.json'],
+  ]);
+  assert.deepEqual([...options([])], []);
 });
