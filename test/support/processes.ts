@@ -2,7 +2,10 @@
 // makes sure every child is killed when the test process ends.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../../src/config/paths.js';
 
@@ -83,6 +86,29 @@ export function startCli(args: string[], options: { env?: Record<string, string>
         });
         proc.kill(signal);
       });
+    },
+  };
+}
+
+/**
+ * A temporary state directory and the processes that write into it, torn down together when the test ends:
+ * every process passed to `own` is killed (the newest first), and only then is the directory removed.
+ * node:test runs `after` hooks in the order they were added, so removing the directory in a hook added before
+ * a process's own stop hook raced the live process (ENOTEMPTY), and the failed hook left the process running
+ * past the test.
+ */
+export async function stateDirFor(t: TestContext, prefix: string): Promise<{ dir: string; own(child: Child): Child }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const owned: Child[] = [];
+  t.after(async () => {
+    for (const child of owned.reverse()) await child.stop('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  });
+  return {
+    dir,
+    own(child) {
+      owned.push(child);
+      return child;
     },
   };
 }

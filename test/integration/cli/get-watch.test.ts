@@ -2,11 +2,10 @@
 // following across a control-plane restart (resuming from the last version it printed).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeLayout, writeLayout } from '../../../src/localrun/layout.js';
-import { startCli } from '../../support/processes.js';
+import { startCli, stateDirFor } from '../../support/processes.js';
 import { PROCESS_START_TIMEOUT_MS } from '../../support/mesh.js';
 
 const ADDRESS = '127.250.2.254';
@@ -17,12 +16,10 @@ function serviceYaml(name: string, clusterIP: string, port = 80): string {
 }
 
 test('get -w prints the list, then each change, and resumes after a control-plane restart', { timeout: 180_000 }, async (t) => {
-  const stateDir = await mkdtemp(join(tmpdir(), 'l4mesh-getw-'));
-  t.after(() => rm(stateDir, { recursive: true, force: true }));
+  const { dir: stateDir, own } = await stateDirFor(t, 'l4mesh-getw-');
   await writeLayout(stateDir, { ...makeLayout(null, 1, stateDir), controlPlaneAddress: ADDRESS, httpPort: 15014 });
   const startCp = async () => {
-    const cp = startCli(['control-plane', '--state-dir', stateDir, '--address', ADDRESS, '--vip-range', '127.250.5.0/24']);
-    t.after(() => cp.stop('SIGKILL'));
+    const cp = own(startCli(['control-plane', '--state-dir', stateDir, '--address', ADDRESS, '--vip-range', '127.250.5.0/24']));
     await cp.waitFor(/control plane ready/, PROCESS_START_TIMEOUT_MS);
     return cp;
   };
@@ -37,8 +34,7 @@ test('get -w prints the list, then each change, and resumes after a control-plan
     assert.equal(res.status, 200);
   };
   await apply(serviceYaml('alpha', '10.96.0.10'));
-  const get = startCli(['get', 'svc', '-w', '-o', 'name', '--state-dir', stateDir]);
-  t.after(() => get.stop('SIGKILL'));
+  const get = own(startCli(['get', 'svc', '-w', '-o', 'name', '--state-dir', stateDir]));
   await get.waitFor(/service\/alpha\n/, WATCH_TIMEOUT_MS);
   await apply(serviceYaml('beta', '10.96.0.11'));
   await apply(serviceYaml('alpha', '10.96.0.10', 81));
@@ -46,8 +42,7 @@ test('get -w prints the list, then each change, and resumes after a control-plan
   await get.waitFor(/service\/alpha\nservice\/beta\nservice\/alpha\nservice\/beta\n$/, WATCH_TIMEOUT_MS);
 
   // The table form: a header and the list, then rows padded to the same columns.
-  const table = startCli(['get', 'svc', '-w', '--state-dir', stateDir]);
-  t.after(() => table.stop('SIGKILL'));
+  const table = own(startCli(['get', 'svc', '-w', '--state-dir', stateDir]));
   await table.waitFor(/NAME +TYPE +CLUSTER-IP/, WATCH_TIMEOUT_MS);
   await apply(serviceYaml('gamma', '10.96.0.12'));
   const [row] = await table.waitFor(/\ngamma +ClusterIP +10\.96\.0\.12 +<none> +80\/TCP +\d+s\n/, WATCH_TIMEOUT_MS);

@@ -5,10 +5,9 @@
 // when etcd returns.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startCli } from '../../support/processes.js';
+import { startCli, stateDirFor } from '../../support/processes.js';
 import { eventually, podYaml, PROCESS_START_TIMEOUT_MS } from '../../support/mesh.js';
 import { etcdInstalled } from '../../support/etcd.js';
 import { startReplicas } from '../../support/replicas.js';
@@ -39,20 +38,18 @@ function serviceYaml(name: string): string {
 test('a node proxy fails over to the other replica and receives only what changed', { skip, timeout: 240_000 }, async (t) => {
   const set = await startReplicas(t, { prefix: '127.250.50', etcdPort: 23830, vipRange: '127.250.53.0/24' });
   const [a, b] = set.addresses.map((x) => `${x}:15012`) as [string, string];
-  const dir = await mkdtemp(join(tmpdir(), 'l4mesh-failover-proxy-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const { dir, own } = await stateDirFor(t, 'l4mesh-failover-proxy-');
   const nodeToken = set.createNodeToken('node-1');
   await writeFile(join(dir, 'node-1.token'), nodeToken + '\n', { mode: 0o600 });
   await writeFile(join(dir, 'root-cert.pem'), set.rootPem);
   const apply = async (i: number, yaml: string) => assert.equal((await set.api(i, '/apply', { method: 'POST', body: yaml })).status, 200);
   await apply(0, serviceYaml('before') + '---\n' + podYaml({ name: 'before-v1', ip: '127.250.52.5', node: 'node-1', labels: { app: 'before' } }));
 
-  const proxy = startCli([
+  const proxy = own(startCli([
     'ztunnel', '--node', 'node-1', '--address', NODE_ADDRESS, '--control-plane', `${a},${b}`,
     '--token-file', join(dir, 'node-1.token'), '--root-cert', join(dir, 'root-cert.pem'), '--state-dir', dir,
     '--capture-range', '127.250.56.0/22', '--drain-duration', '1s',
-  ]);
-  t.after(() => proxy.stop('SIGKILL'));
+  ]));
   await proxy.waitFor(/node proxy started/, PROCESS_START_TIMEOUT_MS);
   const dump = async (): Promise<Dump> => (await (await fetch(`http://${NODE_ADDRESS}:15000/config_dump`)).json()) as Dump;
   const atA = await eventually(async () => {

@@ -2,10 +2,9 @@
 // even when the newest version was a deletion (which leaves no file carrying it).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startCli } from '../../support/processes.js';
+import { startCli, stateDirFor } from '../../support/processes.js';
 import { PROCESS_START_TIMEOUT_MS } from '../../support/mesh.js';
 
 const ADDRESS = '127.250.1.254';
@@ -15,11 +14,9 @@ function serviceYaml(name: string): string {
 }
 
 test('resourceVersion keeps growing across a control-plane restart after a delete', { timeout: 120_000 }, async (t) => {
-  const stateDir = await mkdtemp(join(tmpdir(), 'l4mesh-rev-'));
-  t.after(() => rm(stateDir, { recursive: true, force: true }));
+  const { dir: stateDir, own } = await stateDirFor(t, 'l4mesh-rev-');
   const start = async () => {
-    const cp = startCli(['control-plane', '--state-dir', stateDir, '--address', ADDRESS, '--vip-range', '127.250.3.0/24']);
-    t.after(() => cp.stop('SIGKILL'));
+    const cp = own(startCli(['control-plane', '--state-dir', stateDir, '--address', ADDRESS, '--vip-range', '127.250.3.0/24']));
     await cp.waitFor(/control plane ready/, PROCESS_START_TIMEOUT_MS);
     return cp;
   };
