@@ -9,7 +9,7 @@ import { loadavg } from 'node:os';
 import { writeFile } from 'node:fs/promises';
 import { ambient, direct, haproxy, stunnel, type RunningScenario, type Scenario } from './scenarios.js';
 import { iperf, loadWithCpu, type ConnRate, type Latency } from './measure.js';
-import { options, waitForQuietMachine } from './proc.js';
+import { log, options, waitForQuietMachine } from './proc.js';
 import { median, ratioRow } from './ratios.js';
 
 const args = options(process.argv.slice(2));
@@ -37,10 +37,6 @@ const FIGURES = [
   { key: 'CPU µs/req @1k', lower: true },
 ] as const;
 type FigureKey = (typeof FIGURES)[number]['key'];
-
-function log(line: string): void {
-  process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
-}
 
 /** Every figure of one scenario, once. `directP50` is direct's p50 of the same round (for "added p50"). */
 async function measureOnce(r: RunningScenario, directP50: number): Promise<Record<FigureKey, number>> {

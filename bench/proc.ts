@@ -112,6 +112,11 @@ export function parseActivity(io: string, status: string, pid: number): Omit<Act
   };
 }
 
+/** A progress line of a bench run, stamped with the UTC time of day. */
+export function log(line: string): void {
+  process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+}
+
 /** `--name=value` and bare `--name` (value "true") command-line options of a bench tool, by name. */
 export function options(argv: readonly string[]): Map<string, string> {
   return new Map(

@@ -6,7 +6,7 @@ import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../src/config/paths.js';
 import { ensurePeers } from './peers/install.js';
-import { waitForQuietMachine } from './proc.js';
+import { log, waitForQuietMachine } from './proc.js';
 import { ambient, direct, haproxy, meshOptions, nodeTls, profile, startMetricsStandIn, stunnel, type Endpoint, type Launch, type RunningScenario, type Scenario } from './scenarios.js';
 import { parseHboneTransport } from '../src/dataplane/hbone/transport.js';
 import { sidecar } from './sidecar-scenario.js';
@@ -43,10 +43,6 @@ const WARMUP_FLAT_ROUNDS = 2;
 const TWO_SOCKET_IDLE_CONNECTIONS = 9_500;
 /** The issue's fixed request rate for the latency figure. */
 const FIXED_RATE = 1_000;
-
-function log(line: string): void {
-  process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
-}
 
 /** Whether a warm-up may end: its last WARMUP_FLAT_ROUNDS costs each came no more than WARMUP_STEADY below the best before them. */
 function steadyAfter(costs: number[]): boolean {
