@@ -1,12 +1,11 @@
 // Control-plane replicas on one etcd for a test: per-test loopback addresses, state dirs in temp dirs,
 // every process killed and every directory removed at the end.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
 import type { TestContext } from 'node:test';
-import { cliCommand, startCli, type Child } from './processes.js';
+import { cliCommand, startCli, stateDirFor, type Child } from './processes.js';
 import { PROCESS_START_TIMEOUT_MS } from './mesh.js';
 import { startEtcd, type EtcdCluster } from './etcd.js';
 import { XdsClient } from '../../src/dataplane/xds/client.js';
@@ -39,11 +38,11 @@ export async function startReplicas(t: TestContext, opts: { prefix: string; etcd
   const etcd = await startEtcd(`${opts.prefix}.1`, opts.etcdPort, opts.etcdMembers ?? 1);
   t.after(() => etcd.stop());
   const addresses = Array.from({ length: opts.replicas ?? 2 }, (_, i) => `${opts.prefix}.${10 + i}`);
-  const dirs = await Promise.all(addresses.map(() => mkdtemp(join(tmpdir(), 'l4mesh-replica-'))));
-  t.after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+  // Each replica's directory is removed only after every control plane started in it was killed.
+  const states = await Promise.all(addresses.map(() => stateDirFor(t, 'l4mesh-replica-')));
+  const dirs = states.map((s) => s.dir);
   const launch = async (i: number): Promise<Child> => {
-    const cp = startCli(['control-plane', '--state-dir', dirs[i]!, '--address', addresses[i]!, '--vip-range', opts.vipRange, '--store', 'etcd', '--etcd-endpoints', etcd.endpoints]);
-    t.after(() => cp.stop('SIGKILL'));
+    const cp = states[i]!.own(startCli(['control-plane', '--state-dir', dirs[i]!, '--address', addresses[i]!, '--vip-range', opts.vipRange, '--store', 'etcd', '--etcd-endpoints', etcd.endpoints]));
     await cp.waitFor(/control plane ready/, PROCESS_START_TIMEOUT_MS);
     return cp;
   };

@@ -2,11 +2,10 @@
 // apply through one shows in the other's API, watch and xDS; etcd down is 503 with nothing applied.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { startCli } from '../../support/processes.js';
+import { startCli, stateDirFor } from '../../support/processes.js';
 import { eventually, podYaml, PROCESS_START_TIMEOUT_MS } from '../../support/mesh.js';
 import { etcdInstalled, startEtcd } from '../../support/etcd.js';
 import { XdsClient } from '../../../src/dataplane/xds/client.js';
@@ -24,13 +23,12 @@ test('two control-plane replicas on one etcd serve the same state', { skip, time
   t.after(() => etcd.stop());
   const etcdClient = connectEtcd(etcd.endpoints.split(','));
   t.after(() => etcdClient.close());
-  const dirs = await Promise.all(REPLICAS.map(() => mkdtemp(join(tmpdir(), 'l4mesh-replica-'))));
-  t.after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+  const states = await Promise.all(REPLICAS.map(() => stateDirFor(t, 'l4mesh-replica-')));
+  const dirs = states.map((s) => s.dir);
   // One at a time, so the first creates the shared CA and the second adopts it.
   const replicas = [];
   for (const [i, address] of REPLICAS.entries()) {
-    const cp = startCli(['control-plane', '--state-dir', dirs[i]!, '--address', address, '--vip-range', '127.250.23.0/24', '--store', 'etcd', '--etcd-endpoints', etcd.endpoints]);
-    t.after(() => cp.stop('SIGKILL'));
+    const cp = states[i]!.own(startCli(['control-plane', '--state-dir', dirs[i]!, '--address', address, '--vip-range', '127.250.23.0/24', '--store', 'etcd', '--etcd-endpoints', etcd.endpoints]));
     await cp.waitFor(/control plane ready/, PROCESS_START_TIMEOUT_MS);
     replicas.push(cp);
   }
