@@ -158,6 +158,23 @@ test('DATA beyond a stream window resets that stream with FLOW_CONTROL_ERROR; th
   p.socket.destroy();
 });
 
+test('a DATA frame beyond the stream window is refused at its first piece when it arrives in two reads', async () => {
+  const p = await peer({ streamWindowBytes: 16_384 });
+  p.send(headers(1, CONNECT));
+  assert.equal((await p.next(FrameType.HEADERS)).stream, 1);
+  // Checked piece by piece, the first 16,000 bytes would fit, the stream's readable side would take them
+  // and grant them back, and the last 385 bytes would fit the reopened window: the frame must be judged by
+  // the length its header declares.
+  p.send(frameHeader(16_385, FrameType.DATA, 0, 1), Buffer.alloc(16_000));
+  const rst = await p.next(FrameType.RST_STREAM);
+  assert.deepEqual([rst.stream, rst.payload.readUInt32BE(0)], [1, ErrorCode.FLOW_CONTROL_ERROR]);
+  assert.equal(p.frames.some((f) => f.type === FrameType.WINDOW_UPDATE && f.stream === 1), false, 'nothing of the frame was granted back');
+  // The rest of the frame is ignored (its stream is reset) and the connection goes on.
+  p.send(Buffer.alloc(385), pingFrame(Buffer.from('stillup!'), false));
+  assert.equal((await p.next(FrameType.PING)).payload.toString(), 'stillup!');
+  p.socket.destroy();
+});
+
 test('a header block continued in a later socket read decodes intact (the first part is not a view of a reused read)', async () => {
   const p = await peer();
   const block = hpackEncode([...CONNECT, ['x-marker', 'first-read-second-read']]);

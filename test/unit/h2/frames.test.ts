@@ -77,10 +77,19 @@ test('a frame inside one chunk is handed over as a view of that chunk, not a cop
 test('a DATA frame spanning chunks arrives as views of each chunk, END_STREAM on the last piece only', () => {
   const wire = Buffer.concat([frameHeader(10, FrameType.DATA, Flag.END_STREAM, 3), Buffer.from('0123456789')]);
   const chunks = [wire.subarray(0, 5), wire.subarray(5, 12), wire.subarray(12)];
-  const pieces: Array<[number, number, string, boolean]> = [];
-  const parser = new FrameParser(1 << 20, (f) => pieces.push([f.flags, f.stream, f.payload.toString(), chunks.some((c) => c.buffer === f.payload.buffer && f.payload.byteOffset >= c.byteOffset)]));
+  const pieces: Array<[number, number, string, boolean, number | undefined]> = [];
+  const parser = new FrameParser(1 << 20, (f) =>
+    pieces.push([f.flags, f.stream, f.payload.toString(), chunks.some((c) => c.buffer === f.payload.buffer && f.payload.byteOffset >= c.byteOffset), f.declaredLength]),
+  );
   for (const c of chunks) parser.push(c);
-  assert.deepEqual(pieces, [[0, 3, '012', true], [Flag.END_STREAM, 3, '3456789', true]]);
+  // The first piece carries the length the frame's header declares, for flow control; the rest do not.
+  assert.deepEqual(pieces, [
+    [0, 3, '012', true, 10],
+    [Flag.END_STREAM, 3, '3456789', true, undefined],
+  ]);
+  parser.push(Buffer.concat([frameHeader(2, FrameType.DATA, 0, 5), Buffer.from('ab')]));
+  const [flags, stream, payload, , declared] = pieces[2]!;
+  assert.deepEqual([flags, stream, payload, declared], [0, 5, 'ab', undefined], 'a whole frame declares nothing beyond its payload');
 });
 
 test('a frame longer than our SETTINGS_MAX_FRAME_SIZE is a connection FRAME_SIZE_ERROR, also when split', () => {

@@ -6,10 +6,13 @@ import type { H2Session } from './session.js';
 export function onDataFrame(session: H2Session, frame: Frame): void {
   if (frame.stream === 0) throw new H2ProtocolError(ErrorCode.PROTOCOL_ERROR, 0, 'DATA on stream 0');
   const length = frame.payload.length;
-  session.connRecvWindow -= length;
-  if (session.connRecvWindow < 0) {
-    throw new H2ProtocolError(ErrorCode.FLOW_CONTROL_ERROR, 0, `peer sent ${-session.connRecvWindow} bytes beyond the connection window`);
+  // A frame that arrives in pieces is checked against the windows as a whole, with its first piece: a
+  // window we grant while the rest is on its way does not make a frame sent beyond it acceptable.
+  const declared = frame.declaredLength ?? length;
+  if (declared > session.connRecvWindow) {
+    throw new H2ProtocolError(ErrorCode.FLOW_CONTROL_ERROR, 0, `peer sent ${declared - session.connRecvWindow} bytes beyond the connection window`);
   }
+  session.connRecvWindow -= length;
   // Stream windows bound what is buffered (the connection window is at least their sum), so the
   // connection window is handed back on receipt rather than on consumption.
   session.connConsumed += length;
@@ -34,8 +37,8 @@ export function onDataFrame(session: H2Session, frame: Frame): void {
     const code = stream.remoteEnded ? ErrorCode.STREAM_CLOSED : ErrorCode.PROTOCOL_ERROR;
     throw new H2ProtocolError(code, frame.stream, `DATA on stream ${frame.stream} ${stream.remoteEnded ? 'after END_STREAM' : 'before its HEADERS'}`);
   }
-  if (length > stream.recvWindow) {
-    throw new H2ProtocolError(ErrorCode.FLOW_CONTROL_ERROR, frame.stream, `peer sent ${length} bytes on stream ${frame.stream} with a window of ${stream.recvWindow}`);
+  if (declared > stream.recvWindow) {
+    throw new H2ProtocolError(ErrorCode.FLOW_CONTROL_ERROR, frame.stream, `peer sent ${declared} bytes on stream ${frame.stream} with a window of ${stream.recvWindow}`);
   }
   stream.onData(data, length, (frame.flags & Flag.END_STREAM) !== 0, data.length > 0 ? session.holdReceived() : undefined);
 }

@@ -162,6 +162,11 @@ export interface Frame {
    * reused once the frame was handled: what is kept longer is copied or held (H2Session.holdReceived).
    */
   payload: Buffer;
+  /**
+   * On the first piece of a DATA frame passed through in pieces: the frame's length as its header declares
+   * it, which flow control checks at once. Absent on whole frames and on the pieces after the first.
+   */
+  declaredLength?: number;
 }
 
 /**
@@ -178,6 +183,8 @@ export class FrameParser {
   private dataRemaining = 0;
   private dataStream = 0;
   private dataFlags = 0;
+  /** The length of the DATA frame being passed through, until its first piece went out. */
+  private dataDeclared: number | undefined;
   private readonly onFrame: (frame: Frame) => void;
 
   constructor(maxFrameBytes: number, onFrame: (frame: Frame) => void) {
@@ -193,11 +200,14 @@ export class FrameParser {
         const take = Math.min(this.dataRemaining, chunk.length - offset);
         this.dataRemaining -= take;
         const last = this.dataRemaining === 0;
+        const declaredLength = this.dataDeclared;
+        this.dataDeclared = undefined;
         this.onFrame({
           type: FrameType.DATA,
           flags: last ? this.dataFlags : this.dataFlags & ~Flag.END_STREAM,
           stream: this.dataStream,
           payload: chunk.subarray(offset, offset + take),
+          declaredLength,
         });
         offset += take;
         continue;
@@ -237,6 +247,7 @@ export class FrameParser {
 
   private startData(length: number, flags: number, stream: number): void {
     this.dataRemaining = length;
+    this.dataDeclared = length;
     this.dataFlags = flags;
     this.dataStream = stream;
   }
