@@ -57,8 +57,8 @@ if (typeof reflect['getMetadata'] !== 'function') {
 
 // --- A user read buffer on an accepted socket ----------------------------------------------------------
 // `net.Server` has no `onread` option, so pooled reads set on an accepted socket what the `onread` option
-// of `net.Socket` sets: the `kBuffer` / `kBufferCb` symbol properties (Node 20) and the handle's
-// `useUserBuffer`. Found by symbol description, since the symbols are not exported.
+// of `net.Socket` sets: the `kBuffer` / `kBufferCb` / `kBufferGen` symbol properties (Node 20) and the
+// handle's `useUserBuffer`. Found by symbol description, since the symbols are not exported.
 
 type ReadInternals = Socket & { _handle?: { useUserBuffer?: (b: Buffer) => void } | null } & Record<symbol, unknown>;
 
@@ -69,7 +69,7 @@ function internalSymbol(socket: Socket, description: string): symbol | undefined
 /** Why this accepted socket cannot read into a user buffer on this Node; undefined when it can. */
 export function userReadBufferProblem(socket: Socket): string | undefined {
   const s = socket as ReadInternals;
-  const missing = ['kBuffer', 'kBufferCb'].filter((d) => !internalSymbol(socket, d));
+  const missing = ['kBuffer', 'kBufferCb', 'kBufferGen'].filter((d) => !internalSymbol(socket, d));
   if (missing.length) return `Node ${process.version} sockets have no ${missing.join(' / ')} symbol`;
   if (typeof s._handle?.useUserBuffer !== 'function') return `Node ${process.version} socket handles have no useUserBuffer()`;
   return undefined;
@@ -81,11 +81,16 @@ export function readsIntoUserBuffer(socket: Socket): boolean {
   return kBuffer !== undefined && (socket as ReadInternals)[kBuffer] !== null;
 }
 
-/** Makes libuv read the socket into `buffer` and call `onRead(length)`; only after userReadBufferProblem() said none. */
-export function useUserReadBuffer(socket: Socket, buffer: Buffer, onRead: (this: Socket, length: number) => boolean): void {
+/**
+ * Makes libuv read the socket into `buffer` and call `onRead(length)`; with `next`, each read after that
+ * goes into the buffer `next()` returns right after `onRead` (as `onread.buffer` given as a function).
+ * Only after userReadBufferProblem() said none.
+ */
+export function useUserReadBuffer(socket: Socket, buffer: Buffer, onRead: (this: Socket, length: number) => boolean, next?: () => Buffer): void {
   const s = socket as ReadInternals;
   s[internalSymbol(socket, 'kBuffer')!] = buffer;
   s[internalSymbol(socket, 'kBufferCb')!] = onRead;
+  if (next) s[internalSymbol(socket, 'kBufferGen')!] = next;
   s._handle!.useUserBuffer!(buffer);
 }
 

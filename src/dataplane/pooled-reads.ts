@@ -48,6 +48,13 @@ interface Slab {
   refs: number;
 }
 
+/** Part of a slab set aside for a read that has not happened yet. */
+interface Region {
+  readonly slab: Slab;
+  readonly at: number;
+  readonly bytes: Buffer;
+}
+
 /** Recycled slabs that copies are carved from. */
 class SlabPool {
   private readonly free: Slab[] = [];
@@ -64,26 +71,69 @@ class SlabPool {
    */
   copy(sources: readonly Buffer[], length: number, headroom = 0): PooledChunk {
     if (headroom + length > this.slabBytes) return unpooled(Buffer.concat(sources, length));
-    let slab = this.current;
-    if (!slab || slab.used + headroom + length > this.slabBytes) {
-      if (slab && slab.refs === 0) slab.used = 0;
-      else slab = this.current = this.free.pop() ?? { bytes: Buffer.allocUnsafeSlow(this.slabBytes), used: 0, refs: 0 };
-    }
+    const slab = this.slabWithRoom(headroom + length);
     const at = slab.used + headroom;
     let to = at;
     for (const source of sources) to += source.copy(slab.bytes, to, 0, Math.min(source.length, at + length - to));
     slab.used = at + length;
-    const owner = slab;
+    return this.chunk(slab, at, length);
+  }
+
+  /**
+   * Sets aside the next `length` bytes of a slab for a read to land in (see readPooledChunks): the slab is
+   * not reused while the region is reserved. `commit` or `cancel` ends the reservation.
+   */
+  reserve(length: number): Region {
+    const slab = this.slabWithRoom(length);
+    const at = slab.used;
+    slab.used = at + length;
+    slab.refs++;
+    return { slab, at, bytes: slab.bytes.subarray(at, at + length) };
+  }
+
+  /**
+   * The first `length` bytes of a reserved region as a chunk. The rest of the region goes back to the slab
+   * when nothing was reserved after it, so that the next reservation follows these bytes.
+   */
+  commit(region: Region, length: number): PooledChunk {
+    const { slab, at } = region;
+    if (slab.used === at + region.bytes.length) slab.used = at + length;
+    const chunk = this.chunk(slab, at, length);
+    this.unref(slab);
+    return chunk;
+  }
+
+  /** Gives a reserved region back unused (its socket closed). */
+  cancel(region: Region): void {
+    if (region.slab.used === region.at + region.bytes.length) region.slab.used = region.at;
+    this.unref(region.slab);
+  }
+
+  /** The current slab when `length` more bytes fit in it; otherwise a released one, or a new one. */
+  private slabWithRoom(length: number): Slab {
+    let slab = this.current;
+    if (!slab || slab.used + length > this.slabBytes) {
+      if (slab && slab.refs === 0) slab.used = 0;
+      else slab = this.current = this.free.pop() ?? { bytes: Buffer.allocUnsafeSlow(this.slabBytes), used: 0, refs: 0 };
+    }
+    return slab;
+  }
+
+  private chunk(slab: Slab, at: number, length: number): PooledChunk {
     const hold = (): (() => void) => {
-      owner.refs++;
+      slab.refs++;
       let released = false;
       return () => {
         if (released) return;
         released = true;
-        if (--owner.refs === 0) this.recycle(owner);
+        this.unref(slab);
       };
     };
     return { bytes: slab.bytes.subarray(at, at + length), release: hold(), retain: hold };
+  }
+
+  private unref(slab: Slab): void {
+    if (--slab.refs === 0) this.recycle(slab);
   }
 
   private recycle(slab: Slab): void {
@@ -231,30 +281,43 @@ export function adoptAccepted(socket: Socket): boolean {
 }
 
 /**
- * Makes a TLS socket (or any socket on a native handle) hand its reads to `handler` as chunks copied out
- * of the shared buffer into small slabs, instead of emitting each decrypted piece (≤ 16 KiB) as 'data'
- * in a new ArrayBuffer: on a bulk HBONE tunnel those buffers made the receiving proxy run a GC for
- * "external memory pressure" every ~50 ms and, every few runs, continuous incremental marking. Bytes
- * already buffered on the socket go to the handler first. The handler must copy or `retain()` what it
- * keeps past its return. Returns false, leaving the stream as it was, when pooled reads are off, the
- * stream is no socket (an in-process duplex) or its handle cannot read into a user buffer (the caller then
- * reads 'data' as usual).
+ * Node's TLS socket decrypts into a 16 KiB buffer of its own and copies each piece (at most one record's
+ * plaintext) into the read buffer it is given (TLSWrap::ClearOut): a region of this size holds any piece.
+ */
+const TLS_READ_REGION_BYTES = 16 * 1024;
+
+/**
+ * Makes a TLS socket (or any socket on a native handle) hand its reads to `handler` as chunks of small
+ * recycled slabs, instead of emitting each decrypted piece (≤ 16 KiB) as 'data' in a new ArrayBuffer: on a
+ * bulk HBONE tunnel those buffers made the receiving proxy run a GC for "external memory pressure" every
+ * ~50 ms and, every few runs, continuous incremental marking. Each piece lands straight in a region of a slab
+ * reserved for this socket's next read, so it is not copied again; the next region follows it, so the
+ * pieces of one tunnel lie next to each other and splice can send them as one (see coalesce). That keeps
+ * 16 KiB reserved per socket, which is why only HBONE connections (a few per peer proxy) read this way.
+ * Bytes already buffered on the socket go to the handler first. The handler must copy or `retain()` what it
+ * keeps past its return. Returns false, leaving the stream as it was, when pooled reads are off, the stream is
+ * no socket (an in-process duplex), is gone already, or its handle cannot read into a user buffer (the
+ * caller then reads 'data' as usual).
  */
 export function readPooledChunks(socket: Duplex, handler: ChunkHandler): boolean {
-  if (!status.active || !(socket instanceof Socket) || readsIntoUserBuffer(socket) || userReadBufferProblem(socket)) return false;
+  if (!status.active || !(socket instanceof Socket) || socket.destroyed || readsIntoUserBuffer(socket) || userReadBufferProblem(socket)) return false;
   let buffered: Buffer | null;
   while ((buffered = socket.read() as Buffer | null) !== null) {
     handler(unpooled(buffered));
   }
-  useUserReadBuffer(socket, shared, function (this: Socket, length: number): true {
-    const chunk = tlsSlabs.copy([shared], length);
+  let region = tlsSlabs.reserve(TLS_READ_REGION_BYTES);
+  const onRead = function (this: Socket, length: number): true {
+    const chunk = tlsSlabs.commit(region, length);
+    region = tlsSlabs.reserve(TLS_READ_REGION_BYTES);
     try {
       handler(chunk);
     } finally {
       chunk.release();
     }
     return true;
-  });
+  };
+  useUserReadBuffer(socket, region.bytes, onRead, () => region.bytes);
+  socket.once('close', () => tlsSlabs.cancel(region));
   // Reads through a user buffer bypass the readable side, so it has to be flowing for 'end' to be emitted.
   socket.resume();
   return true;

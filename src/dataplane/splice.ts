@@ -6,7 +6,7 @@ import { constants as h2 } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { ConnectionStats } from './connection-stats.js';
 import { isHttp2Stream, STREAM_CANCEL } from './node-compat.js';
-import { copyToSlab, isPooled, onChunks } from './pooled-reads.js';
+import { isPooled, onChunks } from './pooled-reads.js';
 import { H2Stream } from './hbone/h2/stream.js';
 
 export interface SpliceOutcome {
@@ -94,45 +94,42 @@ const COALESCE_MAX_BYTES = 256 * 1024;
 
 /**
  * HTTP/2 → socket: node:http2 hands over each DATA frame (at most 16 KiB; Node never sends larger ones) as
- * its own chunk, our layer each piece of a decrypted TLS read (≤ 16 KiB), all of one socket read within
- * one I/O callback. Writing them together at the end of that
- * phase (setImmediate) makes one 64 KiB+ send instead of four 16 KiB ones — fewer syscalls and, on the
- * receiving side, fewer wake-ups. Returns the flush, which must run before ending `to`.
+ * its own chunk, our layer each piece of a decrypted TLS read (≤ 16 KiB), all of one socket read within one
+ * I/O callback. Writing them together at the end of that phase (setImmediate) makes one 64 KiB+ send
+ * instead of four 16 KiB ones — fewer syscalls and, on the receiving side, fewer wake-ups. The pieces go as
+ * they are, in one corked write (one writev); pieces that lie next to each other in memory, as the pieces
+ * of one TLS socket's reads do (readPooledChunks), go as one. Returns the flush, which must run before
+ * ending `to`.
  */
 function coalesce(from: Duplex, to: Duplex, count: (n: number) => void, recycles: boolean): () => void {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
-  /** Holds on pooled reads that pending chunks are views of (our HTTP/2 layer's DATA); dropped once copied. */
+  /** Holds on pooled reads that pending chunks are views of (our HTTP/2 layer's DATA); dropped once written. */
   let holds: Array<() => void> = [];
   let scheduled = false;
-  const take = (): Buffer[] => {
-    const chunks = pending;
-    pending = [];
-    pendingBytes = 0;
-    return chunks;
-  };
-  const dropHolds = (): void => {
-    for (const release of holds) release();
-    holds = [];
-  };
   const flush = (): void => {
     scheduled = false;
     if (pendingBytes === 0) return;
-    if (!recycles) {
-      // No slab: `to` may hold on to what it is given. A lone chunk that is a buffer of its own (node:http2
-      // never reuses a chunk's memory) goes as it is; anything else is joined into a buffer of its own.
-      const bytes = pendingBytes;
-      const chunks = take();
-      const data = chunks.length === 1 && holds.length === 0 ? chunks[0]! : Buffer.concat(chunks, bytes);
-      dropHolds();
-      if (!to.destroyed && !to.writableEnded && !to.write(data)) from.pause();
+    const chunks = joinAdjacent(pending);
+    const bytes = pendingBytes;
+    const held = holds;
+    pending = [];
+    pendingBytes = 0;
+    holds = [];
+    if (to.destroyed || to.writableEnded) return releaseAll(held);
+    if (!recycles && held.length > 0) {
+      // `to` may keep what it is given after its callback (an in-process duplex): a buffer of its own.
+      const data = Buffer.concat(chunks, bytes);
+      releaseAll(held);
+      if (!to.write(data)) from.pause();
       return;
     }
-    const data = copyToSlab(pending, pendingBytes);
-    take();
-    dropHolds();
-    if (to.destroyed || to.writableEnded) return data.release();
-    if (!to.write(data.bytes, data.release)) from.pause();
+    const written = held.length > 0 ? () => releaseAll(held) : undefined;
+    let more = true;
+    if (chunks.length > 1) to.cork();
+    for (let i = 0; i < chunks.length; i++) more = to.write(chunks[i], i === chunks.length - 1 ? written : undefined);
+    if (chunks.length > 1) to.uncork();
+    if (!more) from.pause();
   };
   const add = (chunk: Buffer): void => {
     count(chunk.length);
@@ -154,6 +151,28 @@ function coalesce(from: Duplex, to: Duplex, count: (n: number) => void, recycles
     from.on('data', add);
   }
   return flush;
+}
+
+function releaseAll(holds: ReadonlyArray<() => void>): void {
+  for (const release of holds) release();
+}
+
+/** `chunks` with each run of buffers that follow one another in the same memory made one view. */
+export function joinAdjacent(chunks: Buffer[]): Buffer[] {
+  if (chunks.length < 2) return chunks;
+  const out: Buffer[] = [];
+  let run = chunks[0]!;
+  for (let i = 1; i < chunks.length; i++) {
+    const next = chunks[i]!;
+    if (next.buffer === run.buffer && run.byteOffset + run.length === next.byteOffset) {
+      run = Buffer.from(run.buffer, run.byteOffset, run.length + next.length);
+    } else {
+      out.push(run);
+      run = next;
+    }
+  }
+  out.push(run);
+  return out;
 }
 
 function allowHalfOpen(side: Duplex): void {

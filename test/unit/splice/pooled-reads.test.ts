@@ -3,8 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, type Socket } from 'node:net';
-import { copyToSlab, onChunks, takeHeadroom, type PooledChunk } from '../../../src/dataplane/pooled-reads.js';
+import { connect, createServer, type Socket } from 'node:net';
+import { copyToSlab, onChunks, readPooledChunks, takeHeadroom, type PooledChunk } from '../../../src/dataplane/pooled-reads.js';
 import { dialTcp } from '../../../src/dataplane/dial.js';
 
 const KiB = 1024;
@@ -128,4 +128,68 @@ test('copies made for any other use have no headroom to give', () => {
   assert.equal(takeHeadroom(chunk.bytes, 9), undefined);
   assert.equal(takeHeadroom(Buffer.from('abc'), 9), undefined);
   chunk.release();
+});
+
+/**
+ * A loopback pair whose accepted side reads through readPooledChunks; `keep` says whether a chunk is held
+ * past the handler (kept chunks go to `kept`, with their hold as `release`).
+ */
+async function readingPair(kept: PooledChunk[], keep: (chunk: PooledChunk) => boolean = () => true): Promise<{ client: Socket; ended: Promise<unknown>; close(): void }> {
+  let accepted: (s: Socket) => void = () => {};
+  const server = createServer((s: Socket) => accepted(s));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const serverSide = new Promise<Socket>((r) => (accepted = r));
+  const client = connect((server.address() as { port: number }).port, '127.0.0.1');
+  await once(client, 'connect');
+  const socket = await serverSide;
+  const pooled = readPooledChunks(socket, (chunk) => {
+    if (keep(chunk)) kept.push({ bytes: chunk.bytes, release: chunk.retain(), retain: chunk.retain });
+  });
+  assert.equal(pooled, true);
+  return { client, ended: once(socket, 'end'), close: () => (socket.destroy(), server.close()) };
+}
+
+test('readPooledChunks: each read lands where the previous one ended, in 16 KiB regions, every byte in order', async () => {
+  const chunks: PooledChunk[] = [];
+  const pair = await readingPair(chunks);
+  const sent = Buffer.alloc(40_000);
+  for (let i = 0; i < sent.length; i++) sent[i] = (i * 7) % 251;
+  pair.client.end(sent);
+  await pair.ended;
+  pair.close();
+  assert.deepEqual(Buffer.concat(chunks.map((c) => c.bytes)), sent);
+  assert.ok(chunks.length >= 3 && chunks.every((c) => c.bytes.length <= 16 * KiB), `reads of at most 16 KiB: ${chunks.map((c) => c.bytes.length)}`);
+  // Reads follow one another in memory until a 64 KiB slab is full.
+  for (let i = 1; i < chunks.length; i++) {
+    const [prev, next] = [chunks[i - 1]!.bytes, chunks[i]!.bytes];
+    if (next.buffer === prev.buffer) assert.equal(next.byteOffset, prev.byteOffset + prev.length, `read ${i} follows read ${i - 1}`);
+  }
+  for (const c of chunks) c.release();
+});
+
+test('readPooledChunks: a chunk still held keeps its bytes while 1 MiB more is read into recycled slabs', async () => {
+  const kept: PooledChunk[] = [];
+  let later = 0;
+  let wrong = 0;
+  const slabs = new Set<ArrayBufferLike>();
+  const pair = await readingPair(kept, (chunk) => {
+    if (kept.length === 0) return true;
+    // Later chunks are checked and dropped at once, so their slabs are reused while the first is held.
+    later += chunk.bytes.length;
+    if (!chunk.bytes.every((b) => b === 0xa5)) wrong++;
+    slabs.add(chunk.bytes.buffer);
+    return false;
+  });
+  pair.client.write(Buffer.alloc(1000, 0x5a));
+  for (let i = 0; i < 200 && kept.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+  const first = kept[0]!;
+  assert.deepEqual(first.bytes, Buffer.alloc(1000, 0x5a));
+  pair.client.end(Buffer.alloc(1024 * KiB, 0xa5));
+  await pair.ended;
+  pair.close();
+  assert.deepEqual([later, wrong], [1024 * KiB, 0]);
+  assert.ok(slabs.size < 16, `1 MiB went through ${slabs.size} slabs of 64 KiB: released ones were reused`);
+  assert.deepEqual(first.bytes, Buffer.alloc(1000, 0x5a), 'the held bytes were not read over');
+  first.release();
 });
