@@ -117,13 +117,12 @@ function tunnelScenario(name: string, listenIp: string, tlsIp: string, backendIp
   return {
     name,
     async start() {
-      const backendHost = backendIp;
-      const backends = await startBackends(backendHost);
+      const backends = await startBackends(backendIp);
       const pki = await makePeerPki();
       const forwards = [ECHO_PORT, IPERF_PORT].map((port) => ({
         listen: { host: listenIp, port },
         tls: { host: tlsIp, port },
-        backend: { host: backendHost, port },
+        backend: { host: backendIp, port },
       }));
       let proxies: Tool[];
       try {

@@ -67,6 +67,25 @@ async function expectGoaway(p: Peer, code: number): Promise<void> {
   await waitFor('the connection to close', p.closed, 20_000);
 }
 
+async function expectReset(p: Peer, stream: number, code: number): Promise<void> {
+  const rst = await p.next(FrameType.RST_STREAM);
+  assert.deepEqual([rst.stream, rst.payload.readUInt32BE(0)], [stream, code]);
+}
+
+/** The connection still answers: a PING (sent after `before`) comes back. */
+async function expectStillUp(p: Peer, ...before: Buffer[]): Promise<void> {
+  p.send(...before, pingFrame(Buffer.from('stillup!'), false));
+  assert.equal((await p.next(FrameType.PING)).payload.toString(), 'stillup!');
+}
+
+/** A peer whose CONNECT stream 1 the server accepted, with a stream window of 16,384 bytes. */
+async function streamOnSmallWindow(): Promise<Peer> {
+  const p = await peer({ streamWindowBytes: 16_384 });
+  p.send(headers(1, CONNECT));
+  assert.equal((await p.next(FrameType.HEADERS)).stream, 1);
+  return p;
+}
+
 function headers(stream: number, fields: Array<[string, string]>, flags = Flag.END_HEADERS): Buffer {
   const block = hpackEncode(fields);
   return Buffer.concat([frameHeader(block.length, FrameType.HEADERS, flags, stream), block]);
@@ -147,31 +166,23 @@ test('a connection WINDOW_UPDATE past 2^31-1 is a FLOW_CONTROL_ERROR; one of 0 i
 });
 
 test('DATA beyond a stream window resets that stream with FLOW_CONTROL_ERROR; the connection goes on', async () => {
-  const p = await peer({ streamWindowBytes: 16_384 });
-  p.send(headers(1, CONNECT));
-  assert.equal((await p.next(FrameType.HEADERS)).stream, 1);
+  const p = await streamOnSmallWindow();
   p.send(frameHeader(16_385, FrameType.DATA, 0, 1), Buffer.alloc(16_385));
-  const rst = await p.next(FrameType.RST_STREAM);
-  assert.deepEqual([rst.stream, rst.payload.readUInt32BE(0)], [1, ErrorCode.FLOW_CONTROL_ERROR]);
-  p.send(pingFrame(Buffer.from('stillup!'), false));
-  assert.equal((await p.next(FrameType.PING)).payload.toString(), 'stillup!');
+  await expectReset(p, 1, ErrorCode.FLOW_CONTROL_ERROR);
+  await expectStillUp(p);
   p.socket.destroy();
 });
 
 test('a DATA frame beyond the stream window is refused at its first piece when it arrives in two reads', async () => {
-  const p = await peer({ streamWindowBytes: 16_384 });
-  p.send(headers(1, CONNECT));
-  assert.equal((await p.next(FrameType.HEADERS)).stream, 1);
+  const p = await streamOnSmallWindow();
   // Checked piece by piece, the first 16,000 bytes would fit, the stream's readable side would take them
   // and grant them back, and the last 385 bytes would fit the reopened window: the frame must be judged by
   // the length its header declares.
   p.send(frameHeader(16_385, FrameType.DATA, 0, 1), Buffer.alloc(16_000));
-  const rst = await p.next(FrameType.RST_STREAM);
-  assert.deepEqual([rst.stream, rst.payload.readUInt32BE(0)], [1, ErrorCode.FLOW_CONTROL_ERROR]);
+  await expectReset(p, 1, ErrorCode.FLOW_CONTROL_ERROR);
   assert.equal(p.frames.some((f) => f.type === FrameType.WINDOW_UPDATE && f.stream === 1), false, 'nothing of the frame was granted back');
   // The rest of the frame is ignored (its stream is reset) and the connection goes on.
-  p.send(Buffer.alloc(385), pingFrame(Buffer.from('stillup!'), false));
-  assert.equal((await p.next(FrameType.PING)).payload.toString(), 'stillup!');
+  await expectStillUp(p, Buffer.alloc(385));
   p.socket.destroy();
 });
 
@@ -202,8 +213,7 @@ test('SETTINGS_MAX_CONCURRENT_STREAMS 2: streams 1 and 3 are answered, stream 5 
   for (let at = 0; at < settings.payload.length; at += 6) advertised.set(settings.payload.readUInt16BE(at), settings.payload.readUInt32BE(at + 2));
   assert.deepEqual([...advertised].sort((x, y) => x[0] - y[0]), [[2, 0], [3, 2], [4, 1 << 20], [5, 1 << 20], [6, 16_384]]);
   p.send(headers(1, CONNECT), headers(3, CONNECT), headers(5, CONNECT));
-  const rst = await p.next(FrameType.RST_STREAM);
-  assert.deepEqual([rst.stream, rst.payload.readUInt32BE(0)], [5, ErrorCode.REFUSED_STREAM]);
+  await expectReset(p, 5, ErrorCode.REFUSED_STREAM);
   const answered = [(await p.next(FrameType.HEADERS)).stream, (await p.next(FrameType.HEADERS)).stream];
   assert.deepEqual(answered, [1, 3]);
   p.socket.destroy();
