@@ -90,12 +90,20 @@ describe('netns topology', { skip }, () => {
     assert.deepEqual(ports.map((p) => p === 40000 || p === 40001), [true, true, true, true]);
 
     // One pod leaves: its namespace, resolv.conf, node-side veth and /32 route go; the other pod stays.
-    await topology.removePod('n2', 'shop', 'b');
-    assert.equal(existsSync(`/etc/netns/${prefix}-n2-b`), false);
-    assert.deepEqual(ip('netns', 'list').split('\n').filter((l) => l.startsWith(`${prefix}-`)).map((l) => l.split(' ')[0]).sort(),
-      [`${prefix}-fabric`, `${prefix}-n1`, `${prefix}-n1-a`, `${prefix}-n2`]);
-    assert.equal(ip('-n', `${prefix}-n2`, 'route', 'show', '198.18.2.7/32'), '');
-    assert.equal(ip('-n', `${prefix}-n2`, '-o', 'link', 'show').includes('l4mp7'), false);
+    // A socket still open in it (a node proxy's listener not yet closed) keeps the kernel from freeing the
+    // namespace, and with it the veth and route, until it closes; removePod must not wait for that.
+    const lingering = await listenTcpInNetns(b.netns, b.ip, 8082);
+    const closeLingering = closerOf(lingering);
+    try {
+      await topology.removePod('n2', 'shop', 'b');
+      assert.equal(existsSync(`/etc/netns/${prefix}-n2-b`), false);
+      assert.deepEqual(ip('netns', 'list').split('\n').filter((l) => l.startsWith(`${prefix}-`)).map((l) => l.split(' ')[0]).sort(),
+        [`${prefix}-fabric`, `${prefix}-n1`, `${prefix}-n1-a`, `${prefix}-n2`]);
+      assert.equal(ip('-n', `${prefix}-n2`, 'route', 'show', '198.18.2.7/32'), '');
+      assert.equal(ip('-n', `${prefix}-n2`, '-o', 'link', 'show').includes('l4mp7'), false);
+    } finally {
+      await closeLingering();
+    }
 
     await topology.destroy();
     assert.deepEqual(hostNetworkSnapshot(prefix), before);

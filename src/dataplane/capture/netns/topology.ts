@@ -171,7 +171,7 @@ export class NetnsTopology {
     return { netns, ip, gateway };
   }
 
-  /** Removes one pod namespace (its veth goes with it) and its files. */
+  /** Removes one pod namespace, its veth pair, the node's route to it, and its files. */
   async removePod(node: string, namespace: string, pod: string): Promise<void> {
     await this.removeNetns(this.podName(node, namespace, pod));
   }
@@ -185,7 +185,7 @@ export class NetnsTopology {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
-    // Order does not matter: a veth pair disappears with the namespace of either end.
+    // Order does not matter: removeNetns deletes each namespace's veth pair with it.
     for (const name of recorded.sort()) await this.removeNetns(name);
     await rm(this.recordDir, { recursive: true, force: true });
   }
@@ -205,7 +205,16 @@ export class NetnsTopology {
   }
 
   private async removeNetns(name: string): Promise<void> {
-    if ((await listNetns()).includes(name)) await ipCmd('netns', 'del', name);
+    if ((await listNetns()).includes(name)) {
+      // A namespace is freed by the kernel's cleanup work some time after `ip netns del`, and later still
+      // while a socket in it lives on; its veth and the parent's route through that veth go only then.
+      // Deleting the inner end first removes the pair, and the route, before this returns.
+      const links = await ipCmd('-n', name, '-o', 'link', 'show');
+      if (links.split('\n').some((l) => l.split(': ')[1]?.split('@')[0] === INNER_IFNAME)) {
+        await ipCmd('-n', name, 'link', 'del', INNER_IFNAME);
+      }
+      await ipCmd('netns', 'del', name);
+    }
     await rm(join(NETNS_ETC_DIR, name), { recursive: true, force: true });
     await rm(join(this.recordDir, name), { force: true });
   }
