@@ -72,6 +72,12 @@ export function podNetnsName(prefix: string, node: string, namespace: string, po
  */
 export const LINK_MTU = 65_535;
 
+/** Whether namespace `netns` has its link to its parent (`ip -o link` names it `eth0@ifN`). */
+async function hasInnerLink(netns: string): Promise<boolean> {
+  const links = await ipCmd('-n', netns, '-o', 'link', 'show');
+  return links.split('\n').some((l) => l.split(': ')[1]?.split('@')[0] === INNER_IFNAME);
+}
+
 export class NetnsTopology {
   readonly prefix: string;
   private readonly recordDir: string;
@@ -185,8 +191,12 @@ export class NetnsTopology {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
-    // Order does not matter: removeNetns deletes each namespace's veth pair with it.
-    for (const name of recorded.sort()) await this.removeNetns(name);
+    // Children first, so each veth is deleted from its inner end while the outer one still exists: a pod's
+    // name extends its node's (`<prefix>-<node>-<pod>`), so reverse order puts it first; the fabric goes last.
+    const fabric = this.fabricName();
+    const order = recorded.filter((n) => n !== fabric).sort().reverse();
+    if (recorded.includes(fabric)) order.push(fabric);
+    for (const name of order) await this.removeNetns(name);
     await rm(this.recordDir, { recursive: true, force: true });
   }
 
@@ -209,9 +219,11 @@ export class NetnsTopology {
       // A namespace is freed by the kernel's cleanup work some time after `ip netns del`, and later still
       // while a socket in it lives on; its veth and the parent's route through that veth go only then.
       // Deleting the inner end first removes the pair, and the route, before this returns.
-      const links = await ipCmd('-n', name, '-o', 'link', 'show');
-      if (links.split('\n').some((l) => l.split(': ')[1]?.split('@')[0] === INNER_IFNAME)) {
-        await ipCmd('-n', name, 'link', 'del', INNER_IFNAME);
+      if (await hasInnerLink(name)) {
+        // The pair can still vanish in between, when the namespace of its other end is being freed.
+        await ipCmd('-n', name, 'link', 'del', INNER_IFNAME).catch(async (err: unknown) => {
+          if (await hasInnerLink(name)) throw err;
+        });
       }
       await ipCmd('netns', 'del', name);
     }
