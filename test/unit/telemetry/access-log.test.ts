@@ -54,6 +54,16 @@ const FAILED_TEXT =
 test('timestamps are RFC 3339 UTC with microseconds', () => {
   assert.equal(formatTimestamp(T), '2024-05-01T12:00:00.123456Z');
   assert.equal(formatTimestamp(Date.UTC(2024, 0, 2, 3, 4, 5)), '2024-01-02T03:04:05.000000Z');
+  // Lines of one second share its date and time; every change of second, forward or back, is its own.
+  const second = Date.UTC(2026, 10, 30, 23, 59, 59);
+  assert.deepEqual([second + 7.5, second + 999.9994, second + 1000, second + 1000.001, second + 42, Date.UTC(2024, 0, 2, 3, 4, 5) + 5].map(formatTimestamp), [
+    '2026-11-30T23:59:59.007500Z',
+    '2026-11-30T23:59:59.999999Z',
+    '2026-12-01T00:00:00.000000Z',
+    '2026-12-01T00:00:00.000001Z',
+    '2026-11-30T23:59:59.042000Z',
+    '2024-01-02T03:04:05.005000Z',
+  ]);
 });
 
 test('text access log lines, complete and failed', () => {
