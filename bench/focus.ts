@@ -1,11 +1,11 @@
-// `node dist/bench/focus.js <figure> [--scenario=ambient|ambient-netns|sidecar|haproxy|stunnel] [--hbone-transport=l4mesh|node] [--profile=DIR] [--seconds=N] [--rounds=N]`:
+// `node dist/bench/focus.js <figure> [--scenario=ambient|ambient-netns|sidecar|haproxy|stunnel|node-tls] [--hbone-transport=l4mesh|node] [--profile=DIR] [--seconds=N] [--rounds=N]`:
 // one figure of one l4mesh scenario, repeated, with the CPU seconds each process used during it — to see where a figure's
 // cost goes and to compare two builds of the data path without a whole `npm run bench`.
 //   figure: connrate8 | connrate64 | latency1000 | latency | up<N> | down<N> (N connections) | scrape (up1 while every proxy's
 //   metrics are fetched 10 times a second) | idle<N> (N idle connections' RSS), or several joined by commas
 //   (each round runs them in that order)
 import { mkdir } from 'node:fs/promises';
-import { ambient, haproxy, meshOptions, profile, stunnel, type Scenario } from './scenarios.js';
+import { ambient, haproxy, meshOptions, nodeTls, profile, stunnel, type Scenario } from './scenarios.js';
 import { parseHboneTransport } from '../src/dataplane/hbone/transport.js';
 import { sidecar } from './sidecar-scenario.js';
 import { ambientNetns } from './netns-scenario.js';
@@ -19,11 +19,14 @@ const KNOWN_FIGURE = /^(connrate\d+|latency\d*|up\d*|down\d*|idle\d*|scrape)$/;
 for (const f of figures) if (!KNOWN_FIGURE.test(f) || /^(up|down)0+$/.test(f)) throw new Error(`unknown figure "${f}": see the list at the top of bench/focus.ts`);
 const seconds = Number(args.get('seconds') ?? 5);
 const rounds = Number(args.get('rounds') ?? 3);
-const scenarios: Record<string, Scenario> = { ambient, 'ambient-netns': ambientNetns, sidecar, haproxy, stunnel };
+const scenarios: Record<string, Scenario> = { ambient, 'ambient-netns': ambientNetns, sidecar, haproxy, stunnel, 'node-tls': nodeTls };
 const scenario = scenarios[args.get('scenario') ?? 'ambient'];
 if (!scenario) throw new Error(`--scenario: expected one of ${Object.keys(scenarios).join(', ')}, got "${args.get('scenario')}"`);
 if (scenario.unavailable) throw new Error(`--scenario=${scenario.name}: ${scenario.unavailable}`);
 if (args.has('hbone-transport')) meshOptions.hboneTransport = parseHboneTransport(args.get('hbone-transport'), '--hbone-transport');
+if (args.has('profile') && scenario !== ambient && scenario !== sidecar) {
+  throw new Error(`--profile: only the ambient and sidecar scenarios start their proxies under the profiler, not ${scenario.name}`);
+}
 if (args.has('profile')) {
   profile.dir = args.get('profile')!;
   await mkdir(profile.dir, { recursive: true });
