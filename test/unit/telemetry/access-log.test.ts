@@ -71,6 +71,20 @@ test('text access log lines, complete and failed', () => {
   assert.equal(formatAccessLog(failed, 'text'), FAILED_TEXT);
 });
 
+test('a text line escapes backslash, quote, newline, return and tab in quoted fields, and each line is its own', () => {
+  const odd = { ...failed, error: 'a\\b"c\nd\re\tf', src: { ...failed.src, workload: 'plain' } };
+  const line = formatAccessLog(odd, 'text');
+  assert.equal(line.slice(line.indexOf('src.workload')), 'src.workload="plain" src.namespace="default" dst.addr=10.96.0.20:9080 ' +
+    'dst.service="ratings.default.svc.cluster.local" direction="outbound" bytes_sent=0 bytes_recv=0 duration="3ms" ' +
+    'error="a\\\\b\\"c\\nd\\re\\tf"');
+  // The escaping pattern keeps no state between lines: the same entry formats the same again.
+  assert.equal(formatAccessLog(odd, 'text'), line);
+  // Each character alone is escaped too (a value with just one of them).
+  const alone = ['\\', '"', '\n', '\r', '\t'].map((c) => /error=(.*)$/.exec(formatAccessLog({ ...failed, error: `x${c}y` }, 'text'))![1]);
+  assert.deepEqual(alone, ['"x\\\\y"', '"x\\"y"', '"x\\ny"', '"x\\ry"', '"x\\ty"']);
+  assert.equal(formatAccessLog(failed, 'text'), FAILED_TEXT);
+});
+
 test('JSON access log lines carry the same keys', () => {
   assert.equal(
     formatAccessLog(failed, 'json'),
