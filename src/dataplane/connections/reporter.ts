@@ -55,6 +55,9 @@ export class ConnectionReporter {
 
   private log(peers: ConnectionPeers, stats: ConnectionStats, startedAt: number, error?: string): void {
     const outbound = peers.reporter === 'source';
+    // Named, not spread: a spread of the two shapes destinationAddresses returns made every later field of
+    // `dst` a slow-path store, the largest entry of ours in the connection-rate profile.
+    const { addr, hboneAddr } = destinationAddresses(peers.dstAddr, peers.tunnelAddr);
     this.accessLog.log({
       src: {
         addr: peers.srcAddr,
@@ -63,7 +66,8 @@ export class ConnectionReporter {
         identity: peers.sourceIdentity,
       },
       dst: {
-        ...destinationAddresses(peers.dstAddr, peers.tunnelAddr),
+        addr,
+        hboneAddr,
         service: peers.service?.hostname,
         workload: peers.destination?.name,
         namespace: peers.destination?.namespace,

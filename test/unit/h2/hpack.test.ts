@@ -49,6 +49,19 @@ test('our encoder output decodes back to the same fields', () => {
   assert.equal(hpackEncode([[':status', '200']]).toString('hex'), '88');
 });
 
+test('our encoder writes RFC 7541 literals without indexing, byte for byte, prefix integers included', () => {
+  const ascii = (t: string): string => Buffer.from(t, 'latin1').toString('hex');
+  const block = hpackEncode([[':status', '200'], [':authority', '10.0.0.5:9080'], ['x-a', 'v'.repeat(200)], ['user-agent', 'l4']]);
+  assert.equal(block.toString('hex'),
+    '88' + // :status 200, static entry 8
+    '01' + '0d' + ascii('10.0.0.5:9080') + // name: static 1, value of 13 bytes
+    '00' + '03' + ascii('x-a') + '7f49' + ascii('v'.repeat(200)) + // new name; 200 = 127 + 73
+    '0f2b' + '02' + ascii('l4')); // name: static 58 = 15 + 43
+  assert.equal(hpackEncode([]).length, 0);
+  // Static entries with values, the longest of them included, are one byte each.
+  assert.equal(hpackEncode([['accept-encoding', 'gzip, deflate'], [':path', '/index.html'], [':method', 'GET']]).toString('hex'), '908582');
+});
+
 test('malformed blocks are refused: index out of range, truncated string, oversized table update', () => {
   assert.throws(() => new HpackDecoder().decode(hex('be'), 16_384), { code: 'L4MESH_ERR_HPACK' });
   assert.throws(() => new HpackDecoder().decode(hex('400a6375'), 16_384), { code: 'L4MESH_ERR_HPACK' });

@@ -24,12 +24,14 @@ export class H2ClientSession extends H2Session {
     const id = this.lastLocalStream === 0 ? 1 : this.lastLocalStream + 2;
     this.lastLocalStream = id;
     const stream = this.createStream(id);
-    const entries = Object.entries(headers);
-    // Pseudo-headers must come first (RFC 9113 §8.3).
-    const fields: Array<[string, string]> = [
-      ...entries.filter(([n]) => n.startsWith(':')),
-      ...entries.filter(([n]) => !n.startsWith(':')).map(([n, v]): [string, string] => [n.toLowerCase(), v]),
-    ];
+    // Pseudo-headers must come first (RFC 9113 §8.3). One pass: a tunnel's open is on every connection's path.
+    const fields: Array<[string, string]> = [];
+    const regular: Array<[string, string]> = [];
+    for (const name in headers) {
+      if (name.startsWith(':')) fields.push([name, headers[name]!]);
+      else regular.push([name.toLowerCase(), headers[name]!]);
+    }
+    for (const field of regular) fields.push(field);
     this.sendHeaders(stream, fields, options.endStream === true);
     if (options.endStream) {
       stream.localEnded = true;

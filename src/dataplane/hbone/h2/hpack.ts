@@ -27,7 +27,15 @@ const STATIC_NAME_INDEX = new Map<string, number>();
 STATIC_TABLE.forEach(([name], i) => {
   if (!STATIC_NAME_INDEX.has(name)) STATIC_NAME_INDEX.set(name, i + 1);
 });
-const STATIC_FIELD_INDEX = new Map(STATIC_TABLE.map(([name, value], i) => [`${name}\n${value}`, i + 1]));
+/** name → value → index of the static entry with both. By name first: no string is built per field looked up. */
+const STATIC_FIELD_INDEX = new Map<string, Map<string, number>>();
+STATIC_TABLE.forEach(([name, value], i) => {
+  const byValue = STATIC_FIELD_INDEX.get(name) ?? new Map<string, number>();
+  if (!byValue.has(value)) byValue.set(value, i + 1);
+  STATIC_FIELD_INDEX.set(name, byValue);
+});
+/** No static value is longer ("gzip, deflate"): a longer value is not looked up, so not hashed. */
+const MAX_STATIC_VALUE_LENGTH = Math.max(...STATIC_TABLE.map(([, value]) => value.length));
 
 export type HeaderList = Array<[string, string]>;
 
@@ -133,50 +141,52 @@ export class HpackDecoder {
   }
 }
 
-function writeInt(out: number[], value: number, prefixBits: number, firstByteFlags: number): void {
+/** Bytes a prefix integer (RFC 7541 §5.1) takes at most here: a first byte and four of 7 bits (2^28). */
+const MAX_INT_BYTES = 5;
+
+/** Writes `value` as a prefix integer at `at` in `out`; returns the offset after it. */
+function putInt(out: Buffer, at: number, value: number, prefixBits: number, firstByteFlags: number): number {
   const max = (1 << prefixBits) - 1;
   if (value < max) {
-    out.push(firstByteFlags | value);
-    return;
+    out[at] = firstByteFlags | value;
+    return at + 1;
   }
-  out.push(firstByteFlags | max);
+  out[at++] = firstByteFlags | max;
   value -= max;
   while (value >= 128) {
-    out.push((value % 128) | 0x80);
+    out[at++] = (value % 128) | 0x80;
     value = Math.floor(value / 128);
   }
-  out.push(value);
+  out[at] = value;
+  return at + 1;
+}
+
+/** Writes `text` as a raw (not Huffman-coded) string literal: its length, then its bytes. */
+function putString(out: Buffer, at: number, text: string): number {
+  at = putInt(out, at, text.length, 7, 0);
+  return at + out.write(text, at, 'latin1');
 }
 
 /**
  * Encodes fields as static-table references or literals "without indexing" with raw strings. A CONNECT
  * carries five short fields once per tunnel; a dynamic table and Huffman would save bytes but add state
- * that must stay in step with the peer.
+ * that must stay in step with the peer. The block is written into one buffer sized for the worst case.
  */
-export function hpackEncode(fields: Iterable<readonly [string, string]>): Buffer {
-  const out: number[] = [];
-  const parts: Buffer[] = [];
-  const flush = (): void => {
-    if (out.length) parts.push(Buffer.from(out));
-    out.length = 0;
-  };
-  const literal = (text: string): void => {
-    const raw = Buffer.from(text, 'latin1');
-    writeInt(out, raw.length, 7, 0);
-    flush();
-    parts.push(raw);
-  };
+export function hpackEncode(fields: ReadonlyArray<readonly [string, string]>): Buffer {
+  let room = 0;
+  for (const [name, value] of fields) room += 3 * MAX_INT_BYTES + name.length + value.length;
+  const out = Buffer.allocUnsafe(room);
+  let at = 0;
   for (const [name, value] of fields) {
-    const full = STATIC_FIELD_INDEX.get(`${name}\n${value}`);
+    const full = value.length <= MAX_STATIC_VALUE_LENGTH ? STATIC_FIELD_INDEX.get(name)?.get(value) : undefined;
     if (full !== undefined) {
-      writeInt(out, full, 7, 0x80);
+      at = putInt(out, at, full, 7, 0x80);
       continue;
     }
     const nameIndex = STATIC_NAME_INDEX.get(name) ?? 0;
-    writeInt(out, nameIndex, 4, 0x00);
-    if (nameIndex === 0) literal(name);
-    literal(value);
+    at = putInt(out, at, nameIndex, 4, 0x00);
+    if (nameIndex === 0) at = putString(out, at, name);
+    at = putString(out, at, value);
   }
-  flush();
-  return Buffer.concat(parts);
+  return out.subarray(0, at);
 }
