@@ -46,13 +46,30 @@ interface Slab {
   used: number;
   /** Holds on chunks carved from this slab that were not released yet. */
   refs: number;
+  /** Where the chunks copied with headroom start whose headroom was not taken yet (see takeHeadroom). */
+  readonly headroomAt: number[];
 }
+
+/** Each slab by its memory: takeHeadroom finds the slab of a chunk's bytes without a table entry per chunk. */
+const slabOfMemory = new WeakMap<ArrayBufferLike, Slab>();
 
 /** Part of a slab set aside for a read that has not happened yet. */
 interface Region {
   readonly slab: Slab;
   readonly at: number;
   readonly bytes: Buffer;
+}
+
+function newSlab(size: number): Slab {
+  const slab: Slab = { bytes: Buffer.allocUnsafeSlow(size), used: 0, refs: 0, headroomAt: [] };
+  slabOfMemory.set(slab.bytes.buffer, slab);
+  return slab;
+}
+
+/** Makes the whole slab free for new copies: nothing carved from it before has headroom to give any more. */
+function emptySlab(slab: Slab): void {
+  slab.used = 0;
+  slab.headroomAt.length = 0;
 }
 
 /** Recycled slabs that copies are carved from. */
@@ -76,6 +93,7 @@ class SlabPool {
     let to = at;
     for (const source of sources) to += source.copy(slab.bytes, to, 0, Math.min(source.length, at + length - to));
     slab.used = at + length;
+    if (headroom > 0) slab.headroomAt.push(at);
     return this.chunk(slab, at, length);
   }
 
@@ -113,8 +131,8 @@ class SlabPool {
   private slabWithRoom(length: number): Slab {
     let slab = this.current;
     if (!slab || slab.used + length > this.slabBytes) {
-      if (slab && slab.refs === 0) slab.used = 0;
-      else slab = this.current = this.free.pop() ?? { bytes: Buffer.allocUnsafeSlow(this.slabBytes), used: 0, refs: 0 };
+      if (slab && slab.refs === 0) emptySlab(slab);
+      else slab = this.current = this.free.pop() ?? newSlab(this.slabBytes);
     }
     return slab;
   }
@@ -138,9 +156,9 @@ class SlabPool {
 
   private recycle(slab: Slab): void {
     if (slab === this.current) {
-      slab.used = 0;
+      emptySlab(slab);
     } else if (this.free.length < this.maxFree) {
-      slab.used = 0;
+      emptySlab(slab);
       this.free.push(slab);
     }
     // A slab whose last hold was never released (its stream was torn down) is simply collected.
@@ -176,8 +194,6 @@ const pooled = new WeakSet<Socket>();
  * buffer of its own cost an allocation and a copy of every payload byte.
  */
 const READ_HEADROOM_BYTES = 9;
-/** Chunks of plain reads whose headroom is still unused. */
-const withHeadroom = new WeakSet<Buffer>();
 
 /**
  * `bytes` (or its first `payloadBytes`) with `headerBytes` in front of it, as one buffer over the same
@@ -185,7 +201,15 @@ const withHeadroom = new WeakSet<Buffer>();
  * undefined otherwise. The caller writes its header into the first `headerBytes`.
  */
 export function takeHeadroom(bytes: Buffer, headerBytes: number, payloadBytes = bytes.length): Buffer | undefined {
-  if (headerBytes > READ_HEADROOM_BYTES || !withHeadroom.delete(bytes)) return undefined;
+  if (headerBytes > READ_HEADROOM_BYTES) return undefined;
+  // Per slab, not per chunk: a WeakSet entry per read (an ephemeron table insert, and its GC barrier) was
+  // most of a plain read's callback in the latency profile. The latest copy is last, so the search is short.
+  const offsets = slabOfMemory.get(bytes.buffer)?.headroomAt;
+  if (!offsets) return undefined;
+  const i = offsets.lastIndexOf(bytes.byteOffset);
+  if (i < 0) return undefined;
+  offsets[i] = offsets[offsets.length - 1]!;
+  offsets.pop();
   return Buffer.from(bytes.buffer, bytes.byteOffset - headerBytes, headerBytes + Math.min(payloadBytes, bytes.length));
 }
 
@@ -193,9 +217,7 @@ export function takeHeadroom(bytes: Buffer, headerBytes: number, payloadBytes = 
 function onRead(this: Socket, length: number): true {
   const handler = handlers.get(this);
   if (handler) {
-    const chunk = slabs.copy([shared], length, READ_HEADROOM_BYTES);
-    withHeadroom.add(chunk.bytes);
-    handler(chunk);
+    handler(slabs.copy([shared], length, READ_HEADROOM_BYTES));
     return true;
   }
   // Nobody consumes yet: keep a copy of the bytes and stop reading until a handler is attached.

@@ -118,6 +118,19 @@ test('a plain read comes with 9 bytes of headroom, taken once: header and payloa
     assert.equal(takeHeadroom(chunk.bytes, 9), undefined, 'the headroom is given out once');
     chunk.release();
     next.release();
+
+    // A read whose headroom was never taken: once released, its slab is empty again and gives none for it.
+    const again = await dialTcp('127.0.0.1', (server.address() as { port: number }).port, { pooledReads: true });
+    const late: PooledChunk[] = [];
+    const lateEnded = once(again, 'end');
+    onChunks(again, (c) => late.push(c));
+    await lateEnded;
+    again.destroy();
+    const first = late[0]!;
+    assert.deepEqual(first.bytes, payload);
+    const before = first.bytes;
+    for (const c of late) c.release();
+    assert.equal(takeHeadroom(before, 9), undefined, 'a released read has no headroom left');
   } finally {
     server.close();
   }
