@@ -93,13 +93,18 @@ test('a plain read comes with 9 bytes of headroom, taken once: header and payloa
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  try {
+  /** Every chunk of one connection to the server, read through pooled reads until its end. */
+  const readAll = async (): Promise<PooledChunk[]> => {
     const socket = await dialTcp('127.0.0.1', (server.address() as { port: number }).port, { pooledReads: true });
     const chunks: PooledChunk[] = [];
     const ended = once(socket, 'end');
     onChunks(socket, (chunk) => chunks.push(chunk));
     await ended;
     socket.destroy();
+    return chunks;
+  };
+  try {
+    const chunks = await readAll();
     assert.equal(chunks.length, 2, 'two reads, 50 ms apart');
     const [chunk, next] = chunks as [PooledChunk, PooledChunk];
     assert.equal(next.bytes.buffer, chunk.bytes.buffer, 'both reads were copied into one slab');
@@ -120,12 +125,7 @@ test('a plain read comes with 9 bytes of headroom, taken once: header and payloa
     next.release();
 
     // A read whose headroom was never taken: once released, its slab is empty again and gives none for it.
-    const again = await dialTcp('127.0.0.1', (server.address() as { port: number }).port, { pooledReads: true });
-    const late: PooledChunk[] = [];
-    const lateEnded = once(again, 'end');
-    onChunks(again, (c) => late.push(c));
-    await lateEnded;
-    again.destroy();
+    const late = await readAll();
     const first = late[0]!;
     assert.deepEqual(first.bytes, payload);
     const before = first.bytes;
