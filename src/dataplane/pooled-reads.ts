@@ -72,6 +72,11 @@ function emptySlab(slab: Slab): void {
   slab.headroomAt.length = 0;
 }
 
+/** Keeps the first `length` bytes of a region; the rest goes back to its slab when nothing was reserved after it. */
+function keepOfRegion(region: Region, length: number): void {
+  if (region.slab.used === region.at + region.bytes.length) region.slab.used = region.at + length;
+}
+
 /** Recycled slabs that copies are carved from. */
 class SlabPool {
   private readonly free: Slab[] = [];
@@ -114,16 +119,15 @@ class SlabPool {
    * when nothing was reserved after it, so that the next reservation follows these bytes.
    */
   commit(region: Region, length: number): PooledChunk {
-    const { slab, at } = region;
-    if (slab.used === at + region.bytes.length) slab.used = at + length;
-    const chunk = this.chunk(slab, at, length);
-    this.unref(slab);
+    keepOfRegion(region, length);
+    const chunk = this.chunk(region.slab, region.at, length);
+    this.unref(region.slab);
     return chunk;
   }
 
   /** Gives a reserved region back unused (its socket closed). */
   cancel(region: Region): void {
-    if (region.slab.used === region.at + region.bytes.length) region.slab.used = region.at;
+    keepOfRegion(region, 0);
     this.unref(region.slab);
   }
 
