@@ -12,7 +12,7 @@ import type { ProxyState } from '../dataplane/state/proxy-state.js';
 import { captureAdminViews, type ConnectionTable } from '../dataplane/connections/connection-table.js';
 import { AddressBlocks } from '../dataplane/capture/address-blocks.js';
 import { LocalCapture } from '../dataplane/capture/local.js';
-import { MX_ALPN } from '../dataplane/mx/handshake.js';
+import { selectMxProtocol } from '../dataplane/mx/handshake.js';
 import { createMxStats, registerMxMetrics } from '../dataplane/mx/stats.js';
 import { SidecarDialer } from '../dataplane/mx/legacy-mtls-client.js';
 import { peerMetadataOf } from '../dataplane/mx/peer-metadata.js';
@@ -113,7 +113,7 @@ export class Sidecar {
       connections,
       log: log.child('inbound'),
     });
-    this.inboundServer = createTlsServer({ requestCert: true, rejectUnauthorized: true, ALPNProtocols: [...MX_ALPN], minVersion: HBONE_TLS_MIN_VERSION, allowHalfOpen: true });
+    this.inboundServer = createTlsServer({ requestCert: true, rejectUnauthorized: true, ALPNCallback: selectMxProtocol, minVersion: HBONE_TLS_MIN_VERSION, allowHalfOpen: true });
     this.inboundServer.on('secureConnection', inbound.handle);
     this.inboundServer.on('tlsClientError', (err, socket) => log.debug('inbound TLS handshake failed', { remote: `${socket.remoteAddress}:${socket.remotePort}`, error: err }));
 

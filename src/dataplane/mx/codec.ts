@@ -59,6 +59,31 @@ export type ExchangeDecision =
 
 const NEED_MORE: ExchangeDecision = Object.freeze({ kind: 'need-more' });
 
+type ParsedExchange = ReturnType<typeof readExchangeStruct>;
+/** A peer sends the same frame on every connection: payloads up to this size are decoded once. */
+const REMEMBERED_PAYLOAD_MAX_BYTES = 4096;
+const REMEMBERED_PAYLOADS = 256;
+/** Decoded payloads by their bytes (latin1), oldest first; at most 1 MiB of keys. */
+const decodedPayloads = new Map<string, ParsedExchange>();
+
+/**
+ * The payload's metadata and node id, frozen: connections from the same peer share one object (and the
+ * workload derived from it), instead of each idle connection holding a copy.
+ */
+function decodeExchangePayload(payload: Buffer): ParsedExchange {
+  if (payload.length > REMEMBERED_PAYLOAD_MAX_BYTES) return readExchangeStruct(decodeStructAny(payload));
+  const key = payload.toString('latin1');
+  let parsed = decodedPayloads.get(key);
+  if (!parsed) {
+    parsed = readExchangeStruct(decodeStructAny(payload));
+    if (parsed.metadata) Object.freeze(Object.freeze(parsed.metadata).labels);
+    Object.freeze(parsed);
+    if (decodedPayloads.size >= REMEMBERED_PAYLOADS) decodedPayloads.delete(decodedPayloads.keys().next().value!);
+    decodedPayloads.set(key, parsed);
+  }
+  return parsed;
+}
+
 /**
  * Feed it the stream's chunks with push() until it returns a final decision. It keeps the chunks as
  * given (no copies until the frame is complete), so it never holds more than header + MAX_PAYLOAD_BYTES
@@ -123,9 +148,9 @@ export class ExchangeReader {
     const frameEnd = MX_HEADER_BYTES + this.payloadLength;
     if (this.buffered < frameEnd) return NEED_MORE;
     const all = this.everything();
-    let parsed: ReturnType<typeof readExchangeStruct>;
+    let parsed: ParsedExchange;
     try {
-      parsed = readExchangeStruct(decodeStructAny(all.subarray(MX_HEADER_BYTES, frameEnd)));
+      parsed = decodeExchangePayload(all.subarray(MX_HEADER_BYTES, frameEnd));
     } catch {
       return this.decide({ kind: 'bad-payload', bytes: all });
     }

@@ -11,6 +11,36 @@ export const MX_PROTOCOL = 'istio-peer-exchange';
 export const MX_ALPN: readonly string[] = ['istio-peer-exchange', 'istio'];
 
 /**
+ * MX_ALPN in TLS wire form (length-prefixed names), for a client's `ALPNProtocols`, as a DataView on
+ * purpose. Node copies an array or a Uint8Array given there into its shared 8 KiB Buffer pool, once per
+ * socket, and the socket keeps the copy for its whole life: idle connections pinned about one pool slab
+ * per five sockets. A DataView is copied into a small ArrayBuffer of its own.
+ */
+export const MX_ALPN_WIRE: Uint8Array = (() => {
+  const names = MX_ALPN.map((p) => Buffer.from(p, 'ascii'));
+  const wire = new Uint8Array(names.reduce((n, b) => n + 1 + b.length, 0));
+  let at = 0;
+  for (const b of names) {
+    wire[at++] = b.length;
+    wire.set(b, at);
+    at += b.length;
+  }
+  // Node's option types name only arrays and Uint8Array; at runtime any ArrayBufferView is accepted.
+  return new DataView(wire.buffer) as unknown as Uint8Array;
+})();
+
+/**
+ * A sidecar server's ALPN choice: the first of MX_ALPN the client offers; none (a fatal
+ * no_application_protocol alert) when it offers others only, as with `ALPNProtocols: MX_ALPN`. A callback
+ * rather than `ALPNProtocols`, because Node copies a server's list into its Buffer pool for every
+ * accepted socket and keeps it there (see MX_ALPN_WIRE).
+ */
+export function selectMxProtocol({ protocols }: { protocols: string[] }): string | undefined {
+  for (const p of MX_ALPN) if (protocols.includes(p)) return p;
+  return undefined;
+}
+
+/**
  * The exchange's deadline. A mesh peer writes its frame right after the TLS handshake, so a few seconds
  * are plenty even on a loaded host. At the deadline a peer that has not spoken at all is passed through
  * (a peer that never speaks first must not be held; Envoy waits without limit), and a peer that started a

@@ -1,11 +1,11 @@
 // The client side of LEGACY_ISTIO_MTLS: TLS to a sidecar's INBOUND_PORT as the source workload, ALPN
 // istio-peer-exchange, the destination's SPIFFE id verified, then the metadata exchange. Used by node
 // proxies and sidecars alike for destinations that run a sidecar.
-import { connect, type SecureContext, type TLSSocket } from 'node:tls';
+import { connect, type ConnectionOptions, type SecureContext, type TLSSocket } from 'node:tls';
 import type { MeshWorkload } from '../../api/mesh.js';
 import { L4meshError } from '../../errors/index.js';
 import type { PeerMetadata } from './codec.js';
-import { exchangeMetadata, MX_ALPN, type ExchangeResult } from './handshake.js';
+import { exchangeMetadata, MX_ALPN_WIRE, type ExchangeResult } from './handshake.js';
 import type { MxStats } from './stats.js';
 import { createHboneSecureContext, hboneClientTlsOptions, type TlsMaterial } from '../tls/secure-context.js';
 import { INBOUND_PORT } from '../../config/mesh-constants.js';
@@ -48,15 +48,28 @@ export interface SidecarConnection {
   exchange: ExchangeResult;
 }
 
+/** What the dialer keeps per destination (see SidecarDialer.targets). */
+class DialTarget {
+  session: Buffer | undefined = undefined;
+  /** The 'session' listener: the newest ticket replaces the one before. */
+  readonly keep = (session: Buffer): void => {
+    this.session = session;
+  };
+
+  constructor(readonly tlsOptions: ConnectionOptions) {}
+}
+
 export class SidecarDialer {
   // One SecureContext per certificate (they are costly to build), dropped with the certificate on rotation.
   private readonly contexts = new WeakMap<TlsMaterial, SecureContext>();
   /**
-   * The latest session ticket per destination, per source certificate (so a rotated certificate starts
-   * afresh). Only the sidecar that issued a ticket can resume it, and it proved the destination identity
-   * when it did; any other server answers with a full handshake, checked as usual.
+   * Per source certificate (so a rotated certificate starts afresh), per destination: the TLS options and
+   * the latest session ticket. Only the sidecar that issued a ticket can resume it, and it proved the
+   * destination identity when it did; any other server answers with a full handshake, checked as usual.
+   * The options are shared because Node keeps each socket's connect options, identity check included,
+   * for the socket's life.
    */
-  private readonly sessions = new WeakMap<TlsMaterial, Map<string, Buffer>>();
+  private readonly targets = new WeakMap<TlsMaterial, Map<string, DialTarget>>();
 
   constructor(private readonly options: SidecarDialerOptions) {}
 
@@ -81,34 +94,39 @@ export class SidecarDialer {
     }
   }
 
-  private sessionsFor(material: TlsMaterial): Map<string, Buffer> {
-    let sessions = this.sessions.get(material);
-    if (!sessions) {
-      sessions = new Map();
-      this.sessions.set(material, sessions);
+  /** The destination's record, made on first use and moved to the back of the eviction order on each. */
+  private targetFor(material: TlsMaterial, request: SidecarDialRequest, port: number, where: string): DialTarget {
+    let targets = this.targets.get(material);
+    if (!targets) {
+      targets = new Map();
+      this.targets.set(material, targets);
     }
-    return sessions;
+    const serverName = sidecarServerName(request.hostname, request.servicePort);
+    const key = `${request.destinationIdentity}\n${request.host}:${port}\n${serverName}`;
+    let target = targets.get(key);
+    if (target) {
+      targets.delete(key);
+    } else {
+      let context = this.contexts.get(material);
+      if (!context) {
+        context = createHboneSecureContext(material);
+        this.contexts.set(material, context);
+      }
+      target = new DialTarget({ ...hboneClientTlsOptions(context, serverName, request.destinationIdentity, where), ALPNProtocols: MX_ALPN_WIRE });
+      if (targets.size >= MAX_CACHED_SIDECAR_SESSIONS) targets.delete(targets.keys().next().value!);
+    }
+    targets.set(key, target);
+    return target;
   }
 
   private handshake(material: TlsMaterial, request: SidecarDialRequest, port: number, where: string): Promise<TLSSocket> {
     const timeoutMs = this.options.connectTimeoutMs ?? DEFAULT_SIDECAR_CONNECT_TIMEOUT_MS;
-    let context = this.contexts.get(material);
-    if (!context) {
-      context = createHboneSecureContext(material);
-      this.contexts.set(material, context);
-    }
-    const serverName = sidecarServerName(request.hostname, request.servicePort);
-    const tlsOptions = hboneClientTlsOptions(context, serverName, request.destinationIdentity, where);
-    const cache = this.sessionsFor(material);
-    const sessionKey = `${request.destinationIdentity}\n${request.host}:${port}\n${serverName}`;
+    const target = this.targetFor(material, request, port, where);
     return new Promise((resolve, reject) => {
-      const socket = connect({ ...tlsOptions, ALPNProtocols: [...MX_ALPN], host: request.host, port, session: cache.get(sessionKey) });
-      // TLS 1.3 tickets arrive after the handshake, on the connection's first reads.
-      socket.on('session', (session: Buffer) => {
-        cache.delete(sessionKey);
-        if (cache.size >= MAX_CACHED_SIDECAR_SESSIONS) cache.delete(cache.keys().next().value!);
-        cache.set(sessionKey, session);
-      });
+      const socket = connect({ ...target.tlsOptions, host: request.host, port, session: target.session });
+      // TLS 1.3 tickets arrive after the handshake, on the connection's first reads. One is enough, and a
+      // listener created out here would keep this whole dial reachable for the connection's life.
+      socket.once('session', target.keep);
       socket.setNoDelay(true);
       socket.allowHalfOpen = true;
       const timer = setTimeout(() => {

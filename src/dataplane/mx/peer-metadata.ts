@@ -42,6 +42,19 @@ export function peerMetadataOf(workload: MeshWorkload, identity: string, extraLa
  * as coming from the wire so it never collides with a registry workload's.
  */
 export function workloadFromPeerMetadata(meta: PeerMetadata): MeshWorkload {
+  let workload = fromMetadata.get(meta);
+  if (!workload) {
+    // Shared by every connection from that peer: read-only.
+    workload = Object.freeze(describedWorkload(meta));
+    fromMetadata.set(meta, workload);
+  }
+  return workload;
+}
+
+/** One workload per metadata object: the exchange decodes a peer's repeated frame to the same object. */
+const fromMetadata = new WeakMap<PeerMetadata, MeshWorkload>();
+
+function describedWorkload(meta: PeerMetadata): MeshWorkload {
   const id = meta.identity ? parseSpiffeUri(meta.identity) : undefined;
   const workloadName = meta.workloadName || meta.name;
   return {

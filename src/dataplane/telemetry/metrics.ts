@@ -33,6 +33,8 @@ export class TcpSeries {
   /** Connections whose binding holds this series; a held series never expires. */
   refs = 0;
   constructor(
+    /** The family's map key: bindings with the same labels share this string instead of holding their own. */
+    readonly key: string,
     readonly labels: Readonly<Record<string, string>>,
     readonly peers: SeriesPeers,
     public lastUpdatedMs: number,
@@ -112,6 +114,14 @@ export class TcpSeriesBinding {
     return (this.ownKey ??= seriesKey(this.labels));
   }
 
+  /**
+   * `key` equals labelsKey() and belongs to a series: keep that string instead of this binding's copy. A
+   * key is ~600 characters and an idle connection holds its binding for its whole life.
+   */
+  shareKey(key: string): void {
+    this.ownKey = key;
+  }
+
   /** Lets the series expire once idle; call once, when the connection is done. */
   release(): void {
     if (this.released) return;
@@ -161,8 +171,10 @@ export class TcpMetrics {
         destinationWorkload: labels.destination_workload,
         destinationNamespace: labels.destination_workload_namespace,
       };
-      s = new TcpSeries(seriesLabels, peers, this.now());
+      s = new TcpSeries(key, seriesLabels, peers, this.now());
       family.set(key, s);
+    } else if (seriesLabels === labels) {
+      binding.shareKey(s.key);
     }
     s.refs++;
     return s;
