@@ -58,6 +58,7 @@ export type ExchangeDecision =
   | { kind: 'too-large'; length: number };
 
 const NEED_MORE: ExchangeDecision = Object.freeze({ kind: 'need-more' });
+const NO_BYTES = Buffer.alloc(0);
 
 type ParsedExchange = ReturnType<typeof readExchangeStruct>;
 /** A peer sends the same frame on every connection: payloads up to this size are decoded once. */
@@ -154,7 +155,9 @@ export class ExchangeReader {
     } catch {
       return this.decide({ kind: 'bad-payload', bytes: all });
     }
-    return this.decide({ kind: 'metadata', metadata: parsed.metadata, nodeId: parsed.nodeId, rest: all.subarray(frameEnd) });
+    // An empty view of the read would keep all of it alive for as long as the caller holds on to `rest`.
+    const rest = frameEnd === all.length ? NO_BYTES : all.subarray(frameEnd);
+    return this.decide({ kind: 'metadata', metadata: parsed.metadata, nodeId: parsed.nodeId, rest });
   }
 
   /**

@@ -54,8 +54,13 @@ test('real sidecars: the second connection resumes the first session; a ticket s
 
     await t.test('three connections to the ratings sidecar: full handshake, then two resumptions', async () => {
       const reused: boolean[] = [];
+      const peers = new Set<unknown>();
+      // A connection that has read its ticket has no 'session' listener left; one that got none (a resumed
+      // one) keeps the destination's shared listener: nothing of the dial stays reachable per connection.
+      const sessionListeners = new Set<unknown>();
       for (let i = 0; i < 3; i++) {
         const { socket, exchange } = await d.dial(request(ip, RATINGS));
+        peers.add(exchange.peer);
         assert.equal(exchange.peer?.name, 'ratings-v1-abcde');
         assert.equal(exchange.peer?.workloadName, 'ratings-v1');
         assert.equal(exchange.peer?.identity, RATINGS);
@@ -68,8 +73,11 @@ test('real sidecars: the second connection resumes the first session; a ticket s
         socket.end(`hello ${i}`);
         await once(socket, 'close');
         assert.equal(got, `ratings-v1\nhello ${i}`);
+        for (const l of socket.listeners('session')) sessionListeners.add(l);
       }
       assert.deepEqual(reused, [false, true, true]);
+      assert.equal(peers.size, 1, 'the sidecar\'s repeated frame decodes to one metadata object');
+      assert.equal(sessionListeners.size, 1);
     });
 
     await t.test('another workload\'s sidecar at the same address: the ticket is not honoured, the identity is refused', async () => {

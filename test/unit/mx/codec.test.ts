@@ -143,3 +143,21 @@ test('decodeStructAny names the problem for another type URL', () => {
     },
   );
 });
+
+test('a peer\'s repeated frame decodes to one frozen metadata object; an exact frame leaves no view of its read behind', () => {
+  const frame = encodeExchange(RATINGS, NODE_ID);
+  const first = new ExchangeReader().push(Buffer.from(frame));
+  const second = new ExchangeReader().push(Buffer.from(frame));
+  assert.equal(first.kind, 'metadata');
+  assert.equal(second.kind, 'metadata');
+  if (first.kind !== 'metadata' || second.kind !== 'metadata') return;
+  assert.equal(second.metadata, first.metadata, 'the same object, not an equal copy');
+  assert.deepEqual(first.metadata, { ...RATINGS, nodeId: NODE_ID });
+  assert.ok(Object.isFrozen(first.metadata) && Object.isFrozen(first.metadata!.labels));
+  // Held by the caller for the connection's life: an empty view would pin the whole read.
+  assert.equal(first.rest.length, 0);
+  assert.equal(first.rest.buffer.byteLength, 0);
+  // Another peer's frame is its own object.
+  const other = new ExchangeReader().push(encodeExchange({ ...RATINGS, name: 'ratings-v1-7dc98c7588-fghij' }, NODE_ID));
+  assert.ok(other.kind === 'metadata' && other.metadata !== first.metadata && other.metadata?.name === 'ratings-v1-7dc98c7588-fghij');
+});

@@ -68,3 +68,12 @@ test('a minimal announcement: canonical name falls back to the workload name, re
   );
   assert.deepEqual(w.labels, {});
 });
+
+test('one metadata object yields one frozen workload, shared by every connection from that peer', () => {
+  const meta = peerMetadataOf(RATINGS, 'spiffe://cluster.local/ns/bookinfo/sa/bookinfo-ratings');
+  const a = workloadFromPeerMetadata(meta);
+  assert.equal(workloadFromPeerMetadata(meta), a);
+  assert.ok(Object.isFrozen(a));
+  assert.equal(a.uid, 'peer-metadata//bookinfo/ratings-v2-5c8f6d9b7-x7k2p');
+  assert.notEqual(workloadFromPeerMetadata({ ...meta }), a, 'another object is described afresh');
+});
