@@ -24,6 +24,17 @@ export function packageRoot(): string {
   );
 }
 
+/**
+ * Node's `--openssl-config` with src/config/openssl.cnf (OpenSSL settings Node has no API for), for the
+ * processes l4mesh starts. Nothing when the user chose an OpenSSL config already (a flag in `execArgv` or
+ * NODE_OPTIONS, or OPENSSL_CONF): theirs wins, and the mesh works the same without ours.
+ */
+export function opensslConfigArgs(execArgv: readonly string[] = process.execArgv, env: NodeJS.ProcessEnv = process.env): string[] {
+  const chosen = (a: string) => a === '--openssl-config' || a.startsWith('--openssl-config=');
+  if (execArgv.some(chosen) || (env['NODE_OPTIONS'] ?? '').split(/\s+/).some(chosen) || env['OPENSSL_CONF']) return [];
+  return [`--openssl-config=${join(packageRoot(), 'src', 'config', 'openssl.cnf')}`];
+}
+
 export function protoDir(): string {
   return join(packageRoot(), 'src', 'proto');
 }

@@ -3,6 +3,7 @@ import { spawn, type SpawnOptions } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { opensslConfigArgs } from '../config/paths.js';
 import { pidsFile } from '../config/state-layout.js';
 import { writeJsonAtomic } from './layout.js';
 
@@ -83,9 +84,9 @@ export async function spawnDetached(command: string, args: string[], logFile: st
   }
 }
 
-/** The argv that runs this same CLI again (from src under tsx, or from dist). */
+/** The argv that runs this same CLI again (from src under tsx, or from dist), with our OpenSSL settings. */
 export function selfCommand(): { command: string; args: string[] } {
-  return { command: process.execPath, args: [...process.execArgv, process.argv[1]!] };
+  return { command: process.execPath, args: [...process.execArgv, ...opensslConfigArgs(), process.argv[1]!] };
 }
 
 function signal(pid: number, sig: NodeJS.Signals, group: boolean): void {

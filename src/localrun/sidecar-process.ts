@@ -6,6 +6,7 @@ import { closeSync, openSync } from 'node:fs';
 import type { Resource } from '../api/types.js';
 import { LABEL_SIDECAR_INJECT } from '../api/labels.js';
 import type { Layout } from './layout.js';
+import { selfCommand } from './processes.js';
 
 /** The container name Istio gives its sidecar; logs and process records use it. */
 export const SIDECAR_CONTAINER = 'istio-proxy';
@@ -52,13 +53,10 @@ export class SidecarCaptureBlocks {
   }
 }
 
-/** `l4mesh <args>` the way this process itself was started (compiled, or TypeScript under tsx). */
-function selfCommand(args: string[]): { command: string; argv: string[] } {
-  return { command: process.execPath, argv: [...process.execArgv, process.argv[1]!, ...args] };
-}
-
 export function spawnSidecar(args: string[], logFile: string, env: NodeJS.ProcessEnv): { child: ChildProcess; command: string[] } {
-  const { command, argv } = selfCommand(['sidecar', ...args]);
+  const self = selfCommand();
+  const command = self.command;
+  const argv = [...self.args, 'sidecar', ...args];
   const fd = openSync(logFile, 'a');
   try {
     return { child: spawn(command, argv, { env, detached: true, stdio: ['ignore', fd, fd] }), command: [command, ...argv] };

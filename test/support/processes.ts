@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { packageRoot } from '../../src/config/paths.js';
+import { opensslConfigArgs, packageRoot } from '../../src/config/paths.js';
 
 const children = new Set<ChildProcess>();
 process.on('exit', () => {
@@ -18,10 +18,12 @@ process.on('exit', () => {
 export function cliCommand(args: string[]): { command: string; args: string[] } {
   const fromDist = fileURLToPath(import.meta.url).includes(`${'/'}dist${'/'}`);
   const root = packageRoot();
-  if (fromDist) return { command: process.execPath, args: [join(root, 'dist', 'src', 'cli', 'main.js'), ...args] };
+  // As l4mesh starts its own processes: with its OpenSSL settings.
+  const openssl = opensslConfigArgs([]);
+  if (fromDist) return { command: process.execPath, args: [...openssl, join(root, 'dist', 'src', 'cli', 'main.js'), ...args] };
   const main = join(root, 'src', 'cli', 'main.ts');
   if (!existsSync(main)) throw new Error(`cannot find ${main}`);
-  return { command: process.execPath, args: ['--import', 'tsx', main, ...args] };
+  return { command: process.execPath, args: [...openssl, '--import', 'tsx', main, ...args] };
 }
 
 export interface Child {
