@@ -191,7 +191,15 @@ export function splice(a: Duplex, b: Duplex, stats: ConnectionStats): Promise<Sp
     let closed = 0;
     let aborted = false;
 
-    const onClose = (side: Duplex, other: Duplex) => () => {
+    const onClose = (side: Duplex, other: Duplex) => {
+      let seen = false;
+      return () => {
+        if (seen) return;
+        seen = true;
+        onSideClosed(side, other);
+      };
+    };
+    const onSideClosed = (side: Duplex, other: Duplex): void => {
       // A side that closes without having finished both directions was reset or destroyed: pass the
       // abort on instead of letting the other side believe the stream ended cleanly.
       const clean = finishedCleanly(side);
@@ -217,7 +225,9 @@ export function splice(a: Duplex, b: Duplex, stats: ConnectionStats): Promise<Sp
         // Already gone before the splice started (for example the peer reset during setup).
         process.nextTick(onClose(side, other));
       } else {
-        side.once('close', onClose(side, other));
+        // `on`, not `once`: 'close' comes once anyway (onClose ignores a repeat), and a `once` wrapper is two
+        // more objects that an idle connection keeps for its whole life.
+        side.on('close', onClose(side, other));
       }
     }
 
