@@ -83,6 +83,8 @@ test('control plane process: API → registry → xDS over TLS, node-token admis
     // The node proxy itself is recorded as a pod on its node: written to the store when its stream is
     // admitted, which can finish after the first sync, so wait for it.
     await eventually(async () => (await api('/api/v1/namespaces/istio-system/pods/ztunnel-node-1')).status === 200, 10_000, 'the node proxy recorded as a pod');
+    // ...and pushed to this client as a workload; otherwise that push can share an update with the removal below.
+    await eventually(() => client.snapshot().workloads.has('Kubernetes//Pod/istio-system/ztunnel-node-1') || undefined, 10_000, 'the node proxy\'s pod pushed as a workload');
 
     // A delete reaches the client as a removal.
     updates.length = 0;
