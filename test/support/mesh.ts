@@ -46,10 +46,10 @@ async function addressFree(ip: string, port: number): Promise<boolean> {
 }
 
 /** Held for a mesh's lifetime on 127.b.0.253 (no part of the layout): the kernel makes the claim atomic. */
-const BLOCK_CLAIM_PORT = 15999;
+export const BLOCK_CLAIM_PORT = 15999;
 
 /** A listener on `ip:port` that stays open, or undefined when something already holds that address. */
-async function holdAddress(ip: string, port: number): Promise<Server | undefined> {
+export async function holdAddress(ip: string, port: number): Promise<Server | undefined> {
   return new Promise((resolve) => {
     const s = createServer();
     s.once('error', () => resolve(undefined));
