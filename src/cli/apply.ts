@@ -3,13 +3,14 @@
 import { parseArgs } from 'node:util';
 import { kindByName, qualifiedName } from '../api/kinds.js';
 import { openContext, runCommand } from './cli-context.js';
-import { inManifest, readManifests, stampManifest } from './manifest-files.js';
+import { checkedManifest, inManifest, readManifests } from './manifest-files.js';
 
 const HELP = `usage: l4mesh apply -f FILE|DIR|- [-f ...] [-n NAMESPACE] [--state-dir DIR]
 
 Creates or updates every resource in the files (a directory: its *.yaml, *.yml and *.json files in
-name order; "-": stdin; each at most 16 MiB). All documents of one file are applied together or not at
-all; an error names the file. A Deployment remembers the directory of its file: its pods run there
+name order; "-": stdin; each at most 16 MiB). Every file is checked before the first is applied: a file
+that does not parse or holds an invalid resource stops the command with nothing applied. All documents
+of one file are applied together or not at all; an error names the file. A Deployment remembers the directory of its file: its pods run there
 (unless a container sets workingDir).
 `;
 
@@ -21,9 +22,10 @@ export async function run(args: string[]): Promise<number> {
       strict: true,
     });
     const sources = await readManifests(values.filename ?? []);
+    const bodies = sources.map((src) => checkedManifest(src, values.namespace, true));
     const ctx = await openContext(values['state-dir']);
-    for (const src of sources) {
-      const results = await ctx.client.apply(stampManifest(src, values.namespace, true)).catch((err: unknown) => {
+    for (const [i, src] of sources.entries()) {
+      const results = await ctx.client.apply(bodies[i]!).catch((err: unknown) => {
         throw inManifest(src, err);
       });
       for (const r of results) {

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { KINDS, kindByName, qualifiedName, resolveKind, type KindInfo } from '../api/kinds.js';
 import { L4meshError } from '../errors/index.js';
 import { openContext, runCommand, UsageError } from './cli-context.js';
-import { readManifests, stampManifest } from './manifest-files.js';
+import { checkedManifest, readManifests } from './manifest-files.js';
 
 const HELP = `usage: l4mesh delete -f FILE|DIR|- [-n NAMESPACE]
        l4mesh delete KIND NAME [NAME...] [-n NAMESPACE]
@@ -41,9 +41,10 @@ export async function run(args: string[]): Promise<number> {
     if (values.filename) {
       if (positionals.length > 0) throw new UsageError('give either -f FILE or KIND NAME, not both');
       const sources = await readManifests(values.filename);
+      const bodies = sources.map((src) => checkedManifest(src, values.namespace, false));
       const ctx = await openContext(values['state-dir']);
-      for (const src of sources) {
-        for (const r of await ctx.client.deleteManifests(stampManifest(src, values.namespace, false))) {
+      for (const body of bodies) {
+        for (const r of await ctx.client.deleteManifests(body)) {
           const info = kindByName(r.kind)!;
           if (r.action === 'deleted') process.stdout.write(`${qualifiedName(info)} "${r.name}" deleted\n`);
           else {

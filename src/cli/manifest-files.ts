@@ -2,6 +2,7 @@
 // stdin) and stamps what the local runtime needs: the namespace from -n and the Deployments' working dir.
 import { open, readdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { parseManifests } from '../api/manifest.js';
 import { MAX_MANIFEST_BYTES } from '../api/manifest-limits.js';
 import { decodeManifestText } from '../api/manifest-text.js';
 import { readYamlDocuments } from '../api/yaml-documents.js';
@@ -91,28 +92,36 @@ export async function readManifests(paths: string[]): Promise<ManifestSource[]> 
 
 /**
  * Adds `metadata.namespace` from -n where a document has none, and on Deployments the annotation
- * recording the manifest's directory. A text that does not parse, or passes a limit, is passed on
- * untouched so the control plane reports the error with its document number.
+ * recording the manifest's directory. Only for a text that checkedManifest parsed already.
  */
-export function stampManifest(src: ManifestSource, namespace: string | undefined, workingDir: boolean): string {
+function stampManifest(src: ManifestSource, namespace: string | undefined, workingDir: boolean): string {
   const parts: string[] = [];
-  try {
-    for (const { value } of readYamlDocuments(src.text)) {
-      if (!value || typeof value !== 'object') continue;
-      const obj = value as Record<string, unknown>;
-      const meta = (obj['metadata'] && typeof obj['metadata'] === 'object' ? obj['metadata'] : (obj['metadata'] = {})) as Record<string, unknown>;
-      if (namespace && meta['namespace'] === undefined && obj['kind'] !== 'Namespace') meta['namespace'] = namespace;
-      if (workingDir && obj['kind'] === 'Deployment') {
-        const ann = (meta['annotations'] && typeof meta['annotations'] === 'object' ? meta['annotations'] : (meta['annotations'] = {})) as Record<string, string>;
-        ann[ANNOTATION_WORKING_DIR] ??= src.dir;
-      }
-      parts.push(JSON.stringify(obj));
+  for (const { value } of readYamlDocuments(src.text)) {
+    if (!value || typeof value !== 'object') continue;
+    const obj = value as Record<string, unknown>;
+    const meta = (obj['metadata'] && typeof obj['metadata'] === 'object' ? obj['metadata'] : (obj['metadata'] = {})) as Record<string, unknown>;
+    if (namespace && meta['namespace'] === undefined && obj['kind'] !== 'Namespace') meta['namespace'] = namespace;
+    if (workingDir && obj['kind'] === 'Deployment') {
+      const ann = (meta['annotations'] && typeof meta['annotations'] === 'object' ? meta['annotations'] : (meta['annotations'] = {})) as Record<string, string>;
+      ann[ANNOTATION_WORKING_DIR] ??= src.dir;
     }
-  } catch (err) {
-    if (err instanceof L4meshError) return src.text;
-    throw err;
+    parts.push(JSON.stringify(obj));
   }
   return parts.join('\n---\n');
+}
+
+/**
+ * The text to send for `src`, after checking it as the control plane will (YAML, limits, each resource's
+ * schema; the document numbers are the file's own). Every file of a command is checked before the first
+ * is sent, so a mistake in the last file leaves the mesh as it was, and is reported without a control plane.
+ */
+export function checkedManifest(src: ManifestSource, namespace: string | undefined, workingDir: boolean): string {
+  try {
+    parseManifests(src.text);
+  } catch (err) {
+    throw inManifest(src, err);
+  }
+  return stampManifest(src, namespace, workingDir);
 }
 
 /** The same error with the manifest's name in front, so an operator applying several files knows which failed. */

@@ -1,5 +1,6 @@
 // `l4mesh apply -f` on input that is not a manifest: an endless file stops at the 16 MiB limit, a binary
-// file is named, and an alias bomb or deep nesting comes back from the control plane as a 400 naming the file.
+// file is named, and an alias bomb or deep nesting is refused with the control plane's reason, naming the file
+// (the CLI checks the file with the control plane's own parser and limits before it sends it).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
@@ -44,7 +45,7 @@ test('apply -f on a binary file names the file: a NUL byte, then invalid UTF-8',
   }
 });
 
-test('apply -f with an alias bomb or 100,000 nested "[" gets the control plane\'s 400 reason, prefixed with the file', { timeout: 120_000 }, async () => {
+test('apply -f with an alias bomb or 100,000 nested "[" gets the control plane\'s reason, prefixed with the file', { timeout: 120_000 }, async () => {
   const mesh = await cliMesh();
   const address = `127.${mesh.base}.0.254`;
   const cp = startCli(['control-plane', '--state-dir', mesh.stateDir, '--address', address, '--vip-range', `127.${mesh.base}.3.0/24`]);
