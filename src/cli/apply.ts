@@ -10,8 +10,8 @@ const HELP = `usage: l4mesh apply -f FILE|DIR|- [-f ...] [-n NAMESPACE] [--state
 Creates or updates every resource in the files (a directory: its *.yaml, *.yml and *.json files in
 name order; "-": stdin; each at most 16 MiB). Every file is checked before the first is applied: a file
 that does not parse or holds an invalid resource stops the command with nothing applied. All documents
-of one file are applied together or not at all; an error names the file. A Deployment remembers the directory of its file: its pods run there
-(unless a container sets workingDir).
+of one file are applied together or not at all; an error names the file. A Deployment remembers the
+directory of its file: its pods run there (unless a container sets workingDir).
 `;
 
 export async function run(args: string[]): Promise<number> {
