@@ -32,8 +32,6 @@ export interface TestMesh {
   stop(): Promise<void>;
 }
 
-let nextBase = 100 + (process.pid % 50) * 3;
-
 /** Start-up of a control plane or proxy takes ~6 s on a loaded 2-core box; a deadline far above that. */
 export const PROCESS_START_TIMEOUT_MS = 60_000;
 
@@ -46,10 +44,10 @@ async function addressFree(ip: string, port: number): Promise<boolean> {
 }
 
 /** Held for a mesh's lifetime on 127.b.0.253 (no part of the layout): the kernel makes the claim atomic. */
-export const BLOCK_CLAIM_PORT = 15999;
+const BLOCK_CLAIM_PORT = 15999;
 
 /** A listener on `ip:port` that stays open, or undefined when something already holds that address. */
-export async function holdAddress(ip: string, port: number): Promise<Server | undefined> {
+async function holdAddress(ip: string, port: number): Promise<Server | undefined> {
   return new Promise((resolve) => {
     const s = createServer();
     s.once('error', () => resolve(undefined));
@@ -58,20 +56,28 @@ export async function holdAddress(ip: string, port: number): Promise<Server | un
 }
 
 /**
- * A /16 no other test mesh holds, with its claim. Test files run side by side, and two of them could once
- * probe the same free block and both start in it (CI: EADDRINUSE on 127.217.0.254:15012 and 127.217.0.1:15008).
+ * Picks /16 blocks among 127.first … 127.(first + count − 1), from `start` on, each one no other test mesh
+ * holds, with its claim (close it when the mesh stops). Test files run side by side and each takes several
+ * blocks in turn, and two of them could once probe the same free block and both start in it (CI: EADDRINUSE
+ * on 127.217.0.254:15012 and 127.217.0.1:15008).
  */
-async function pickBase(): Promise<{ base: number; claim: Server }> {
-  for (let i = 0; i < 150; i++) {
-    const b = 100 + ((nextBase++ - 100) % 150);
-    const claim = await holdAddress(`127.${b}.0.253`, BLOCK_CLAIM_PORT);
-    if (!claim) continue;
-    // Something that is not a test mesh (a leftover control plane) may still sit in the block.
-    if (await addressFree(`127.${b}.0.254`, 15014)) return { base: b, claim };
-    await new Promise<void>((r) => claim.close(() => r()));
-  }
-  throw new Error('no free 127.<b>.0.0/16 block for the test mesh');
+export function blockPicker(first: number, count: number, start: number, what: string): () => Promise<{ base: number; claim: Server }> {
+  let next = start;
+  return async () => {
+    for (let i = 0; i < count; i++) {
+      const b = first + ((next++ - first) % count);
+      const claim = await holdAddress(`127.${b}.0.253`, BLOCK_CLAIM_PORT);
+      if (!claim) continue;
+      // Something that is not a test mesh (a leftover control plane) may still sit in the block.
+      if (await addressFree(`127.${b}.0.254`, 15014)) return { base: b, claim };
+      await new Promise<void>((r) => claim.close(() => r()));
+    }
+    throw new Error(`no free 127.<b>.0.0/16 block for the ${what}`);
+  };
 }
+
+/** 127.100–127.249: the CLI tests' blocks lie below (test/integration/cli/cli-fixture.ts). */
+const pickBase = blockPicker(100, 150, 100 + (process.pid % 50) * 3, 'test mesh');
 
 /** Polls `check` every 50 ms until it returns a truthy value; bounded by `timeoutMs`. */
 export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {

@@ -59,11 +59,18 @@ export function startNamedEcho(ip: string, port: number, name: string): Promise<
   });
 }
 
-/** Connects, sends `payload`, half-closes, and returns everything received until the server closes. */
-export function roundTrip(ip: string, port: number, payload: Buffer | string = '', timeoutMs = 10_000): Promise<Buffer> {
+/**
+ * Connects, sends `payload`, half-closes, and returns everything received until the server closes. With
+ * `pauseMs`, a slow reader: nothing is read for that long after connecting.
+ */
+export function roundTrip(ip: string, port: number, payload: Buffer | string = '', timeoutMs = 10_000, pauseMs = 0): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const socket: Socket = connect({ host: ip, port, allowHalfOpen: true });
+    if (pauseMs > 0) {
+      socket.pause();
+      setTimeout(() => socket.resume(), pauseMs);
+    }
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error(`no answer from ${ip}:${port} within ${timeoutMs} ms`));

@@ -2,13 +2,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../../src/config/paths.js';
 import { isAlive, readProcessTable, type ProcessRecord } from '../../../src/localrun/processes.js';
 import { cliCommand } from '../../support/processes.js';
-import { BLOCK_CLAIM_PORT, eventually, holdAddress } from '../../support/mesh.js';
+import { blockPicker, eventually } from '../../support/mesh.js';
 
 export interface CliResult {
   code: number | null;
@@ -47,37 +46,14 @@ export interface CliMeshOptions {
   defaultStateDir?: boolean;
 }
 
-async function free(ip: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, ip, () => s.close(() => resolve(true)));
-  });
-}
-
 /** 127.20–127.99: below test/support/mesh.ts's 127.100+ so both kinds of tests can run side by side. */
-let next = 20 + (process.pid % 40) * 2;
-/**
- * A block no other test holds, with its claim (test/support/mesh.ts's, on 127.b.0.253): test files run side
- * by side, and each takes several blocks in turn, so two of them could probe the same free block and both
- * start a control plane in it (EADDRINUSE on 127.b.0.254:15012).
- */
-async function pickBase(): Promise<{ base: number; claim: Server }> {
-  for (let i = 0; i < 80; i++) {
-    const b = 20 + ((next++ - 20) % 80);
-    const claim = await holdAddress(`127.${b}.0.253`, BLOCK_CLAIM_PORT);
-    if (!claim) continue;
-    // A test that forgets its cleanup must not keep its process alive for the claim.
-    claim.unref();
-    if (await free(`127.${b}.0.254`, 15014)) return { base: b, claim };
-    await new Promise<void>((r) => claim.close(() => r()));
-  }
-  throw new Error('no free 127.<b>.0.0/16 block for the CLI test');
-}
+const pickBase = blockPicker(20, 80, 20 + (process.pid % 40) * 2, 'CLI test');
 
 export async function cliMesh(options: CliMeshOptions = {}): Promise<CliMesh> {
   // A block given by the caller is a first mesh's, which holds its claim.
   const picked = options.base === undefined ? await pickBase() : undefined;
+  // A test that forgets its cleanup must not keep its process alive for the claim.
+  picked?.claim.unref();
   const base = options.base ?? picked!.base;
   const tmp = await mkdtemp(join(tmpdir(), 'l4mesh-cli-'));
   const stateDir = options.defaultStateDir ? join(tmp, 'l4mesh') : tmp;

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { eventually, startMesh } from '../../support/mesh.js';
 import { select } from '../../support/prometheus-text.js';
 import { roundTrip, startNamedEcho } from '../../support/workloads.js';
@@ -17,30 +17,6 @@ const CONCURRENT = 100;
 const SLOW_READER_PAUSE_MS = 2_000;
 /** Whole echoes must be back by then on a loaded 2-core box; a deadlock never finishes. */
 const ECHO_DEADLINE_MS = 120_000;
-
-/** Sends `payload`, half-closes, resolves with everything that came back before the server's FIN. */
-function echo(address: string, port: number, payload: Buffer, pauseMs = 0): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const socket: Socket = connect({ host: address, port, allowHalfOpen: true });
-    const timer = setTimeout(() => socket.destroy(new Error(`no whole echo within ${ECHO_DEADLINE_MS} ms`)), ECHO_DEADLINE_MS);
-    socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    socket.on('end', () => {
-      clearTimeout(timer);
-      socket.end();
-      resolve(Buffer.concat(chunks));
-    });
-    if (pauseMs > 0) {
-      socket.pause();
-      setTimeout(() => socket.resume(), pauseMs);
-    }
-    socket.end(payload);
-  });
-}
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
@@ -63,7 +39,7 @@ test('100 concurrent byte-exact echoes through two sidecars with a slow reader; 
 
     await t.test(`${CONCURRENT} at once, 1 KiB–2 MiB each, one reader paused ${SLOW_READER_PAUSE_MS} ms`, async () => {
       const payloads = Array.from({ length: CONCURRENT }, (_, i) => randomBytes(KiB * (1 + ((i * 331) % 2048))));
-      const results = await Promise.all(payloads.map((p, i) => echo(listen.address, listen.port, p, i === 0 ? SLOW_READER_PAUSE_MS : 0)));
+      const results = await Promise.all(payloads.map((p, i) => roundTrip(listen.address, listen.port, p, ECHO_DEADLINE_MS, i === 0 ? SLOW_READER_PAUSE_MS : 0)));
       const wrong = results.flatMap((got, i) => {
         const want = Buffer.concat([Buffer.from('bulk-v1\n'), payloads[i]!]);
         return got.length === want.length && sha(got) === sha(want) ? [] : [`#${i}: ${got.length} of ${want.length} bytes`];
