@@ -1,7 +1,9 @@
 // The one module that relies on Node internals or on shapes Node does not export. Each piece says what it
-// relies on; pooled reads are proven on the running Node at proxy start (pooled-reads-self-test.ts).
+// relies on; pooled reads are proven on the running Node at proxy start (pooled-reads-self-test.ts), handle
+// writes by test/unit/node-compat/handle-writes.test.ts.
 // package.json `engines` names the Node majors the tests run on; check every piece here on a new major.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { getSystemErrorName } from 'node:util';
 import type { Socket } from 'node:net';
 import type { Http2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
@@ -103,6 +105,116 @@ export function useUserReadBuffer(socket: Socket, buffer: Buffer, onRead: (this:
   s[internalSymbol(socket, 'kBufferCb')!] = onRead;
   if (next) s[internalSymbol(socket, 'kBufferGen')!] = next;
   s._handle!.useUserBuffer!(buffer);
+}
+
+// --- Writes straight to a socket's native handle -------------------------------------------------------
+// What `socket.write()` ends in (net's writeGeneric / writevGeneric), without the Writable, net and
+// stream_base JS in front of it: a WriteWrap request from the `stream_wrap` binding, `handle.writeBuffer()` or
+// `handle.writev()`, and `streamBaseState[kLastWriteWasAsync]` to learn whether the request finishes later.
+// The binding is reached through `process.binding`, which Node 20 still allows for `stream_wrap` (deprecated as
+// DEP0111: it warns only under --pending-deprecation). On the latency path those layers were about 13 µs of
+// proxy CPU per request of ~166 (bench/RESULTS.md).
+
+interface WriteRequest {
+  handle: unknown;
+  oncomplete: (status: number) => void;
+  async: boolean;
+  bytes: number;
+  /** Keeps the written buffers alive until the handle is done with them. */
+  buffer: unknown;
+}
+
+interface StreamWrapBinding {
+  WriteWrap: new () => WriteRequest;
+  streamBaseState: Int32Array;
+  kLastWriteWasAsync: number;
+}
+
+interface WritableHandle {
+  writeBuffer(req: WriteRequest, buffer: Buffer): number;
+  writev(req: WriteRequest, chunks: Buffer[], allBuffers: boolean): number;
+}
+
+type HandleInternals = Duplex & { _handle?: Partial<WritableHandle> | null; connecting?: boolean };
+
+function loadStreamWrap(): StreamWrapBinding | string {
+  try {
+    const binding = (process as unknown as { binding(name: string): Partial<StreamWrapBinding> }).binding('stream_wrap');
+    if (typeof binding.WriteWrap !== 'function') return `Node ${process.version} has no stream_wrap.WriteWrap`;
+    if (!(binding.streamBaseState instanceof Int32Array) || typeof binding.kLastWriteWasAsync !== 'number') {
+      return `Node ${process.version} has no stream_wrap.streamBaseState / kLastWriteWasAsync`;
+    }
+    return binding as StreamWrapBinding;
+  } catch (err) {
+    return `Node ${process.version} refuses process.binding('stream_wrap'): ${(err as Error).message}`;
+  }
+}
+
+let streamWrap: StreamWrapBinding | string = loadStreamWrap();
+
+/** Why sockets are written through their Writable on this Node (or in this process); undefined when they need not be. */
+export function handleWritesProblem(): string | undefined {
+  return typeof streamWrap === 'string' ? streamWrap : undefined;
+}
+
+/** Turns handle writes off for the rest of the process (tests use it to prove the fallback). */
+export function disableHandleWrites(reason: string): void {
+  streamWrap = reason;
+}
+
+function writeError(status: number): NodeJS.ErrnoException {
+  const code = getSystemErrorName(status);
+  const err = new Error(`write ${code}`) as NodeJS.ErrnoException;
+  err.code = code;
+  err.errno = status;
+  err.syscall = 'write';
+  return err;
+}
+
+/**
+ * Writes `buffers` to the socket's native handle in one call, in order after everything the socket wrote
+ * before. Returns undefined and does nothing when that cannot be done now: no native handle (an in-process
+ * duplex), a socket that is connecting, ended or destroyed, or whose Writable holds or is writing something
+ * (then `socket.write()` keeps the order). Otherwise `done` runs once the handle is done with the buffers
+ * (they must stay unchanged until then), and the result says when: 'sent' — before this returned (the kernel
+ * took them) — or 'pending' — later, from the event loop. A TLS socket's handle takes one write at a time:
+ * nothing may be written to it, this way or through its Writable, while a write is pending. A failed write
+ * destroys the socket with the error, as `socket.write()` would, and `done` gets it.
+ */
+export function writeToHandle(socket: Duplex, buffers: readonly Buffer[], done: (err: Error | null) => void): 'sent' | 'pending' | undefined {
+  const binding = streamWrap;
+  if (typeof binding === 'string') return undefined;
+  const s = socket as HandleInternals;
+  const handle = s._handle;
+  if (!handle || typeof handle.writeBuffer !== 'function' || s.connecting || s.destroyed || !s.writable || s.writableLength !== 0 || s.writableCorked !== 0) {
+    return undefined;
+  }
+  const req = new binding.WriteWrap();
+  req.handle = handle;
+  req.async = false;
+  req.bytes = 0;
+  req.buffer = null;
+  req.oncomplete = (status: number) => {
+    if (status < 0) {
+      const err = writeError(status);
+      socket.destroy(err);
+      return done(err);
+    }
+    done(null);
+  };
+  const status = buffers.length === 1 ? handle.writeBuffer(req, buffers[0]!) : handle.writev!(req, buffers as Buffer[], true);
+  if (status !== 0) {
+    const err = writeError(status);
+    socket.destroy(err);
+    done(err);
+    return 'sent';
+  }
+  if (binding.streamBaseState[binding.kLastWriteWasAsync] !== 0) {
+    req.buffer = buffers;
+    return 'pending';
+  }
+  done(null);
+  return 'sent';
 }
 
 // --- HTTP/2 streams -------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import { TLSSocket } from 'node:tls';
 import { constants as h2 } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { ConnectionStats } from './connection-stats.js';
-import { isHttp2Stream, STREAM_CANCEL } from './node-compat.js';
+import { isHttp2Stream, STREAM_CANCEL, writeToHandle } from './node-compat.js';
 import { isPooled, onChunks } from './pooled-reads.js';
 import { H2Stream } from './hbone/h2/stream.js';
 
@@ -53,7 +53,7 @@ function dropsWrittenBytes(side: Duplex): boolean {
  */
 function pump(from: Duplex, to: Duplex, count: (n: number) => void): void {
   const recycles = dropsWrittenBytes(to);
-  const flush = isHttp2Stream(from) && !isHttp2Stream(to) ? coalesce(from, to, count, recycles) : undefined;
+  const batch = isHttp2Stream(from) && !isHttp2Stream(to) ? coalesce(from, to, count, recycles) : undefined;
   if (isPooled(from)) {
     onChunks(from, (chunk) => {
       count(chunk.bytes.length);
@@ -66,7 +66,7 @@ function pump(from: Duplex, to: Duplex, count: (n: number) => void): void {
       chunk.release();
       if (!to.write(copy)) from.pause();
     });
-  } else if (!flush) {
+  } else if (!batch) {
     from.on('data', (chunk: Buffer) => {
       count(chunk.length);
       if (!to.write(chunk)) from.pause();
@@ -80,8 +80,8 @@ function pump(from: Duplex, to: Duplex, count: (n: number) => void): void {
     from.on('end', () =>
       setImmediate(() => {
         if (from.aborted) return;
-        flush?.();
-        to.end();
+        if (batch) batch.end();
+        else to.end();
       }),
     );
   } else {
@@ -97,19 +97,33 @@ const COALESCE_MAX_BYTES = 256 * 1024;
  * its own chunk, our layer each piece of a decrypted TLS read (≤ 16 KiB), all of one socket read within one
  * I/O callback. Writing them together at the end of that phase (setImmediate) makes one 64 KiB+ send
  * instead of four 16 KiB ones — fewer syscalls and, on the receiving side, fewer wake-ups. The pieces go as
- * they are, in one corked write (one writev); pieces that lie next to each other in memory, as the pieces
- * of one TLS socket's reads do (readPooledChunks), go as one. Returns the flush, which must run before
- * ending `to`.
+ * they are, in one write (one writev) straight to the socket's handle when Node allows (writeToHandle), else
+ * corked through its Writable; pieces that lie next to each other in memory, as the pieces of one TLS
+ * socket's reads do (readPooledChunks), go as one. Returns the batch's end(), which ends `to` once what is
+ * batched was written.
  */
-function coalesce(from: Duplex, to: Duplex, count: (n: number) => void, recycles: boolean): () => void {
+function coalesce(from: Duplex, to: Duplex, count: (n: number) => void, recycles: boolean): { end(): void } {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   /** Holds on pooled reads that pending chunks are views of (our HTTP/2 layer's DATA); dropped once written. */
   let holds: Array<() => void> = [];
   let scheduled = false;
+  /** A handle write the kernel has not taken all of yet: `from` is paused and batches wait behind it. */
+  let inKernelQueue = false;
+  let ending = false;
+  const afterHandleWrite = (held: ReadonlyArray<() => void>): void => {
+    releaseAll(held);
+    if (!inKernelQueue) return;
+    inKernelQueue = false;
+    flush();
+    if (!inKernelQueue) {
+      if (ending) to.end();
+      else from.resume();
+    }
+  };
   const flush = (): void => {
     scheduled = false;
-    if (pendingBytes === 0) return;
+    if (pendingBytes === 0 || inKernelQueue) return;
     const chunks = joinAdjacent(pending);
     const bytes = pendingBytes;
     const held = holds;
@@ -124,6 +138,13 @@ function coalesce(from: Duplex, to: Duplex, count: (n: number) => void, recycles
       if (!to.write(data)) from.pause();
       return;
     }
+    const sent = writeToHandle(to, chunks, () => afterHandleWrite(held));
+    if (sent === 'pending') {
+      inKernelQueue = true;
+      from.pause();
+      return;
+    }
+    if (sent === 'sent') return;
     const written = held.length > 0 ? () => releaseAll(held) : undefined;
     let more = true;
     if (chunks.length > 1) to.cork();
@@ -150,7 +171,13 @@ function coalesce(from: Duplex, to: Duplex, count: (n: number) => void, recycles
   } else {
     from.on('data', add);
   }
-  return flush;
+  return {
+    end: () => {
+      flush();
+      ending = true;
+      if (!inKernelQueue) to.end();
+    },
+  };
 }
 
 function releaseAll(holds: ReadonlyArray<() => void>): void {

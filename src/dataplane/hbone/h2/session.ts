@@ -14,6 +14,7 @@ import { onControlFrame } from './control.js';
 import { onDataFrame } from './data-receipt.js';
 import { watchLiveness } from './liveness.js';
 import { readPooledChunks, takeHeadroom, type PooledChunk } from '../../pooled-reads.js';
+import { SocketWriter } from '../../socket-writer.js';
 
 const MiB = 1024 * 1024;
 /** Per-stream receive window (DESIGN §5: 1–4 MiB once the socket is always read). */
@@ -71,7 +72,9 @@ export abstract class H2Session extends EventEmitter implements StreamOwner {
   connConsumed = 0;
   readonly connWindow: number;
   private readonly blocked = new Set<H2Stream>();
-  /** The socket is corked until the end of this event-loop turn (see write()). */
+  /** Every write to the socket goes through this, so that a batch never overtakes the one before it. */
+  private readonly writer: SocketWriter;
+  /** Frames are collected until the end of this event-loop turn (see write()). */
   private batching = false;
   headerBlock: { stream: number; parts: Buffer[]; bytes: number; endStream: boolean } | undefined;
   private readonly pings = new Map<string, (rtt: number) => void>();
@@ -82,6 +85,7 @@ export abstract class H2Session extends EventEmitter implements StreamOwner {
   constructor(socket: Duplex, options: H2SessionOptions, isServer: boolean) {
     super();
     this.socket = socket;
+    this.writer = new SocketWriter(socket);
     this.streamWindow = options.streamWindowBytes ?? DEFAULT_H2_STREAM_WINDOW_BYTES;
     this.maxConcurrent = options.maxConcurrentStreams ?? DEFAULT_H2_MAX_CONCURRENT_STREAMS;
     this.maxHeaderList = options.maxHeaderListBytes ?? DEFAULT_H2_MAX_HEADER_LIST_BYTES;
@@ -100,11 +104,9 @@ export abstract class H2Session extends EventEmitter implements StreamOwner {
       [SettingId.MAX_HEADER_LIST_SIZE, this.maxHeaderList],
     ];
     if (isServer) settings.push([SettingId.MAX_CONCURRENT_STREAMS, this.maxConcurrent]);
-    this.socket.cork();
     this.writePreface();
     this.write(settingsFrame(settings));
     if (this.connWindow > DEFAULT_WINDOW) this.write(windowUpdateFrame(0, this.connWindow - DEFAULT_WINDOW));
-    this.socket.uncork();
     if (options.pingIntervalMs) watchLiveness(this, options.pingIntervalMs, options.pingTimeoutMs ?? options.pingIntervalMs);
   }
 
@@ -131,7 +133,7 @@ export abstract class H2Session extends EventEmitter implements StreamOwner {
     // Like node:http2: a local destroy() without an error ends the streams without one too.
     for (const stream of [...this.streams.values()]) stream.abort(error);
     if (flush) {
-      this.socket.end();
+      this.writer.end();
       setTimeout(() => this.socket.destroy(), GOAWAY_FLUSH_MS).unref();
     } else {
       this.socket.destroy();
@@ -165,10 +167,7 @@ export abstract class H2Session extends EventEmitter implements StreamOwner {
 
   sendHeaders(stream: H2Stream, fields: Array<[string, string]>, endStream: boolean): void {
     if (this.destroyed) return;
-    const frames = headerBlockFrames(stream.id, hpackEncode(fields), endStream, this.remoteSettings.maxFrameSize);
-    this.socket.cork();
-    for (const part of frames) this.write(part);
-    this.socket.uncork();
+    for (const part of headerBlockFrames(stream.id, hpackEncode(fields), endStream, this.remoteSettings.maxFrameSize)) this.write(part);
   }
 
   sendData(stream: H2Stream, chunk: Buffer, endStream: boolean, done: (err?: Error | null) => void): void {
@@ -199,32 +198,31 @@ export abstract class H2Session extends EventEmitter implements StreamOwner {
    * Queues `buffer` for the socket; `written` runs once the socket is done with it (sent, or failed): then
    * its memory may be reused. Everything written in one turn of the event loop, on every stream, leaves
    * in one writev at its end (TLS records + one syscall), as nghttp2 sends once per turn: a new tunnel's
-   * HEADERS, DATA and WINDOW_UPDATEs used to be one TLS record and one syscall each.
+   * HEADERS, DATA and WINDOW_UPDATEs used to be one TLS record and one syscall each. The batch goes to the
+   * socket's handle, not through its Writable, when Node allows (SocketWriter).
    */
   write(buffer: Buffer, written?: (err?: Error | null) => void): void {
     if (this.destroyed) return;
     if (!this.batching) {
       this.batching = true;
-      this.socket.cork();
       setImmediate(this.sendBatch);
     }
-    this.socket.write(buffer, written);
+    this.writer.add(buffer, written);
   }
 
   private readonly sendBatch = (): void => {
     this.batching = false;
-    this.socket.uncork();
+    this.writer.flush();
   };
 
   /**
-   * Sends as much of the stream's pending write as both windows allow, each frame header + slice corked.
-   * The write completes when the socket took its last slice: callers (splice) reuse the memory of a
-   * completed write, and the socket may still hold a slice it accepted without sending it yet.
+   * Sends as much of the stream's pending write as both windows allow, each frame header and slice into the
+   * turn's batch. The write completes when the socket is done with its last slice: callers (splice) reuse
+   * the memory of a completed write.
    */
   flushStream(stream: H2Stream): void {
     const p = stream.pending;
     if (!p) return;
-    this.socket.cork();
     const maxFrame = this.remoteSettings.maxFrameSize;
     while (p.offset < p.chunk.length) {
       const n = Math.min(p.chunk.length - p.offset, maxFrame, stream.sendWindow, this.connSendWindow);
@@ -245,7 +243,6 @@ export abstract class H2Session extends EventEmitter implements StreamOwner {
       this.connSendWindow -= n;
     }
     if (p.chunk.length === 0 && p.end) this.write(frameHeader(0, FrameType.DATA, Flag.END_STREAM, stream.id), p.done);
-    this.socket.uncork();
     if (p.offset < p.chunk.length) {
       this.blocked.add(stream);
       return;
@@ -391,7 +388,7 @@ export abstract class H2Session extends EventEmitter implements StreamOwner {
 
   private maybeEnd(): void {
     if (this.closed && !this.destroyed && this.streams.size === 0) {
-      this.socket.end();
+      this.writer.end();
     }
   }
 
