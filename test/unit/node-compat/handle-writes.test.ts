@@ -32,14 +32,20 @@ function received(socket: Socket): Promise<Buffer> {
   return once(socket, 'end').then(() => Buffer.concat(parts));
 }
 
-async function tcpPair(): Promise<{ client: Socket; accepted: Socket; server: Server }> {
+/** A connected pair on loopback; `close` destroys both ends and the listener (half-open sockets would keep the test process alive). */
+async function tcpPair(): Promise<{ client: Socket; accepted: Socket; close: () => void }> {
   const server = createServer({ allowHalfOpen: true });
   const port = await listening(server);
   const acceptedP = once(server, 'connection');
   const client = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
   await once(client, 'connect');
   const [accepted] = (await acceptedP) as [Socket];
-  return { client, accepted, server };
+  const close = (): void => {
+    client.destroy();
+    accepted.destroy();
+    server.close();
+  };
+  return { client, accepted, close };
 }
 
 test('this Node allows handle writes', () => {
@@ -47,7 +53,7 @@ test('this Node allows handle writes', () => {
 });
 
 test('a plain socket: a small write is sent before writeToHandle returns, a writev keeps the order', async () => {
-  const { client, accepted, server } = await tcpPair();
+  const { client, accepted, close } = await tcpPair();
   const got = received(accepted);
   const calls: Array<Error | null> = [];
   assert.equal(writeToHandle(client, [Buffer.from('hello ')], (err) => calls.push(err)), 'sent');
@@ -56,11 +62,11 @@ test('a plain socket: a small write is sent before writeToHandle returns, a writ
   assert.deepEqual(calls, [null, null]);
   client.end();
   assert.equal((await got).toString(), 'hello over the handle');
-  server.close();
+  close();
 });
 
 test('a plain socket: a write larger than the kernel takes is pending until the reader reads, then done runs once', async () => {
-  const { client, accepted, server } = await tcpPair();
+  const { client, accepted, close } = await tcpPair();
   accepted.pause();
   const payload = pattern(16 * 1024 * 1024, 3);
   const calls: Array<Error | null> = [];
@@ -82,11 +88,11 @@ test('a plain socket: a write larger than the kernel takes is pending until the 
   const bytes = await got;
   assert.equal(bytes.length, payload.length);
   assert.ok(bytes.equals(payload));
-  server.close();
+  close();
 });
 
 test('writeToHandle leaves the write to the Writable when it holds something, for a gone socket, and for a duplex without a handle', async () => {
-  const { client, accepted, server } = await tcpPair();
+  const { client, accepted, close } = await tcpPair();
   const got = received(accepted);
   client.cork();
   client.write('corked ');
@@ -98,11 +104,11 @@ test('writeToHandle leaves the write to the Writable when it holds something, fo
   client.destroy();
   assert.equal(writeToHandle(client, [Buffer.from('never')], () => assert.fail('done must not run')), undefined);
   assert.equal(writeToHandle(new PassThrough(), [Buffer.from('never')], () => assert.fail('done must not run')), undefined);
-  server.close();
+  close();
 });
 
 test('a write to a connection the peer reset fails with ECONNRESET and destroys the socket', async () => {
-  const { client, accepted, server } = await tcpPair();
+  const { client, accepted, close } = await tcpPair();
   client.on('error', () => undefined);
   // The RST reaches the client's kernel socket at once (loopback); the write comes before Node polls for it.
   accepted.resetAndDestroy();
@@ -111,7 +117,7 @@ test('a write to a connection the peer reset fails with ECONNRESET and destroys 
   assert.equal(outcome, 'sent');
   assert.deepEqual(calls, ['ECONNRESET']);
   assert.equal(client.destroyed, true);
-  server.close();
+  close();
 });
 
 test('a TLS socket: 300 batches, most of them added while the one before is pending, arrive whole and in order, then the end', async () => {
