@@ -17,6 +17,10 @@ function testFiles(dir) {
 
 const args = process.argv.slice(2);
 const flags = args.filter((a) => a.startsWith('--'));
+// Without a timeout, a test file whose process never exits (a socket or server left open) hangs the whole
+// run with no word of which file; with one, node reports that file as timed out by its path and fails.
+const DEFAULT_TEST_TIMEOUT_MS = 300_000;
+if (!flags.some((f) => f.startsWith('--test-timeout'))) flags.push(`--test-timeout=${DEFAULT_TEST_TIMEOUT_MS}`);
 const dirs = args.filter((a) => !a.startsWith('--'));
 const files = (dirs.length > 0 ? dirs : ['dist/test']).flatMap(testFiles);
 if (files.length === 0) {
