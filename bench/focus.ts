@@ -11,7 +11,7 @@ import { sidecar } from './sidecar-scenario.js';
 import { ambientNetns } from './netns-scenario.js';
 import { idleRss, iperf, loadWithCpu, SCRAPES_PER_SECOND, whileScraping, type ConnRate, type Latency } from './measure.js';
 import { activity, cpuSeconds, options, type Activity } from './proc.js';
-import { ensurePeers } from './peers/install.js';
+import { ensurePeers, peerPackage } from './peers/install.js';
 
 const args = options(process.argv.slice(3));
 const figures = (process.argv[2] ?? 'connrate64').split(',');
@@ -26,7 +26,7 @@ if (!scenario) throw new Error(`--scenario: expected one of ${Object.keys(scenar
 if (scenario.unavailable) throw new Error(`--scenario=${scenario.name}: ${scenario.unavailable}`);
 // Like `npm run bench`, install what is missing (as root); a scenario without its tools stops here, by name.
 const available = await ensurePeers((line) => console.log(line));
-const needs = ['iperf3', ...(scenario === haproxy ? ['haproxy'] : scenario === stunnel ? ['stunnel4'] : [])];
+const needs = ['iperf3', peerPackage(scenario.name)].filter((p): p is string => p !== undefined);
 for (const p of needs) if (!available.has(p)) throw new Error(`--scenario=${scenario.name} needs Debian's ${p}, which is not installed and could not be installed`);
 if (args.has('hbone-transport')) meshOptions.hboneTransport = parseHboneTransport(args.get('hbone-transport'), '--hbone-transport');
 if (args.has('profile') && scenario !== ambient && scenario !== sidecar) {

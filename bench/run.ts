@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../src/config/paths.js';
-import { ensurePeers } from './peers/install.js';
+import { ensurePeers, peerPackage } from './peers/install.js';
 import { log, waitForQuietMachine } from './proc.js';
 import { ambient, direct, haproxy, meshOptions, nodeTls, profile, startMetricsStandIn, stunnel, type Endpoint, type Launch, type RunningScenario, type Scenario } from './scenarios.js';
 import { parseHboneTransport } from '../src/dataplane/hbone/transport.js';
@@ -238,7 +238,8 @@ async function main(): Promise<void> {
   const scenarios: Scenario[] = [direct, ambient, ambientNetns, sidecar, stunnel, haproxy, nodeTls].filter((s) => !only || only.includes(s.name));
   const results: ScenarioResult[] = [];
   for (const s of scenarios) {
-    const missing = s.name === 'stunnel' ? !available.has('stunnel4') : s.name === 'haproxy' ? !available.has('haproxy') : false;
+    const pkg = peerPackage(s.name);
+    const missing = pkg !== undefined && !available.has(pkg);
     const why = s.unavailable ?? (missing ? `not measured: ${s.name} could not be installed` : undefined);
     if (why) {
       log(`${s.name}: ${why}`);

@@ -14,6 +14,11 @@ const PACKAGES: Record<string, string[]> = {
   wrk: ['/usr/bin/wrk'],
 };
 
+/** The Debian package a scenario's peer proxy comes from; undefined for the scenarios that need none. */
+export function peerPackage(scenarioName: string): string | undefined {
+  return scenarioName === 'stunnel' ? 'stunnel4' : scenarioName === 'haproxy' ? 'haproxy' : undefined;
+}
+
 export function binaryOf(pkg: string): string | undefined {
   return PACKAGES[pkg]?.find((p) => existsSync(p));
 }
