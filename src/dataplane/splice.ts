@@ -5,7 +5,8 @@ import { TLSSocket } from 'node:tls';
 import { constants as h2 } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { ConnectionStats } from './connection-stats.js';
-import { isHttp2Stream, STREAM_CANCEL, writeToHandle } from './node-compat.js';
+import { isHttp2Stream, STREAM_CANCEL } from './node-compat.js';
+import { SocketWriter } from './socket-writer.js';
 import { isPooled, onChunks } from './pooled-reads.js';
 import { H2Stream } from './hbone/h2/stream.js';
 
@@ -96,110 +97,45 @@ const COALESCE_MAX_BYTES = 256 * 1024;
  * HTTP/2 → socket: node:http2 hands over each DATA frame (at most 16 KiB; Node never sends larger ones) as
  * its own chunk, our layer each piece of a decrypted TLS read (≤ 16 KiB), all of one socket read within one
  * I/O callback. Writing them together at the end of that phase (setImmediate) makes one 64 KiB+ send
- * instead of four 16 KiB ones — fewer syscalls and, on the receiving side, fewer wake-ups. The pieces go as
- * they are, in one write (one writev) straight to the socket's handle when Node allows (writeToHandle), else
- * corked through its Writable; pieces that lie next to each other in memory, as the pieces of one TLS
- * socket's reads do (readPooledChunks), go as one. Returns the batch's end(), which ends `to` once what is
- * batched was written.
+ * instead of four 16 KiB ones — fewer syscalls and, on the receiving side, fewer wake-ups. The batch goes
+ * through a SocketWriter: in one writev straight to the socket's handle when Node allows (pieces of one TLS
+ * socket's reads, which lie next to each other in memory, as one), else corked through its Writable. While
+ * the socket is backed up the stream is paused (its window then holds the sender back), and the writer's
+ * onIdle (a handle write finished) or the socket's 'drain' (pump) resumes it. Returns the batch's end(),
+ * which ends `to` once what is batched was written.
  */
 function coalesce(from: Duplex, to: Duplex, count: (n: number) => void, recycles: boolean): { end(): void } {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  /** Holds on pooled reads that pending chunks are views of (our HTTP/2 layer's DATA); dropped once written. */
-  let holds: Array<() => void> = [];
+  const writer = new SocketWriter(to, () => from.resume());
+  /** Bytes added to the writer since its last flush. */
+  let batched = 0;
   let scheduled = false;
-  /** A handle write the kernel has not taken all of yet: `from` is paused and batches wait behind it. */
-  let inKernelQueue = false;
-  let ending = false;
-  const afterHandleWrite = (held: ReadonlyArray<() => void>): void => {
-    releaseAll(held);
-    if (!inKernelQueue) return;
-    inKernelQueue = false;
-    flush();
-    if (!inKernelQueue) {
-      if (ending) to.end();
-      else from.resume();
-    }
-  };
   const flush = (): void => {
     scheduled = false;
-    if (pendingBytes === 0 || inKernelQueue) return;
-    const chunks = joinAdjacent(pending);
-    const bytes = pendingBytes;
-    const held = holds;
-    pending = [];
-    pendingBytes = 0;
-    holds = [];
-    if (to.destroyed || to.writableEnded) return releaseAll(held);
-    if (!recycles && held.length > 0) {
-      // `to` may keep what it is given after its callback (an in-process duplex): a buffer of its own.
-      const data = Buffer.concat(chunks, bytes);
-      releaseAll(held);
-      if (!to.write(data)) from.pause();
-      return;
-    }
-    const sent = writeToHandle(to, chunks, () => afterHandleWrite(held));
-    if (sent === 'pending') {
-      inKernelQueue = true;
-      from.pause();
-      return;
-    }
-    if (sent === 'sent') return;
-    const written = held.length > 0 ? () => releaseAll(held) : undefined;
-    let more = true;
-    if (chunks.length > 1) to.cork();
-    for (let i = 0; i < chunks.length; i++) more = to.write(chunks[i], i === chunks.length - 1 ? written : undefined);
-    if (chunks.length > 1) to.uncork();
-    if (!more) from.pause();
+    batched = 0;
+    if (!writer.flush()) from.pause();
   };
-  const add = (chunk: Buffer): void => {
+  /** `release` drops the hold on the pooled read `chunk` is a view of (our HTTP/2 layer's DATA). */
+  const add = (chunk: Buffer, release?: () => void): void => {
     count(chunk.length);
-    pending.push(chunk);
-    pendingBytes += chunk.length;
-    if (pendingBytes >= COALESCE_MAX_BYTES) flush();
+    if (to.destroyed || to.writableEnded) return release?.();
+    if (release && !recycles) {
+      // `to` may keep what it is given after its callback (an in-process duplex): a buffer of its own.
+      chunk = Buffer.from(chunk);
+      release();
+      release = undefined;
+    }
+    writer.add(chunk, release);
+    batched += chunk.length;
+    if (batched >= COALESCE_MAX_BYTES) flush();
     else if (!scheduled) {
       scheduled = true;
       setImmediate(flush);
     }
   };
-  if (from instanceof H2Stream) {
-    // Our HTTP/2 layer hands DATA over as views of its pooled reads: no buffer per piece, no stream machinery.
-    from.deliverTo((chunk, release) => {
-      holds.push(release);
-      add(chunk);
-    });
-  } else {
-    from.on('data', add);
-  }
-  return {
-    end: () => {
-      flush();
-      ending = true;
-      if (!inKernelQueue) to.end();
-    },
-  };
-}
-
-function releaseAll(holds: ReadonlyArray<() => void>): void {
-  for (const release of holds) release();
-}
-
-/** `chunks` with each run of buffers that follow one another in the same memory made one view. */
-export function joinAdjacent(chunks: Buffer[]): Buffer[] {
-  if (chunks.length < 2) return chunks;
-  const out: Buffer[] = [];
-  let run = chunks[0]!;
-  for (let i = 1; i < chunks.length; i++) {
-    const next = chunks[i]!;
-    if (next.buffer === run.buffer && run.byteOffset + run.length === next.byteOffset) {
-      run = Buffer.from(run.buffer, run.byteOffset, run.length + next.length);
-    } else {
-      out.push(run);
-      run = next;
-    }
-  }
-  out.push(run);
-  return out;
+  // Our HTTP/2 layer hands DATA over as views of its pooled reads: no buffer per piece, no stream machinery.
+  if (from instanceof H2Stream) from.deliverTo(add);
+  else from.on('data', (chunk: Buffer) => add(chunk));
+  return { end: () => writer.end() };
 }
 
 function allowHalfOpen(side: Duplex): void {

@@ -164,3 +164,53 @@ test('a TLS socket: 300 batches, most of them added while the one before is pend
   await once(client, 'close');
   server.close();
 });
+
+test('a SocketWriter on a socket whose reader stalls: flush() says backed up, onIdle runs once the reader reads, every byte in order, then the end', async () => {
+  const { client, accepted, close } = await tcpPair();
+  accepted.pause();
+  let idle = 0;
+  const writer = new SocketWriter(client, () => idle++);
+  const expected: Buffer[] = [];
+  const doneErrors: Array<Error | null | undefined> = [];
+  // 1 MiB batches until the kernel stops taking them (a few MiB on loopback); bounded at 64 MiB.
+  let backedUp = false;
+  for (let batch = 0; batch < 64 && !backedUp; batch++) {
+    const piece = pattern(1024 * 1024, batch);
+    expected.push(piece);
+    writer.add(piece, (err) => doneErrors.push(err));
+    backedUp = !writer.flush();
+  }
+  assert.equal(backedUp, true, 'the kernel took 64 MiB without the reader reading');
+  assert.equal(idle, 0);
+  // Added while backed up: queued behind the pending write, flush() still says backed up.
+  const tail = Buffer.from('tail');
+  expected.push(tail);
+  writer.add(tail, (err) => doneErrors.push(err));
+  assert.equal(writer.flush(), false);
+  writer.end();
+  const got = received(accepted);
+  accepted.resume();
+  const bytes = await got;
+  const want = Buffer.concat(expected);
+  assert.equal(bytes.length, want.length);
+  assert.ok(bytes.equals(want));
+  assert.deepEqual(doneErrors, expected.map(() => null));
+  assert.ok(idle >= 1, 'onIdle ran after the pending write');
+  close();
+});
+
+test('a SocketWriter on a duplex without a handle: one corked batch through its Writable, false above its high-water mark, every callback once', async () => {
+  const sink = new PassThrough({ highWaterMark: 8 });
+  const writer = new SocketWriter(sink, () => assert.fail('onIdle is for pending handle writes'));
+  const calls: Array<Error | null | undefined> = [];
+  writer.add(Buffer.from('ab'), (err) => calls.push(err));
+  writer.add(Buffer.from('cd'), (err) => calls.push(err));
+  assert.equal(writer.flush(), true);
+  writer.add(Buffer.from('0123456789'), (err) => calls.push(err));
+  assert.equal(writer.flush(), false, 'the Writable is above its high-water mark');
+  writer.end();
+  const chunks: Buffer[] = [];
+  for await (const chunk of sink) chunks.push(chunk as Buffer);
+  assert.equal(Buffer.concat(chunks).toString(), 'abcd0123456789');
+  assert.deepEqual(calls, [null, null, null]);
+});

@@ -1,8 +1,8 @@
-// splice's coalesced write: pieces that follow one another in the same memory go as one view, and
+// A SocketWriter's batch (splice's coalesced write, the session's frames): pieces that follow one another in the same memory go as one view, and
 // nothing is copied.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { joinAdjacent } from '../../../src/dataplane/splice.js';
+import { joinAdjacent } from '../../../src/dataplane/socket-writer.js';
 
 test('runs of adjacent views become one view over the same memory; gaps, other buffers and order are kept', () => {
   // Buffers of their own (not Node's shared pool), like two slabs.
