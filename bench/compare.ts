@@ -1,4 +1,4 @@
-// `node dist/bench/compare.js [--rounds=N] [--warmup=N] [--seconds=N] [--scenarios=ambient,haproxy,stunnel] [--figures=bulk,connrate,latency] [--out=FILE]`: issue 17's
+// `node dist/bench/compare.js [--rounds=N] [--warmup=N] [--seconds=N] [--scenarios=ambient,haproxy,stunnel] [--figures=bulk,connrate,latency] [--base=DIR] [--out=FILE]`: issue 17's
 // ratios with the drift taken out. `npm run bench` measures one scenario after another, so each of its ratios
 // compares figures taken minutes apart, once each; on this shared 2-core VM the same mesh's cost per GB moves by
 // ±10–15 % from one 4-second round to the next and by more between minutes. Here every scenario runs at once
@@ -7,11 +7,16 @@
 // scenario is the median of the rounds after them, and each ratio is ambient's median over the best peer's median.
 // The peers are the C proxies (haproxy, stunnel); the Node scenarios (ambient, sidecar, node-tls: Node's bare TLS
 // pipe, the floor under both) each get their own ratio over the best peer. `--figures` takes only some groups of
-// figures, so that many rounds of one (the latency at 1,000 req/s) fit in a few minutes.
+// figures, so that many rounds of one (the latency at 1,000 req/s) fit in a few minutes. `--base=DIR` (another
+// checkout, built) adds the scenario `ambient@base`: ambient's mesh started from that checkout's dist/, measured
+// in the same rounds as this build's — an A/B of two builds with the drift taken out.
+import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { ambient, direct, haproxy, nodeTls, stunnel, type RunningScenario, type Scenario } from './scenarios.js';
 import { sidecar } from './sidecar-scenario.js';
+import { cliBuild } from '../test/support/processes.js';
 import { iperf, loadWithCpu, type ConnRate, type Latency } from './measure.js';
 import { log, options, waitForQuietMachine } from './proc.js';
 import { median, ratioRow } from './ratios.js';
@@ -21,6 +26,21 @@ const rounds = Number(args.get('rounds') ?? 7);
 const warmup = Number(args.get('warmup') ?? 2);
 const seconds = Number(args.get('seconds') ?? 4);
 const known: Record<string, Scenario> = { ambient, sidecar, 'node-tls': nodeTls, haproxy, stunnel };
+const base = args.get('base');
+if (base !== undefined) {
+  if (!existsSync(join(base, 'dist', 'src', 'cli', 'main.js'))) throw new Error(`--base: ${base} has no dist/src/cli/main.js; build it first (npx tsc -p ${base})`);
+  known['ambient@base'] = {
+    name: 'ambient@base',
+    async start() {
+      cliBuild.root = base;
+      try {
+        return await ambient.start();
+      } finally {
+        cliBuild.root = undefined;
+      }
+    },
+  };
+}
 /** The C proxies: "the best peer" of every ratio is the better of these. */
 const PEERS = new Set(['haproxy', 'stunnel']);
 const names = (args.get('scenarios') ?? 'ambient,haproxy,stunnel').split(',');

@@ -14,10 +14,16 @@ process.on('exit', () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
 });
 
+/**
+ * Another checkout whose compiled CLI children are started from, instead of this one's: `compare.js --base`
+ * runs a mesh of the build it compares against beside this build's. Unset everywhere else.
+ */
+export const cliBuild: { root?: string } = {};
+
 /** `node <main> <args>`: the compiled CLI when this file runs from dist/, else the TypeScript source via tsx. */
 export function cliCommand(args: string[]): { command: string; args: string[] } {
   const fromDist = fileURLToPath(import.meta.url).includes(`${'/'}dist${'/'}`);
-  const root = packageRoot();
+  const root = cliBuild.root ?? packageRoot();
   // As l4mesh starts its own processes: with its OpenSSL settings.
   const openssl = opensslConfigArgs([]);
   if (fromDist) return { command: process.execPath, args: [...openssl, join(root, 'dist', 'src', 'cli', 'main.js'), ...args] };
