@@ -24,9 +24,10 @@ const scenarios: Record<string, Scenario> = { ambient, 'ambient-netns': ambientN
 const scenario = scenarios[args.get('scenario') ?? 'ambient'];
 if (!scenario) throw new Error(`--scenario: expected one of ${Object.keys(scenarios).join(', ')}, got "${args.get('scenario')}"`);
 if (scenario.unavailable) throw new Error(`--scenario=${scenario.name}: ${scenario.unavailable}`);
-// Like `npm run bench`, install what is missing (as root); a scenario without its tools stops here, by name.
-const available = await ensurePeers((line) => console.log(line));
+// Like `npm run bench`, install what is missing (as root), but only what this scenario needs; a scenario
+// without its tools stops here, by name.
 const needs = ['iperf3', peerPackage(scenario.name)].filter((p): p is string => p !== undefined);
+const available = await ensurePeers((line) => console.log(line), needs);
 for (const p of needs) if (!available.has(p)) throw new Error(`--scenario=${scenario.name} needs Debian's ${p}, which is not installed and could not be installed`);
 if (args.has('hbone-transport')) meshOptions.hboneTransport = parseHboneTransport(args.get('hbone-transport'), '--hbone-transport');
 if (args.has('profile') && scenario !== ambient && scenario !== sidecar) {

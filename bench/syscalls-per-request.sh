@@ -13,18 +13,18 @@ for call in epoll_pwait epoll_wait read recvfrom write writev sendto; do EVENTS+
 REQUESTS=10000
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-for scenario in "${@:-ambient sidecar node-tls haproxy}"; do
-  for sc in $scenario; do
-    node dist/bench/focus.js latency1000 --scenario="$sc" --rounds=1 --seconds=30 > "$work/$sc.log" 2>&1 &
-    focus=$!
-    for _ in $(seq 1 120); do grep -q "proxy pids:" "$work/$sc.log" && break; sleep 1; done
-    pids=$(grep "proxy pids:" "$work/$sc.log" | sed 's/.*proxy pids: //' | tr ' ' ',')
-    [ -n "$pids" ] || { echo "$sc: no proxy pids after 120 s:"; cat "$work/$sc.log"; exit 1; }
-    sleep 10
-    perf stat -x, -e "$EVENTS" -p "$pids" -- sleep 10 2> "$work/$sc.perf"
-    wait "$focus"
-    echo "$sc (proxies $pids), per request, both proxies together:"
-    awk -F, -v n=$REQUESTS '$1 ~ /^[0-9.]+$/ { unit = ($2 == "msec") ? " ms" : ""; printf "  %-32s %8.2f%s\n", $3, $1 / n, unit }' "$work/$sc.perf"
-    grep " round 1:" "$work/$sc.log" | sed 's/^/  /'
-  done
+scenarios=("$@")
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(ambient sidecar node-tls haproxy)
+for sc in "${scenarios[@]}"; do
+  node dist/bench/focus.js latency1000 --scenario="$sc" --rounds=1 --seconds=30 > "$work/$sc.log" 2>&1 &
+  focus=$!
+  for _ in $(seq 1 120); do grep -q "proxy pids:" "$work/$sc.log" && break; kill -0 "$focus" 2>/dev/null || break; sleep 1; done
+  pids=$( (grep "proxy pids:" "$work/$sc.log" || true) | sed 's/.*proxy pids: //' | tr ' ' ',')
+  [ -n "$pids" ] || { echo "$sc: focus.js gave no proxy pids (it stopped, or 120 s passed):"; cat "$work/$sc.log"; exit 1; }
+  sleep 10
+  perf stat -x, -e "$EVENTS" -p "$pids" -- sleep 10 2> "$work/$sc.perf"
+  wait "$focus"
+  echo "$sc (proxies $pids), per request, both proxies together:"
+  awk -F, -v n=$REQUESTS '$1 ~ /^[0-9.]+$/ { unit = ($2 == "msec") ? " ms" : ""; printf "  %-32s %8.2f%s\n", $3, $1 / n, unit }' "$work/$sc.perf"
+  grep " round 1:" "$work/$sc.log" | sed 's/^/  /'
 done

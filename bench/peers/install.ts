@@ -3,10 +3,10 @@
 import { existsSync } from 'node:fs';
 import { run } from '../proc.js';
 
-/** Debian package → the binary that proves it is installed. */
 /** Another apt-get (unattended upgrades, a test setup) may hold dpkg's lock; wait for it instead of skipping every peer. */
 const APT_LOCK_WAIT = ['-o', 'DPkg::Lock::Timeout=300'];
 
+/** Debian package → the binary that proves it is installed. */
 const PACKAGES: Record<string, string[]> = {
   stunnel4: ['/usr/bin/stunnel4', '/usr/bin/stunnel'],
   haproxy: ['/usr/sbin/haproxy', '/usr/bin/haproxy'],
@@ -23,9 +23,12 @@ export function binaryOf(pkg: string): string | undefined {
   return PACKAGES[pkg]?.find((p) => existsSync(p));
 }
 
-/** Returns the packages that are (now) available; logs one line for each that is not. */
-export async function ensurePeers(log: (line: string) => void): Promise<Set<string>> {
-  const missing = Object.keys(PACKAGES).filter((p) => !binaryOf(p));
+/**
+ * Installs the missing ones of `wanted` (every peer and tool by default); returns the packages that are (now)
+ * available, and logs one line for each of `wanted` that is not.
+ */
+export async function ensurePeers(log: (line: string) => void, wanted: readonly string[] = Object.keys(PACKAGES)): Promise<Set<string>> {
+  const missing = wanted.filter((p) => !binaryOf(p));
   if (missing.length > 0) {
     if (process.getuid?.() !== 0) {
       log(`not root: cannot apt-get install ${missing.join(' ')}`);
@@ -40,6 +43,6 @@ export async function ensurePeers(log: (line: string) => void): Promise<Set<stri
     }
   }
   const available = new Set(Object.keys(PACKAGES).filter((p) => binaryOf(p)));
-  for (const p of Object.keys(PACKAGES)) if (!available.has(p)) log(`skipping what needs ${p}: it is not installed and could not be installed`);
+  for (const p of wanted) if (!available.has(p)) log(`skipping what needs ${p}: it is not installed and could not be installed`);
   return available;
 }
