@@ -33,23 +33,20 @@ export interface ThreadSlices {
  * keyed by thread id.
  */
 export function schedSlices(timehist: string, pids: ReadonlySet<number>): Map<number, ThreadSlices> {
-  const delays = new Map<number, number[]>();
-  const runs = new Map<number, number[]>();
+  const byThread = new Map<number, { delays: number[]; runs: number[] }>();
   for (const line of timehist.split('\n')) {
     const m = /^\s*\d+\.\d+\s+\[\d+\]\s+\S*\[(\d+)(?:\/(\d+))?\]\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s*$/.exec(line);
     if (!m) continue;
     const tid = Number(m[1]);
     if (!pids.has(m[2] === undefined ? tid : Number(m[2]))) continue;
-    if (!delays.has(tid)) {
-      delays.set(tid, []);
-      runs.set(tid, []);
-    }
+    let thread = byThread.get(tid);
+    if (!thread) byThread.set(tid, (thread = { delays: [], runs: [] }));
     // perf prints ms with three decimals: whole µs.
-    delays.get(tid)!.push(Math.round(Number(m[4]) * 1000));
-    runs.get(tid)!.push(Math.round(Number(m[5]) * 1000));
+    thread.delays.push(Math.round(Number(m[4]) * 1000));
+    thread.runs.push(Math.round(Number(m[5]) * 1000));
   }
   const out = new Map<number, ThreadSlices>();
-  for (const [tid, d] of delays) out.set(tid, { delay: quantiles(d), run: quantiles(runs.get(tid)!) });
+  for (const [tid, t] of byThread) out.set(tid, { delay: quantiles(t.delays), run: quantiles(t.runs) });
   return out;
 }
 
@@ -91,9 +88,10 @@ function main(argv: string[]): void {
     for (const [tid, s] of schedSlices(readFileSync(file, 'utf8'), pids)) {
       // A Node proxy's helper threads (V8's platform workers, libuv's pool) wake rarely: only the threads that
       // carry the requests are shown.
-      if (s.run.n / requests < MIN_SWITCH_INS_PER_REQUEST) continue;
+      const switchIns = s.run.n / requests;
+      if (switchIns < MIN_SWITCH_INS_PER_REQUEST) continue;
       console.log(
-        `  ${tid}: ${(s.run.n / requests).toFixed(2)} switch-ins per request; wait for a core after a wake-up p50 ${s.delay.p50.toFixed(0)} µs, ` +
+        `  ${tid}: ${switchIns.toFixed(2)} switch-ins per request; wait for a core after a wake-up p50 ${s.delay.p50.toFixed(0)} µs, ` +
           `p90 ${s.delay.p90.toFixed(0)}, mean ${s.delay.mean.toFixed(1)}; time on the CPU per switch-in p50 ${s.run.p50.toFixed(0)} µs, mean ${s.run.mean.toFixed(1)}`,
       );
     }

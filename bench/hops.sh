@@ -10,6 +10,7 @@
 # (`npx tsc -p .`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/focus-pids.sh
 command -v perf >/dev/null || { echo "hops: needs perf (apt-get install linux-perf)" >&2; exit 1; }
 [ -f dist/bench/focus.js ] || { echo "hops: no dist/bench/focus.js; build first (npx tsc -p .)" >&2; exit 1; }
 SCHED_SECONDS=4
@@ -18,15 +19,12 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(ambient node-tls haproxy)
 for sc in "${scenarios[@]}"; do
-  node dist/bench/focus.js latency1000 --scenario="$sc" --rounds=1 --seconds=25 > "$work/$sc.log" 2>&1 &
-  focus=$!
-  for _ in $(seq 1 120); do grep -q "proxy pids:" "$work/$sc.log" && break; kill -0 "$focus" 2>/dev/null || break; sleep 1; done
-  pids=$( (grep "proxy pids:" "$work/$sc.log" || true) | sed 's/.*proxy pids: //')
-  [ -n "$pids" ] || { echo "$sc: focus.js gave no proxy pids (it stopped, or 120 s passed):"; cat "$work/$sc.log"; exit 1; }
+  start_focus "$sc" 25 "$work/$sc.log"
+  pids=$PIDS
   sleep 8
   (cd "$work" && perf sched record -o "$work/$sc.sched" -a -- sleep "$SCHED_SECONDS" > /dev/null 2>&1)
   for p in $pids; do timeout 1 perf trace -p "$p" -o "$work/$sc-$p.trace" > /dev/null 2>&1 & done
-  wait "$focus"
+  wait "$FOCUS"
   perf sched timehist -i "$work/$sc.sched" > "$work/$sc.timehist" 2> /dev/null
   echo "$sc (proxies $pids):"
   grep " round 1:" "$work/$sc.log" | sed 's/^/  /'

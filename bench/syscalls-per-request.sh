@@ -6,6 +6,7 @@
 # linux-perf) with the syscalls tracepoints, as root, and a build (`npx tsc -p .`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/focus-pids.sh
 command -v perf >/dev/null || { echo "syscalls-per-request: needs perf (apt-get install linux-perf)" >&2; exit 1; }
 [ -f dist/bench/focus.js ] || { echo "syscalls-per-request: no dist/bench/focus.js; build first (npx tsc -p .)" >&2; exit 1; }
 EVENTS=task-clock,context-switches,cpu-migrations
@@ -16,14 +17,11 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(ambient sidecar node-tls haproxy)
 for sc in "${scenarios[@]}"; do
-  node dist/bench/focus.js latency1000 --scenario="$sc" --rounds=1 --seconds=30 > "$work/$sc.log" 2>&1 &
-  focus=$!
-  for _ in $(seq 1 120); do grep -q "proxy pids:" "$work/$sc.log" && break; kill -0 "$focus" 2>/dev/null || break; sleep 1; done
-  pids=$( (grep "proxy pids:" "$work/$sc.log" || true) | sed 's/.*proxy pids: //' | tr ' ' ',')
-  [ -n "$pids" ] || { echo "$sc: focus.js gave no proxy pids (it stopped, or 120 s passed):"; cat "$work/$sc.log"; exit 1; }
+  start_focus "$sc" 30 "$work/$sc.log"
+  pids=$(echo "$PIDS" | tr ' ' ',')
   sleep 10
   perf stat -x, -e "$EVENTS" -p "$pids" -- sleep 10 2> "$work/$sc.perf"
-  wait "$focus"
+  wait "$FOCUS"
   echo "$sc (proxies $pids), per request, both proxies together:"
   awk -F, -v n=$REQUESTS '$1 ~ /^[0-9.]+$/ { unit = ($2 == "msec") ? " ms" : ""; printf "  %-32s %8.2f%s\n", $3, $1 / n, unit }' "$work/$sc.perf"
   grep " round 1:" "$work/$sc.log" | sed 's/^/  /'
