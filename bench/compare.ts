@@ -9,23 +9,26 @@
 // pipe, the floor under both) each get their own ratio over the best peer. `--figures` takes only some groups of
 // figures, so that many rounds of one (the latency at 1,000 req/s) fit in a few minutes. `--base=DIR` (another
 // checkout, built) adds the scenario `ambient@base`: ambient's mesh started from that checkout's dist/, measured
-// in the same rounds as this build's — an A/B of two builds with the drift taken out.
+// in the same rounds as this build's — an A/B of two builds with the drift taken out. `--placement=nodes` runs
+// each scenario as two one-core nodes (bench/placement.ts).
 import { existsSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
-import { ambient, direct, haproxy, nodeTls, stunnel, type RunningScenario, type Scenario } from './scenarios.js';
+import { ambient, direct, haproxy, nodeTls, onHost, stunnel, type Launch, type RunningScenario, type Scenario } from './scenarios.js';
 import { sidecar } from './sidecar-scenario.js';
 import { cliBuild } from '../test/support/processes.js';
 import { iperf, loadWithCpu, type ConnRate, type Latency } from './measure.js';
 import { log, options, waitForQuietMachine } from './proc.js';
 import { median, ratioRow } from './ratios.js';
+import { onClientCpu, parsePlacement, placeOnNodes } from './placement.js';
 
 const args = options(process.argv.slice(2));
 const rounds = Number(args.get('rounds') ?? 7);
 const warmup = Number(args.get('warmup') ?? 2);
 const seconds = Number(args.get('seconds') ?? 4);
 const known: Record<string, Scenario> = { ambient, sidecar, 'node-tls': nodeTls, haproxy, stunnel };
+const placement = parsePlacement(args.get('placement'));
 const base = args.get('base');
 if (base !== undefined) {
   if (!existsSync(join(base, 'dist', 'src', 'cli', 'main.js'))) throw new Error(`--base: ${base} has no dist/src/cli/main.js; build it first (npx tsc -p ${base})`);
@@ -73,26 +76,32 @@ for (const g of groups) if (!GROUPS.includes(g as Group)) throw new Error(`--fig
 /** The figures taken for every scenario in every round. */
 const FIGURES = ALL_FIGURES.filter((f) => groups.has(f.group));
 
+/** How the load generator and iperf3's client start: on the client's core with `--placement=nodes`. */
+function launchOf(r: RunningScenario): Launch {
+  return placement === 'nodes' ? onClientCpu(r.launch ?? onHost) : (r.launch ?? onHost);
+}
+
 /** The chosen figures of one scenario, once. `directP50` is direct's p50 of the same round (for "added p50"). */
 async function measureOnce(r: RunningScenario, directP50: number): Promise<Partial<Record<FigureKey, number>>> {
+  const launch = launchOf(r);
   const pids = r.proxyPids;
   const out: Partial<Record<FigureKey, number>> = {};
   if (groups.has('bulk')) {
     for (const [name, parallel, reverse] of [['up1', 1, false], ['down1', 1, true], ['up8', 8, false], ['down8', 8, true]] as const) {
-      const t = await iperf(r.iperf, { parallel, reverse, seconds, proxyPids: pids, launch: r.launch });
+      const t = await iperf(r.iperf, { parallel, reverse, seconds, proxyPids: pids, launch });
       out[`${name} CPU s/GB`] = t.cpuSecondsPerGB!;
       if (parallel === 1) out[`${name} Gbit/s` as 'up1 Gbit/s'] = t.gbps;
     }
   }
   if (groups.has('connrate')) {
     for (const concurrency of [8, 64] as const) {
-      const c = await loadWithCpu<ConnRate>({ mode: 'connrate', ...r.echo, concurrency, seconds }, pids, r.launch);
+      const c = await loadWithCpu<ConnRate>({ mode: 'connrate', ...r.echo, concurrency, seconds }, pids, launch);
       if (c.errors > 0) throw new Error(`c${concurrency}: ${c.errors} errors (${c.firstError})`);
       out[`c${concurrency} CPU ms/conn`] = c.cpuMsPerConnection!;
     }
   }
   if (groups.has('latency')) {
-    const l = await loadWithCpu<Latency>({ mode: 'latency', ...r.echo, rate: 1_000, seconds }, pids, r.launch);
+    const l = await loadWithCpu<Latency>({ mode: 'latency', ...r.echo, rate: 1_000, seconds }, pids, launch);
     out['added p50 µs @1k'] = l.p50us - directP50;
     out['p99 µs @1k'] = l.p99us;
     out['CPU µs/req @1k'] = l.cpuUsPerRequest!;
@@ -106,13 +115,15 @@ const directP99s: number[] = [];
 try {
   for (const n of ['direct', ...names]) {
     log(`starting ${n}`);
-    started.push({ name: n, running: await (n === 'direct' ? direct : known[n]!).start() });
+    const running = await (n === 'direct' ? direct : known[n]!).start();
+    started.push({ name: n, running });
+    if (placement === 'nodes') await placeOnNodes(n, running.sides, availableParallelism());
   }
   const directRun = started[0]!.running;
   const meshes = started.slice(1);
   for (let round = 0; round < rounds; round++) {
     const quiet = await waitForQuietMachine(2);
-    const d = await loadWithCpu<Latency>({ mode: 'latency', ...directRun.echo, rate: 1_000, seconds }, [], directRun.launch);
+    const d = await loadWithCpu<Latency>({ mode: 'latency', ...directRun.echo, rate: 1_000, seconds }, [], launchOf(directRun));
     directP99s.push(d.p99us);
     // Rotate: round k starts with scenario k mod n, so no scenario always follows the same one.
     const order = meshes.map((_, i) => meshes[(i + round) % meshes.length]!);
@@ -128,10 +139,11 @@ try {
 }
 
 const lines: string[] = [
+  `placement: ${placement === 'nodes' ? 'two one-core nodes (client side on core 0, server side on core 1)' : 'shared (the scheduler places every process)'}`,
   `| figure (median of ${rounds - warmup} rounds) | ${names.join(' | ')} | ${ours.map((n) => `${n} ÷ best peer | per round`).join(' | ')} |`,
   `| --- |${names.map(() => ' --- |').join('')}${ours.map(() => ' --- | --- |').join('')}`,
 ];
-const summary: Record<string, unknown> = { date: new Date().toISOString(), rounds, warmup, seconds, scenarios: names, figures: [...groups], results, directP99s };
+const summary: Record<string, unknown> = { date: new Date().toISOString(), placement, rounds, warmup, seconds, scenarios: names, figures: [...groups], results, directP99s };
 for (const { key, lower } of FIGURES) {
   const digits = key.includes('µs') ? 0 : 3;
   const rows = ours.map((n) => ratioRow(results, n, peers, key, lower));

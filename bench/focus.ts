@@ -1,17 +1,19 @@
-// `node dist/bench/focus.js <figure> [--scenario=ambient|ambient-netns|sidecar|haproxy|stunnel|node-tls] [--hbone-transport=l4mesh|node] [--profile=DIR] [--seconds=N] [--rounds=N]`:
+// `node dist/bench/focus.js <figure> [--scenario=ambient|ambient-netns|sidecar|haproxy|stunnel|node-tls] [--hbone-transport=l4mesh|node] [--placement=shared|nodes] [--profile=DIR] [--seconds=N] [--rounds=N]`:
 // one figure of one l4mesh scenario, repeated, with the CPU seconds each process used during it — to see where a figure's
 // cost goes and to compare two builds of the data path without a whole `npm run bench`.
 //   figure: connrate8 | connrate64 | latency1000 | latency | up<N> | down<N> (N connections) | scrape (up1 while every proxy's
 //   metrics are fetched 10 times a second) | idle<N> (N idle connections' RSS), or several joined by commas
 //   (each round runs them in that order)
 import { mkdir } from 'node:fs/promises';
-import { ambient, haproxy, meshOptions, nodeTls, profile, stunnel, type Scenario } from './scenarios.js';
+import { availableParallelism } from 'node:os';
+import { ambient, haproxy, meshOptions, nodeTls, onHost, profile, stunnel, type Scenario } from './scenarios.js';
 import { parseHboneTransport } from '../src/dataplane/hbone/transport.js';
 import { sidecar } from './sidecar-scenario.js';
 import { ambientNetns } from './netns-scenario.js';
 import { idleRss, iperf, loadWithCpu, SCRAPES_PER_SECOND, whileScraping, type ConnRate, type Latency } from './measure.js';
 import { activity, cpuSeconds, options, type Activity } from './proc.js';
 import { ensurePeers, peerPackage } from './peers/install.js';
+import { onClientCpu, parsePlacement, placeOnNodes } from './placement.js';
 
 const args = options(process.argv.slice(3));
 const figures = (process.argv[2] ?? 'connrate64').split(',');
@@ -19,6 +21,7 @@ const figures = (process.argv[2] ?? 'connrate64').split(',');
 const KNOWN_FIGURE = /^(connrate\d+|latency\d*|up\d*|down\d*|idle\d*|scrape)$/;
 for (const f of figures) if (!KNOWN_FIGURE.test(f) || /^(up|down)0+$/.test(f)) throw new Error(`unknown figure "${f}": see the list at the top of bench/focus.ts`);
 const seconds = Number(args.get('seconds') ?? 5);
+const placement = parsePlacement(args.get('placement'));
 const rounds = Number(args.get('rounds') ?? 3);
 const scenarios: Record<string, Scenario> = { ambient, 'ambient-netns': ambientNetns, sidecar, haproxy, stunnel, 'node-tls': nodeTls };
 const scenario = scenarios[args.get('scenario') ?? 'ambient'];
@@ -58,7 +61,8 @@ function perGB(a: Activity, b: Activity, gb: number): string {
 const running = await scenario.start();
 try {
   const pids = running.proxyPids;
-  const launch = running.launch;
+  if (placement === 'nodes') await placeOnNodes(scenario.name, running.sides, availableParallelism());
+  const launch = placement === 'nodes' ? onClientCpu(running.launch ?? onHost) : running.launch;
   console.log(`proxy pids: ${pids.join(' ')}`);
   for (let round = 0; round < rounds; round++) for (const figure of figures) {
     const before = pids.map(cpuSeconds);

@@ -3,7 +3,10 @@
 // - sched: per proxy thread, from `perf sched timehist`, how long it waited for a core after each wake-up
 //   (the scheduler's part), how long it ran each time, and how often it was switched in per request;
 // - trace: per proxy, from `perf trace`, the time from the end of each read that carried a message to the
-//   start of the write that passed it on (the proxy's own part of the hop), by direction (fd → fd).
+//   start of the write that passed it on (the proxy's own part of the hop), by direction (fd → fd);
+// - wakeups: from `perf script` of the same sched record, for each pair of processes that wake each other
+//   (load generator → proxy → proxy → backend and back), how often the woken one ran on the waker's core and
+//   how often on the other, and how long it took from the wake-up until it ran, each way.
 import { readFileSync } from 'node:fs';
 
 export interface Quantiles {
@@ -77,6 +80,46 @@ export function readToWriteGaps(trace: string): Map<string, number[]> {
   return gaps;
 }
 
+export interface WakeupPair {
+  /** µs from the wake-up to the woken thread running, when it ran on the core that woke it. */
+  sameCore: number[];
+  /** The same, when it ran on another core. */
+  otherCore: number[];
+}
+
+/**
+ * `perf script -F comm,pid,tid,cpu,time,event,trace` of `sched_waking` and `sched_switch` events: for each
+ * wake-up, whether the woken thread next ran on the core of the thread that woke it, and after how many µs.
+ * Keyed `waker -> woken` by process (`comm[pid]`; interrupts and timers wake as `swapper[0]`). A thread woken
+ * again before it ran counts once, from its first wake-up.
+ */
+export function wakeups(script: string): Map<string, WakeupPair> {
+  const pending = new Map<number, { at: number; cpu: number; waker: string }>();
+  const processOf = new Map<number, string>();
+  const pairs = new Map<string, WakeupPair>();
+  for (const line of script.split('\n')) {
+    const m = /^\s*(.+?)\s+(\d+)\/(\d+)\s+\[(\d+)\]\s+([\d.]+):\s+sched:(sched_waking|sched_switch):\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const [, comm, pid, tid, cpu, at, event, rest] = m;
+    processOf.set(Number(tid), `${comm}[${pid}]`);
+    if (event === 'sched_waking') {
+      const woken = Number(/ pid=(\d+)/.exec(` ${rest}`)?.[1]);
+      if (!pending.has(woken)) pending.set(woken, { at: Number(at), cpu: Number(cpu), waker: `${comm}[${pid}]` });
+      continue;
+    }
+    const next = Number(/next_pid=(\d+)/.exec(rest!)?.[1]);
+    const wake = pending.get(next);
+    if (!wake) continue;
+    pending.delete(next);
+    const nextComm = /next_comm=(.+?) next_pid=/.exec(rest!)?.[1] ?? '?';
+    const key = `${wake.waker} -> ${processOf.get(next) ?? `${nextComm}[${next}]`}`;
+    let pair = pairs.get(key);
+    if (!pair) pairs.set(key, (pair = { sameCore: [], otherCore: [] }));
+    (wake.cpu === Number(cpu) ? pair.sameCore : pair.otherCore).push(Math.round((Number(at) - wake.at) * 1e6));
+  }
+  return pairs;
+}
+
 /** A thread switched in less often than this per request does not carry the requests. */
 const MIN_SWITCH_INS_PER_REQUEST = 0.2;
 
@@ -109,7 +152,26 @@ function main(argv: string[]): void {
     }
     return;
   }
-  process.stderr.write('usage: hop-summary sched TIMEHIST PIDS SECONDS | hop-summary trace TRACE...\n');
+  if (mode === 'wakeups' && file && rest.length === 1) {
+    const requests = Number(rest[0]) * 1000;
+    let other = 0;
+    const otherDelays: number[] = [];
+    for (const [key, p] of [...wakeups(readFileSync(file, 'utf8'))].sort((a, b) => b[1].sameCore.length + b[1].otherCore.length - a[1].sameCore.length - a[1].otherCore.length)) {
+      // The hops of the requests: pairs that wake each other about once per request; not timers (swapper).
+      if ((p.sameCore.length + p.otherCore.length) / requests < MIN_SWITCH_INS_PER_REQUEST || key.startsWith('swapper')) continue;
+      const same = quantiles(p.sameCore);
+      const cross = quantiles(p.otherCore);
+      other += p.otherCore.length;
+      otherDelays.push(...p.otherCore);
+      console.log(
+        `  ${key}: on the waker's core ${(p.sameCore.length / requests).toFixed(2)} per request (p50 ${same.p50.toFixed(0)} µs to run), ` +
+          `on the other core ${(p.otherCore.length / requests).toFixed(2)} (p50 ${cross.p50.toFixed(0)} µs)`,
+      );
+    }
+    console.log(`  wake-ups onto the other core per request: ${(other / requests).toFixed(2)}, p50 ${quantiles(otherDelays).p50.toFixed(0)} µs from wake-up to running`);
+    return;
+  }
+  process.stderr.write('usage: hop-summary sched TIMEHIST PIDS SECONDS | hop-summary trace TRACE... | hop-summary wakeups SCRIPT SECONDS\n');
   process.exit(2);
 }
 

@@ -2,10 +2,13 @@
 # `bench/hops.sh [scenario...]` (default: ambient node-tls haproxy): where a request's time goes at 1,000 req/s,
 # proxy by proxy. Runs `focus.js latency1000` for 25 s per scenario and, from its 8th second, records
 # - `perf sched` on the whole machine for 4 s: how long each proxy waited for a core after a wake-up (the
-#   scheduler's part of each hop) and how often and how long it ran;
+#   scheduler's part of each hop) and how often and how long it ran; and for each pair of processes on the
+#   requests' path, how often the woken one ran on the waker's core or on the other one, and how long each
+#   wake-up took (on this VM a halted core takes 70-120 µs to run what is woken on it);
 # - `perf trace` on each proxy for 1 s: the time from the read that carried a message to the write that passed
 #   it on (the proxy's own part of the hop). Tracing every syscall slows each one, so compare these gaps
 #   between scenarios, not with the latency figure.
+# `PLACEMENT=nodes bench/hops.sh ...` runs each scenario as two one-core nodes (bench/placement.ts).
 # Needs Linux `perf` (Debian's linux-perf) with the sched and syscalls tracepoints, as root, and a build
 # (`npx tsc -p .`).
 set -euo pipefail
@@ -30,4 +33,6 @@ for sc in "${scenarios[@]}"; do
   grep " round 1:" "$work/$sc.log" | sed 's/^/  /'
   node dist/bench/hop-summary.js sched "$work/$sc.timehist" "$(echo "$pids" | tr ' ' ',')" "$SCHED_SECONDS"
   node dist/bench/hop-summary.js trace "$work/$sc-"*.trace
+  perf script -i "$work/$sc.sched" -F comm,pid,tid,cpu,time,event,trace > "$work/$sc.script" 2> /dev/null
+  node dist/bench/hop-summary.js wakeups "$work/$sc.script" "$SCHED_SECONDS"
 done

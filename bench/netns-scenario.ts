@@ -94,12 +94,18 @@ export const ambientNetns: Scenario = {
       const echo = { host: vip[0]!, port: ECHO_PORT };
       await eventually(async () => (await probeFrom(launch, echo)) || undefined, 30_000, 'a first connection through the in-pod capture');
       // The measured proxies: both node proxies (the control plane is not on the data path).
-      const proxies = Object.entries(readProcessTable(mesh.stateDir)).filter(([name]) => name.startsWith('ztunnel-')).map(([, r]) => r.pid);
+      const table = readProcessTable(mesh.stateDir);
+      const proxies = Object.entries(table).filter(([name]) => name.startsWith('ztunnel-')).map(([, r]) => r.pid);
+      const proxyOf = (nodeName: string): number[] => {
+        const entry = table[`ztunnel-${nodeName}`];
+        return entry ? [entry.pid] : [];
+      };
       return {
         echo,
         iperf: { host: vip[0]!, port: IPERF_PORT },
         launch,
         proxyPids: proxies,
+        sides: { client: proxyOf(client['NODE']!), server: [...proxyOf(server['NODE']!), ...backends.map((b) => b.pid)] },
         metricsUrls: [1, 2].map((k) => `http://${node(k)}:15020/metrics`),
         stop: async () => {
           await stopAll(backends);

@@ -21,12 +21,22 @@ export interface Endpoint {
 export type Launch = (command: string, args: string[]) => [command: string, args: string[]];
 export const onHost: Launch = (command, args) => [command, args];
 
+export interface Sides {
+  client: number[];
+  server: number[];
+}
+
 export interface RunningScenario {
   echo: Endpoint;
   iperf: Endpoint;
   /** Where the load generator and iperf3's client run; default the harness's own namespace. */
   launch?: Launch;
   proxyPids: number[];
+  /**
+   * The processes of each end, for `--placement=nodes` (bench/placement.ts): the client's node runs the
+   * client-side proxy (and the load generator), the server's node the server-side proxy and the backends.
+   */
+  sides: Sides;
   /** Prometheus endpoints of the proxies (the scrape-under-load figure); empty for the peers. */
   metricsUrls: string[];
   stop(): Promise<void>;
@@ -103,6 +113,7 @@ export const direct: Scenario = {
       echo: { host, port: ECHO_PORT },
       iperf: { host, port: IPERF_PORT },
       proxyPids: [],
+      sides: { client: [], server: backends.map((b) => b.pid) },
       metricsUrls: [],
       stop: () => stopAll(backends),
     };
@@ -135,6 +146,8 @@ function tunnelScenario(name: string, listenIp: string, tlsIp: string, backendIp
         echo: { host: listenIp, port: ECHO_PORT },
         iperf: { host: listenIp, port: IPERF_PORT },
         proxyPids: proxies.map((p) => p.pid),
+        // Each pair is started as [client side, server side].
+        sides: { client: [proxies[0]!.pid], server: [proxies[1]!.pid, ...backends.map((b) => b.pid)] },
         metricsUrls: [],
         stop: () => stopAll([...proxies, ...backends]),
       };
@@ -220,6 +233,8 @@ export const ambient: Scenario = {
         echo,
         iperf,
         proxyPids: mesh.nodes.map((n) => n.proc.proc.pid!),
+        // node-1 runs bench-client, node-2 bench-server and its backends.
+        sides: { client: [mesh.nodes[0]!.proc.proc.pid!], server: [mesh.nodes[1]!.proc.proc.pid!, ...backends.map((b) => b.pid)] },
         metricsUrls: mesh.nodes.map((n) => `http://${n.address}:15020/metrics`),
         stop: async () => {
           await stopAll(backends);

@@ -49,6 +49,8 @@ export const sidecar: Scenario = {
         echo,
         iperf,
         proxyPids: sidecars.map((s) => s.proc.pid!),
+        // sidecars[0] is bench-server's, sidecars[1] bench-client's.
+        sides: { client: [sidecars[1]!.proc.pid!], server: [sidecars[0]!.proc.pid!, ...backends.map((b) => b.pid)] },
         metricsUrls: [mesh.podIp(1), mesh.podIp(2)].map((ip) => `http://${ip}:15020/metrics`),
         stop,
       };

@@ -1,7 +1,7 @@
 // bench/hops.sh's reading of perf output: sched slices of the proxies' threads, read → write gaps per direction.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { quantiles, readToWriteGaps, schedSlices } from '../../../bench/hop-summary.js';
+import { quantiles, readToWriteGaps, schedSlices, wakeups } from '../../../bench/hop-summary.js';
 
 test('quantiles: p50 and p90 are sorted values, the mean is exact', () => {
   assert.deepEqual(quantiles([5, 1, 4, 2, 3, 10, 9, 8, 7, 6]), { n: 10, p50: 6, p90: 10, mean: 5.5 });
@@ -46,4 +46,32 @@ test('readToWriteGaps pairs a read that carried data with the write right after 
   assert.deepEqual([...gaps.keys()], ['47->48', '48->47']);
   assert.deepEqual(gaps.get('47->48'), [43, 40]);
   assert.deepEqual(gaps.get('48->47'), [37]);
+});
+
+test('wakeups splits each pair of processes by the core the woken one ran on, with µs from wake-up to running', () => {
+  const script = [
+    // load generator (pid 100, core 0) wakes proxy A (200), which runs on core 0 6 µs later.
+    '            node   100/100   [000]   522.000000:       sched:sched_waking: comm=node pid=200 prio=120 target_cpu=000',
+    '            node   100/100   [000]   522.000006:       sched:sched_switch: prev_comm=node prev_pid=100 prev_prio=120 prev_state=S ==> next_comm=node next_pid=200 next_prio=120',
+    // A wakes proxy B (300), which runs on core 1 115 µs later; a second wake-up before it ran does not count.
+    '            node   200/200   [000]   522.000040:       sched:sched_waking: comm=node pid=300 prio=120 target_cpu=001',
+    '            node   200/200   [000]   522.000050:       sched:sched_waking: comm=node pid=300 prio=120 target_cpu=001',
+    '         swapper     0/0     [001]   522.000155:       sched:sched_switch: prev_comm=swapper/1 prev_pid=0 prev_prio=120 prev_state=R ==> next_comm=node next_pid=300 next_prio=120',
+    // A helper thread (301) of B is woken by B and named by its process.
+    '            node   300/300   [001]   522.000160:       sched:sched_waking: comm=node pid=301 prio=120 target_cpu=001',
+    '            node   300/300   [001]   522.000170:       sched:sched_switch: prev_comm=node prev_pid=300 prev_prio=120 prev_state=S ==> next_comm=node next_pid=301 next_prio=120',
+    '            node   301/300   [001]   522.000180:       sched:sched_switch: prev_comm=node prev_pid=301 prev_prio=120 prev_state=S ==> next_comm=swapper/1 next_pid=0 next_prio=120',
+    // A timer wakes the load generator.
+    '         swapper     0/0     [000]   522.001000:       sched:sched_waking: comm=node pid=100 prio=120 target_cpu=000',
+    '         swapper     0/0     [000]   522.001004:       sched:sched_switch: prev_comm=swapper/0 prev_pid=0 prev_prio=120 prev_state=R ==> next_comm=node next_pid=100 next_prio=120',
+    '            node   100/100   [000]   522.001010:       sched:sched_waking: comm=node pid=200 prio=120 target_cpu=000',
+    '            node   100/100   [000]   522.001018:       sched:sched_switch: prev_comm=node prev_pid=100 prev_prio=120 prev_state=S ==> next_comm=node next_pid=200 next_prio=120',
+  ].join('\n');
+  const pairs = wakeups(script);
+  assert.deepEqual(Object.fromEntries(pairs), {
+    'node[100] -> node[200]': { sameCore: [6, 8], otherCore: [] },
+    'node[200] -> node[300]': { sameCore: [], otherCore: [115] },
+    'node[300] -> node[301]': { sameCore: [10], otherCore: [] },
+    'swapper[0] -> node[100]': { sameCore: [4], otherCore: [] },
+  });
 });
