@@ -12,7 +12,7 @@
 // in the same rounds as this build's — an A/B of two builds with the drift taken out. `--placement=nodes` runs
 // each scenario as two one-core nodes (bench/placement.ts).
 import { existsSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { ambient, direct, haproxy, nodeTls, onHost, stunnel, type Launch, type RunningScenario, type Scenario } from './scenarios.js';
@@ -21,7 +21,7 @@ import { cliBuild } from '../test/support/processes.js';
 import { iperf, loadWithCpu, type ConnRate, type Latency } from './measure.js';
 import { log, options, waitForQuietMachine } from './proc.js';
 import { median, ratioRow } from './ratios.js';
-import { onClientCpu, parsePlacement, placeOnNodes } from './placement.js';
+import { applyPlacement, parsePlacement } from './placement.js';
 
 const args = options(process.argv.slice(2));
 const rounds = Number(args.get('rounds') ?? 7);
@@ -76,14 +76,8 @@ for (const g of groups) if (!GROUPS.includes(g as Group)) throw new Error(`--fig
 /** The figures taken for every scenario in every round. */
 const FIGURES = ALL_FIGURES.filter((f) => groups.has(f.group));
 
-/** How the load generator and iperf3's client start: on the client's core with `--placement=nodes`. */
-function launchOf(r: RunningScenario): Launch {
-  return placement === 'nodes' ? onClientCpu(r.launch ?? onHost) : (r.launch ?? onHost);
-}
-
 /** The chosen figures of one scenario, once. `directP50` is direct's p50 of the same round (for "added p50"). */
-async function measureOnce(r: RunningScenario, directP50: number): Promise<Partial<Record<FigureKey, number>>> {
-  const launch = launchOf(r);
+async function measureOnce(r: RunningScenario, launch: Launch, directP50: number): Promise<Partial<Record<FigureKey, number>>> {
   const pids = r.proxyPids;
   const out: Partial<Record<FigureKey, number>> = {};
   if (groups.has('bulk')) {
@@ -109,26 +103,29 @@ async function measureOnce(r: RunningScenario, directP50: number): Promise<Parti
   return out;
 }
 
-const started: Array<{ name: string; running: RunningScenario }> = [];
+/** Each started scenario, with how its load generator starts (placement.ts). */
+const started: Array<{ name: string; running: RunningScenario; launch: Launch }> = [];
 const results: Record<string, Array<Partial<Record<FigureKey, number>>>> = Object.fromEntries(names.map((n) => [n, []]));
 const directP99s: number[] = [];
 try {
   for (const n of ['direct', ...names]) {
     log(`starting ${n}`);
     const running = await (n === 'direct' ? direct : known[n]!).start();
-    started.push({ name: n, running });
-    if (placement === 'nodes') await placeOnNodes(n, running.sides, availableParallelism());
+    // In the list before placing, so that a failed placement still stops it.
+    const entry = { name: n, running, launch: running.launch ?? onHost };
+    started.push(entry);
+    entry.launch = await applyPlacement(placement, n, running);
   }
-  const directRun = started[0]!.running;
+  const directRun = started[0]!;
   const meshes = started.slice(1);
   for (let round = 0; round < rounds; round++) {
     const quiet = await waitForQuietMachine(2);
-    const d = await loadWithCpu<Latency>({ mode: 'latency', ...directRun.echo, rate: 1_000, seconds }, [], launchOf(directRun));
+    const d = await loadWithCpu<Latency>({ mode: 'latency', ...directRun.running.echo, rate: 1_000, seconds }, [], directRun.launch);
     directP99s.push(d.p99us);
     // Rotate: round k starts with scenario k mod n, so no scenario always follows the same one.
     const order = meshes.map((_, i) => meshes[(i + round) % meshes.length]!);
-    for (const { name, running } of order) {
-      const f = await measureOnce(running, d.p50us);
+    for (const { name, running, launch } of order) {
+      const f = await measureOnce(running, launch, d.p50us);
       if (round >= warmup) results[name]!.push(f);
       log(`round ${round + 1}${round < warmup ? ' (warm-up)' : ''} ${name}: ${FIGURES.map(({ key }) => `${key} ${f[key]!.toFixed(key.includes('µs') ? 0 : 2)}`).join(', ')}`);
     }

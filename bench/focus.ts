@@ -5,15 +5,14 @@
 //   metrics are fetched 10 times a second) | idle<N> (N idle connections' RSS), or several joined by commas
 //   (each round runs them in that order)
 import { mkdir } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
-import { ambient, haproxy, meshOptions, nodeTls, onHost, profile, stunnel, type Scenario } from './scenarios.js';
+import { ambient, haproxy, meshOptions, nodeTls, profile, stunnel, type Scenario } from './scenarios.js';
 import { parseHboneTransport } from '../src/dataplane/hbone/transport.js';
 import { sidecar } from './sidecar-scenario.js';
 import { ambientNetns } from './netns-scenario.js';
 import { idleRss, iperf, loadWithCpu, SCRAPES_PER_SECOND, whileScraping, type ConnRate, type Latency } from './measure.js';
 import { activity, cpuSeconds, options, type Activity } from './proc.js';
 import { ensurePeers, peerPackage } from './peers/install.js';
-import { onClientCpu, parsePlacement, placeOnNodes } from './placement.js';
+import { applyPlacement, parsePlacement } from './placement.js';
 
 const args = options(process.argv.slice(3));
 const figures = (process.argv[2] ?? 'connrate64').split(',');
@@ -61,8 +60,7 @@ function perGB(a: Activity, b: Activity, gb: number): string {
 const running = await scenario.start();
 try {
   const pids = running.proxyPids;
-  if (placement === 'nodes') await placeOnNodes(scenario.name, running.sides, availableParallelism());
-  const launch = placement === 'nodes' ? onClientCpu(running.launch ?? onHost) : running.launch;
+  const launch = await applyPlacement(placement, scenario.name, running);
   console.log(`proxy pids: ${pids.join(' ')}`);
   for (let round = 0; round < rounds; round++) for (const figure of figures) {
     const before = pids.map(cpuSeconds);
